@@ -1,0 +1,25 @@
+"""qrp: quantum/classical hybrid risk parity.
+
+The classical baseline (``risk_parity`` with solvers "ccd", "newton", "slsqp"), the ERC accuracy measure
+(``rc_error``) and, in later modules, the QUBO discretization, annealing and QAOA solvers and the experiment runner.
+"""
+
+from qrp.erc import risk_parity
+from qrp.registry import available_solvers, get_solver, register_solver
+from qrp.result import RiskParityResult, SolverOutput
+from qrp.risk import PortfolioStats, portfolio_stats, rc_error, risk_contributions
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "PortfolioStats",
+    "RiskParityResult",
+    "SolverOutput",
+    "available_solvers",
+    "get_solver",
+    "portfolio_stats",
+    "rc_error",
+    "register_solver",
+    "risk_contributions",
+    "risk_parity",
+]

@@ -1,0 +1,5 @@
+import sys
+
+from qrp.cli import main
+
+sys.exit(main())

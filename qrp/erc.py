@@ -1,0 +1,173 @@
+"""``qrp.risk_parity``: validation, solver dispatch, bounds, leverage and target volatility, the result object."""
+
+from __future__ import annotations
+
+import inspect
+import time
+
+import numpy as np
+from scipy.optimize import linprog
+
+from qrp.bounded import solve_bounded
+from qrp.registry import get_solver
+from qrp.result import RiskParityResult
+from qrp.risk import _contributions, _rc_error
+from qrp.validation import (
+    PSD_RTOL,
+    positive_int,
+    positive_real,
+    validate_bounds,
+    validate_budgets,
+    validate_cov,
+)
+
+#: Slack allowed when testing whether an unconstrained solution already satisfies ``bounds``.
+BOUNDS_ATOL = 1e-12
+
+
+def check_erc_exists(cov: np.ndarray) -> None:
+    """``ValueError`` if Spinu's problem is unbounded, i.e. no ERC portfolio exists for a singular PSD ``cov``.
+
+    1/2 y'Sy - b'log y is bounded below on y > 0 iff the null space of S holds no non-zero v >= 0 (a long-only
+    portfolio with zero variance). Checked by a linear program over the null space (only when S is singular).
+    """
+    eig, vec = np.linalg.eigh(cov)
+    null = vec[:, eig <= PSD_RTOL * max(eig[-1], 0.0) * len(eig)]
+    if null.shape[1] == 0:
+        return
+    k = null.shape[1]
+    # find c with v = null @ c >= 0 and sum(v) = 1
+    res = linprog(
+        np.zeros(k), A_ub=-null, b_ub=np.zeros(len(eig)), A_eq=null.sum(axis=0, keepdims=True), b_eq=[1.0],
+        bounds=[(None, None)] * k, method="highs",
+    )
+    if res.status == 0:
+        v = null @ res.x
+        raise ValueError(
+            "cov is singular and no ERC portfolio exists: the long-only portfolio "
+            f"{np.round(v, 6).tolist()} has zero variance, so risk cannot be split in the given budgets"
+        )
+
+
+def _check_options(func, solver: str, options: dict) -> None:
+    params = inspect.signature(func).parameters
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+        return
+    allowed = [k for k, p in params.items() if p.kind is inspect.Parameter.KEYWORD_ONLY]
+    unknown = sorted(set(options) - set(allowed))
+    if unknown:
+        raise ValueError(f"solver {solver!r} does not take option(s) {unknown}; it takes {allowed}")
+
+
+def risk_parity(
+    cov,
+    budgets=None,
+    *,
+    solver: str = "auto",
+    bounds=None,
+    leverage: float = 1.0,
+    target_volatility: float | None = None,
+    check_psd: bool = True,
+    tol: float | None = None,
+    max_iter: int | None = None,
+    seed: int | None = None,
+    **solver_options,
+) -> RiskParityResult:
+    """Equal-risk-contribution (or risk-budgeting) portfolio of a covariance matrix.
+
+    Finds long-only, fully invested weights w (sum w = 1) whose risk contributions
+    RC_i = w_i (S w)_i / sqrt(w' S w) are in the proportions b (b_i = 1/N: equal risk contribution;
+    Maillard, Roncalli & Teiletche 2010). Then, as in the seed specification, weights are multiplied by
+    ``leverage`` and, when ``target_volatility`` is given, rescaled so that sqrt(w' S w) equals it. Scaling never
+    changes risk shares, so ``rc_error`` is that of the unscaled solution.
+
+    Parameters
+    ----------
+    cov : (N, N) array or DataFrame. Covariance of asset returns in any consistent units (daily or annualized);
+        DataFrame labels become ``asset_names``.
+    budgets : (N,) array or Series of risk budgets b_i > 0 summing to 1; None for ERC (1/N).
+    solver : registry name (``qrp.available_solvers()``): "auto" (default: coordinate descent, then damped Newton
+        if it converges slowly; the fastest to 1e-12 in ``benchmarks/classical.py``), "ccd", "newton", "slsqp",
+        "slsqp_seed", and the discrete solvers.
+    bounds : None, a (lo, hi) pair for every asset or an (N, 2) array of per-asset weight bounds. When the
+        unconstrained solution satisfies them it is returned; otherwise the bounded risk-budgeting problem of
+        ``qrp.bounded`` (Richard & Roncalli 2019) is solved. Classical solvers only.
+    leverage : > 0, multiplies the weights.
+    target_volatility : > 0 or None; rescales the weights to this volatility (in the units of ``cov``).
+    check_psd : run the O(N^3) positive semi-definiteness certificate (Cholesky, eigenvalues if it fails). Every
+        O(N^2) check (finite, symmetric, positive variances) always runs.
+    tol : tolerance on rc_error (None: the solver's default, 1e-12 for auto, ccd and newton).
+    max_iter : iteration cap (None: the solver's default).
+    seed : seed for stochastic solvers, recorded in the result; deterministic solvers ignore it.
+    **solver_options : passed to the solver (e.g. ``bits``, ``rounds``, ``num_reads`` for discrete solvers).
+
+    Returns
+    -------
+    RiskParityResult
+
+    Raises
+    ------
+    ValueError : for any invalid input (shape, NaN/inf, asymmetric, not PSD, non-positive variance, bad budgets,
+        infeasible bounds, leverage or target_volatility <= 0, unknown solver or option), before any solving;
+        also when S is singular and no ERC portfolio exists.
+    """
+    start = time.perf_counter()
+    spec = get_solver(solver)
+    func = spec.load()
+    _check_options(func, solver, solver_options)
+    c = validate_cov(cov, check_psd=False)
+    s = c.matrix
+    n = s.shape[0]
+    b = validate_budgets(budgets, n, c.names)
+    box = validate_bounds(bounds, n)
+    leverage = positive_real(leverage, "leverage")
+    if target_volatility is not None:
+        target_volatility = positive_real(target_volatility, "target_volatility")
+    if tol is None:
+        tol = spec.default_tol
+    elif isinstance(tol, bool) or not np.isfinite(tol) or tol < 0:
+        raise ValueError(f"tol must be a finite number >= 0, got {tol!r}")
+    max_iter = spec.default_max_iter if max_iter is None else positive_int(max_iter, "max_iter")
+    if box is not None and spec.kind != "classical":
+        raise ValueError(f"bounds are supported by classical solvers only, not {solver!r}")
+    if check_psd:
+        try:
+            np.linalg.cholesky(s)
+        except np.linalg.LinAlgError:
+            validate_cov(s, check_psd=True)  # raises with the smallest eigenvalue if not PSD
+            check_erc_exists(s)
+
+    out = func(s, b, tol=float(tol), max_iter=max_iter, seed=seed, **solver_options)
+    w, converged, stats = out.weights, out.converged, dict(out.stats)
+    if box is not None:
+        lo, hi = box
+        if np.any(w < lo - BOUNDS_ATOL) or np.any(w > hi + BOUNDS_ATOL):
+            w, converged, bstats = solve_bounded(s, b, lo, hi)
+            stats.update(bstats)
+        else:
+            stats["bounds_active"] = False
+
+    rc = _contributions(w, s)
+    err = _rc_error(rc, b)
+    w = w * leverage
+    if target_volatility is not None:
+        w = w * (target_volatility / np.sqrt(float(w @ s @ w)))
+    if leverage != 1.0 or target_volatility is not None:
+        rc = _contributions(w, s)
+    return RiskParityResult(
+        weights=w,
+        risk_contributions=rc,
+        volatility=float(rc.sum()),
+        rc_error=err,
+        converged=bool(converged),
+        iterations=out.iterations,
+        solver=solver,
+        elapsed=time.perf_counter() - start,
+        budgets=b,
+        asset_names=c.names,
+        energy=out.energy,
+        num_qubits=out.num_qubits,
+        history=out.history,
+        stats=stats,
+        seed=seed,
+    )
