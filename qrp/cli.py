@@ -51,6 +51,25 @@ def _solvers(args: argparse.Namespace) -> int:
     return 0
 
 
+def _backtest(args: argparse.Namespace) -> int:
+    from qrp.backtest import run_backtest_config
+
+    res = run_backtest_config(args.config, args.out)
+    table = Table(title=f"backtest: {args.config} ({res.returns.index[0].date()} to {res.returns.index[-1].date()})")
+    columns = {"annualized_return": "ann. return", "annualized_volatility": "ann. vol", "sharpe": "Sharpe",
+               "max_drawdown": "max DD", "annual_turnover": "turnover/yr", "avg_rc_error": "avg rc_error",
+               "weights_seconds": "weights s"}
+    table.add_column("strategy")
+    for label in columns.values():
+        table.add_column(label, justify="right")
+    for name, row in res.metrics.iterrows():
+        table.add_row(str(name), *(f"{row[k]:.4g}" for k in columns))
+    console = Console()
+    console.print(table)
+    console.print(f"elapsed {res.elapsed:.2f} s" + (f"; results in {args.out}" if args.out else ""))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="qrp", description="Quantum/classical hybrid risk parity.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -68,6 +87,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("solvers", help="list the registered solvers")
     p.set_defaults(func=_solvers)
+
+    p = sub.add_parser("backtest", help="rolling risk parity backtest against comparison strategies (TOML config)")
+    p.add_argument("config", help="backtest TOML file (see experiments/backtest.toml)")
+    p.add_argument("--out", help="directory for returns, weights, metrics, plots and summary.json")
+    p.set_defaults(func=_backtest)
     return parser
 
 
