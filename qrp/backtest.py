@@ -462,13 +462,14 @@ def plot_results(result: BacktestResult, out_dir) -> None:
         rows = (k + cols - 1) // cols
         fig, axes = plt.subplots(rows, cols, figsize=(12, 2.6 * rows), sharex=True, squeeze=False)
         for ax, (name, frame) in zip(axes.ravel(), frames.items(), strict=False):
-            ax.stackplot(frame.index, np.clip(frame.to_numpy().T, 0, None), step="post", lw=0)
+            ax.stackplot(frame.index, np.clip(frame.to_numpy().T, 0, None), step="post", lw=0,
+                         labels=list(frame.columns), colors=plt.get_cmap("tab20").colors)
             ax.set_title(name, fontsize=9)
             ax.set_ylim(0, 1)
             ax.set_ylabel(label, fontsize=8)
         for ax in axes.ravel()[k:]:
             ax.set_visible(False)
-        fig.legend(list(next(iter(frames.values())).columns), loc="lower center", ncol=10, fontsize=7)
+        fig.legend(*axes[0, 0].get_legend_handles_labels(), loc="lower center", ncol=10, fontsize=7)
         fig.suptitle(f"{label} at each rebalance", fontsize=11)
         fig.tight_layout(rect=(0, 0.05, 1, 0.97))
         atomic_write(out / fname, lambda p, f=fig: f.savefig(p, dpi=100, format="png"))

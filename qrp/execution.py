@@ -36,6 +36,7 @@ def atomic_write(path, write: Callable[[Path], None]) -> Path:
     os.close(fd)
     try:
         write(Path(tmp))
+        os.chmod(tmp, 0o644)  # mkstemp creates 0600; results are meant to be shared
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -43,7 +44,7 @@ def atomic_write(path, write: Callable[[Path], None]) -> Path:
     return path
 
 
-def _hash_value(h: hashlib._Hash, value: Any) -> None:
+def _hash_value(h: Any, value: Any) -> None:
     if isinstance(value, (pd.DataFrame, pd.Series)):
         h.update(json.dumps([str(x) for x in value.index]).encode())
         if isinstance(value, pd.DataFrame):
