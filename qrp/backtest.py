@@ -28,6 +28,7 @@ Contract (``qrp backtest CONFIG.toml [--out DIR]`` and ``run_backtest``):
 
 from __future__ import annotations
 
+import itertools
 import json
 import platform
 import sys
@@ -187,7 +188,7 @@ def simulate(returns: np.ndarray, positions: np.ndarray, targets: np.ndarray, co
     out = np.empty(t_end - positions[0])
     turnover = np.empty(len(positions))
     drift = np.zeros(returns.shape[1])
-    for k, (p, q) in enumerate(zip(bounds[:-1], bounds[1:], strict=True)):
+    for k, (p, q) in enumerate(itertools.pairwise(bounds)):
         w = targets[k]
         turnover[k] = np.abs(w - drift).sum()
         values = w * np.cumprod(1.0 + returns[p:q], axis=0)
@@ -271,7 +272,8 @@ def run_backtest(returns: pd.DataFrame, config: BacktestConfig) -> BacktestResul
         info_rows = []
         for k, p in enumerate(positions):
             cov, sample, label = covariance(int(p), s)
-            seed = None if config.seed is None else int(np.random.SeedSequence([config.seed, j, k]).generate_state(1)[0])
+            seed = None if config.seed is None else int(
+                np.random.SeedSequence([config.seed, j, k]).generate_state(1)[0])
             t0 = time.perf_counter()
             w, info = compute_weights(s.kind, cov=cov, returns=sample, periods_per_year=ppy, seed=seed, **s.params)
             elapsed = time.perf_counter() - t0

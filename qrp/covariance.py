@@ -71,13 +71,13 @@ def validate_returns(returns, *, nan_policy: str = "raise", min_observations: in
     frame = pd.DataFrame(arr, index=index, columns=names)
     if np.isinf(arr).any():
         r, c = np.argwhere(np.isinf(arr))[0]
-        raise ValueError(f"returns contain inf at row {frame.index[r]!r}, asset {names[c]!r}")
+        raise ValueError(f"returns contain inf at row {frame.index[r]}, asset {names[c]!r}")
     nan_rows = np.isnan(arr).any(axis=1)
     if nan_rows.any():
         if nan_policy == "raise":
             r, c = np.argwhere(np.isnan(arr))[0]
             raise ValueError(
-                f"returns contain NaN at row {frame.index[r]!r}, asset {names[c]!r} "
+                f"returns contain NaN at row {frame.index[r]}, asset {names[c]!r} "
                 f"({int(nan_rows.sum())} rows with NaN; pass nan_policy='drop' to remove them)"
             )
         frame = frame.loc[~nan_rows]
@@ -90,7 +90,8 @@ def validate_returns(returns, *, nan_policy: str = "raise", min_observations: in
     constant = np.all(values == values[0], axis=0)
     if constant.any():
         bad = [names[i] for i in np.flatnonzero(constant)]
-        raise ValueError(f"returns of asset(s) {bad} are constant (value {values[0, constant][0]!r}): zero variance")
+        value = float(values[0, constant][0])
+        raise ValueError(f"returns of asset(s) {bad} are constant (value {value!r}): zero variance")
     return frame
 
 

@@ -52,7 +52,8 @@ def prices_to_returns(prices, *, kind: str = "simple") -> pd.DataFrame:
     if bad.any():
         r, c = np.argwhere(bad)[0]
         raise ValueError(
-            f"prices must be finite and > 0; got {values[r, c]!r} at {frame.index[r]!r}, asset {frame.columns[c]!r}"
+            f"prices must be finite and > 0; got {float(values[r, c])!r} at {frame.index[r]}, "
+            f"asset {frame.columns[c]!r}"
         )
     if len(frame) < 2:
         raise ValueError(f"prices need at least 2 dates to give returns, got {len(frame)}")
@@ -92,7 +93,8 @@ def read_csv(path, *, kind: str = "prices", date_column: str | int = 0, return_k
     low = frame.to_numpy() <= -1.0
     if low.any():
         r, c = np.argwhere(low)[0]
-        raise ValueError(f"returns must be > -1; got {frame.iat[r, c]!r} at {frame.index[r]!r}, {frame.columns[c]!r}")
+        raise ValueError(f"returns must be > -1; got {float(frame.iat[r, c])!r} at {frame.index[r]}, "
+                         f"asset {frame.columns[c]!r}")
     return frame
 
 

@@ -72,7 +72,7 @@ def mean_variance(cov, expected_returns, *, risk_aversion: float = 1.0) -> np.nd
     s = validate_cov(cov, check_psd=True).matrix
     mu = validate_weights(expected_returns, s.shape[0], what="expected_returns")
     gamma = positive_real(risk_aversion, "risk_aversion")
-    return _simplex_qp(gamma * s, mu)
+    return _simplex_qp(s, mu / gamma)  # the same minimizer as gamma S, mu; better conditioned for large gamma
 
 
 def minimum_cvar(returns, *, alpha: float = 0.95) -> np.ndarray:
