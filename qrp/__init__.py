@@ -4,7 +4,10 @@ The classical baseline (``risk_parity`` with solvers "ccd", "newton", "slsqp"), 
 (``rc_error``) and, in later modules, the QUBO discretization, annealing and QAOA solvers and the experiment runner.
 """
 
+from qrp.backtest import BacktestConfig, StrategyConfig, run_backtest
+from qrp.covariance import estimate_covariance
 from qrp.erc import risk_parity
+from qrp.factor_parity import factor_risk_parity
 from qrp.registry import available_solvers, get_solver, register_solver
 from qrp.result import RiskParityResult, SolverOutput
 from qrp.risk import PortfolioStats, portfolio_stats, rc_error, risk_contributions
@@ -12,14 +15,19 @@ from qrp.risk import PortfolioStats, portfolio_stats, rc_error, risk_contributio
 __version__ = "0.1.0"
 
 __all__ = [
+    "BacktestConfig",
     "PortfolioStats",
     "RiskParityResult",
     "SolverOutput",
+    "StrategyConfig",
     "available_solvers",
+    "estimate_covariance",
+    "factor_risk_parity",
     "get_solver",
     "portfolio_stats",
     "rc_error",
     "register_solver",
     "risk_contributions",
     "risk_parity",
+    "run_backtest",
 ]

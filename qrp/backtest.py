@@ -263,6 +263,17 @@ def run_backtest(returns: pd.DataFrame, config: BacktestConfig) -> BacktestResul
             cov_cache[key] = (cov.to_numpy(), sample, label)
         return cov_cache[key]
 
+    def weights_at(j: int, k: int) -> tuple[np.ndarray, dict, float, np.ndarray, np.ndarray, str]:
+        s = config.strategies[j]
+        cov, sample, label = covariance(int(positions[k]), s)
+        seed = None if config.seed is None else int(np.random.SeedSequence([config.seed, j, k]).generate_state(1)[0])
+        t0 = time.perf_counter()
+        w, info = compute_weights(s.kind, cov=cov, returns=sample, periods_per_year=ppy, seed=seed, **s.params)
+        return w, info, time.perf_counter() - t0, cov, sample, label
+
+    # the first rebalance of every strategy runs before any other, so that a bad estimator option, strategy
+    # parameter or solver option fails at once rather than after the strategies listed before it
+    first = [weights_at(j, 0) for j in range(len(config.strategies))]
     daily, weights, shares, rows = {}, {}, {}, []
     dates = returns.index[positions]
     for j, s in enumerate(config.strategies):
@@ -270,13 +281,8 @@ def run_backtest(returns: pd.DataFrame, config: BacktestConfig) -> BacktestResul
         targets = np.empty((len(positions), n))
         share = np.empty((len(positions), n))
         info_rows = []
-        for k, p in enumerate(positions):
-            cov, sample, label = covariance(int(p), s)
-            seed = None if config.seed is None else int(
-                np.random.SeedSequence([config.seed, j, k]).generate_state(1)[0])
-            t0 = time.perf_counter()
-            w, info = compute_weights(s.kind, cov=cov, returns=sample, periods_per_year=ppy, seed=seed, **s.params)
-            elapsed = time.perf_counter() - t0
+        for k in range(len(positions)):
+            w, info, elapsed, cov, sample, label = first[j] if k == 0 else weights_at(j, k)
             rc = _contributions(w, cov)
             targets[k], share[k] = w, rc / rc.sum()
             info_rows.append({"strategy": s.name, "date": dates[k], "rc_error": _rc_error(rc, budgets),

@@ -116,6 +116,8 @@ def test_bad_configs():
         _config(s, cost_bps=-1)
     with pytest.raises(ValueError, match="no rebalance date: 40 rows but window = 60"):
         B.run_backtest(_returns(t=40), _config(s))
+    with pytest.raises(ValueError, match=r"solver 'ccd' does not take option\(s\) \['bits'\]"):
+        B.run_backtest(_returns(t=100), _config(s, B.StrategyConfig("q", "risk_parity", {"solver": "ccd", "bits": 3})))
     bad = _returns(t=100)
     bad.iloc[5, 2] = np.nan
     with pytest.raises(ValueError, match=r"NaN or inf at .* asset 'S2'"):
