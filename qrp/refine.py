@@ -70,12 +70,12 @@ SampleSolver = Callable[..., SampleResult]
 
 
 def round_seeds(seed: int | None, rounds: int) -> tuple[list[int], int]:
-    """One uint32 seed per round from ``SeedSequence(seed).spawn(rounds)``, and the sequence's entropy (recorded so
-    that a ``seed=None`` run can be replayed)."""
+    """One seed in [0, 2^31) per round (the range dwave-samplers accepts) from ``SeedSequence(seed).spawn(rounds)``,
+    and the sequence's entropy (recorded so that a ``seed=None`` run can be replayed)."""
     if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0):
         raise ValueError(f"seed must be None or an integer >= 0, got {seed!r}")
     ss = np.random.SeedSequence(None if seed is None else int(seed))
-    return [int(c.generate_state(1, dtype=np.uint32)[0]) for c in ss.spawn(rounds)], int(ss.entropy)
+    return [int(c.generate_state(1, dtype=np.uint32)[0] >> 1) for c in ss.spawn(rounds)], int(ss.entropy)
 
 
 def on_edge(problem, sample) -> np.ndarray:
