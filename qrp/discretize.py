@@ -269,15 +269,40 @@ class DiscreteProblem:
         """v = lo + A x for an (m, n) float array of bits, (m, N)."""
         return self._lo + (x * self.bit_values).reshape(len(x), self.n_assets, self.bits).sum(axis=2)
 
+    @cached_property
+    def energy_offset(self) -> float:
+        """The part of every energy that does not depend on the sample: G(lo) for log_barrier, 0 for pairwise."""
+        if self.formulation != "log_barrier":
+            return 0.0
+        lo = self._lo
+        a, b, g = self.log_coef.T
+        return float(0.5 * lo @ self.cov @ lo + (a + lo * (b + g * lo)).sum())
+
+    @cached_property
+    def _gradient_at_lo(self) -> np.ndarray:
+        _, b, g = self.log_coef.T
+        return self.cov @ self._lo + b + 2.0 * g * self._lo
+
+    def _relative(self, v: np.ndarray) -> np.ndarray:
+        """objective - energy_offset for each row of an (m, N) array, without cancellation against the offset.
+
+        In a refined (narrow) box the energies of different samples differ by far less than |offset| * 1e-16, so
+        solvers compare these. log_barrier: with d = v - lo, G(v) - G(lo) = d'(S lo + beta + 2 gamma lo)
+        + 1/2 d'Sd + sum gamma d^2. pairwise: P(v) itself, its pair sum taken in the centred form
+        sum_ij (u_i - u_j)^2 = 2N sum_i (u_i - mean(u))^2.
+        """
+        if self.formulation == "log_barrier":
+            d = v - self._lo
+            g = self.log_coef[:, 2]
+            return d @ self._gradient_at_lo + (d * (0.5 * (d @ self.cov) + g * d)).sum(axis=1)
+        n = self.n_assets
+        u = v * (v @ self.cov) / (n * self.budgets)
+        u -= u.mean(axis=1, keepdims=True)
+        return 2.0 * n * (u * u).sum(axis=1) + self.penalty_weight * (v.sum(axis=1) - 1) ** 2
+
     def _objective(self, v: np.ndarray) -> np.ndarray:
         """The formulation's objective for each row of an (m, N) array."""
-        sv = v @ self.cov
-        if self.formulation == "log_barrier":
-            a, b, g = self.log_coef.T
-            return 0.5 * np.einsum("mi,mi->m", v, sv) + (a + v * (b + g * v)).sum(axis=1)
-        n = self.n_assets
-        u = v * sv / (n * self.budgets)
-        return 2.0 * n * (u * u).sum(axis=1) - 2.0 * u.sum(axis=1) ** 2 + self.penalty_weight * (v.sum(axis=1) - 1) ** 2
+        return self.energy_offset + self._relative(v)
 
     def values(self, sample) -> np.ndarray:
         """Encoded variables v (N,) of a 0/1 sample (n,): v_i = lo_i + step_i sum_k 2^k x_{iK+k}."""
@@ -303,6 +328,10 @@ class DiscreteProblem:
         """Vectorized ``energy`` of an (m, n) 0/1 array, (m,)."""
         return self._objective(self._values(self._check_samples(samples, 2)))
 
+    def relative_energies(self, samples) -> np.ndarray:
+        """``energies(samples) - energy_offset``, (m,), computed without cancellation: what solvers compare."""
+        return self._relative(self._values(self._check_samples(samples, 2)))
+
     def decode(self, sample) -> np.ndarray:
         """Weights w = v / sum(v), (N,), summing to 1."""
         v = self.values(sample)
@@ -317,16 +346,15 @@ class DiscreteProblem:
         """(offset, h (n,), Q (n, n) strictly upper triangular): energy = offset + h'x + x'Qx (log_barrier)."""
         if not self.is_quadratic:
             raise ValueError(f"formulation {self.formulation!r} is degree 4, not a QUBO; use to_polynomial()")
-        s, lo, a = self.cov, self._lo, self.bit_values
-        alpha, beta, gamma = self.log_coef.T
+        s, a, gamma = self.cov, self.bit_values, self.log_coef[:, 2]
         # 1/2 x'A'SAx + x'A'diag(gamma)Ax with (A'SA)_pq = a_p a_q S[asset p, asset q]
         m = s[np.ix_(self.asset_of, self.asset_of)] * 0.5
         same = self.asset_of[:, None] == self.asset_of[None, :]
         m += np.where(same, gamma[self.asset_of][:, None], 0.0)
         m *= np.outer(a, a)
-        h = a * (s @ lo + beta + 2.0 * gamma * lo)[self.asset_of] + np.diag(m)
+        h = a * self._gradient_at_lo[self.asset_of] + np.diag(m)
         q = np.triu(m, 1) * 2.0
-        offset = float(0.5 * lo @ s @ lo + (alpha + beta * lo + gamma * lo * lo).sum())
+        offset = self.energy_offset
         for arr in (h, q):
             arr.setflags(write=False)
         return offset, h, q
@@ -384,29 +412,39 @@ class DiscreteProblem:
         n = self.num_qubits
         if self.is_quadratic:
             offset, h, q = self.qubo
-            return dimod.BinaryQuadraticModel(h, q, offset, dimod.BINARY)
+            return dimod.BinaryQuadraticModel(h, q, offset, dimod.BINARY), {}
         offset, terms = self._terms
         high = [c for d, (_, c) in terms.items() if d > 2]
         # Any wrong product variable can gain at most the total weight of the terms it was substituted into.
         strength = float(sum(np.abs(c).sum() for c in high)) or 1.0
-        bqm = dimod.make_quadratic(self.to_polynomial(), strength, dimod.BINARY)
-        aux = [v for v in bqm.variables if not (isinstance(v, (int, np.integer)) and 0 <= v < n)]
-        bqm.relabel_variables({v: n + j for j, v in enumerate(aux)}, inplace=True)
-        missing = [p for p in range(n) if p not in bqm.variables]
-        bqm.add_variables_from((p, 0.0) for p in missing)
-        return bqm
+        made = dimod.make_quadratic(self.to_polynomial(), strength, dimod.BINARY)
+        aux = [v for v in made.variables if not (isinstance(v, (int, np.integer)) and 0 <= v < n)]
+        label = {v: n + j for j, v in enumerate(aux)} | {p: p for p in range(n)}
+        bqm = dimod.BinaryQuadraticModel(dimod.BINARY)
+        bqm.add_variables_from((v, made.get_linear(k) if k in made.variables else 0.0)
+                               for k, v in sorted(label.items(), key=lambda kv: kv[1]))
+        bqm.add_quadratic_from((label[u], label[v], bias) for u, v, bias in made.iter_quadratic())
+        bqm.offset = made.offset
+        products = {label[r["product"]]: (label[u], label[v]) for (u, v), r in made.info["reduction"].items()}
+        return bqm, products
 
     def to_bqm(self):
         """``dimod.BinaryQuadraticModel`` (BINARY). log_barrier: the QUBO, labels 0..n-1. pairwise: quadratized by
         ``dimod.make_quadratic`` with strength = sum of |coefficients| of the degree-3 and -4 terms (enough for any
-        wrong product variable to cost more than it can gain), product variables labelled n, n+1, ...; minimizing
-        over them gives ``energy``. A copy is returned."""
-        return self._bqm.copy()
+        wrong product variable to cost more than it can gain), product variables labelled n, n+1, ... (variables in
+        label order; ``products`` maps each to the pair (u, v) whose product it stands for); minimizing over them gives
+        ``energy``. A copy is returned."""
+        return self._bqm[0].copy()
+
+    @property
+    def products(self) -> dict[int, tuple[int, int]]:
+        """Quadratization of ``to_bqm``: {product variable: (u, v)} with product = x_u x_v (empty for QUBOs)."""
+        return dict(self._bqm[1])
 
     @property
     def num_auxiliary(self) -> int:
         """Variables ``to_bqm`` adds beyond the n bits (0 for log_barrier)."""
-        return 0 if self.is_quadratic else len(self._bqm.variables) - self.num_qubits
+        return 0 if self.is_quadratic else len(self._bqm[0].variables) - self.num_qubits
 
     def to_ising(self):
         """(``qiskit.quantum_info.SparsePauliOp`` H, offset): energy(x) = offset + <x|H|x> with qubit p = variable p
