@@ -20,10 +20,13 @@ minimizer over y > 0 of
 and w = y* / sum(y*). The variable is y (not weights): the box is in y-space, and the default box is a bracket
 around ``qrp.ccd.spinu_start`` (inverse volatility scaled to the exact minimizer of F along that ray). The quadratic
 part is exactly quadratic in the bits. The separable log term -b_i log y_i is replaced, per asset, by a quadratic
-q_i(y) = alpha_i + beta_i y + gamma_i y^2 in that asset's own value (hence a quadratic in its own K bits):
+q_i(y) = q0_i + q1_i d + q2_i d^2, d = y - lo_i, in that asset's own value (hence a quadratic in its own K bits;
+stored in powers of d = y - lo rather than of y, because in the narrow boxes of refinement the powers-of-y
+coefficients cancel catastrophically):
 
 * ``log_fit="lsq"`` (default): least-squares fit of q_i to -b_i log y over the asset's 2^K levels (for K = 1 the
-  two levels are interpolated by a line, gamma_i = 0);
+  two levels are interpolated by a line, q2_i = 0; the fitted values are -b_i log1p(d / lo_i), exact to
+  rounding however narrow the box);
 * ``log_fit="taylor"``: second-order expansion about the box centre c_i,
   q_i(y) = -b_i log c_i - (b_i / c_i)(y - c_i) + b_i / (2 c_i^2) (y - c_i)^2.
 
@@ -48,7 +51,7 @@ size).
 Default box: centre c (as above), lo = c (1 - radius), hi = c (1 + radius), ``radius`` = 0.5. Decoded weights are
 w = v / sum(v); they are positive whenever lo > 0 (always for log_barrier, where lo > 0 is required).
 
-Building is vectorized numpy: the QUBO matrix of log_barrier is (A'SA)/2 plus per-asset blocks gamma_i a a', never a
+Building is vectorized numpy: the QUBO matrix of log_barrier is (A'SA)/2 plus per-asset blocks q2_i a a', never a
 Python loop over pairs of variables (N = 100 x 8 bits, BQM included, in a few ms; ``benchmarks/qubo_build.py``).
 """
 
@@ -148,22 +151,22 @@ def validate_box(box, n_assets: int, formulation: str) -> tuple[np.ndarray, np.n
 
 
 def _log_surrogate(budgets, lo, hi, bits: int, log_fit: str) -> np.ndarray:
-    """(N, 3) coefficients (alpha, beta, gamma) of q_i(y) = alpha + beta y + gamma y^2 standing for -b_i log y."""
+    """(N, 3) coefficients (q0, q1, q2) of q_i(y) = q0 + q1 d + q2 d^2, d = y - lo_i, standing for -b_i log y."""
+    d = hi - lo
     if log_fit == "taylor":
         c = 0.5 * (lo + hi)
-        return np.column_stack([-budgets * np.log(c) + 1.5 * budgets, -2.0 * budgets / c, budgets / (2.0 * c * c)])
+        r = c - lo  # expansion point in d
+        q2 = budgets / (2.0 * c * c)
+        return np.column_stack([-budgets * np.log(c) + budgets * r / c + q2 * r * r, -budgets / c - 2.0 * q2 * r, q2])
     levels = 2**bits
-    t = np.arange(levels) / (levels - 1)  # levels as t in [0, 1]: y = lo + (hi - lo) t
+    t = np.arange(levels) / (levels - 1)  # levels as t in [0, 1]: y = lo + d t
     deg = 2 if levels > 2 else 1
     design = np.vander(t, deg + 1, increasing=True)  # (L, deg + 1)
-    y = lo[:, None] + (hi - lo)[:, None] * t[None, :]  # (N, L)
-    p = np.linalg.lstsq(design, (-budgets[:, None] * np.log(y)).T, rcond=None)[0].T  # (N, deg + 1) in powers of t
+    rel = -budgets[:, None] * np.log1p((d / lo)[:, None] * t[None, :])  # -b log(y / lo), (N, L)
+    p = np.linalg.lstsq(design, rel.T, rcond=None)[0].T  # (N, deg + 1) in powers of t
     if deg == 1:
         p = np.column_stack([p, np.zeros(len(lo))])
-    # substitute t = (y - lo) / d
-    d = hi - lo
-    p0, p1, p2 = p[:, 0], p[:, 1] / d, p[:, 2] / (d * d)
-    return np.column_stack([p0 - p1 * lo + p2 * lo * lo, p1 - 2.0 * p2 * lo, p2])
+    return np.column_stack([p[:, 0] - budgets * np.log(lo), p[:, 1] / d, p[:, 2] / (d * d)])
 
 
 def _canonical_terms(idx: np.ndarray, coef: np.ndarray, n: int):
@@ -211,8 +214,8 @@ class DiscreteProblem:
     """One binary-encoded ERC problem: a formulation on a box with ``bits`` bits per asset.
 
     Built by ``qrp.discretize``. Attributes: ``cov`` (N, N), ``budgets`` (N,), ``bits`` K, ``formulation``,
-    ``box`` = (lo, hi), ``num_qubits`` n = N K, ``n_assets`` N, ``log_fit`` and ``log_coef`` (N, 3) (log_barrier),
-    ``penalty_weight`` lambda (pairwise). Immutable; arrays are read-only.
+    ``box`` = (lo, hi), ``num_qubits`` n = N K, ``n_assets`` N, ``log_fit`` and ``log_coef`` (N, 3) = (q0, q1, q2)
+    (log_barrier), ``penalty_weight`` lambda (pairwise). Immutable; arrays are read-only.
     """
 
     def __init__(self, cov, budgets, bits, formulation, lo, hi, *, log_fit="lsq", penalty=1.0):
@@ -275,20 +278,18 @@ class DiscreteProblem:
         if self.formulation != "log_barrier":
             return 0.0
         lo = self._lo
-        a, b, g = self.log_coef.T
-        return float(0.5 * lo @ self.cov @ lo + (a + lo * (b + g * lo)).sum())
+        return float(0.5 * lo @ self.cov @ lo + self.log_coef[:, 0].sum())
 
     @cached_property
     def _gradient_at_lo(self) -> np.ndarray:
-        _, b, g = self.log_coef.T
-        return self.cov @ self._lo + b + 2.0 * g * self._lo
+        return self.cov @ self._lo + self.log_coef[:, 1]
 
     def _relative(self, v: np.ndarray) -> np.ndarray:
         """objective - energy_offset for each row of an (m, N) array, without cancellation against the offset.
 
         In a refined (narrow) box the energies of different samples differ by far less than |offset| * 1e-16, so
-        solvers compare these. log_barrier: with d = v - lo, G(v) - G(lo) = d'(S lo + beta + 2 gamma lo)
-        + 1/2 d'Sd + sum gamma d^2. pairwise: P(v) itself, its pair sum taken in the centred form
+        solvers compare these. log_barrier: with d = v - lo, G(v) - G(lo) = d'(S lo + q1) + 1/2 d'Sd + sum q2 d^2.
+        pairwise: P(v) itself, its pair sum taken in the centred form
         sum_ij (u_i - u_j)^2 = 2N sum_i (u_i - mean(u))^2.
         """
         if self.formulation == "log_barrier":

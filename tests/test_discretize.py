@@ -116,8 +116,9 @@ def test_log_fits_approximate_the_log_on_the_levels():
         p = qrp.discretize(cov, 4, log_fit=fit)
         lo, hi = p.box
         y = lo[:, None] + (hi - lo)[:, None] * np.linspace(0, 1, 16)[None, :]
-        a, b, g = p.log_coef.T
-        q = a[:, None] + b[:, None] * y + g[:, None] * y**2
+        q0, q1, q2 = p.log_coef.T
+        d = y - lo[:, None]
+        q = q0[:, None] + q1[:, None] * d + q2[:, None] * d**2
         errs[fit] = np.abs(q + p.budgets[:, None] * np.log(y)).max()
     assert errs["lsq"] < errs["taylor"]
     assert errs["lsq"] < 0.01

@@ -19,7 +19,8 @@ def brute_force(cov, budgets, lo, hi, bits, formulation, log_coef, penalty_weigh
         x = np.array(bits_tuple)
         v = np.array([lo[i] + step[i] * sum(2**k * x[i * bits + k] for k in range(bits)) for i in range(n_assets)])
         if formulation == "log_barrier":
-            e = 0.5 * v @ cov @ v + sum(log_coef[i, 0] + log_coef[i, 1] * v[i] + log_coef[i, 2] * v[i] ** 2
+            d = v - lo
+            e = 0.5 * v @ cov @ v + sum(log_coef[i, 0] + log_coef[i, 1] * d[i] + log_coef[i, 2] * d[i] ** 2
                                         for i in range(n_assets))
         else:
             rc = v * (cov @ v) / (n_assets * budgets)
