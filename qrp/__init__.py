@@ -6,6 +6,7 @@ The classical baseline (``risk_parity`` with solvers "ccd", "newton", "slsqp"), 
 
 from qrp.backtest import BacktestConfig, StrategyConfig, run_backtest
 from qrp.covariance import estimate_covariance
+from qrp.discretize import DiscreteProblem, discretize
 from qrp.erc import risk_parity
 from qrp.factor_parity import factor_risk_parity
 from qrp.registry import available_solvers, get_solver, register_solver
@@ -16,11 +17,13 @@ __version__ = "0.1.0"
 
 __all__ = [
     "BacktestConfig",
+    "DiscreteProblem",
     "PortfolioStats",
     "RiskParityResult",
     "SolverOutput",
     "StrategyConfig",
     "available_solvers",
+    "discretize",
     "estimate_covariance",
     "factor_risk_parity",
     "get_solver",
