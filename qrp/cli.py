@@ -64,7 +64,7 @@ def _backtest(args: argparse.Namespace) -> int:
         table.add_column(label, justify="right")
     for name, row in res.metrics.iterrows():
         table.add_row(str(name), *(f"{row[k]:.4g}" for k in columns))
-    console = Console()
+    console = Console(width=max(Console().width, 150))  # strategy names and seven metrics need the room
     console.print(table)
     console.print(f"elapsed {res.elapsed:.2f} s" + (f"; results in {args.out}" if args.out else ""))
     return 0
