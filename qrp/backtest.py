@@ -31,7 +31,6 @@ from __future__ import annotations
 import itertools
 import json
 import platform
-import sys
 import time
 import tomllib
 from dataclasses import dataclass, field
@@ -407,7 +406,7 @@ def package_versions() -> dict[str, str]:
 
 
 def write_results(result: BacktestResult, out_dir, *, data: dict[str, Any] | None = None,
-                  inputs: pd.DataFrame | None = None) -> Path:
+                  inputs: pd.DataFrame | None = None, config_file: str | None = None) -> Path:
     """Write returns.parquet, weights.parquet (long: date, strategy, asset, weight, risk_share), rebalances.csv,
     metrics.csv, three PNG plots, the last targets of every strategy under targets/ (via ``qrp.execution``) and,
     last, summary.json (metrics, seed, config, data, package versions). Every file is written atomically."""
@@ -436,7 +435,7 @@ def write_results(result: BacktestResult, out_dir, *, data: dict[str, Any] | Non
         "metrics": result.metrics.to_dict(orient="index"), "seed": result.seed, "config": result.config,
         "data": data, "period": [str(result.returns.index[0].date()), str(result.returns.index[-1].date())],
         "n_assets": next(iter(result.weights.values())).shape[1],
-        "elapsed_seconds": result.elapsed, "versions": package_versions(), "command": " ".join(sys.argv),
+        "elapsed_seconds": result.elapsed, "versions": package_versions(), "config_file": config_file,
     }
     atomic_write(out / "summary.json", lambda p: p.write_text(json.dumps(summary, indent=2, default=str)))
     return out
@@ -490,5 +489,5 @@ def run_backtest_config(path, out_dir=None) -> BacktestResult:
     returns = load_returns(data, base)
     result = run_backtest(returns, config)
     if out_dir is not None:
-        write_results(result, out_dir, data=data, inputs=returns)
+        write_results(result, out_dir, data=data, inputs=returns, config_file=str(path))
     return result
