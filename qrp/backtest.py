@@ -250,50 +250,46 @@ def run_backtest(returns: pd.DataFrame, config: BacktestConfig) -> BacktestResul
     if config.regime is not None:
         signal = regime_signal(r, signal_window=config.regime.signal_window, periods_per_year=ppy)
         regimes = signal > config.regime.threshold  # NaN (warm-up) compares False: calm
-    cov_cache: dict[tuple, tuple[np.ndarray, np.ndarray, str]] = {}
-
-    def covariance(p: int, s: StrategyConfig) -> tuple[np.ndarray, np.ndarray, str]:
-        est = s.estimator or config.estimator
-        opts = config.estimator_options if s.estimator_options is None else s.estimator_options
-        key = (p, est, json.dumps(opts, sort_keys=True), s.regime)
-        if key not in cov_cache:
-            sample, label = _cov_sample(r, p, config, regimes if s.regime else None)
-            cov = estimate_covariance(pd.DataFrame(sample, columns=names), method=est, periods_per_year=ppy, **opts)
-            cov_cache[key] = (cov.to_numpy(), sample, label)
-        return cov_cache[key]
-
-    def weights_at(j: int, k: int) -> tuple[np.ndarray, dict, float, np.ndarray, np.ndarray, str]:
-        s = config.strategies[j]
-        cov, sample, label = covariance(int(positions[k]), s)
-        seed = None if config.seed is None else int(np.random.SeedSequence([config.seed, j, k]).generate_state(1)[0])
-        t0 = time.perf_counter()
-        w, info = compute_weights(s.kind, cov=cov, returns=sample, periods_per_year=ppy, seed=seed, **s.params)
-        return w, info, time.perf_counter() - t0, cov, sample, label
-
-    # the first rebalance of every strategy runs before any other, so that a bad estimator option, strategy
-    # parameter or solver option fails at once rather than after the strategies listed before it
-    first = [weights_at(j, 0) for j in range(len(config.strategies))]
-    daily, weights, shares, rows = {}, {}, {}, []
+    n_strat, n_reb = len(config.strategies), len(positions)
+    budgets = [validate_budgets(s.params.get("budgets"), n) if s.kind == "risk_parity" else np.full(n, 1.0 / n)
+               for s in config.strategies]
+    targets = np.empty((n_strat, n_reb, n))
+    share = np.empty((n_strat, n_reb, n))
+    info_rows: list[list[dict[str, Any]]] = [[] for _ in range(n_strat)]
     dates = returns.index[positions]
-    for j, s in enumerate(config.strategies):
-        budgets = validate_budgets(s.params.get("budgets"), n) if s.kind == "risk_parity" else np.full(n, 1.0 / n)
-        targets = np.empty((len(positions), n))
-        share = np.empty((len(positions), n))
-        info_rows = []
-        for k in range(len(positions)):
-            w, info, elapsed, cov, sample, label = first[j] if k == 0 else weights_at(j, k)
+    # rebalance dates outside, strategies inside: the estimates of one date are shared by the strategies that use
+    # the same estimator and dropped afterwards, and a bad option of any strategy fails at the first date
+    for k, p in enumerate(positions):
+        cache: dict[tuple, tuple[np.ndarray, np.ndarray, str]] = {}
+        for j, s in enumerate(config.strategies):
+            est = s.estimator or config.estimator
+            opts = config.estimator_options if s.estimator_options is None else s.estimator_options
+            key = (est, json.dumps(opts, sort_keys=True), s.regime)
+            if key not in cache:
+                sample, label = _cov_sample(r, int(p), config, regimes if s.regime else None)
+                cov = estimate_covariance(pd.DataFrame(sample, columns=names), method=est, periods_per_year=ppy,
+                                          **opts)
+                cache[key] = (cov.to_numpy(), sample, label)
+            cov, sample, label = cache[key]
+            seed = None if config.seed is None else int(
+                np.random.SeedSequence([config.seed, j, k]).generate_state(1)[0])
+            t0 = time.perf_counter()
+            w, info = compute_weights(s.kind, cov=cov, returns=sample, periods_per_year=ppy, seed=seed, **s.params)
+            elapsed = time.perf_counter() - t0
             rc = _contributions(w, cov)
-            targets[k], share[k] = w, rc / rc.sum()
-            info_rows.append({"strategy": s.name, "date": dates[k], "rc_error": _rc_error(rc, budgets),
-                              "converged": bool(info.get("converged", True)), "regime": label,
-                              "n_observations": len(sample), "elapsed": elapsed})
-        port, turnover = simulate(r, positions, targets, config.cost_bps * 1e-4)
-        for k, row in enumerate(info_rows):
+            targets[j, k], share[j, k] = w, rc / rc.sum()
+            info_rows[j].append({"strategy": s.name, "date": dates[k], "rc_error": _rc_error(rc, budgets[j]),
+                                 "converged": bool(info.get("converged", True)), "regime": label,
+                                 "n_observations": len(sample), "elapsed": elapsed})
+    daily, weights, shares, rows = {}, {}, {}, []
+    for j, s in enumerate(config.strategies):
+        port, turnover = simulate(r, positions, targets[j], config.cost_bps * 1e-4)
+        for k, row in enumerate(info_rows[j]):
             row.update(turnover=float(turnover[k]), cost=float(turnover[k] * config.cost_bps * 1e-4))
-        rows.extend(info_rows)
+        rows.extend(info_rows[j])
         daily[s.name] = port
-        weights[s.name] = pd.DataFrame(targets, index=dates, columns=names)
-        shares[s.name] = pd.DataFrame(share, index=dates, columns=names)
+        weights[s.name] = pd.DataFrame(targets[j], index=dates, columns=names)
+        shares[s.name] = pd.DataFrame(share[j], index=dates, columns=names)
 
     out_returns = pd.DataFrame(daily, index=returns.index[positions[0]:])
     out_returns.index.name = "date"

@@ -10,6 +10,7 @@ then w' r_t) or log returns log(P_t / P_{t-1}) (``kind="log"``); the first date 
 
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path
 
 import numpy as np
@@ -18,16 +19,28 @@ import pandas as pd
 from qrp.validation import _as_float_array
 
 RETURN_KINDS = ("simple", "log")
+#: The file skfolio ships in its wheel (skfolio >= 0.7).
+SP500_FILE = "sp500_dataset.csv.gz"
 
 
 def load_sp500_prices() -> pd.DataFrame:
-    """Daily prices of 20 S&P 500 stocks (dates x tickers), from skfolio's bundled file (no network)."""
-    try:
+    """Daily prices of 20 S&P 500 stocks (dates x tickers), from skfolio's bundled file (no network).
+
+    The gzip CSV is read straight from the installed skfolio package (``skfolio/datasets/data``), the same file
+    and parsing as ``skfolio.datasets.load_sp500_dataset``, because importing skfolio itself pulls in cvxpy and
+    jax (seconds of start-up); if the file is not at that place the skfolio loader is called instead.
+    """
+    spec = importlib.util.find_spec("skfolio")
+    if spec is None or not spec.submodule_search_locations:
+        raise ImportError("the S&P 500 dataset needs skfolio: pip install 'qrp[data]'")
+    path = Path(next(iter(spec.submodule_search_locations))) / "datasets" / "data" / SP500_FILE
+    if path.is_file():
+        prices = pd.read_csv(path, sep=",", index_col=0)
+    else:  # pragma: no cover - a skfolio release that moved its data
         from skfolio.datasets import load_sp500_dataset
-    except ImportError as exc:  # optional extra
-        raise ImportError("the S&P 500 dataset needs skfolio: pip install 'qrp[data]'") from exc
-    prices = load_sp500_dataset()
-    prices.index = pd.DatetimeIndex(prices.index, name="date")
+
+        prices = load_sp500_dataset()
+    prices.index = pd.DatetimeIndex(pd.to_datetime(prices.index, format="%Y-%m-%d"), name="date")
     prices.columns = [str(c) for c in prices.columns]
     return prices
 

@@ -139,10 +139,15 @@ def test_prices_to_returns_and_csv(tmp_path):
 
 def test_sp500_loader_is_offline_and_complete():
     pytest.importorskip("skfolio")
+    from skfolio.datasets import load_sp500_dataset
+
     from qrp.returns_data import load_sp500_prices, load_sp500_returns
 
     p = load_sp500_prices()
     assert p.shape == (8313, 20) and p.index[0] == pd.Timestamp("1990-01-02")
+    reference = load_sp500_dataset()  # skfolio's own loader: the same file, the same values and dates
+    np.testing.assert_array_equal(p.to_numpy(), reference.to_numpy())
+    assert (p.index == pd.DatetimeIndex(reference.index)).all() and list(p.columns) == list(reference.columns)
     r = load_sp500_returns(start="2022-01-01")
     assert r.index[0] >= pd.Timestamp("2022-01-01") and r.shape[1] == 20 and np.isfinite(r.to_numpy()).all()
 
