@@ -3,7 +3,7 @@
 Model: asset covariance S = A Omega A' + D with loadings A (N x k), factor covariance Omega (k x k) and specific
 variances D = diag(d) (zero if not given). Exposures y = A'w (k). With A^+ the Moore-Penrose inverse of A
 (k x N), the volatility sigma(w) = sqrt(w'Sw) splits into factor and residual contributions
-(Roncalli & Weisang 2016, "Risk parity portfolios with risk factors", Quantitative Finance 16(3):377-388, eq. 8-9):
+(Roncalli & Weisang 2016, "Risk parity portfolios with risk factors", Quantitative Finance 16(3):377-388):
 
     RC(F_j) = y_j (A^+ S w)_j / sigma(w),   j = 1..k,
     sum_j RC(F_j) + RC(residual) = sigma(w),  RC(residual) = w'(I - A A^+) S w / sigma(w)
@@ -16,7 +16,7 @@ part; the residual share RC(residual) / sigma is reported beside them.
 Solvers:
 * ``"exact"`` (k = N, A invertible): RC(F_j) = y_j (Omega~ y)_j / sigma with Omega~ = A^-1 S A'^-1, so y solves
   ordinary risk budgeting on Omega~ (``qrp.risk_parity``), and w = A'^-1 y when that is long-only (Roncalli &
-  Weisang 2016, section 3.1).
+  Weisang 2016).
 * ``"slsqp"``: SciPy SLSQP on sum_j (share_j(w) - b_j)^2 over the simplex with its analytic gradient, started at
   the asset ERC portfolio. For k < N the solution set is not a single point; this returns the one SLSQP reaches.
 * ``"auto"``: exact when it applies and is long-only, else slsqp.
