@@ -3,7 +3,7 @@
 Uses D-Wave's neal sampler, maintained as ``dwave.samplers.SimulatedAnnealingSampler`` (``dwave-neal`` re-exports
 it): ``num_reads`` independent anneals of ``num_sweeps`` Metropolis sweeps over a geometric beta schedule on
 ``beta_range`` (None: the sampler's default, derived from the model's biases), seeded. It runs on
-``problem.to_bqm()``: the QUBO itself for log_barrier, the ``make_quadratic`` quadratization (product variables
+``problem.to_bqm()``: the QUBO itself for log_barrier, the quadratization (product variables
 included) for pairwise. Every read is then re-scored by ``problem.energies`` on its first n variables (the bits),
 so the reported energies are those of the discrete problem, whatever the product variables did (reads are
 compared by ``problem.relative_energies``, free of cancellation against the constant offset).
