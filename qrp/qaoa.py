@@ -38,6 +38,9 @@ import numpy as np
 from scipy.optimize import minimize
 
 from qrp import statevector as sv
+from qrp.discretize import DEFAULT_RADIUS
+from qrp.refine import DEFAULT_SHRINK, SampleResult, refine
+from qrp.result import SolverOutput
 from qrp.validation import positive_int
 
 #: SciPy ``minimize`` methods accepted as ``optimizer`` (derivative-free first; gradient ones use finite
@@ -51,6 +54,20 @@ ENGINES = ("auto", "fast", "aer")
 RAMP_DELTA = 0.75
 #: Basis for resource counts (IBM-like, all-to-all or heavy-hex coupling).
 RESOURCE_BASIS = ("cx", "rz", "sx", "x")
+
+
+def check_choice(value, choices: tuple[str, ...], what: str) -> str:
+    """``value`` if it is one of ``choices``, else ``ValueError`` naming ``what`` and the value."""
+    if not isinstance(value, str) or value not in choices:
+        raise ValueError(f"unknown {what} {value!r}; choose one of {choices}")
+    return value
+
+
+def check_alpha(alpha) -> float:
+    """The CVaR level alpha in (0, 1], else ``ValueError``."""
+    if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or not 0.0 < alpha <= 1.0:
+        raise ValueError(f"alpha must be in (0, 1], got {alpha!r}")
+    return float(alpha)
 
 
 def default_max_qubits() -> int:
@@ -252,10 +269,8 @@ class QAOA:
         self.reps = positive_int(reps, "reps")
         if shots is not None:
             shots = positive_int(shots, "shots")
-        if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or not 0.0 < alpha <= 1.0:
-            raise ValueError(f"alpha must be in (0, 1], got {alpha!r}")
-        if engine not in ENGINES:
-            raise ValueError(f"unknown engine {engine!r}; choose one of {ENGINES}")
+        alpha = check_alpha(alpha)
+        check_choice(engine, ENGINES, "engine")
         if noise is not None and shots is None:
             raise ValueError("a noise model needs sampling: pass shots (noisy runs are sampled, never exact)")
         if engine == "fast" and (shots is not None or noise is not None):
@@ -380,10 +395,8 @@ class QAOA:
         the state is held exactly) computes the ground energy, ground-state probability and approximation ratio
         from the full spectrum (2^n, so within ``max_qubits``).
         """
-        if optimizer not in OPTIMIZERS:
-            raise ValueError(f"unknown optimizer {optimizer!r}; choose one of {OPTIMIZERS}")
-        if init not in INITS:
-            raise ValueError(f"unknown init {init!r}; choose one of {INITS}")
+        check_choice(optimizer, OPTIMIZERS, "optimizer")
+        check_choice(init, INITS, "init")
         multistart = positive_int(multistart, "multistart")
         max_evals = positive_int(max_evals, "max_evals")
         readout_shots = positive_int(readout_shots, "readout_shots")
@@ -487,3 +500,144 @@ def run_qaoa(cost, offset: float = 0.0, **options) -> QAOAResult:
     qaoa = QAOA(cost, offset, **{k: v for k, v in options.items() if k in engine_keys})
     return qaoa.optimize(**{k: v for k, v in options.items() if k not in engine_keys})
 
+
+
+# -- the registry solver -----------------------------------------------------------------------------------------
+def continuous_solution(cov: np.ndarray, budgets: np.ndarray, formulation: str) -> np.ndarray:
+    """The classical ERC solution in the formulation's variable: Spinu's y* = w / sqrt(w'Sw) (log_barrier; at the
+    optimum y_i (Sy)_i = b_i, so y*'Sy* = 1) or the weights w* (pairwise), from qrp's Newton solver."""
+    from qrp.newton import solve_auto
+
+    w = solve_auto(cov, budgets, tol=1e-12, max_iter=200).weights
+    return w / np.sqrt(float(w @ cov @ w)) if formulation == "log_barrier" else w
+
+
+def warm_bits(problem, v: np.ndarray) -> np.ndarray:
+    """Bits of the level nearest to v on each asset's grid, m_i = clip(round((v_i - lo_i) / step_i), 0, 2^K - 1),
+    asset-major as the problem's variables (the hard guess Egger et al. regularize by epsilon)."""
+    lo, _ = problem.box
+    m = np.clip(np.rint((v - lo) / problem.step), 0, 2**problem.bits - 1).astype(np.int64)
+    return ((m[:, None] >> np.arange(problem.bits)[None, :]) & 1).ravel()
+
+
+def qaoa_sampler(
+    *,
+    reps: int = 2,
+    shots: int | None = None,
+    alpha: float = 1.0,
+    optimizer: str = "COBYLA",
+    init: str = "ramp",
+    max_evals: int = 100,
+    multistart: int = 1,
+    warm_start: np.ndarray | None = None,
+    epsilon: float = 0.25,
+    noise=None,
+    engine: str = "auto",
+    readout_shots: int = 1024,
+    carry_angles: bool = True,
+    resources: bool = True,
+    max_qubits: int | None = None,
+):
+    """A ``qrp.refine`` sample solver running QAOA on each round's ``problem.to_ising()``.
+
+    ``warm_start``: None (cold start) or the continuous solution in the formulation's variable, mapped into each
+    round's box by ``warm_bits`` and regularized by ``epsilon``. ``carry_angles``: start each round from the
+    previous round's optimized angles (the problems of successive rounds differ only by their box; the cost is
+    normalized, so good angles transfer). ``resources``: transpiled depth and CX counts (``circuit_resources``),
+    computed once per term structure. Options are validated here, before any round runs.
+    """
+    reps = positive_int(reps, "reps")
+    if shots is not None:
+        shots = positive_int(shots, "shots")
+    check_alpha(alpha)
+    check_choice(optimizer, OPTIMIZERS, "optimizer")
+    check_choice(init, INITS, "init")
+    check_choice(engine, ENGINES, "engine")
+    warm_start_thetas(np.full(1, 0.5), epsilon)  # validates epsilon
+    max_evals = positive_int(max_evals, "max_evals")
+    multistart = positive_int(multistart, "multistart")
+    readout_shots = positive_int(readout_shots, "readout_shots")
+    if noise is not None:
+        noise_model(noise)  # validates
+    resource_cache: dict[tuple, dict] = {}
+
+    def sample_solver(problem, *, seed, state) -> SampleResult:
+        op, offset = problem.to_ising()
+        thetas = None if warm_start is None else warm_start_thetas(warm_bits(problem, warm_start), epsilon)
+        qaoa = QAOA(op, offset, reps=reps, shots=shots, alpha=alpha, engine=engine, noise=noise,
+                    warm_thetas=thetas, max_qubits=max_qubits, seed=seed)
+        res = qaoa.optimize(optimizer=optimizer, init=init, max_evals=max_evals, multistart=multistart,
+                            readout_shots=readout_shots,
+                            initial_angles=state if carry_angles and state is not None else None)
+        stats = {k: v for k, v in res.stats.items() if k != "seed"} | {
+            "value": res.value, "expectation": res.expectation, "best_energy": res.best_energy,
+            "exact_energy": res.ground_energy, "ground_state_probability": res.ground_state_probability,
+            "approximation_ratio": res.approximation_ratio, "evaluations": res.evaluations,
+            "optimizer_iterations": res.iterations, "wall_time": res.wall_time, "angles": res.angles.tolist(),
+        }
+        if res.ground_energy is not None:
+            tol = 1e-9 * max(abs(res.ground_energy), 1.0)
+            stats["ground_state"] = bool(res.best_energy <= res.ground_energy + tol)
+        if resources:
+            key = (op.num_qubits, tuple(sorted(qaoa.masks.tolist())))
+            if key not in resource_cache:
+                resource_cache[key] = circuit_resources(qaoa.normalized, reps, seed=0)
+            stats["resources"] = resource_cache[key]
+        sample = res.best_state.astype(np.int64)
+        return SampleResult(sample, problem.energy(sample), stats, res.angles if carry_angles else None)
+
+    return sample_solver
+
+
+def solve_qaoa(
+    cov,
+    budgets,
+    *,
+    tol,
+    max_iter,
+    seed=None,
+    bits: int = 2,
+    formulation: str = "log_barrier",
+    rounds: int | None = None,
+    reps: int = 2,
+    shots: int | None = None,
+    alpha: float = 1.0,
+    optimizer: str = "COBYLA",
+    init: str = "ramp",
+    max_evals: int = 100,
+    multistart: int = 1,
+    warm_start: bool = False,
+    epsilon: float = 0.25,
+    noise=None,
+    engine: str = "auto",
+    readout_shots: int = 1024,
+    carry_angles: bool = True,
+    resources: bool = True,
+    max_qubits: int | None = None,
+    box=None,
+    shrink: float = DEFAULT_SHRINK,
+    radius: float = DEFAULT_RADIUS,
+    log_fit: str = "lsq",
+    penalty: float = 1.0,
+) -> SolverOutput:
+    """Registry solver "qaoa": QAOA (``QAOA``) on each round's discrete problem, refined over ``rounds`` (default
+    ``max_iter``, registry default 1: one-shot), round r seeded by ``SeedSequence(seed).spawn(rounds)[r]``.
+
+    n = N ``bits`` qubits, checked against ``max_qubits`` (None: what fits in memory) before anything runs.
+    ``warm_start=True``: Egger et al.'s warm start from the classical continuous ERC solution (``continuous_solution``)
+    mapped into each round's box. Other options: ``qaoa_sampler`` and ``QAOA``; box options: ``qrp.discretize``.
+    """
+    n = cov.shape[0] * positive_int(bits, "bits")
+    check_qubits(n, max_qubits)
+    if not isinstance(warm_start, bool):
+        raise ValueError(f"warm_start must be True or False, got {warm_start!r}")
+    solver = qaoa_sampler(
+        reps=reps, shots=shots, alpha=alpha, optimizer=optimizer, init=init, max_evals=max_evals,
+        multistart=multistart, epsilon=epsilon, noise=noise, engine=engine, readout_shots=readout_shots,
+        carry_angles=carry_angles, resources=resources, max_qubits=max_qubits,
+        warm_start=continuous_solution(cov, budgets, formulation) if warm_start else None,
+    )
+    return refine(
+        cov, budgets, bits=bits, formulation=formulation, rounds=max_iter if rounds is None else rounds, tol=tol,
+        seed=seed, sample_solver=solver, box=box, shrink=shrink, radius=radius, log_fit=log_fit, penalty=penalty,
+    )

@@ -11,7 +11,7 @@ degree-4 polynomial with thousands of terms costs the same as a 20-qubit QUBO). 
 
     psi <- exp(-i beta_l B) exp(-i gamma_l diag(d)) psi,
 
-one pass for the phase and n passes (one per qubit, a 2x2 unitary on amplitude pairs) for the mixer, as in QOKit
+a phase on every amplitude and, for each qubit, a 2x2 unitary on amplitude pairs for the mixer, as in QOKit
 (Lykov et al. 2023, "Fast simulation of high-depth QAOA circuits"). The mixer per qubit is exp(-i beta h_i) with
 h_i = X (standard QAOA) or h_i = cos(theta_i) Z + sin(theta_i) X, whose +1 eigenstate RY(theta_i)|0> is the
 warm-start initial state (Egger, Marecek & Woerner 2021; theta_i = pi/2 gives X and |+>).
@@ -81,26 +81,42 @@ def sample_energies(masks: np.ndarray, coeffs: np.ndarray, offset: float, states
     return offset + (1.0 - 2.0 * parity) @ coeffs
 
 
-# Hand-written (numba, parallel) for speed: one fused pass per layer for the phase and one per qubit for the
-# mixer, in place; numpy needs temporaries of 2^n complex numbers for each (see benchmarks/qaoa.py, path c).
-@numba.njit(cache=True, nogil=True, parallel=True)
-def _phase(psi, d, gamma):  # pragma: no cover - compiled
-    for x in numba.prange(psi.shape[0]):
-        a = -gamma * d[x]
-        psi[x] *= complex(np.cos(a), np.sin(a))
+#: Low qubits whose mixer rotations are applied inside one cache-resident block of 2^BLOCK_QUBITS amplitudes.
+BLOCK_QUBITS = 11
 
 
-@numba.njit(cache=True, nogil=True, parallel=True)
-def _mix(psi, q, u00, u01, u10, u11):  # pragma: no cover - compiled
-    half = psi.shape[0] >> 1
+@numba.njit(cache=True, nogil=True)
+def _mix_pass(psi, start, count, q, u):  # pragma: no cover - compiled
+    """Apply the 2x2 ``u`` to qubit q on the amplitude pairs of psi[start:start + count]."""
+    u00, u01, u10, u11 = u[0, 0], u[0, 1], u[1, 0], u[1, 1]
     m = 1 << q
-    for k in numba.prange(half):
-        i = ((k >> q) << (q + 1)) | (k & (m - 1))
+    for k in range(count >> 1):
+        i = start + (((k >> q) << (q + 1)) | (k & (m - 1)))
         j = i | m
         a = psi[i]
         b = psi[j]
         psi[i] = u00 * a + u01 * b
         psi[j] = u10 * a + u11 * b
+
+
+# Hand-written (numba, serial) for speed: the phase and the mixer rotations of the low BLOCK_QUBITS qubits are fused
+# into one pass over cache-resident blocks, then one pass per remaining qubit, in place (numpy needs 2^n complex
+# temporaries per pass: benchmarks/qaoa.py, path c). Serial on purpose: numba's parallel threads spin and slow down
+# by several times on a shared 2-core machine, while the passes are memory-bound anyway.
+@numba.njit(cache=True, nogil=True)
+def _layer(psi, d, gamma, u, block_qubits):  # pragma: no cover - compiled
+    size = psi.shape[0]
+    n = u.shape[0]
+    lb = min(block_qubits, n)
+    bs = 1 << lb
+    for start in range(0, size, bs):
+        for x in range(start, start + bs):
+            a = -gamma * d[x]
+            psi[x] *= complex(np.cos(a), np.sin(a))
+        for q in range(lb):
+            _mix_pass(psi, start, bs, q, u[q])
+    for q in range(lb, n):
+        _mix_pass(psi, 0, size, q, u[q])
 
 
 def initial_state(num_qubits: int, thetas: np.ndarray | None = None) -> np.ndarray:
@@ -138,9 +154,8 @@ def qaoa_state(
     n = int(diagonal.shape[0]).bit_length() - 1
     psi = initial_state(n, thetas)
     for gamma, beta in zip(gammas, betas, strict=True):
-        _phase(psi, diagonal, float(gamma))
-        for q, u in enumerate(mixer_matrices(float(beta), n, thetas)):
-            _mix(psi, q, u[0, 0], u[0, 1], u[1, 0], u[1, 1])
+        u = np.ascontiguousarray(mixer_matrices(float(beta), n, thetas), dtype=np.complex128)
+        _layer(psi, diagonal, float(gamma), u, BLOCK_QUBITS)
     return psi
 
 
