@@ -70,6 +70,24 @@ def check_alpha(alpha) -> float:
     return float(alpha)
 
 
+def check_mode(*, reps, shots, alpha, engine, noise) -> tuple[int, int | None, float]:
+    """Validate the circuit settings together: reps >= 1, shots None or >= 1, alpha in (0, 1], a known engine,
+    noise only with shots, the fast engine only for noiseless exact runs, exact CVaR only on the fast engine.
+    Returns (reps, shots, alpha)."""
+    reps = positive_int(reps, "reps")
+    if shots is not None:
+        shots = positive_int(shots, "shots")
+    alpha = check_alpha(alpha)
+    check_choice(engine, ENGINES, "engine")
+    if noise is not None and shots is None:
+        raise ValueError("a noise model needs sampling: pass shots (noisy runs are sampled, never exact)")
+    if engine == "fast" and (shots is not None or noise is not None):
+        raise ValueError("engine='fast' is the noiseless exact mode: shots and noise need engine='aer'")
+    if engine == "aer" and shots is None and alpha < 1.0:
+        raise ValueError("exact CVaR (alpha < 1, shots=None) runs on engine='fast'; pass shots for Aer")
+    return reps, shots, alpha
+
+
 def default_max_qubits() -> int:
     """The largest n whose exact state (``statevector.memory_needed``) fits in the machine's available memory."""
     try:
@@ -266,17 +284,7 @@ class QAOA:
         max_qubits: int | None = None,
         seed: int | None = None,
     ):
-        self.reps = positive_int(reps, "reps")
-        if shots is not None:
-            shots = positive_int(shots, "shots")
-        alpha = check_alpha(alpha)
-        check_choice(engine, ENGINES, "engine")
-        if noise is not None and shots is None:
-            raise ValueError("a noise model needs sampling: pass shots (noisy runs are sampled, never exact)")
-        if engine == "fast" and (shots is not None or noise is not None):
-            raise ValueError("engine='fast' is the noiseless exact mode: shots and noise need engine='aer'")
-        if engine == "aer" and shots is None and alpha < 1.0:
-            raise ValueError("exact CVaR (alpha < 1, shots=None) runs on engine='fast'; pass shots for Aer")
+        self.reps, shots, alpha = check_mode(reps=reps, shots=shots, alpha=alpha, engine=engine, noise=noise)
         n = cost.num_qubits
         check_qubits(n, max_qubits)
         self.masks, self.coeffs = sv.z_masks(cost)  # validates Z-only, real
@@ -546,13 +554,9 @@ def qaoa_sampler(
     normalized, so good angles transfer). ``resources``: transpiled depth and CX counts (``circuit_resources``),
     computed once per term structure. Options are validated here, before any round runs.
     """
-    reps = positive_int(reps, "reps")
-    if shots is not None:
-        shots = positive_int(shots, "shots")
-    check_alpha(alpha)
+    reps, shots, alpha = check_mode(reps=reps, shots=shots, alpha=alpha, engine=engine, noise=noise)
     check_choice(optimizer, OPTIMIZERS, "optimizer")
     check_choice(init, INITS, "init")
-    check_choice(engine, ENGINES, "engine")
     warm_start_thetas(np.full(1, 0.5), epsilon)  # validates epsilon
     max_evals = positive_int(max_evals, "max_evals")
     multistart = positive_int(multistart, "multistart")
