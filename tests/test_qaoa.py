@@ -92,6 +92,7 @@ def test_fast_path_equals_aer(warm):
         assert abs(fast.objective(x) - aer.objective(x)) < 1e-10
 
 
+@pytest.mark.filterwarnings("ignore::scipy.sparse.SparseEfficiencyWarning")  # qiskit's own PauliEvolution expm
 def test_fast_state_equals_qiskit_statevector():
     from qiskit.quantum_info import Statevector
 
