@@ -6,8 +6,8 @@ The ansatz (Farhi, Goldstone & Gutmann 2014) for a cost H_C = offset + sum_m c_m
 
 |psi_0> = |+>^n and B = sum_q X_q (standard), or the warm start of Egger, Marecek & Woerner (2021, Quantum 5, 479):
 |psi_0> = prod_q RY(theta_q)|0> with theta_q = 2 arcsin sqrt(c_q), c_q in [eps, 1 - eps] a classical guess of bit q,
-and B = sum_q (cos theta_q Z_q + sin theta_q X_q), whose ground... i.e. +1 eigenstate is |psi_0> (theta = pi/2 gives
-the standard ansatz; qiskit-optimization's WarmStartQAOAFactory uses the same mixer with beta -> -beta).
+and B = sum_q (cos theta_q Z_q + sin theta_q X_q), which has |psi_0> as its top eigenstate, as X has |+> (theta = pi/2
+gives the standard ansatz; qiskit-optimization's WarmStartQAOAFactory uses the same mixer with beta -> -beta).
 s = sqrt(sum_{m != 0} c_m^2) is the standard deviation of H_C over the uniform superposition, so that angles
 mean the same thing whatever the problem's units (the objective is always reported in the problem's units).
 Every Z^m term, of any degree, is one ``PauliEvolutionGate`` term (a CX ladder and one RZ once transpiled), so the
