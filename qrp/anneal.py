@@ -5,7 +5,8 @@ it): ``num_reads`` independent anneals of ``num_sweeps`` Metropolis sweeps over 
 ``beta_range`` (None: the sampler's default, derived from the model's biases), seeded. It runs on
 ``problem.to_bqm()``: the QUBO itself for log_barrier, the ``make_quadratic`` quadratization (product variables
 included) for pairwise. Every read is then re-scored by ``problem.energies`` on its first n variables (the bits),
-so the reported energies are those of the discrete problem, whatever the product variables did.
+so the reported energies are those of the discrete problem, whatever the product variables did (reads are
+compared by ``problem.relative_energies``, free of cancellation against the constant offset).
 
 Reported per solve: best energy, the fraction of reads at it, and, when the problem is small enough to enumerate
 (n <= ``check_ground_state`` limit), whether the best read is a ground state (``qrp.exact``).
@@ -57,12 +58,12 @@ def sa_sampler(
         sampleset = sampler.sample(bqm, num_reads=num_reads, num_sweeps=num_sweeps, beta_range=beta_range, seed=seed)
         cols = [sampleset.variables.index(p) for p in range(n)]
         x = sampleset.record.sample[:, cols].astype(np.int64)
-        e = problem.energies(x)
+        e = problem.relative_energies(x)
         j = int(np.argmin(e))
         best = float(e[j])
         atol = DEGENERACY_RTOL * max(abs(best), float(e.max() - best), np.finfo(float).tiny)
         stats = {
-            "best_energy": best,
+            "best_energy": problem.energy(x[j]),
             "best_fraction": float(np.mean(e <= best + atol)),
             "num_reads": num_reads,
             "num_sweeps": num_sweeps,
@@ -70,11 +71,12 @@ def sa_sampler(
             "num_auxiliary": len(bqm.variables) - n,
         }
         if n <= check_ground_state:
-            _, exact_e, degeneracy, exact_atol = exact_minimum(problem, max_qubits=n)
+            exact_x, exact_e, degeneracy, exact_atol = exact_minimum(problem, max_qubits=n)
+            exact_rel = float(problem.relative_energies(exact_x[None, :])[0])
             stats["exact_energy"] = exact_e
-            stats["ground_state"] = bool(best <= exact_e + max(atol, exact_atol))
+            stats["ground_state"] = bool(best <= exact_rel + max(atol, exact_atol))
             stats["exact_degeneracy"] = degeneracy
-        return SampleResult(x[j], best, stats, None)
+        return SampleResult(x[j], stats["best_energy"], stats, None)
 
     return sample_solver
 

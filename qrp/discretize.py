@@ -20,10 +20,13 @@ minimizer over y > 0 of
 and w = y* / sum(y*). The variable is y (not weights): the box is in y-space, and the default box is a bracket
 around ``qrp.ccd.spinu_start`` (inverse volatility scaled to the exact minimizer of F along that ray). The quadratic
 part is exactly quadratic in the bits. The separable log term -b_i log y_i is replaced, per asset, by a quadratic
-q_i(y) = alpha_i + beta_i y + gamma_i y^2 in that asset's own value (hence a quadratic in its own K bits):
+q_i(y) = q0_i + q1_i d + q2_i d^2, d = y - lo_i, in that asset's own value (hence a quadratic in its own K bits;
+stored in powers of d = y - lo rather than of y, because in the narrow boxes of refinement the powers-of-y
+coefficients cancel catastrophically):
 
 * ``log_fit="lsq"`` (default): least-squares fit of q_i to -b_i log y over the asset's 2^K levels (for K = 1 the
-  two levels are interpolated by a line, gamma_i = 0);
+  two levels are interpolated by a line, q2_i = 0; the fitted values are -b_i log1p(d / lo_i), exact to
+  rounding however narrow the box);
 * ``log_fit="taylor"``: second-order expansion about the box centre c_i,
   q_i(y) = -b_i log c_i - (b_i / c_i)(y - c_i) + b_i / (2 c_i^2) (y - c_i)^2.
 
@@ -48,7 +51,7 @@ size).
 Default box: centre c (as above), lo = c (1 - radius), hi = c (1 + radius), ``radius`` = 0.5. Decoded weights are
 w = v / sum(v); they are positive whenever lo > 0 (always for log_barrier, where lo > 0 is required).
 
-Building is vectorized numpy: the QUBO matrix of log_barrier is (A'SA)/2 plus per-asset blocks gamma_i a a', never a
+Building is vectorized numpy: the QUBO matrix of log_barrier is (A'SA)/2 plus per-asset blocks q2_i a a', never a
 Python loop over pairs of variables (N = 100 x 8 bits, BQM included, in a few ms; ``benchmarks/qubo_build.py``).
 """
 
@@ -148,22 +151,22 @@ def validate_box(box, n_assets: int, formulation: str) -> tuple[np.ndarray, np.n
 
 
 def _log_surrogate(budgets, lo, hi, bits: int, log_fit: str) -> np.ndarray:
-    """(N, 3) coefficients (alpha, beta, gamma) of q_i(y) = alpha + beta y + gamma y^2 standing for -b_i log y."""
+    """(N, 3) coefficients (q0, q1, q2) of q_i(y) = q0 + q1 d + q2 d^2, d = y - lo_i, standing for -b_i log y."""
+    d = hi - lo
     if log_fit == "taylor":
         c = 0.5 * (lo + hi)
-        return np.column_stack([-budgets * np.log(c) + 1.5 * budgets, -2.0 * budgets / c, budgets / (2.0 * c * c)])
+        r = c - lo  # expansion point in d
+        q2 = budgets / (2.0 * c * c)
+        return np.column_stack([-budgets * np.log(c) + budgets * r / c + q2 * r * r, -budgets / c - 2.0 * q2 * r, q2])
     levels = 2**bits
-    t = np.arange(levels) / (levels - 1)  # levels as t in [0, 1]: y = lo + (hi - lo) t
+    t = np.arange(levels) / (levels - 1)  # levels as t in [0, 1]: y = lo + d t
     deg = 2 if levels > 2 else 1
     design = np.vander(t, deg + 1, increasing=True)  # (L, deg + 1)
-    y = lo[:, None] + (hi - lo)[:, None] * t[None, :]  # (N, L)
-    p = np.linalg.lstsq(design, (-budgets[:, None] * np.log(y)).T, rcond=None)[0].T  # (N, deg + 1) in powers of t
+    rel = -budgets[:, None] * np.log1p((d / lo)[:, None] * t[None, :])  # -b log(y / lo), (N, L)
+    p = np.linalg.lstsq(design, rel.T, rcond=None)[0].T  # (N, deg + 1) in powers of t
     if deg == 1:
         p = np.column_stack([p, np.zeros(len(lo))])
-    # substitute t = (y - lo) / d
-    d = hi - lo
-    p0, p1, p2 = p[:, 0], p[:, 1] / d, p[:, 2] / (d * d)
-    return np.column_stack([p0 - p1 * lo + p2 * lo * lo, p1 - 2.0 * p2 * lo, p2])
+    return np.column_stack([p[:, 0] - budgets * np.log(lo), p[:, 1] / d, p[:, 2] / (d * d)])
 
 
 def _canonical_terms(idx: np.ndarray, coef: np.ndarray, n: int):
@@ -211,8 +214,8 @@ class DiscreteProblem:
     """One binary-encoded ERC problem: a formulation on a box with ``bits`` bits per asset.
 
     Built by ``qrp.discretize``. Attributes: ``cov`` (N, N), ``budgets`` (N,), ``bits`` K, ``formulation``,
-    ``box`` = (lo, hi), ``num_qubits`` n = N K, ``n_assets`` N, ``log_fit`` and ``log_coef`` (N, 3) (log_barrier),
-    ``penalty_weight`` lambda (pairwise). Immutable; arrays are read-only.
+    ``box`` = (lo, hi), ``num_qubits`` n = N K, ``n_assets`` N, ``log_fit`` and ``log_coef`` (N, 3) = (q0, q1, q2)
+    (log_barrier), ``penalty_weight`` lambda (pairwise). Immutable; arrays are read-only.
     """
 
     def __init__(self, cov, budgets, bits, formulation, lo, hi, *, log_fit="lsq", penalty=1.0):
@@ -269,15 +272,38 @@ class DiscreteProblem:
         """v = lo + A x for an (m, n) float array of bits, (m, N)."""
         return self._lo + (x * self.bit_values).reshape(len(x), self.n_assets, self.bits).sum(axis=2)
 
+    @cached_property
+    def energy_offset(self) -> float:
+        """The part of every energy that does not depend on the sample: G(lo) for log_barrier, 0 for pairwise."""
+        if self.formulation != "log_barrier":
+            return 0.0
+        lo = self._lo
+        return float(0.5 * lo @ self.cov @ lo + self.log_coef[:, 0].sum())
+
+    @cached_property
+    def _gradient_at_lo(self) -> np.ndarray:
+        return self.cov @ self._lo + self.log_coef[:, 1]
+
+    def _relative(self, v: np.ndarray) -> np.ndarray:
+        """objective - energy_offset for each row of an (m, N) array, without cancellation against the offset.
+
+        In a refined (narrow) box the energies of different samples differ by far less than |offset| * 1e-16, so
+        solvers compare these. log_barrier: with d = v - lo, G(v) - G(lo) = d'(S lo + q1) + 1/2 d'Sd + sum q2 d^2.
+        pairwise: P(v) itself, its pair sum taken in the centred form
+        sum_ij (u_i - u_j)^2 = 2N sum_i (u_i - mean(u))^2.
+        """
+        if self.formulation == "log_barrier":
+            d = v - self._lo
+            g = self.log_coef[:, 2]
+            return d @ self._gradient_at_lo + (d * (0.5 * (d @ self.cov) + g * d)).sum(axis=1)
+        n = self.n_assets
+        u = v * (v @ self.cov) / (n * self.budgets)
+        u -= u.mean(axis=1, keepdims=True)
+        return 2.0 * n * (u * u).sum(axis=1) + self.penalty_weight * (v.sum(axis=1) - 1) ** 2
+
     def _objective(self, v: np.ndarray) -> np.ndarray:
         """The formulation's objective for each row of an (m, N) array."""
-        sv = v @ self.cov
-        if self.formulation == "log_barrier":
-            a, b, g = self.log_coef.T
-            return 0.5 * np.einsum("mi,mi->m", v, sv) + (a + v * (b + g * v)).sum(axis=1)
-        n = self.n_assets
-        u = v * sv / (n * self.budgets)
-        return 2.0 * n * (u * u).sum(axis=1) - 2.0 * u.sum(axis=1) ** 2 + self.penalty_weight * (v.sum(axis=1) - 1) ** 2
+        return self.energy_offset + self._relative(v)
 
     def values(self, sample) -> np.ndarray:
         """Encoded variables v (N,) of a 0/1 sample (n,): v_i = lo_i + step_i sum_k 2^k x_{iK+k}."""
@@ -303,6 +329,10 @@ class DiscreteProblem:
         """Vectorized ``energy`` of an (m, n) 0/1 array, (m,)."""
         return self._objective(self._values(self._check_samples(samples, 2)))
 
+    def relative_energies(self, samples) -> np.ndarray:
+        """``energies(samples) - energy_offset``, (m,), computed without cancellation: what solvers compare."""
+        return self._relative(self._values(self._check_samples(samples, 2)))
+
     def decode(self, sample) -> np.ndarray:
         """Weights w = v / sum(v), (N,), summing to 1."""
         v = self.values(sample)
@@ -317,16 +347,15 @@ class DiscreteProblem:
         """(offset, h (n,), Q (n, n) strictly upper triangular): energy = offset + h'x + x'Qx (log_barrier)."""
         if not self.is_quadratic:
             raise ValueError(f"formulation {self.formulation!r} is degree 4, not a QUBO; use to_polynomial()")
-        s, lo, a = self.cov, self._lo, self.bit_values
-        alpha, beta, gamma = self.log_coef.T
+        s, a, gamma = self.cov, self.bit_values, self.log_coef[:, 2]
         # 1/2 x'A'SAx + x'A'diag(gamma)Ax with (A'SA)_pq = a_p a_q S[asset p, asset q]
         m = s[np.ix_(self.asset_of, self.asset_of)] * 0.5
         same = self.asset_of[:, None] == self.asset_of[None, :]
         m += np.where(same, gamma[self.asset_of][:, None], 0.0)
         m *= np.outer(a, a)
-        h = a * (s @ lo + beta + 2.0 * gamma * lo)[self.asset_of] + np.diag(m)
+        h = a * self._gradient_at_lo[self.asset_of] + np.diag(m)
         q = np.triu(m, 1) * 2.0
-        offset = float(0.5 * lo @ s @ lo + (alpha + beta * lo + gamma * lo * lo).sum())
+        offset = self.energy_offset
         for arr in (h, q):
             arr.setflags(write=False)
         return offset, h, q
@@ -384,29 +413,39 @@ class DiscreteProblem:
         n = self.num_qubits
         if self.is_quadratic:
             offset, h, q = self.qubo
-            return dimod.BinaryQuadraticModel(h, q, offset, dimod.BINARY)
+            return dimod.BinaryQuadraticModel(h, q, offset, dimod.BINARY), {}
         offset, terms = self._terms
         high = [c for d, (_, c) in terms.items() if d > 2]
         # Any wrong product variable can gain at most the total weight of the terms it was substituted into.
         strength = float(sum(np.abs(c).sum() for c in high)) or 1.0
-        bqm = dimod.make_quadratic(self.to_polynomial(), strength, dimod.BINARY)
-        aux = [v for v in bqm.variables if not (isinstance(v, (int, np.integer)) and 0 <= v < n)]
-        bqm.relabel_variables({v: n + j for j, v in enumerate(aux)}, inplace=True)
-        missing = [p for p in range(n) if p not in bqm.variables]
-        bqm.add_variables_from((p, 0.0) for p in missing)
-        return bqm
+        made = dimod.make_quadratic(self.to_polynomial(), strength, dimod.BINARY)
+        aux = [v for v in made.variables if not (isinstance(v, (int, np.integer)) and 0 <= v < n)]
+        label = {v: n + j for j, v in enumerate(aux)} | {p: p for p in range(n)}
+        bqm = dimod.BinaryQuadraticModel(dimod.BINARY)
+        bqm.add_variables_from((v, made.get_linear(k) if k in made.variables else 0.0)
+                               for k, v in sorted(label.items(), key=lambda kv: kv[1]))
+        bqm.add_quadratic_from((label[u], label[v], bias) for u, v, bias in made.iter_quadratic())
+        bqm.offset = made.offset
+        products = {label[r["product"]]: (label[u], label[v]) for (u, v), r in made.info["reduction"].items()}
+        return bqm, products
 
     def to_bqm(self):
         """``dimod.BinaryQuadraticModel`` (BINARY). log_barrier: the QUBO, labels 0..n-1. pairwise: quadratized by
         ``dimod.make_quadratic`` with strength = sum of |coefficients| of the degree-3 and -4 terms (enough for any
-        wrong product variable to cost more than it can gain), product variables labelled n, n+1, ...; minimizing
-        over them gives ``energy``. A copy is returned."""
-        return self._bqm.copy()
+        wrong product variable to cost more than it can gain), product variables labelled n, n+1, ... (variables in
+        label order; ``products`` maps each to the pair (u, v) whose product it stands for); minimizing over them gives
+        ``energy``. A copy is returned."""
+        return self._bqm[0].copy()
+
+    @property
+    def products(self) -> dict[int, tuple[int, int]]:
+        """Quadratization of ``to_bqm``: {product variable: (u, v)} with product = x_u x_v (empty for QUBOs)."""
+        return dict(self._bqm[1])
 
     @property
     def num_auxiliary(self) -> int:
         """Variables ``to_bqm`` adds beyond the n bits (0 for log_barrier)."""
-        return 0 if self.is_quadratic else len(self._bqm.variables) - self.num_qubits
+        return 0 if self.is_quadratic else len(self._bqm[0].variables) - self.num_qubits
 
     def to_ising(self):
         """(``qiskit.quantum_info.SparsePauliOp`` H, offset): energy(x) = offset + <x|H|x> with qubit p = variable p

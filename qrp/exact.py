@@ -42,7 +42,8 @@ def check_size(num_qubits: int, max_qubits: int) -> None:
 
 def exact_minimum(problem, *, max_qubits: int = MAX_EXACT_QUBITS) -> tuple[np.ndarray, float, int, float]:
     """(sample, energy, degeneracy, tolerance): a minimizer of ``problem.energy`` over {0,1}^n, its energy, the
-    number of assignments within ``tolerance`` of the minimum, and that tolerance."""
+    number of assignments within ``tolerance`` of the minimum, and that tolerance (on energies relative to
+    ``problem.energy_offset``, which are compared without cancellation)."""
     n = problem.num_qubits
     max_qubits = positive_int(max_qubits, "max_qubits")
     check_size(n, max_qubits)
@@ -55,7 +56,7 @@ def exact_minimum(problem, *, max_qubits: int = MAX_EXACT_QUBITS) -> tuple[np.nd
     best_e, best_idx, count, atol = np.inf, (0, 0), 0, None
     for block in range(2**n_hi):
         hi_bits = (block >> np.arange(n_hi)) & 1
-        e = problem._objective(v_lo + hi_bits @ amat[n_lo:])
+        e = problem._relative(v_lo + hi_bits @ amat[n_lo:])
         j = int(np.argmin(e))
         ej = float(e[j])
         if atol is None:
