@@ -243,6 +243,8 @@ class QAOAResult:
     ground_energy : exact minimum of H_C (None when not computed).
     ground_state_probability : probability of measuring a ground state (exact from the state when available,
         else readout frequency; None when ``ground_energy`` is None).
+    ground_state : whether ``best_state`` is a ground state (None when ``ground_energy`` is None); decided on the
+        normalized diagonal (offset removed), so it stays meaningful when the offset dwarfs the spread.
     approximation_ratio : (E_max - <H_C>) / (E_max - E_min) in [0, 1], 1 = ground state (None without the
         exact spectrum).
     evaluations : objective (circuit) evaluations; iterations : optimizer iterations (sum over restarts/depths).
@@ -256,6 +258,7 @@ class QAOAResult:
     best_energy: float
     ground_energy: float | None
     ground_state_probability: float | None
+    ground_state: bool | None
     approximation_ratio: float | None
     evaluations: int
     iterations: int
@@ -398,10 +401,11 @@ class QAOA:
     ) -> QAOAResult:
         """Minimize the objective and read out the best bitstring (see the module docstring for the schedule).
 
-        ``initial_angles`` (2p,) overrides ``init`` for the first start (e.g. angles carried from a previous
-        refinement round). ``max_evals`` caps evaluations per optimizer run. ``exact_reference`` (default: when
-        the state is held exactly) computes the ground energy, ground-state probability and approximation ratio
-        from the full spectrum (2^n, so within ``max_qubits``).
+        ``initial_angles`` (2p,) (e.g. angles carried from a previous refinement round) replace ``init`` for the
+        first start when their objective is no higher than the linear ramp's (``stats["init"]`` says which ran).
+        ``max_evals`` caps evaluations per optimizer run. ``exact_reference`` (default: when n <= 20 or the state
+        is held exactly) computes the ground energy, ground-state probability and approximation ratio from the
+        full spectrum (2^n, so within ``max_qubits``).
         """
         check_choice(optimizer, OPTIMIZERS, "optimizer")
         check_choice(init, INITS, "init")
@@ -417,6 +421,15 @@ class QAOA:
         self.evaluations = 0
         iterations = 0
         runs = []
+        used = init
+        if initial_angles is not None:
+            # given (e.g. carried) angles are used only when they start lower than the linear ramp: two evaluations
+            ramp = ramp_angles(p)
+            if self.objective(initial_angles) <= self.objective(ramp):
+                used = "given"
+            else:
+                initial_angles, used = None, "ramp"
+                init = "ramp"
         for k in range(multistart):
             if k == 0 and initial_angles is not None:
                 x, it = self._minimize(optimizer, initial_angles, max_evals)
@@ -432,7 +445,7 @@ class QAOA:
         value, angles = min(runs, key=lambda r: r[0])
         evaluations = self.evaluations
         return self._readout(angles, value, evaluations, iterations, readout_shots, exact_reference, start,
-                             {"optimizer": optimizer, "init": init if initial_angles is None else "given",
+                             {"optimizer": optimizer, "init": used,
                               "multistart": multistart, "start_values": [float(r[0]) for r in runs]})
 
     @staticmethod
@@ -475,13 +488,14 @@ class QAOA:
         bits = ((int(states[best]) >> np.arange(self.num_qubits)) & 1).astype(np.int8)
         if exact_reference is None:
             exact_reference = self._diag is not None or self.num_qubits <= 20
-        e0 = gs_prob = ratio = None
+        e0 = gs_prob = ratio = is_ground = None
         expectation = float(energies @ counts / counts.sum())
         if exact_reference:
             d = self.diagonal()
             dmin, dmax = float(d.min()), float(d.max())
             e0 = self.offset + self.scale * dmin
-            ground = d <= dmin + 1e-9 * max(abs(dmin), 1.0)
+            ground = d <= dmin + 1e-9 * max(abs(dmin), 1.0)  # d has unit spread: this is relative to the spread
+            is_ground = bool(ground[states[best]])
             if self.shots is None:
                 probs = sv.probabilities(self.state(angles))
                 gs_prob = float(probs[ground].sum())
@@ -497,7 +511,7 @@ class QAOA:
         return QAOAResult(
             angles=np.asarray(angles, dtype=np.float64), value=float(value), expectation=float(expectation),
             best_state=bits, best_energy=float(energies[best]), ground_energy=e0, ground_state_probability=gs_prob,
-            approximation_ratio=ratio, evaluations=evaluations, iterations=iterations,
+            ground_state=is_ground, approximation_ratio=ratio, evaluations=evaluations, iterations=iterations,
             wall_time=time.perf_counter() - start, stats=stats,
         )
 
@@ -579,9 +593,8 @@ def qaoa_sampler(
             "approximation_ratio": res.approximation_ratio, "evaluations": res.evaluations,
             "optimizer_iterations": res.iterations, "wall_time": res.wall_time, "angles": res.angles.tolist(),
         }
-        if res.ground_energy is not None:
-            tol = 1e-9 * max(abs(res.ground_energy), 1.0)
-            stats["ground_state"] = bool(res.best_energy <= res.ground_energy + tol)
+        if res.ground_state is not None:
+            stats["ground_state"] = res.ground_state
         if resources:
             key = (op.num_qubits, tuple(sorted(qaoa.masks.tolist())))
             if key not in resource_cache:

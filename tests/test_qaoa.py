@@ -152,7 +152,7 @@ def test_qaoa_finds_exact_ground_state(n_assets, formulation):
     assert 1.0 - (1.0 - p) ** 1024 > 0.999
     assert res.ground_energy == pytest.approx(e_exact, rel=1e-9, abs=atol)
     assert problem.energy(res.best_state) == pytest.approx(e_exact, rel=1e-9, abs=atol)
-    assert res.approximation_ratio > 0.85
+    assert res.approximation_ratio > 0.85 and res.ground_state
     assert res.evaluations >= 2 and res.iterations >= 1
 
 
@@ -175,8 +175,10 @@ def test_refinement_carries_angles_and_improves():
     cov = COV[:3, :3]
     res = qrp.risk_parity(cov, solver="qaoa", bits=2, rounds=5, tol=0.0, seed=0, resources=False)
     assert len(res.history) == 5
-    assert [h["stats"]["init"] for h in res.history] == ["ramp"] + ["given"] * 4
+    assert [h["stats"]["init"] for h in res.history] == ["ramp"] + ["given"] * 4  # carried angles started lower
     assert res.rc_error < 0.5 * res.history[0]["rc_error"]
+    # boxes narrow round after round (the offset dwarfs the spread); the normalized cost keeps QAOA on target
+    assert all(h["stats"]["ground_state"] for h in res.history)
 
 
 def test_cvar_tail_beats_mean_objective_on_its_tail():
