@@ -23,8 +23,9 @@ optimum (Zhou et al. 2020, PRX 10, 021067), plus optional random restarts (``mul
 Engines: ``"fast"`` (noiseless exact mode only): qrp.statevector, the cost diagonal computed once per problem, each
 evaluation p phase passes and p n mixer passes over 2^n amplitudes (tested equal to Aer to 1e-10); ``"aer"``: the
 circuit built and transpiled once per problem with ``Parameter`` angles, bound per evaluation, run by qiskit-aer's
-EstimatorV2 (exact expectation, precision 0) or SamplerV2 (shots, optional noise model). ``"auto"`` picks fast for
-``shots=None`` without noise, Aer otherwise.
+EstimatorV2 (exact expectation, precision 0) or SamplerV2 (shots, optional noise model; the simulator seed is
+fixed per problem, so the sampled objective is a deterministic function of the angles: common random numbers).
+``"auto"`` picks fast for ``shots=None`` without noise, Aer otherwise.
 """
 
 from __future__ import annotations
@@ -140,7 +141,7 @@ def interp_angles(angles: np.ndarray) -> np.ndarray:
     return np.concatenate(out)
 
 
-def noise_model(noise, seed: int | None = None):
+def noise_model(noise):
     """An Aer ``NoiseModel`` (and the backend whose coupling the circuit must follow, or None) from ``noise``:
     a ``NoiseModel``; a qiskit ``BackendV2`` such as ``GenericBackendV2(n, noise_info=True, seed=...)`` (its
     calibrated errors via ``NoiseModel.from_backend``); or a dict ``{"p1": ..., "p2": ..., "readout": ...}`` of
@@ -324,7 +325,7 @@ class QAOA:
 
         qc, self._gammas, self._betas = qaoa_circuit(self.normalized, self.reps, self.warm_thetas)
         seed_sim = None if self.seed is None else int(self.seed)
-        model, backend = (None, None) if noise is None else noise_model(noise, self.seed)
+        model, backend = (None, None) if noise is None else noise_model(noise)
         if self.shots is None:
             sim = AerSimulator(method="statevector")
             self._circuit = transpile(qc, sim, optimization_level=1, seed_transpiler=0)
@@ -342,7 +343,8 @@ class QAOA:
             target = {"basis_gates": list(RESOURCE_BASIS)} if model is not None else {"backend": AerSimulator()}
             self._measured = transpile(measured, optimization_level=1, seed_transpiler=0, **target)
 
-    def _bind(self, circuit, angles: np.ndarray) -> dict:
+    def _bind(self, circuit, angles: np.ndarray) -> list[float]:
+        """Angle values in the order of ``circuit.parameters`` (which transpiling may sort differently)."""
         p = self.reps
         values = {self._gammas[k]: angles[k] for k in range(p)} | {self._betas[k]: angles[p + k] for k in range(p)}
         return [values[par] for par in circuit.parameters]
