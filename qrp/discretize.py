@@ -61,7 +61,8 @@ solution only when the ERC portfolio is close to inverse volatility: on the rand
 benchmarks (``benchmarks/refinement.py --coverage``) y* was inside it for 48% of 50 draws at N = 4 and for none at
 N = 20 or 100 (median max_i |y*_i / y0_i - 1| = 2.6 and 3.5). One-shot errors on the default box reflect that;
 refinement re-centres and grows the box of assets that land on its edge. Pass ``box`` to bracket differently.
-Decoded weights are w = v / sum(v); they are positive whenever lo > 0 (always for log_barrier, where lo > 0 is required).
+Decoded weights are w = v / sum(v); they are positive whenever lo > 0 (always for log_barrier, which requires
+lo > 0).
 
 Building is vectorized numpy: the QUBO matrix of log_barrier is (A'SA)/2 plus per-asset blocks q2_i a a', never a
 Python loop over pairs of variables (N = 100 x 8 bits, BQM included, in a few ms; ``benchmarks/qubo_build.py``).
