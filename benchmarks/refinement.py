@@ -32,7 +32,7 @@ STUDY = (
     + [("sa", "log_barrier", "lsq", 20, k, {"num_reads": 10, "num_sweeps": 1000}) for k in (2, 4, 6)]
     + [("sa", "log_barrier", "taylor", 20, 4, {"num_reads": 10, "num_sweeps": 1000})]
 )
-LARGE = [("sa", "log_barrier", "lsq", 100, 4, {"num_reads": 10, "num_sweeps": 1000})]
+LARGE = [("sa", "log_barrier", "taylor", 100, 4, {"num_reads": 10, "num_sweeps": 1000})]
 #: one-shot study: (solver, n_assets, bits list, options)
 ONESHOT = [("exact", 4, (1, 2, 3, 4, 5), {}), ("sa", 20, (2, 4, 6, 8), {"num_reads": 10, "num_sweeps": 1000})]
 
