@@ -34,9 +34,10 @@ Why Taylor by default (measured, ``benchmarks/refinement.py --oneshot``): lsq ha
 levels, but what moves the discrete minimizer is the surrogate's slope near the solution, and the solution sits near
 the box centre by construction (the classical guess, then re-centring), where Taylor's value, slope and curvature are
 exact. One-shot rc_error on the default box was lower or equal with Taylor in every measured cell (exact N = 4,
-K = 1..5; SA N = 20, K = 2..8), and with a box centred on the solution Taylor kept improving with K (SA N = 20,
-K = 8: 1.9e-4) while lsq stalled at its slope bias (2.2e-3). Refinement reaches 1e-8 in the same number of rounds
-with either (the fits agree as the box narrows).
+K = 1..5; SA N = 20, K = 2..8). On a box centred on the solution the picture is mixed: lsq was about 2x better
+for exact N = 4, K <= 5 (grid error dominates there), while at SA N = 20 Taylor kept improving with K (K = 8:
+1.8e-4) and lsq stalled at its slope bias (2.2e-3). Refinement reaches 1e-8 in the same number of rounds with
+either (the fits agree as the box narrows).
 
 Either way the surrogate objective is  G(v) = 1/2 v'Sv + sum_i q_i(v_i), which is what ``objective`` returns and what
 every export encodes. The surrogate error shrinks like (width / c)^3 as the box shrinks, so iterative refinement
