@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from qrp.discretize import DEFAULT_RADIUS
+from qrp.discretize import DEFAULT_LOG_FIT, DEFAULT_RADIUS
 from qrp.exact import DEGENERACY_RTOL, exact_minimum
 from qrp.refine import DEFAULT_SHRINK, SampleResult, refine
 from qrp.result import SolverOutput
@@ -98,7 +98,7 @@ def solve_sa(
     box=None,
     shrink: float = DEFAULT_SHRINK,
     radius: float = DEFAULT_RADIUS,
-    log_fit: str = "lsq",
+    log_fit: str = DEFAULT_LOG_FIT,
     penalty: float = 1.0,
 ) -> SolverOutput:
     """Registry solver "sa": simulated annealing on each round's discrete problem, refined over ``rounds``
