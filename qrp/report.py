@@ -182,7 +182,8 @@ def _crossover_figure(frame: pd.DataFrame, threshold: float, path: Path) -> bool
         ax.set_ylabel("bits per asset K")
         ax.set_title(solver, fontsize=10)
         fig.colorbar(im, ax=ax, label="log10 best median rc_error")
-    fig.suptitle(f"crossover map: smallest rounds R reaching rc_error <= {threshold:g} (x: never in grid)")
+    fig.suptitle(f"crossover map: smallest rounds R reaching rc_error <= {threshold:g}\n"
+                 "(ok: reached, x: never in grid)", fontsize=10)
     fig.tight_layout()
     _atomic(path, lambda p: fig.savefig(p, dpi=110, format="png"))
     plt.close(fig)

@@ -7,8 +7,9 @@ Every grid point (``qrp.study.RunSpec``) is solved with ``qrp.risk_parity(cov, s
   ``weight_distance`` = max_i |w_i - w_classical_i|;
 * for discrete solvers whose sub-problem has at most ``reference_max_qubits`` binary variables, the study's
   ``reference`` solver ("exact" enumeration) on the same discrete problem (the run's options that the reference
-  takes): ``exact_energy``, ``exact_rc_error`` and, for one-round runs (the only case where both solve the very same
-  problem), ``energy_gap`` = E(run) - E(exact) >= 0 and ``ground_state`` (gap <= 1e-9 relative).
+  takes): ``exact_energy``, ``exact_rc_error`` and, when both ran a single round (refinement rounds follow each
+  solver's own path, so only one-round runs solve the very same problem), ``energy_gap`` = E(run) - E(exact) >= 0
+  and ``ground_state`` (gap <= 1e-9 relative).
 
 Rows are appended to ``runs.parquet`` (source of truth) and ``runs.csv`` (a copy) as each run finishes, each file
 written to a temporary name and ``os.replace``-d, so a SIGKILL at any moment leaves the last complete table. Only
@@ -116,7 +117,17 @@ def _json_default(obj: Any) -> Any:
 def run_task(task: Task) -> dict[str, Any]:
     """Solve one grid point, its baseline and (when small enough) its exact reference; return its table row.
 
-    A solver error becomes a row with ``status = "error"`` and the message (rerun on resume)."""
+    A solver error becomes a row with ``status = "error"`` and the message (rerun on resume). BLAS runs on one
+    thread: a row is then bit-for-bit the same whether it ran in this process, a worker process or a Dask worker
+    thread (multi-threaded BLAS sums in a different order, enough to change SLSQP's iteration count), and K
+    parallel workers use K cores, not K x cores threads. OpenMP (Aer's statevector threads) is left alone."""
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1, user_api="blas"):
+        return _run_task(task)
+
+
+def _run_task(task: Task) -> dict[str, Any]:
     spec = task.spec
     row: dict[str, Any] = {
         "run_id": spec.run_id, "study": task.study, "config_hash": task.config_hash, "solver": spec.solver,
@@ -154,7 +165,7 @@ def run_task(task: Task) -> dict[str, Any]:
             row["error"] = f"reference: {exc}"
         else:
             row.update(exact_energy=ref.energy, exact_rc_error=ref.rc_error)
-            if spec.options.get("rounds", 1) == 1 and ref.energy is not None:
+            if len(res.history) <= 1 and len(ref.history) <= 1 and ref.energy is not None:
                 gap = float(res.energy - ref.energy)
                 row.update(energy_gap=gap, ground_state=bool(gap <= GROUND_RTOL * max(1.0, abs(ref.energy))))
     _flatten("stats", res.stats, row)
@@ -240,13 +251,6 @@ def build_tasks(study: Study, skip: set[str] = frozenset()) -> list[Task]:
     return tasks
 
 
-def _init_worker() -> None:
-    # one BLAS thread per worker process: K processes on K cores, not K x cores threads
-    from threadpoolctl import threadpool_limits
-
-    threadpool_limits(1)
-
-
 def _run_local(tasks: list[Task], workers: int) -> Iterable[dict[str, Any]]:
     if workers <= 1:
         for task in tasks:
@@ -258,7 +262,7 @@ def _run_local(tasks: list[Task], workers: int) -> Iterable[dict[str, Any]]:
     restarts = 0
     while pending:
         ctx = multiprocessing.get_context("spawn")  # no fork of a process with threads (rich's refresher)
-        with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init_worker) as pool:
+        with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
             futures = {pool.submit(run_task, t): rid for rid, t in pending.items()}
             try:
                 while futures:
@@ -281,7 +285,7 @@ def _run_dask(tasks: list[Task], address: str) -> Iterable[dict[str, Any]]:
     with Client(address, set_as_default=False) as client:
         futures = [client.submit(run_task, t, key=f"qrp-run-{t.spec.run_id}", pure=False, retries=2)
                    for t in tasks]
-        for fut in as_completed(futures):
+        for fut in as_completed(futures, loop=client.loop):
             yield fut.result()
             fut.release()
 

@@ -28,7 +28,8 @@ A study file (``experiments/NAME.toml``)::
 Validation (``load_study``) runs before anything is solved and raises ``ValueError`` naming the key and what is
 wrong: an unknown key, a wrong type, an empty list (empty grid), an unknown solver or an option the solver does not
 take (checked against its signature), an option of the wrong type (checked against the solver's default), more
-assets than a CSV holds, or a grid point beyond a solver's qubit limit (see ``qubit_limit``).
+assets than a CSV holds, or a grid point beyond a solver's qubit or memory limit (n_assets x bits > the limit
+``qubit_limit`` reads from the solver).
 
 Each grid point gets a stable ``run_id``: the first 16 hex digits of the SHA-256 of its canonical JSON parameters
 (solver, n_assets, options, seed, tol, max_iter, plus the covariance source, with a CSV's content hash in place of
@@ -162,17 +163,29 @@ def _keyword_params(solver: str) -> dict[str, inspect.Parameter]:
             and k not in ("tol", "max_iter", "seed")}
 
 
-def qubit_limit(solver: str) -> int | None:
-    """The largest number of binary variables a solver accepts, or None when it has no such limit.
+def qubit_limit(solver: str, options: dict[str, Any]) -> int | None:
+    """The largest number of binary variables ``solver`` accepts with ``options``, or None when it has no limit.
 
-    Read from the solver function's ``max_qubits`` attribute, or else its module's ``MAX_QUBITS``, so a discrete
-    solver declares its own limit and the study checks it (num_qubits = n_assets x bits) before anything runs.
+    The convention of the discrete solvers: a keyword option ``max_qubits`` (the grid point's value, else its
+    default); a default of None means "what fits in memory", given by the solver module's
+    ``default_max_qubits()``. Solvers without a ``max_qubits`` option have no qubit limit.
     """
     func = get_solver(solver).load()
-    limit = getattr(func, "max_qubits", None)
+    param = inspect.signature(func).parameters.get("max_qubits")
+    if param is None:
+        return None
+    limit = options.get("max_qubits", param.default)
     if limit is None:
-        limit = getattr(inspect.getmodule(func), "MAX_QUBITS", None)
+        default = getattr(inspect.getmodule(func), "default_max_qubits", None)
+        limit = default() if callable(default) else None
     return None if limit is None else int(limit)
+
+
+def _solver_kind(name: str, where: str) -> str:
+    try:
+        return get_solver(name).kind
+    except ValueError as exc:
+        raise ValueError(f"{where}: {exc}") from None
 
 
 def _axis(value: Any, where: str) -> list[Any]:
@@ -264,13 +277,12 @@ def study_from_dict(config: dict[str, Any], *, name: str, path: Path) -> Study:
         _check_type(s, Integral, "seeds")
     baseline = config.get("baseline", "auto")
     _check_type(baseline, str, "baseline")
-    get_solver(baseline)
-    if get_solver(baseline).kind != "classical":
+    if _solver_kind(baseline, "baseline") != "classical":
         raise ValueError(f"baseline: must be a classical solver, got {baseline!r}")
     reference = config.get("reference", "exact")
     _check_type(reference, str, "reference")
     if "reference" in config:
-        if reference and get_solver(reference).kind != "discrete":
+        if reference and _solver_kind(reference, "reference") != "discrete":
             raise ValueError(f"reference: must be a discrete solver, got {reference!r}")
     elif reference not in available_solvers("discrete"):
         reference = ""  # the default reference is not installed: no gap column
@@ -300,10 +312,7 @@ def study_from_dict(config: dict[str, Any], *, name: str, path: Path) -> Study:
         solvers = _axis(block["solver"], f"{where}.solver")
         for s in solvers:
             _check_type(s, str, f"{where}.solver")
-            try:
-                get_solver(s)
-            except ValueError as exc:
-                raise ValueError(f"{where}.solver: {exc}") from None
+            _solver_kind(s, f"{where}.solver")
         if "n_assets" in block:
             sizes = _axis(block["n_assets"], f"{where}.n_assets")
             for n in sizes:
@@ -322,17 +331,17 @@ def study_from_dict(config: dict[str, Any], *, name: str, path: Path) -> Study:
             for key, values in option_axes.items():
                 for v in values:
                     _check_option(solver, key, v, params, f"{where}.{key}")
-            limit = qubit_limit(solver)
             names = list(option_axes)
             for combo in itertools.product(sizes, *option_axes.values(), seeds):
                 n, *vals, seed = combo
                 opts = dict(zip(names, vals, strict=True))
                 run_args = {k: opts.pop(k) for k in list(opts) if k in RUN_KEYS}
+                limit = qubit_limit(solver, opts)
                 bits = opts.get(BITS_OPTION, params[BITS_OPTION].default if BITS_OPTION in params else None)
                 if limit is not None and isinstance(bits, Integral) and n * bits > limit:
                     raise ValueError(
                         f"{where}: n_assets={n} x bits={bits} = {n * bits} qubits exceeds solver {solver!r}'s "
-                        f"limit of {limit}"
+                        f"limit max_qubits={limit}"
                     )
                 spec = RunSpec("", solver, int(n), int(seed), opts, run_args, b)
                 run_id = _hash({**study_key, **spec.params()})
