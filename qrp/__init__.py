@@ -4,6 +4,7 @@ The classical baseline (``risk_parity`` with solvers "ccd", "newton", "slsqp"), 
 (``rc_error``) and, in later modules, the QUBO discretization, annealing and QAOA solvers and the experiment runner.
 """
 
+from qrp.discretize import DiscreteProblem, discretize
 from qrp.erc import risk_parity
 from qrp.registry import available_solvers, get_solver, register_solver
 from qrp.result import RiskParityResult, SolverOutput
@@ -12,10 +13,12 @@ from qrp.risk import PortfolioStats, portfolio_stats, rc_error, risk_contributio
 __version__ = "0.1.0"
 
 __all__ = [
+    "DiscreteProblem",
     "PortfolioStats",
     "RiskParityResult",
     "SolverOutput",
     "available_solvers",
+    "discretize",
     "get_solver",
     "portfolio_stats",
     "rc_error",

@@ -120,3 +120,19 @@ register_solver(
     default_tol=1e-8,
     default_max_iter=100,
 )
+register_solver(
+    "exact",
+    "qrp.exact:solve_exact",
+    kind="discrete",
+    description="exact ground state of the binary-encoded problem by chunked enumeration (n <= 26), refined",
+    default_tol=1e-8,
+    default_max_iter=1,
+)
+register_solver(
+    "sa",
+    "qrp.anneal:solve_sa",
+    kind="discrete",
+    description="simulated annealing (dwave-samplers SimulatedAnnealingSampler) on the QUBO, refined",
+    default_tol=1e-8,
+    default_max_iter=1,
+)
