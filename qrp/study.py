@@ -24,6 +24,7 @@ A study file (``experiments/NAME.toml``)::
     bits = [2, 3, 4]             # every other key is a solver option (or tol / max_iter of qrp.risk_parity)
     rounds = [1, 10]
     num_reads = 200              # a scalar is fixed; a list is an axis; a list-valued option is wrapped: [[0.1, 10]]
+    seeds = [0]                  # optional: this block's repetitions instead of the study's (deterministic solvers)
 
 Validation (``load_study``) runs before anything is solved and raises ``ValueError`` naming the key and what is
 wrong: an unknown key, a wrong type, an empty list (empty grid), an unknown solver or an option the solver does not
@@ -325,14 +326,20 @@ def study_from_dict(config: dict[str, Any], *, name: str, path: Path) -> Study:
             raise ValueError(f"{where}.n_assets: required for a synthetic covariance")
         else:
             sizes = [available]
-        option_axes = {k: _axis(v, f"{where}.{k}") for k, v in block.items() if k not in ("solver", "n_assets")}
+        block_seeds = seeds
+        if "seeds" in block:
+            block_seeds = _axis(block["seeds"], f"{where}.seeds")
+            for s in block_seeds:
+                _check_type(s, Integral, f"{where}.seeds")
+        option_axes = {k: _axis(v, f"{where}.{k}") for k, v in block.items()
+                       if k not in ("solver", "n_assets", "seeds")}
         for solver in solvers:
             params = _keyword_params(solver)
             for key, values in option_axes.items():
                 for v in values:
                     _check_option(solver, key, v, params, f"{where}.{key}")
             names = list(option_axes)
-            for combo in itertools.product(sizes, *option_axes.values(), seeds):
+            for combo in itertools.product(sizes, *option_axes.values(), block_seeds):
                 n, *vals, seed = combo
                 opts = dict(zip(names, vals, strict=True))
                 run_args = {k: opts.pop(k) for k in list(opts) if k in RUN_KEYS}

@@ -31,11 +31,13 @@ n_assets = [4, 8, 16]
 solver = "slsqp"
 n_assets = 5
 tol = [1e-6, 1e-8]
+seeds = [7]
 """))
-    assert len(study.runs) == (2 * 3 + 1 * 2) * 2
+    assert len(study.runs) == 2 * 3 * 2 + 1 * 2 * 1
     assert study.name == "s"
     assert {r.solver for r in study.runs} == {"auto", "newton", "slsqp"}
     assert sorted({r.run_args.get("tol") for r in study.runs if r.solver == "slsqp"}) == [1e-8, 1e-6]
+    assert {r.seed for r in study.runs if r.solver == "slsqp"} == {7}
     ids = [r.run_id for r in study.runs]
     assert len(set(ids)) == len(ids)
     assert all(len(i) == 16 for i in ids)
