@@ -136,3 +136,11 @@ register_solver(
     default_tol=1e-8,
     default_max_iter=1,
 )
+register_solver(
+    "qaoa",
+    "qrp.qaoa:solve_qaoa",
+    kind="discrete",
+    description="QAOA on qiskit-aer (fast exact statevector path, shots/CVaR/noise on Aer) on the Ising form, refined",
+    default_tol=1e-8,
+    default_max_iter=1,
+)

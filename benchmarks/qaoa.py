@@ -1,0 +1,179 @@
+"""QAOA speed: one exact expectation and full optimizations (issue 4).
+
+Usage (from the repository root):
+    PYTHONPATH=$PWD /work/venv/bin/python benchmarks/qaoa.py eval --qubits 20 --reps 3 --repeat 5
+    PYTHONPATH=$PWD /work/venv/bin/python benchmarks/qaoa.py optimize --qubits 16 --reps 2 --evals 100
+
+``eval``: one expectation of the depth-p QAOA state for a dense 20-qubit cost (all linear and pairwise Z terms of
+a random PSD QUBO x'Qx + h'x, the structure of the ``log_barrier`` formulation), median of ``--repeat`` runs, by
+ (a) qrp's path (``QAOA.objective``, engine "auto" = the numba fast path),
+ (a2) qrp's Aer path (engine "aer": transpiled-once circuit, EstimatorV2, exact),
+ (b) qiskit-optimization's ``QAOA`` with qiskit-aer's ``SamplerV2`` (default 1024 shots) and the preset pass
+     manager for ``AerSimulator`` that it asks for with V2 samplers,
+     one call of the energy function it hands its optimizer (timed inside a SciPy-like minimizer callable),
+ (c) the state-vector lower bound: a plain numpy loop of p layers, each one phase pass and n mixer passes.
+``optimize``: one full QAOA optimization (COBYLA, ``--evals`` evaluations, linear-ramp start) by qrp's path,
+with wall time and the process's peak resident memory.
+Prints one JSON object; ``--out FILE`` also writes it (atomically).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import statistics
+import tempfile
+import time
+
+import numpy as np
+
+
+def dense_qubo_ising(n: int, seed: int):
+    """Z-only SparsePauliOp and offset of x'Qx + h'x (Q random PSD / n, h normal), x_i = (1 - z_i) / 2."""
+    from qiskit.quantum_info import SparsePauliOp
+
+    rng = np.random.default_rng(seed)
+    a = rng.normal(size=(n, n))
+    q = a @ a.T / n
+    h = rng.normal(size=n)
+    # x'Qx + h'x = sum_i (Q_ii + h_i) x_i + sum_{i<j} 2 Q_ij x_i x_j
+    lin = np.diag(q) + h
+    offset = lin.sum() / 2 + sum(q[i, j] / 2 for i in range(n) for j in range(i + 1, n))
+    terms = []
+    for i in range(n):
+        zi = -lin[i] / 2 - sum(q[i, j] / 2 for j in range(n) if j != i)
+        terms.append(("Z", [i], zi))
+        terms += [("ZZ", [i, j], q[i, j] / 2) for j in range(i + 1, n)]
+    return SparsePauliOp.from_sparse_list(terms, n), float(offset)
+
+
+def numpy_lower_bound(diag: np.ndarray, gammas, betas) -> float:
+    """Plain numpy QAOA: p layers of one phase pass and n mixer passes over 2^n amplitudes."""
+    n = diag.size.bit_length() - 1
+    psi = np.full(diag.size, 2.0 ** (-n / 2), dtype=np.complex128)
+    for g, b in zip(gammas, betas, strict=True):
+        psi *= np.exp(-1j * g * diag)
+        c, s = np.cos(b), -1j * np.sin(b)
+        for q in range(n):
+            v = psi.reshape(-1, 2, 1 << q)
+            a0 = v[:, 0, :].copy()
+            v[:, 0, :] = c * a0 + s * v[:, 1, :]
+            v[:, 1, :] = s * a0 + c * v[:, 1, :]
+    return float((psi.real**2 + psi.imag**2) @ diag)
+
+
+def median_time(fn, repeat: int) -> tuple[float, list[float]]:
+    times = []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    return statistics.median(times), times
+
+
+def bench_eval(n: int, reps: int, repeat: int, seed: int, with_aer: bool) -> dict:
+    from qiskit.transpiler import generate_preset_pass_manager
+    from qiskit_aer import AerSimulator
+    from qiskit_aer.primitives import SamplerV2
+    from qiskit_optimization.minimum_eigensolvers import QAOA as QiskitQAOA
+    from qiskit_optimization.optimizers import OptimizerResult
+
+    from qrp.qaoa import QAOA
+
+    op, offset = dense_qubo_ising(n, seed)
+    x = np.random.default_rng(seed).uniform(0, 1, 2 * reps)
+    out: dict = {"qubits": n, "reps": reps, "terms": len(op), "repeat": repeat}
+
+    t = time.perf_counter()
+    fast = QAOA(op, offset, reps=reps)
+    out["a_setup_s"] = time.perf_counter() - t
+    fast.objective(x)  # numba compile / warm caches
+    out["a_qrp_fast_s"], out["a_times"] = median_time(lambda: fast.objective(x), repeat)
+
+    if with_aer:
+        t = time.perf_counter()
+        aer = QAOA(op, offset, reps=reps, engine="aer")
+        out["a2_setup_s"] = time.perf_counter() - t
+        out["a2_qrp_aer_s"], _ = median_time(lambda: aer.objective(x), repeat)
+        out["a_vs_a2_abs_diff"] = abs(float(aer.objective(x)) - float(fast.objective(x)))
+
+    calls: list[float] = []
+
+    def timing_minimizer(fun, x0, jac=None, bounds=None):
+        for _ in range(repeat + 1):
+            t0 = time.perf_counter()
+            fun(x)
+            calls.append(time.perf_counter() - t0)
+        res = OptimizerResult()
+        res.x, res.fun, res.nfev = x, float(fun(x)), repeat + 2
+        return res
+
+    t = time.perf_counter()
+    pass_manager = generate_preset_pass_manager(optimization_level=1, backend=AerSimulator())
+    QiskitQAOA(sampler=SamplerV2(seed=seed), optimizer=timing_minimizer, reps=reps,
+               pass_manager=pass_manager).compute_minimum_eigenvalue(op)
+    out["b_qiskit_opt_total_s"] = time.perf_counter() - t
+    out["b_qiskit_opt_s"] = statistics.median(calls[1:])
+    out["b_times"] = calls
+
+    diag = fast.diagonal()  # normalized: the angles act on (H_C - offset) / scale
+    out["c_numpy_s"], out["c_times"] = median_time(lambda: numpy_lower_bound(diag, x[:reps], x[reps:]), repeat)
+    lower = fast.offset + fast.scale * numpy_lower_bound(diag, x[:reps], x[reps:])
+    out["c_vs_a_abs_diff"] = abs(lower - fast.objective(x))
+    out["speedup_a_over_b"] = out["b_qiskit_opt_s"] / out["a_qrp_fast_s"]
+    out["ratio_a_over_c"] = out["a_qrp_fast_s"] / out["c_numpy_s"]
+    return out
+
+
+def bench_optimize(n: int, reps: int, evals: int, seed: int) -> dict:
+    from qrp.qaoa import QAOA
+
+    op, offset = dense_qubo_ising(n, seed)
+    t = time.perf_counter()
+    qaoa = QAOA(op, offset, reps=reps, seed=seed)
+    res = qaoa.optimize(max_evals=evals)
+    return {
+        "qubits": n, "reps": reps, "wall_s": time.perf_counter() - t, "evaluations": res.evaluations,
+        "iterations": res.iterations, "value": res.value, "ground_energy": res.ground_energy,
+        "ground_state_probability": res.ground_state_probability,
+        "approximation_ratio": res.approximation_ratio,
+        "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("mode", choices=["eval", "optimize"])
+    parser.add_argument("--qubits", type=int, default=20)
+    parser.add_argument("--reps", type=int, default=3)
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--evals", type=int, default=100)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--no-aer", action="store_true", help="skip qrp's Aer path (a2) in eval")
+    parser.add_argument("--out", default=None)
+    args = parser.parse_args()
+    if args.mode == "eval":
+        out = bench_eval(args.qubits, args.reps, args.repeat, args.seed, not args.no_aer)
+    else:
+        out = bench_optimize(args.qubits, args.reps, args.evals, args.seed)
+    import numba
+    import qiskit
+    import qiskit_aer
+
+    out["config"] = vars(args) | {"cpus": os.cpu_count(), "numba_threads": numba.get_num_threads(),
+                                  "python": platform.python_version(), "numpy": np.__version__,
+                                  "qiskit": qiskit.__version__, "qiskit_aer": qiskit_aer.__version__}
+    text = json.dumps(out, indent=1, default=float)
+    print(text)
+    if args.out:
+        fd, tmp = tempfile.mkstemp(dir=os.path.dirname(os.path.abspath(args.out)) or ".")
+        with os.fdopen(fd, "w") as fh:
+            fh.write(text)
+        os.replace(tmp, args.out)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,184 @@
+"""Fast exact QAOA state vectors for diagonal (Z-only) cost Hamiltonians.
+
+For a cost H_C = sum_m c_m Z^m (Z^m = prod_{i in m} Z_i, every term a product of Z's, any degree) the Hamiltonian is
+diagonal in the computational basis, with diagonal
+
+    d[x] = sum_m c_m (-1)^{popcount(x & m)}        (x, m: n-bit integers, qubit i = bit i of x, little-endian),
+
+i.e. d is the Walsh-Hadamard transform of the coefficient vector indexed by the Z-mask m. It is computed once per
+problem in O(n 2^n) by the in-place fast Walsh-Hadamard transform, whatever the number of terms (a 20-qubit
+degree-4 polynomial with thousands of terms costs the same as a 20-qubit QUBO). A QAOA layer is then
+
+    psi <- exp(-i beta_l B) exp(-i gamma_l diag(d)) psi,
+
+a phase on every amplitude and, for each qubit, a 2x2 unitary on amplitude pairs for the mixer, as in QOKit
+(Lykov et al. 2023, "Fast simulation of high-depth QAOA circuits"). The mixer per qubit is exp(-i beta h_i) with
+h_i = X (standard QAOA) or h_i = cos(theta_i) Z + sin(theta_i) X, whose +1 eigenstate RY(theta_i)|0> is the
+warm-start initial state (Egger, Marecek & Woerner 2021; theta_i = pi/2 gives X and |+>).
+
+Memory: 16 bytes per amplitude (complex128) plus 8 per diagonal entry: 24 * 2^n bytes (384 MiB at n = 24).
+Everything is checked against qiskit-aer in tests/test_qaoa.py to 1e-10.
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+
+#: Bytes held per basis state by the fast path: complex128 state + float64 diagonal + float64 probabilities.
+BYTES_PER_AMPLITUDE = 32
+
+
+def memory_needed(num_qubits: int) -> int:
+    """Bytes the fast exact path allocates for ``num_qubits`` qubits (state, diagonal, probabilities)."""
+    return BYTES_PER_AMPLITUDE * (1 << num_qubits)
+
+
+def z_masks(op) -> tuple[np.ndarray, np.ndarray]:
+    """Integer Z-masks (bit i set when the term has Z on qubit i) and real coefficients of a diagonal
+    ``SparsePauliOp``; ``ValueError`` if a term has an X or Y or a coefficient is not real."""
+    z, x = op.paulis.z, op.paulis.x
+    if x.any():
+        k = int(np.argmax(x.any(axis=1)))
+        raise ValueError(f"cost operator must contain only I and Z terms; term {k} is {op.paulis[k].to_label()}")
+    coeffs = np.asarray(op.coeffs)
+    if np.abs(coeffs.imag).max(initial=0.0) > 1e-12 * max(np.abs(coeffs).max(initial=0.0), 1.0):
+        raise ValueError("cost operator coefficients must be real")
+    weights = np.left_shift(np.int64(1), np.arange(op.num_qubits, dtype=np.int64))
+    masks = (z.astype(np.int64) * weights).sum(axis=1) if z.size else np.zeros(len(coeffs), np.int64)
+    return masks, np.ascontiguousarray(coeffs.real, dtype=np.float64)
+
+
+# Hand-written (numba) because the in-place butterfly needs no temporaries; numpy reshapes copy 2^n per pass.
+@numba.njit(cache=True, nogil=True)
+def _fwht(a):  # pragma: no cover - compiled
+    n = a.shape[0]
+    h = 1
+    while h < n:
+        for start in range(0, n, 2 * h):
+            for i in range(start, start + h):
+                u = a[i]
+                v = a[i + h]
+                a[i] = u + v
+                a[i + h] = u - v
+        h *= 2
+
+
+def cost_diagonal(op, offset: float = 0.0) -> np.ndarray:
+    """The 2^n diagonal d[x] = offset + sum_m c_m (-1)^popcount(x & m) of a Z-only ``SparsePauliOp`` (float64),
+    by one fast Walsh-Hadamard transform of the coefficients (O(n 2^n))."""
+    masks, coeffs = z_masks(op)
+    d = np.zeros(1 << op.num_qubits, dtype=np.float64)
+    np.add.at(d, masks, coeffs)
+    _fwht(d)
+    d += offset
+    return d
+
+
+def sample_energies(masks: np.ndarray, coeffs: np.ndarray, offset: float, states: np.ndarray) -> np.ndarray:
+    """Energies of basis states given as integers (qubit i = bit i): offset + sum_m c_m (-1)^popcount(x & m)."""
+    parity = np.bitwise_count(np.bitwise_and(states[:, None], masks[None, :])) & 1
+    return offset + (1.0 - 2.0 * parity) @ coeffs
+
+
+#: Low qubits whose mixer rotations are applied inside one cache-resident block of 2^BLOCK_QUBITS amplitudes.
+BLOCK_QUBITS = 11
+
+
+@numba.njit(cache=True, nogil=True)
+def _mix_pass(psi, start, count, q, u):  # pragma: no cover - compiled
+    """Apply the 2x2 ``u`` to qubit q on the amplitude pairs of psi[start:start + count]."""
+    u00, u01, u10, u11 = u[0, 0], u[0, 1], u[1, 0], u[1, 1]
+    m = 1 << q
+    for k in range(count >> 1):
+        i = start + (((k >> q) << (q + 1)) | (k & (m - 1)))
+        j = i | m
+        a = psi[i]
+        b = psi[j]
+        psi[i] = u00 * a + u01 * b
+        psi[j] = u10 * a + u11 * b
+
+
+# Hand-written (numba, serial) for speed: the phase and the mixer rotations of the low BLOCK_QUBITS qubits are fused
+# into one pass over cache-resident blocks, then one pass per remaining qubit, in place (numpy needs 2^n complex
+# temporaries per pass: benchmarks/qaoa.py, path c). Serial on purpose: numba's parallel threads spin and slow down
+# by several times on a shared 2-core machine, while the passes are memory-bound anyway.
+@numba.njit(cache=True, nogil=True)
+def _layer(psi, d, gamma, u, block_qubits):  # pragma: no cover - compiled
+    size = psi.shape[0]
+    n = u.shape[0]
+    lb = min(block_qubits, n)
+    bs = 1 << lb
+    for start in range(0, size, bs):
+        for x in range(start, start + bs):
+            a = -gamma * d[x]
+            psi[x] *= complex(np.cos(a), np.sin(a))
+        for q in range(lb):
+            _mix_pass(psi, start, bs, q, u[q])
+    for q in range(lb, n):
+        _mix_pass(psi, 0, size, q, u[q])
+
+
+def initial_state(num_qubits: int, thetas: np.ndarray | None = None) -> np.ndarray:
+    """|+>^n (``thetas`` None) or the product state prod_i RY(theta_i)|0> (warm start), as complex128."""
+    if thetas is None:
+        return np.full(1 << num_qubits, 2.0 ** (-num_qubits / 2), dtype=np.complex128)
+    psi = np.ones(1, dtype=np.complex128)
+    for q in range(num_qubits):  # qubit q is bit q: it becomes the most significant factor so far
+        psi = np.kron(np.array([np.cos(thetas[q] / 2), np.sin(thetas[q] / 2)]), psi)
+    return psi
+
+
+def mixer_matrices(beta: float, num_qubits: int, thetas: np.ndarray | None = None) -> np.ndarray:
+    """(n, 2, 2) matrices exp(-i beta h_q), h_q = X, or cos(theta_q) Z + sin(theta_q) X (warm start)."""
+    c, s = np.cos(beta), np.sin(beta)
+    if thetas is None:
+        u = np.array([[c, -1j * s], [-1j * s, c]])
+        return np.broadcast_to(u, (num_qubits, 2, 2))
+    ct, st = np.cos(thetas), np.sin(thetas)
+    out = np.empty((num_qubits, 2, 2), dtype=np.complex128)
+    out[:, 0, 0] = c - 1j * s * ct
+    out[:, 1, 1] = c + 1j * s * ct
+    out[:, 0, 1] = out[:, 1, 0] = -1j * s * st
+    return out
+
+
+def qaoa_state(
+    diagonal: np.ndarray, gammas: np.ndarray, betas: np.ndarray, thetas: np.ndarray | None = None
+) -> np.ndarray:
+    """The QAOA state prod_l [exp(-i beta_l B) exp(-i gamma_l diag(d))] |psi_0> (complex128, length 2^n).
+
+    ``thetas`` None: |psi_0> = |+>^n and B = sum_q X_q. Else the warm start of Egger et al.:
+    |psi_0> = prod_q RY(theta_q)|0> and B = sum_q (cos theta_q Z_q + sin theta_q X_q).
+    """
+    n = int(diagonal.shape[0]).bit_length() - 1
+    psi = initial_state(n, thetas)
+    for gamma, beta in zip(gammas, betas, strict=True):
+        u = np.ascontiguousarray(mixer_matrices(float(beta), n, thetas), dtype=np.complex128)
+        _layer(psi, diagonal, float(gamma), u, BLOCK_QUBITS)
+    return psi
+
+
+def probabilities(psi: np.ndarray) -> np.ndarray:
+    """|psi_x|^2 (float64)."""
+    return psi.real**2 + psi.imag**2
+
+
+def cvar(values: np.ndarray, probs: np.ndarray, alpha: float, order: np.ndarray | None = None) -> float:
+    """Conditional value at risk CVaR_alpha: the mean of the lowest alpha-fraction of the distribution
+    (Barkoutsos et al. 2020, Quantum 4, 256), the boundary atom counted fractionally; alpha = 1 is the mean.
+
+    ``values``: outcomes; ``probs``: their probabilities (or counts), summing to a positive total;
+    ``order``: argsort of ``values`` when precomputed.
+    """
+    if alpha >= 1.0:
+        return float(values @ probs / probs.sum())
+    if order is None:
+        order = np.argsort(values, kind="stable")
+    p = probs[order] / probs.sum()
+    v = values[order]
+    cum = np.cumsum(p)
+    k = int(np.searchsorted(cum, alpha))
+    k = min(k, len(v) - 1)
+    below = cum[k - 1] if k > 0 else 0.0
+    return float((v[:k] @ p[:k] + (alpha - below) * v[k]) / alpha)
