@@ -152,3 +152,41 @@ def test_mlflow_logs_one_run_per_grid_point(small, tmp_path):
     # resuming logs nothing twice
     run_study(small, tmp_path / "out", mlflow_uri=uri, progress=False)
     assert len(mlflow.search_runs(experiment_names=["small"])) == len(frame)
+
+
+def test_discrete_runs_record_the_gap_to_the_exact_optimum(tmp_path):
+    study = tmp_path / "disc.toml"
+    study.write_text("""
+seeds = [0]
+reference_max_qubits = 6
+[covariance]
+source = "synthetic"
+seed = 5
+[[grid]]
+solver = ["exact", "sa"]
+n_assets = [3, 4]
+bits = 2
+rounds = [1, 3]
+[[grid]]
+solver = "sa"
+n_assets = 3
+bits = 2
+num_reads = 0
+""")
+    frame = run_study(study, tmp_path / "out", progress=False)
+    ok = frame[frame["status"] == "ok"]
+    assert len(ok) == 8 and (ok["num_qubits"] == 2 * ok["n_assets"]).all()
+    small = ok[ok["n_assets"] == 3]  # 6 qubits: within reference_max_qubits
+    one = small[small["rounds"] == 1]
+    assert one["energy_gap"].notna().all() and (one["energy_gap"] >= -1e-12).all()
+    exact = one[one["solver"] == "exact"]
+    assert (exact["energy_gap"] == 0).all() and exact["ground_state"].all()
+    # (N = 2 would be solved exactly in one round: a 2-asset box centred on inverse volatility is ERC)
+    assert small[small["rounds"] == 3]["energy_gap"].isna().all()  # different refinement paths: no gap
+    assert small["exact_rc_error"].notna().all()
+    assert ok[ok["n_assets"] == 4]["exact_energy"].isna().all()  # 8 qubits > reference_max_qubits
+    # a point the solver rejects at run time is recorded as an error, and retried (not duplicated) on resume
+    bad = frame[frame["status"] == "error"]
+    assert len(bad) == 1 and "num_reads" in bad["error"].iloc[0]
+    again = run_study(study, tmp_path / "out", progress=False)
+    assert len(again) == 9 and again["run_id"].is_unique
