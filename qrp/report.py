@@ -129,6 +129,25 @@ def crossover_table(frame: pd.DataFrame, threshold: float = 1e-6) -> pd.DataFram
     return pd.DataFrame(rows)
 
 
+def _has_depth(frame: pd.DataFrame) -> pd.Series:
+    """Rows of solvers that have a bits, rounds or reps value somewhere in the table."""
+    has = frame[["bits", "rounds", "reps"]].notna().any(axis=1)
+    solvers = set(frame.loc[has, "solver"])
+    return frame["solver"].isin(solvers)
+
+
+def _reach_table(frame: pd.DataFrame, threshold: float) -> pd.DataFrame:
+    """Per solver: the N whose median rc_error reaches ``threshold`` and those that do not (with the worst)."""
+    rows = []
+    for solver, sub in frame.groupby("solver", sort=False):
+        med = sub.groupby("n_assets")["rc_error"].median()
+        bad = med[med > threshold]
+        rows.append({"solver": solver,
+                     "N reaching": ", ".join(str(int(n)) for n in med.index if n not in bad.index) or "none",
+                     "N not reaching": ", ".join(f"{int(n)} ({v:.1e})" for n, v in bad.items()) or "none"})
+    return pd.DataFrame(rows)
+
+
 def _smallest(group: pd.DataFrame, ok: pd.DataFrame, col: str, others: list[str]) -> str:
     """The smallest value of axis ``col`` among the configurations in ``ok`` (those reaching the threshold)."""
     values = group[col].dropna().unique() if col in group else []
@@ -237,8 +256,9 @@ def write_report(out_dir, *, threshold: float = 1e-6) -> list[Path]:
     ]
     skipped = []
     for name, x, y, title, xlabel, logx, base in plots:
-        sub = frame[frame[x].notna()]
-        if sub.empty or sub[x].nunique() < 2:
+        counts = frame[frame[x].notna()].groupby("solver")[x].nunique()
+        sub = frame[frame["solver"].isin(counts[counts >= 2].index) & frame[x].notna()]
+        if sub.empty:
             skipped.append(name)
             continue
         ylabel = "wall time per run (s)" if y == "elapsed" else "rc_error = max_i |RC_i/ΣRC - b_i|"
@@ -253,8 +273,9 @@ def write_report(out_dir, *, threshold: float = 1e-6) -> list[Path]:
     md = [
         f"# Study `{first['study']}`",
         "",
-        f"{len(frame)} successful runs ({len(table) - len(frame)} errors) from `{out / RUNS_PARQUET}`, config hash "
-        f"`{first['config_hash']}`. Versions: " + ", ".join(f"{k} {v}" for k, v in versions.items()) + ".",
+        f"{len(frame)} successful runs ({len(table) - len(frame)} errors) from `{out / RUNS_PARQUET}`, config "
+        f"hash(es) {', '.join(f'`{h}`' for h in dict.fromkeys(table['config_hash']))} (a study grown and resumed "
+        "keeps each row's own). Versions: " + ", ".join(f"{k} {v}" for k, v in versions.items()) + ".",
         "",
         "rc_error = max_i |RC_i / sum(RC) - b_i| (0 = exact risk parity); every figure below is a median over seeds.",
         "",
@@ -268,14 +289,22 @@ def write_report(out_dir, *, threshold: float = 1e-6) -> list[Path]:
         "",
         f"## Crossover map (threshold rc_error <= {threshold:g})",
         "",
-        _markdown(crossover_table(frame, threshold)),
+        "For each solver and N: the smallest bits per asset, refinement rounds and QAOA depth p among the grid's "
+        "configurations whose median rc_error reaches the threshold (with the rest of that configuration), or never.",
+        "",
+        _markdown(crossover_table(frame[_has_depth(frame)], threshold)) if _has_depth(frame).any() else
+        "No solver in this grid has a bits, rounds or depth axis.",
+        "",
+        "Solvers without such an axis (classical):",
+        "",
+        _markdown(_reach_table(frame[~_has_depth(frame)], threshold)) if (~_has_depth(frame)).any() else "none.",
         "",
         "## Plots",
         "",
         *[f"![{p.stem}]({p.name})" for p in written],
     ]
     if skipped:
-        md += ["", "Not drawn (a single value of their x axis in this grid): " + ", ".join(skipped) + "."]
+        md += ["", "Not drawn (no solver has two values of their x axis in this grid): " + ", ".join(skipped) + "."]
     _atomic(out / "summary.md", lambda p: p.write_text("\n".join(md) + "\n"))
     written.append(out / "summary.md")
     return written

@@ -26,8 +26,8 @@ def test_report_of_a_classical_study(tmp_path):
     md = (out / "summary.md").read_text()
     assert "# Study `mini`" in md and "![rc_vs_n](rc_vs_n.png)" in md
     assert "## Crossover map (threshold rc_error <= 1e-06)" in md
-    assert "| auto | 3 | yes |" in md  # the default solver reaches 1e-6 ...
-    assert "| slsqp_seed | 6 | never |" in md  # ... the seed's SLSQP as written does not (rc_error ~ 1e-3)
+    assert "| auto | 3, 6 | none |" in md  # the default solver reaches 1e-6 ...
+    assert "| slsqp_seed | none | 3 (" in md  # ... the seed's SLSQP as written does not (rc_error ~ 1e-3)
     assert not (out / "rc_vs_bits.png").exists()  # no bits axis in this grid: not drawn, and said so
     assert "Not drawn" in md
 
