@@ -59,7 +59,7 @@ def _fmt(v) -> str:
 def _medians(frame: pd.DataFrame, keys: list[str], y: str) -> pd.DataFrame:
     filled = frame.copy()
     for k in keys:  # NaN axes (an option a solver does not take) must stay a group, not vanish
-        filled[k] = filled[k].astype(object).where(filled[k].notna(), "-")
+        filled[k] = filled[k].astype(object).where(filled[k].notna(), "default")
     return filled.groupby(keys, sort=True, dropna=False)[y].median().reset_index()
 
 
@@ -157,7 +157,7 @@ def _smallest(group: pd.DataFrame, ok: pd.DataFrame, col: str, others: list[str]
         return "never"
     if col not in others:
         return f"{_fmt(values[0])} (fixed)"
-    first = ok.loc[ok[col].astype(float).idxmin()]
+    first = ok.loc[pd.to_numeric(ok[col], errors="coerce").idxmin()]
     rest = [o for o in others if o != col]
     return f"{_fmt(first[col])} ({_label(tuple(first[rest]), rest)})"
 
@@ -188,7 +188,7 @@ def _crossover_figure(frame: pd.DataFrame, threshold: float, path: Path) -> bool
             if ok.empty:
                 text[i][j] = "x"
             elif "rounds" in others:
-                text[i][j] = f"R={_fmt(ok['rounds'].astype(float).min())}"
+                text[i][j] = f"R={_fmt(pd.to_numeric(ok['rounds'], errors='coerce').min())}"
             else:
                 text[i][j] = "ok"
         im = ax.imshow(grid, origin="lower", aspect="auto", cmap="viridis_r", vmin=-16, vmax=0)
