@@ -6,6 +6,8 @@ Plots (each written only when its x axis takes at least two values in the table;
 * ``rc_vs_bits.png``, ``rc_vs_rounds.png``, ``rc_vs_depth.png``: rc_error against bits per asset, refinement rounds
   and QAOA depth p (``reps``);
 * ``time_vs_n.png``, ``time_vs_qubits.png``: wall time of a run (s, log y) against N and against num_qubits;
+* ``round0_ground_state_probability_vs_depth.png``, ``round0_approximation_ratio_vs_depth.png``: when a solver
+  reports them in its first round's statistics (QAOA), against depth p;
 * ``crossover.png``: per discrete solver, the N x bits map of the best median rc_error (colour, log10) with the
   smallest number of rounds reaching the threshold written in each cell ("x": never within the grid).
 
@@ -28,8 +30,11 @@ from qrp.runner import RUNS_PARQUET, _atomic, summarize
 
 #: the grid axes of the crossover map: (column, label in the table).
 DEPTH_AXES = (("bits", "bits"), ("rounds", "rounds"), ("reps", "depth p"))
+#: first-round diagnostics drawn against depth when a solver reports them: (stats key, axis label).
+ROUND0_PLOTS = (("ground_state_probability", "ground-state probability of the optimized state"),
+                ("approximation_ratio", "approximation ratio"))
 #: at most this many lines per panel (the rest are listed as left out in the panel title).
-MAX_LINES = 10
+MAX_LINES = 16
 
 
 def _axes(frame: pd.DataFrame) -> list[str]:
@@ -43,8 +48,11 @@ def _varying(frame: pd.DataFrame, cols: list[str]) -> list[str]:
 
 
 def _label(keys: tuple, cols: list[str]) -> str:
+    """``N=4, bits=3, ...`` for a configuration (options left at the solver's default are not named)."""
     parts = []
     for c, v in zip(cols, keys, strict=True):
+        if v == "default":
+            continue
         name = c.removeprefix("opt.").replace("n_assets", "N").replace("reps", "p")
         parts.append(f"{name}={_fmt(v)}")
     return ", ".join(parts) if parts else "all"
@@ -63,7 +71,7 @@ def _medians(frame: pd.DataFrame, keys: list[str], y: str) -> pd.DataFrame:
     return filled.groupby(keys, sort=True, dropna=False)[y].median().reset_index()
 
 
-def _line_figure(frame, x, y, *, title, xlabel, ylabel, logx=False, baseline=None, path):
+def _line_figure(frame, x, y, *, title, xlabel, ylabel, logx=False, logy=True, baseline=None, ignore=(), path):
     import matplotlib
 
     matplotlib.use("Agg")
@@ -73,25 +81,28 @@ def _line_figure(frame, x, y, *, title, xlabel, ylabel, logx=False, baseline=Non
     solvers = list(dict.fromkeys(frame["solver"]))
     ncols = min(3, len(solvers))
     nrows = -(-len(solvers) // ncols)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(5.2 * ncols, 4.0 * nrows), squeeze=False, sharey=True)
+    many = max(frame.groupby("solver").size()) > 4 * frame[x].nunique()  # many lines: room for the legend below
+    height = 4.0 + (2.0 if many else 0.0)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(5.6 * ncols, height * nrows), squeeze=False, sharey=True)
     for ax in axes.flat[len(solvers):]:
         ax.set_visible(False)
     for ax, solver in zip(axes.flat, solvers, strict=False):
         sub = frame[(frame["solver"] == solver) & frame[x].notna() & frame[y].notna()]
-        others = _varying(sub, [a for a in _axes(frame) if a != x])
+        others = _varying(sub, [a for a in _axes(frame) if a != x and a not in ignore])
         med = _medians(sub, [*others, x], y)
         groups = list(med.groupby(others, sort=True)) if others else [((), med)]
         for keys, g in groups[:MAX_LINES]:
             keys = keys if isinstance(keys, tuple) else (keys,)
             g = g.sort_values(x)
-            label = _label(keys, others) if others else solver
+            label = _label(keys, others) or solver
             ax.plot(g[x].astype(float), g[y].astype(float), marker="o", label=label)
         if baseline is not None:
             base = _medians(sub, [x], baseline).sort_values(x)
             ax.plot(base[x].astype(float), base[baseline].astype(float), "k--", lw=1.5, label="classical baseline")
         extra = f" (first {MAX_LINES} of {len(groups)} lines)" if len(groups) > MAX_LINES else ""
         ax.set_title(f"{solver}{extra}", fontsize=10)
-        ax.set_yscale("log")
+        if logy:
+            ax.set_yscale("log")
         if logx:
             ax.set_xscale("log")
         ticks = sorted(sub[x].astype(float).unique())
@@ -100,7 +111,10 @@ def _line_figure(frame, x, y, *, title, xlabel, ylabel, logx=False, baseline=Non
             ax.xaxis.set_minor_locator(matplotlib.ticker.NullLocator())
         ax.set_xlabel(xlabel)
         ax.grid(True, which="both", alpha=0.3)
-        ax.legend(fontsize=7)
+        if len(groups) > 4:  # many lines: the legend goes under the panel, not over the curves
+            ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(0.0, -0.18), ncol=1)
+        else:
+            ax.legend(fontsize=7)
         ax.yaxis.set_tick_params(labelleft=True)
     for row in axes:
         row[0].set_ylabel(ylabel)
@@ -127,6 +141,18 @@ def crossover_table(frame: pd.DataFrame, threshold: float = 1e-6) -> pd.DataFram
                 rec[f"smallest {name}"] = _smallest(g, ok, col, others)
             rows.append(rec)
     return pd.DataFrame(rows)
+
+
+def _first_round_stats(frame: pd.DataFrame) -> pd.DataFrame:
+    """Numeric diagnostics of each run's first round (``history[0]["stats"]``) as ``round0.<key>`` columns; the
+    first round solves the very problem ``qrp.discretize`` builds, so they compare across runs."""
+    rows = []
+    for text in frame["history"]:
+        hist = json.loads(text) if isinstance(text, str) else []
+        stats = hist[0].get("stats", {}) if hist and isinstance(hist[0], dict) else {}
+        rows.append({f"round0.{k}": float(v) for k, v in stats.items()
+                     if isinstance(v, int | float) and not isinstance(v, bool)})
+    return pd.DataFrame(rows, index=frame.index)
 
 
 def _has_depth(frame: pd.DataFrame) -> pd.Series:
@@ -265,6 +291,15 @@ def write_report(out_dir, *, threshold: float = 1e-6) -> list[Path]:
         _line_figure(sub, x, y, title=title, xlabel=xlabel, ylabel=ylabel, logx=logx, baseline=base,
                      path=out / name)
         written.append(out / name)
+    frame = frame.join(_first_round_stats(frame))
+    for key, label in ROUND0_PLOTS:
+        col = f"round0.{key}"
+        if col in frame and frame.loc[frame[col].notna(), "reps"].nunique() >= 2:
+            name = f"round0_{key}_vs_depth.png"
+            _line_figure(frame[frame[col].notna() & frame["reps"].notna()], "reps", col,
+                         title=f"first round: {label}", xlabel="QAOA depth p", ylabel=label,
+                         logy=False, ignore=("rounds",), path=out / name)
+            written.append(out / name)
     if _crossover_figure(frame, threshold, out / "crossover.png"):
         written.append(out / "crossover.png")
 
