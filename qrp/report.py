@@ -146,6 +146,8 @@ def crossover_table(frame: pd.DataFrame, threshold: float = 1e-6) -> pd.DataFram
 def _first_round_stats(frame: pd.DataFrame) -> pd.DataFrame:
     """Numeric diagnostics of each run's first round (``history[0]["stats"]``) as ``round0.<key>`` columns; the
     first round solves the very problem ``qrp.discretize`` builds, so they compare across runs."""
+    if "history" not in frame:
+        return pd.DataFrame(index=frame.index)
     rows = []
     for text in frame["history"]:
         hist = json.loads(text) if isinstance(text, str) else []
