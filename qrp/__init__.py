@@ -7,8 +7,12 @@ The classical baseline (``risk_parity`` with solvers "ccd", "newton", "slsqp"), 
 from qrp.discretize import DiscreteProblem, discretize
 from qrp.erc import risk_parity
 from qrp.registry import available_solvers, get_solver, register_solver
+from qrp.report import write_report
 from qrp.result import RiskParityResult, SolverOutput
 from qrp.risk import PortfolioStats, portfolio_stats, rc_error, risk_contributions
+from qrp.runner import run_study
+from qrp.study import load_study
+from qrp.synthetic import factor_covariance
 
 __version__ = "0.1.0"
 
@@ -19,10 +23,14 @@ __all__ = [
     "SolverOutput",
     "available_solvers",
     "discretize",
+    "factor_covariance",
     "get_solver",
+    "load_study",
     "portfolio_stats",
     "rc_error",
     "register_solver",
     "risk_contributions",
     "risk_parity",
+    "run_study",
+    "write_report",
 ]

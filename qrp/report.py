@@ -55,7 +55,7 @@ def _label(keys: tuple, cols: list[str]) -> str:
             continue
         name = c.removeprefix("opt.").replace("n_assets", "N").replace("reps", "p")
         parts.append(f"{name}={_fmt(v)}")
-    return ", ".join(parts) if parts else "all"
+    return ", ".join(parts)
 
 
 def _fmt(v) -> str:
@@ -136,7 +136,7 @@ def crossover_table(frame: pd.DataFrame, threshold: float = 1e-6) -> pd.DataFram
             best = med.loc[med["rc_error"].idxmin()]
             rec = {"solver": solver, "N": int(n),
                    "reached": "yes" if not ok.empty else "never",
-                   "best rc_error": f"{best['rc_error']:.2e} ({_label(tuple(best[others]), others)})"}
+                   "best rc_error": f"{best['rc_error']:.2e} ({_label(tuple(best[others]), others) or 'all'})"}
             for col, name in DEPTH_AXES:
                 rec[f"smallest {name}"] = _smallest(g, ok, col, others)
             rows.append(rec)
@@ -187,7 +187,8 @@ def _smallest(group: pd.DataFrame, ok: pd.DataFrame, col: str, others: list[str]
         return f"{_fmt(values[0])} (fixed)"
     first = ok.loc[pd.to_numeric(ok[col], errors="coerce").idxmin()]
     rest = [o for o in others if o != col]
-    return f"{_fmt(first[col])} ({_label(tuple(first[rest]), rest)})"
+    label = _label(tuple(first[rest]), rest)
+    return f"{_fmt(first[col])} ({label})" if label else _fmt(first[col])
 
 
 def _crossover_figure(frame: pd.DataFrame, threshold: float, path: Path) -> bool:
@@ -280,7 +281,7 @@ def write_report(out_dir, *, threshold: float = 1e-6) -> list[Path]:
         ("rc_vs_depth.png", "reps", "rc_error", "rc_error vs QAOA depth", "QAOA depth p", False, None),
         ("time_vs_n.png", "n_assets", "elapsed", "wall time per run vs number of assets", "assets N", True, None),
         ("time_vs_qubits.png", "num_qubits", "elapsed", "wall time per run vs qubits", "qubits (binary variables)",
-         False, None),
+         True, None),
     ]
     skipped = []
     for name, x, y, title, xlabel, logx, base in plots:
@@ -290,7 +291,9 @@ def write_report(out_dir, *, threshold: float = 1e-6) -> list[Path]:
             skipped.append(name)
             continue
         ylabel = "wall time per run (s)" if y == "elapsed" else "rc_error = max_i |RC_i/ΣRC - b_i|"
-        _line_figure(sub, x, y, title=title, xlabel=xlabel, ylabel=ylabel, logx=logx, baseline=base,
+        # qubits = N x bits: the lines of the qubit plot are the other axes, not N or bits themselves
+        ignore = ("n_assets", "bits") if x == "num_qubits" else ()
+        _line_figure(sub, x, y, title=title, xlabel=xlabel, ylabel=ylabel, logx=logx, baseline=base, ignore=ignore,
                      path=out / name)
         written.append(out / name)
     frame = frame.join(_first_round_stats(frame))
