@@ -23,11 +23,13 @@ Dask reschedules the tasks of a lost worker). Either way a point's row is writte
 
 from __future__ import annotations
 
+import functools
 import inspect
 import json
 import math
 import os
 import platform
+import subprocess
 from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
@@ -79,17 +81,33 @@ def _cached(key: tuple, compute: Callable[[], RiskParityResult]) -> RiskParityRe
     return _CACHE[key]
 
 
+@functools.cache
 def package_versions() -> dict[str, str]:
-    """Versions of qrp, Python and the numerical packages (``VERSIONED``) in this process."""
+    """Versions of qrp (with its git commit when run from a checkout, "+dirty" if qrp/ has uncommitted changes),
+    Python and the numerical packages (``VERSIONED``) in this process."""
     import qrp
 
-    out = {"qrp": qrp.__version__, "python": platform.python_version()}
+    out = {"qrp": qrp.__version__, "qrp_git": _git_commit(), "python": platform.python_version()}
     for name in VERSIONED:
         try:
             out[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
             out[name] = "not installed"
     return out
+
+
+def _git_commit() -> str:
+    root = Path(__file__).resolve().parent
+    try:
+        head = subprocess.run(["git", "-C", str(root), "rev-parse", "--short", "HEAD"], capture_output=True,
+                              text=True, timeout=10)
+        dirty = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--", "."], capture_output=True,
+                               text=True, timeout=10)
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    if head.returncode != 0:
+        return "unknown"
+    return head.stdout.strip() + ("+dirty" if dirty.stdout.strip() else "")
 
 
 def _flatten(prefix: str, value: Any, out: dict[str, Any]) -> None:

@@ -115,8 +115,9 @@ def _comparable(frame):
 def test_dask_local_cluster_rows_equal_local_rows(small, tmp_path):
     distributed = pytest.importorskip("distributed")
     local = run_study(small, tmp_path / "local", progress=False)
-    with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=False,
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=False, protocol="tcp://",
                                   dashboard_address=None) as cluster:
+        assert cluster.scheduler_address.startswith("tcp://")  # the address `qrp run --scheduler` takes
         remote = run_study(small, tmp_path / "dask", scheduler=cluster.scheduler_address, progress=False)
     pd.testing.assert_frame_equal(_comparable(remote), _comparable(local))
 
