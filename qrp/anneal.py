@@ -3,7 +3,7 @@
 Uses D-Wave's neal sampler, maintained as ``dwave.samplers.SimulatedAnnealingSampler`` (``dwave-neal`` re-exports
 it): ``num_reads`` independent anneals of ``num_sweeps`` Metropolis sweeps over a geometric beta schedule on
 ``beta_range`` (None: the sampler's default, derived from the model's biases), seeded. It runs on
-``problem.to_bqm()``: the QUBO itself for log_barrier, the ``make_quadratic`` quadratization (product variables
+``problem.to_bqm()``: the QUBO itself for log_barrier, the quadratization (product variables
 included) for pairwise. Every read is then re-scored by ``problem.energies`` on its first n variables (the bits),
 so the reported energies are those of the discrete problem, whatever the product variables did (reads are
 compared by ``problem.relative_energies``, free of cancellation against the constant offset).
@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from qrp.discretize import DEFAULT_RADIUS
+from qrp.discretize import DEFAULT_LOG_FIT, DEFAULT_RADIUS
 from qrp.exact import DEGENERACY_RTOL, exact_minimum
 from qrp.refine import DEFAULT_SHRINK, SampleResult, refine
 from qrp.result import SolverOutput
@@ -98,7 +98,7 @@ def solve_sa(
     box=None,
     shrink: float = DEFAULT_SHRINK,
     radius: float = DEFAULT_RADIUS,
-    log_fit: str = "lsq",
+    log_fit: str = DEFAULT_LOG_FIT,
     penalty: float = 1.0,
 ) -> SolverOutput:
     """Registry solver "sa": simulated annealing on each round's discrete problem, refined over ``rounds``

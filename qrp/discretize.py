@@ -24,11 +24,19 @@ q_i(y) = q0_i + q1_i d + q2_i d^2, d = y - lo_i, in that asset's own value (henc
 stored in powers of d = y - lo rather than of y, because in the narrow boxes of refinement the powers-of-y
 coefficients cancel catastrophically):
 
-* ``log_fit="lsq"`` (default): least-squares fit of q_i to -b_i log y over the asset's 2^K levels (for K = 1 the
-  two levels are interpolated by a line, q2_i = 0; the fitted values are -b_i log1p(d / lo_i), exact to
-  rounding however narrow the box);
-* ``log_fit="taylor"``: second-order expansion about the box centre c_i,
-  q_i(y) = -b_i log c_i - (b_i / c_i)(y - c_i) + b_i / (2 c_i^2) (y - c_i)^2.
+* ``log_fit="taylor"`` (default): second-order expansion about the box centre c_i,
+  q_i(y) = -b_i log c_i - (b_i / c_i)(y - c_i) + b_i / (2 c_i^2) (y - c_i)^2;
+* ``log_fit="lsq"``: least-squares fit of q_i to -b_i log y over the asset's 2^K levels (for K = 1 the two levels
+  are interpolated by a line, q2_i = 0; the fitted values are -b_i log1p(d / lo_i), exact to rounding however
+  narrow the box).
+
+Why Taylor by default (measured, ``benchmarks/refinement.py --oneshot``): lsq has the smaller worst error over the
+levels, but what moves the discrete minimizer is the surrogate's slope near the solution, and the solution sits near
+the box centre by construction (the classical guess, then re-centring), where Taylor's value, slope and curvature are
+exact. One-shot rc_error on the default box was lower or equal with Taylor in every measured cell (exact N = 4,
+K = 1..5; SA N = 20, K = 2..8), and with a box centred on the solution Taylor kept improving with K (SA N = 20,
+K = 8: 1.9e-4) while lsq stalled at its slope bias (2.2e-3). Refinement reaches 1e-8 in the same number of rounds
+with either (the fits agree as the box narrows).
 
 Either way the surrogate objective is  G(v) = 1/2 v'Sv + sum_i q_i(v_i), which is what ``objective`` returns and what
 every export encodes. The surrogate error shrinks like (width / c)^3 as the box shrinks, so iterative refinement
@@ -42,14 +50,19 @@ every export encodes. The surrogate error shrinks like (width / c)^3 as the box 
 (for b_i = 1/N, u_i = w_i (S w)_i and the first term is exactly the seed's). Its minimum 0 is attained at the ERC
 weights (sum w = 1). The scale-aware penalty weight is lambda = ``penalty`` * (w_c' S w_c)^2 with w_c the box centre:
 both terms then scale as variance^2, so ``penalty`` (default 1) is dimensionless. P is a degree-4 polynomial in the
-bits: ``to_polynomial`` keeps it exactly; ``to_bqm`` quadratizes it with ``dimod.make_quadratic`` (one product
+bits: ``to_polynomial`` keeps it exactly; ``to_bqm`` quadratizes it by Rosenberg substitution (one product
 variable per reduced pair, labelled n, n+1, ... after the bits; ``num_auxiliary`` reports how many). Its default box
 is in weight space around inverse-volatility weights w_c = (b / sigma) / sum(b / sigma). The polynomial has O(n^4)
 terms, so its exports are refused above ``MAX_PAIRWISE_EXPORT_QUBITS`` variables (``energy``/``energies`` work at any
 size).
 
-Default box: centre c (as above), lo = c (1 - radius), hi = c (1 + radius), ``radius`` = 0.5. Decoded weights are
-w = v / sum(v); they are positive whenever lo > 0 (always for log_barrier, where lo > 0 is required).
+Default box: centre c (as above), lo = c (1 - radius), hi = c (1 + radius), ``radius`` = 0.5. It brackets the
+solution only when the ERC portfolio is close to inverse volatility: on the random 3-factor covariances of the
+benchmarks (``benchmarks/refinement.py --coverage``) y* was inside it for 48% of 50 draws at N = 4 and for none at
+N = 20 or 100 (median max_i |y*_i / y0_i - 1| = 2.6 and 3.5). One-shot errors on the default box reflect that;
+refinement re-centres and grows the box of assets that land on its edge. Pass ``box`` to bracket differently.
+Decoded weights are w = v / sum(v); they are positive whenever lo > 0 (always for log_barrier, which requires
+lo > 0).
 
 Building is vectorized numpy: the QUBO matrix of log_barrier is (A'SA)/2 plus per-asset blocks q2_i a a', never a
 Python loop over pairs of variables (N = 100 x 8 bits, BQM included, in a few ms; ``benchmarks/qubo_build.py``).
@@ -67,6 +80,8 @@ from qrp.validation import positive_int, positive_real, validate_budgets, valida
 
 FORMULATIONS = ("log_barrier", "pairwise")
 LOG_FITS = ("lsq", "taylor")
+#: Default log surrogate (see the module docstring for the measurement behind the choice).
+DEFAULT_LOG_FIT = "taylor"
 #: Default relative half-width of the box around the classical guess.
 DEFAULT_RADIUS = 0.5
 #: Largest n for which the O(n^4)-term pairwise polynomial is exported (C(64, 4) = 635,376 quartic monomials).
@@ -163,7 +178,7 @@ def _log_surrogate(budgets, lo, hi, bits: int, log_fit: str) -> np.ndarray:
     deg = 2 if levels > 2 else 1
     design = np.vander(t, deg + 1, increasing=True)  # (L, deg + 1)
     rel = -budgets[:, None] * np.log1p((d / lo)[:, None] * t[None, :])  # -b log(y / lo), (N, L)
-    p = np.linalg.lstsq(design, rel.T, rcond=None)[0].T  # (N, deg + 1) in powers of t
+    p = rel @ np.linalg.pinv(design).T  # least squares, (N, deg + 1) in powers of t
     if deg == 1:
         p = np.column_stack([p, np.zeros(len(lo))])
     return np.column_stack([p[:, 0] - budgets * np.log(lo), p[:, 1] / d, p[:, 2] / (d * d)])
@@ -218,7 +233,7 @@ class DiscreteProblem:
     (log_barrier), ``penalty_weight`` lambda (pairwise). Immutable; arrays are read-only.
     """
 
-    def __init__(self, cov, budgets, bits, formulation, lo, hi, *, log_fit="lsq", penalty=1.0):
+    def __init__(self, cov, budgets, bits, formulation, lo, hi, *, log_fit=DEFAULT_LOG_FIT, penalty=1.0):
         self.cov = cov
         self.budgets = budgets
         self.bits = int(bits)
@@ -350,8 +365,10 @@ class DiscreteProblem:
         s, a, gamma = self.cov, self.bit_values, self.log_coef[:, 2]
         # 1/2 x'A'SAx + x'A'diag(gamma)Ax with (A'SA)_pq = a_p a_q S[asset p, asset q]
         m = s[np.ix_(self.asset_of, self.asset_of)] * 0.5
-        same = self.asset_of[:, None] == self.asset_of[None, :]
-        m += np.where(same, gamma[self.asset_of][:, None], 0.0)
+        diag_blocks = np.arange(self.n_assets)
+        m.reshape(self.n_assets, self.bits, self.n_assets, self.bits)[diag_blocks, :, diag_blocks, :] += gamma[
+            :, None, None
+        ]
         m *= np.outer(a, a)
         h = a * self._gradient_at_lo[self.asset_of] + np.diag(m)
         q = np.triu(m, 1) * 2.0
@@ -415,24 +432,43 @@ class DiscreteProblem:
             offset, h, q = self.qubo
             return dimod.BinaryQuadraticModel(h, q, offset, dimod.BINARY), {}
         offset, terms = self._terms
-        high = [c for d, (_, c) in terms.items() if d > 2]
-        # Any wrong product variable can gain at most the total weight of the terms it was substituted into.
-        strength = float(sum(np.abs(c).sum() for c in high)) or 1.0
-        made = dimod.make_quadratic(self.to_polynomial(), strength, dimod.BINARY)
-        aux = [v for v in made.variables if not (isinstance(v, (int, np.integer)) and 0 <= v < n)]
-        label = {v: n + j for j, v in enumerate(aux)} | {p: p for p in range(n)}
-        bqm = dimod.BinaryQuadraticModel(dimod.BINARY)
-        bqm.add_variables_from((v, made.get_linear(k) if k in made.variables else 0.0)
-                               for k, v in sorted(label.items(), key=lambda kv: kv[1]))
-        bqm.add_quadratic_from((label[u], label[v], bias) for u, v, bias in made.iter_quadratic())
-        bqm.offset = made.offset
-        products = {label[r["product"]]: (label[u], label[v]) for (u, v), r in made.info["reduction"].items()}
+        # Rosenberg substitution, deterministic: x_a x_b x_c -> p_ab x_c and x_a x_b x_c x_d -> p_ab p_cd (sorted
+        # indices), one product variable p_uv per distinct pair, each enforced by the penalty
+        # strength (x_u x_v - 2 x_u p - 2 x_v p + 3 p), which is 0 iff p = x_u x_v and >= strength otherwise.
+        high = {d: terms[d] for d in (3, 4) if d in terms}
+        # a wrong product can gain at most the total weight of the terms it appears in
+        strength = float(sum(np.abs(c).sum() for _, c in high.values())) or 1.0
+        three, four = high.get(3), high.get(4)
+        parts = [t[0][:, :2] for t in (three, four) if t is not None] + ([four[0][:, 2:]] if four else [])
+        uniq, inv = np.unique(np.concatenate(parts), axis=0, return_inverse=True)
+        inv = inv.ravel() + n  # product variable of each listed pair, in the order of ``parts``
+        lin = np.zeros(n + len(uniq))
+        if 1 in terms:
+            np.add.at(lin, terms[1][0][:, 0], terms[1][1])
+        rows, cols, data = ([terms[2][0][:, 0]], [terms[2][0][:, 1]], [terms[2][1]]) if 2 in terms else ([], [], [])
+        m3 = 0 if three is None else len(three[1])
+        if three is not None:  # p_ab x_c
+            rows.append(inv[:m3]), cols.append(three[0][:, 2]), data.append(three[1])
+        if four is not None:  # p_ab p_cd
+            m4 = len(four[1])
+            rows.append(inv[m3:m3 + m4]), cols.append(inv[m3 + m4:]), data.append(four[1])
+        u, v = uniq[:, 0], uniq[:, 1]
+        prod = np.arange(n, n + len(uniq))
+        lin[prod] += 3.0 * strength
+        rows += [u, u, v]
+        cols += [v, prod, prod]
+        data += [np.full(len(uniq), strength), np.full(len(uniq), -2.0 * strength), np.full(len(uniq), -2.0 * strength)]
+        bqm = dimod.BinaryQuadraticModel.from_numpy_vectors(
+            lin, (np.concatenate(rows), np.concatenate(cols), np.concatenate(data)), offset, dimod.BINARY
+        )
+        products = {int(p): (int(a), int(b)) for p, a, b in zip(prod, u, v, strict=True)}
         return bqm, products
 
     def to_bqm(self):
         """``dimod.BinaryQuadraticModel`` (BINARY). log_barrier: the QUBO, labels 0..n-1. pairwise: quadratized by
-        ``dimod.make_quadratic`` with strength = sum of |coefficients| of the degree-3 and -4 terms (enough for any
-        wrong product variable to cost more than it can gain), product variables labelled n, n+1, ... (variables in
+        Rosenberg substitution of sorted index pairs (x_a x_b x_c x_d -> p_ab p_cd, x_a x_b x_c -> p_ab x_c) with
+        penalty strength = sum of |coefficients| of the degree-3 and -4 terms (enough for any wrong product
+        variable to cost more than it can gain), product variables labelled n, n+1, ... (variables in
         label order; ``products`` maps each to the pair (u, v) whose product it stands for); minimizing over them gives
         ``energy``. A copy is returned."""
         return self._bqm[0].copy()
@@ -490,7 +526,7 @@ class DiscreteProblem:
         return qp
 
 
-def build_problem(cov, budgets, bits, formulation, lo, hi, *, log_fit="lsq", penalty=1.0) -> DiscreteProblem:
+def build_problem(cov, budgets, bits, formulation, lo, hi, *, log_fit=DEFAULT_LOG_FIT, penalty=1.0) -> DiscreteProblem:
     """Build from already validated inputs (used by ``discretize`` and by ``qrp.refine`` every round)."""
     return DiscreteProblem(cov, budgets, bits, formulation, lo, hi, log_fit=log_fit, penalty=penalty)
 
@@ -511,7 +547,7 @@ def discretize(
     budgets=None,
     box=None,
     radius: float = DEFAULT_RADIUS,
-    log_fit: str = "lsq",
+    log_fit: str = DEFAULT_LOG_FIT,
     penalty: float = 1.0,
     check_psd: bool = True,
 ) -> DiscreteProblem:

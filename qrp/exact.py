@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from qrp.discretize import DEFAULT_RADIUS
+from qrp.discretize import DEFAULT_LOG_FIT, DEFAULT_RADIUS
 from qrp.refine import DEFAULT_SHRINK, SampleResult, refine
 from qrp.result import SolverOutput
 from qrp.validation import positive_int
@@ -95,7 +95,7 @@ def solve_exact(
     box=None,
     shrink: float = DEFAULT_SHRINK,
     radius: float = DEFAULT_RADIUS,
-    log_fit: str = "lsq",
+    log_fit: str = DEFAULT_LOG_FIT,
     penalty: float = 1.0,
     max_qubits: int = MAX_EXACT_QUBITS,
 ) -> SolverOutput:

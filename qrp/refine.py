@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 
 from qrp.discretize import (
+    DEFAULT_LOG_FIT,
     DEFAULT_RADIUS,
     _validate_problem_inputs,
     build_problem,
@@ -109,7 +110,7 @@ def refine(
     box=None,
     shrink: float = DEFAULT_SHRINK,
     radius: float = DEFAULT_RADIUS,
-    log_fit: str = "lsq",
+    log_fit: str = DEFAULT_LOG_FIT,
     penalty: float = 1.0,
 ) -> SolverOutput:
     """Solve ``rounds`` discrete problems on shrinking boxes (module docstring) and return the best round.
