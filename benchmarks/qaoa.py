@@ -3,6 +3,8 @@
 Usage (from the repository root):
     PYTHONPATH=$PWD /work/venv/bin/python benchmarks/qaoa.py eval --qubits 20 --reps 3 --repeat 5
     PYTHONPATH=$PWD /work/venv/bin/python benchmarks/qaoa.py optimize --qubits 16 --reps 2 --evals 100
+    PYTHONPATH=$PWD /work/venv/bin/python benchmarks/qaoa.py quality
+    PYTHONPATH=$PWD /work/venv/bin/python benchmarks/qaoa.py resources --reps 2
 
 ``eval``: one expectation of the depth-p QAOA state for a dense 20-qubit cost (all linear and pairwise Z terms of
 a random PSD QUBO x'Qx + h'x, the structure of the ``log_barrier`` formulation), median of ``--repeat`` runs, by
@@ -14,6 +16,8 @@ a random PSD QUBO x'Qx + h'x, the structure of the ``log_barrier`` formulation),
  (c) the state-vector lower bound: a plain numpy loop of p layers, each one phase pass and n mixer passes.
 ``optimize``: one full QAOA optimization (COBYLA, ``--evals`` evaluations, linear-ramp start) by qrp's path,
 with wall time and the process's peak resident memory.
+``quality``: ground-state probability and approximation ratio of the "qaoa" solver on small ERC problems.
+``resources``: qubits, depth and CX count after transpiling (all-to-all and heavy-hex) for ERC problems.
 Prints one JSON object; ``--out FILE`` also writes it (atomically).
 """
 
@@ -144,9 +148,51 @@ def bench_optimize(n: int, reps: int, evals: int, seed: int) -> dict:
     }
 
 
+def bench_quality(reps_list: list[int], seed: int) -> dict:
+    """Ground-state probability and approximation ratio of one-shot QAOA (exact mode, COBYLA, 100 evaluations) on
+    the bundled example covariance's first N assets, 2 bits each, cold / warm start / exact CVaR(0.2)."""
+    import qrp
+    from qrp.datasets import example_covariance
+
+    cov = np.asarray(example_covariance())
+    rows = []
+    for formulation, sizes in (("log_barrier", (2, 3, 4)), ("pairwise", (2, 3))):
+        for n_assets in sizes:
+            for reps in reps_list:
+                for variant, opts in (("cold", {}), ("warm", {"warm_start": True}), ("cvar0.2", {"alpha": 0.2})):
+                    res = qrp.risk_parity(cov[:n_assets, :n_assets], solver="qaoa", bits=2, formulation=formulation,
+                                          reps=reps, seed=seed, resources=False, **opts)
+                    st = res.history[0]["stats"]
+                    rows.append({"formulation": formulation, "qubits": 2 * n_assets, "reps": reps,
+                                 "variant": variant, "ground_state_probability": st["ground_state_probability"],
+                                 "uniform": 2.0 ** (-2 * n_assets), "approximation_ratio": st["approximation_ratio"],
+                                 "ground_state_found": st["ground_state"], "evaluations": st["evaluations"]})
+    return {"rows": rows}
+
+
+def bench_resources(reps: int) -> dict:
+    """Transpiled QAOA circuit cost (``qrp.qaoa.circuit_resources``) for ERC problems of the example covariance."""
+    import qrp
+    from qrp.datasets import example_covariance
+    from qrp.qaoa import circuit_resources
+
+    cov = np.asarray(example_covariance())
+    rows = []
+    cases = (("log_barrier", [(2, 2), (3, 2), (4, 2), (4, 3), (4, 4), (5, 4)]),
+             ("pairwise", [(2, 2), (3, 2), (4, 2), (3, 3)]))
+    for formulation, sizes in cases:
+        for n_assets, bits in sizes:
+            op, _ = qrp.discretize(cov[:n_assets, :n_assets], bits, formulation=formulation).to_ising()
+            t = time.perf_counter()
+            r = circuit_resources(op, reps)
+            rows.append({"formulation": formulation, "assets": n_assets, "bits": bits, **r,
+                         "transpile_s": time.perf_counter() - t})
+    return {"rows": rows}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("mode", choices=["eval", "optimize"])
+    parser.add_argument("mode", choices=["eval", "optimize", "quality", "resources"])
     parser.add_argument("--qubits", type=int, default=20)
     parser.add_argument("--reps", type=int, default=3)
     parser.add_argument("--repeat", type=int, default=5)
@@ -157,8 +203,12 @@ def main() -> None:
     args = parser.parse_args()
     if args.mode == "eval":
         out = bench_eval(args.qubits, args.reps, args.repeat, args.seed, not args.no_aer)
-    else:
+    elif args.mode == "optimize":
         out = bench_optimize(args.qubits, args.reps, args.evals, args.seed)
+    elif args.mode == "quality":
+        out = bench_quality([1, 2, 3], args.seed)
+    else:
+        out = bench_resources(args.reps)
     import numba
     import qiskit
     import qiskit_aer

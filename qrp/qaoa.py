@@ -6,8 +6,8 @@ The ansatz (Farhi, Goldstone & Gutmann 2014) for a cost H_C = offset + sum_m c_m
 
 |psi_0> = |+>^n and B = sum_q X_q (standard), or the warm start of Egger, Marecek & Woerner (2021, Quantum 5, 479):
 |psi_0> = prod_q RY(theta_q)|0> with theta_q = 2 arcsin sqrt(c_q), c_q in [eps, 1 - eps] a classical guess of bit q,
-and B = sum_q (cos theta_q Z_q + sin theta_q X_q), whose ground... i.e. +1 eigenstate is |psi_0> (theta = pi/2 gives
-the standard ansatz; qiskit-optimization's WarmStartQAOAFactory uses the same mixer with beta -> -beta).
+and B = sum_q (cos theta_q Z_q + sin theta_q X_q), which has |psi_0> as its top eigenstate, as X has |+> (theta = pi/2
+gives the standard ansatz; qiskit-optimization's WarmStartQAOAFactory uses the same mixer with beta -> -beta).
 s = sqrt(sum_{m != 0} c_m^2) is the standard deviation of H_C over the uniform superposition, so that angles
 mean the same thing whatever the problem's units (the objective is always reported in the problem's units).
 Every Z^m term, of any degree, is one ``PauliEvolutionGate`` term (a CX ladder and one RZ once transpiled), so the
@@ -23,8 +23,9 @@ optimum (Zhou et al. 2020, PRX 10, 021067), plus optional random restarts (``mul
 Engines: ``"fast"`` (noiseless exact mode only): qrp.statevector, the cost diagonal computed once per problem, each
 evaluation p phase passes and p n mixer passes over 2^n amplitudes (tested equal to Aer to 1e-10); ``"aer"``: the
 circuit built and transpiled once per problem with ``Parameter`` angles, bound per evaluation, run by qiskit-aer's
-EstimatorV2 (exact expectation, precision 0) or SamplerV2 (shots, optional noise model). ``"auto"`` picks fast for
-``shots=None`` without noise, Aer otherwise.
+EstimatorV2 (exact expectation, precision 0) or SamplerV2 (shots, optional noise model; the simulator seed is
+fixed per problem, so the sampled objective is a deterministic function of the angles: common random numbers).
+``"auto"`` picks fast for ``shots=None`` without noise, Aer otherwise.
 """
 
 from __future__ import annotations
@@ -68,6 +69,24 @@ def check_alpha(alpha) -> float:
     if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or not 0.0 < alpha <= 1.0:
         raise ValueError(f"alpha must be in (0, 1], got {alpha!r}")
     return float(alpha)
+
+
+def check_mode(*, reps, shots, alpha, engine, noise) -> tuple[int, int | None, float]:
+    """Validate the circuit settings together: reps >= 1, shots None or >= 1, alpha in (0, 1], a known engine,
+    noise only with shots, the fast engine only for noiseless exact runs, exact CVaR only on the fast engine.
+    Returns (reps, shots, alpha)."""
+    reps = positive_int(reps, "reps")
+    if shots is not None:
+        shots = positive_int(shots, "shots")
+    alpha = check_alpha(alpha)
+    check_choice(engine, ENGINES, "engine")
+    if noise is not None and shots is None:
+        raise ValueError("a noise model needs sampling: pass shots (noisy runs are sampled, never exact)")
+    if engine == "fast" and (shots is not None or noise is not None):
+        raise ValueError("engine='fast' is the noiseless exact mode: shots and noise need engine='aer'")
+    if engine == "aer" and shots is None and alpha < 1.0:
+        raise ValueError("exact CVaR (alpha < 1, shots=None) runs on engine='fast'; pass shots for Aer")
+    return reps, shots, alpha
 
 
 def default_max_qubits() -> int:
@@ -122,7 +141,7 @@ def interp_angles(angles: np.ndarray) -> np.ndarray:
     return np.concatenate(out)
 
 
-def noise_model(noise, seed: int | None = None):
+def noise_model(noise):
     """An Aer ``NoiseModel`` (and the backend whose coupling the circuit must follow, or None) from ``noise``:
     a ``NoiseModel``; a qiskit ``BackendV2`` such as ``GenericBackendV2(n, noise_info=True, seed=...)`` (its
     calibrated errors via ``NoiseModel.from_backend``); or a dict ``{"p1": ..., "p2": ..., "readout": ...}`` of
@@ -225,6 +244,8 @@ class QAOAResult:
     ground_energy : exact minimum of H_C (None when not computed).
     ground_state_probability : probability of measuring a ground state (exact from the state when available,
         else readout frequency; None when ``ground_energy`` is None).
+    ground_state : whether ``best_state`` is a ground state (None when ``ground_energy`` is None); decided on the
+        normalized diagonal (offset removed), so it stays meaningful when the offset dwarfs the spread.
     approximation_ratio : (E_max - <H_C>) / (E_max - E_min) in [0, 1], 1 = ground state (None without the
         exact spectrum).
     evaluations : objective (circuit) evaluations; iterations : optimizer iterations (sum over restarts/depths).
@@ -238,6 +259,7 @@ class QAOAResult:
     best_energy: float
     ground_energy: float | None
     ground_state_probability: float | None
+    ground_state: bool | None
     approximation_ratio: float | None
     evaluations: int
     iterations: int
@@ -266,17 +288,7 @@ class QAOA:
         max_qubits: int | None = None,
         seed: int | None = None,
     ):
-        self.reps = positive_int(reps, "reps")
-        if shots is not None:
-            shots = positive_int(shots, "shots")
-        alpha = check_alpha(alpha)
-        check_choice(engine, ENGINES, "engine")
-        if noise is not None and shots is None:
-            raise ValueError("a noise model needs sampling: pass shots (noisy runs are sampled, never exact)")
-        if engine == "fast" and (shots is not None or noise is not None):
-            raise ValueError("engine='fast' is the noiseless exact mode: shots and noise need engine='aer'")
-        if engine == "aer" and shots is None and alpha < 1.0:
-            raise ValueError("exact CVaR (alpha < 1, shots=None) runs on engine='fast'; pass shots for Aer")
+        self.reps, shots, alpha = check_mode(reps=reps, shots=shots, alpha=alpha, engine=engine, noise=noise)
         n = cost.num_qubits
         check_qubits(n, max_qubits)
         self.masks, self.coeffs = sv.z_masks(cost)  # validates Z-only, real
@@ -313,7 +325,7 @@ class QAOA:
 
         qc, self._gammas, self._betas = qaoa_circuit(self.normalized, self.reps, self.warm_thetas)
         seed_sim = None if self.seed is None else int(self.seed)
-        model, backend = (None, None) if noise is None else noise_model(noise, self.seed)
+        model, backend = (None, None) if noise is None else noise_model(noise)
         if self.shots is None:
             sim = AerSimulator(method="statevector")
             self._circuit = transpile(qc, sim, optimization_level=1, seed_transpiler=0)
@@ -331,7 +343,8 @@ class QAOA:
             target = {"basis_gates": list(RESOURCE_BASIS)} if model is not None else {"backend": AerSimulator()}
             self._measured = transpile(measured, optimization_level=1, seed_transpiler=0, **target)
 
-    def _bind(self, circuit, angles: np.ndarray) -> dict:
+    def _bind(self, circuit, angles: np.ndarray) -> list[float]:
+        """Angle values in the order of ``circuit.parameters`` (which transpiling may sort differently)."""
         p = self.reps
         values = {self._gammas[k]: angles[k] for k in range(p)} | {self._betas[k]: angles[p + k] for k in range(p)}
         return [values[par] for par in circuit.parameters]
@@ -390,10 +403,11 @@ class QAOA:
     ) -> QAOAResult:
         """Minimize the objective and read out the best bitstring (see the module docstring for the schedule).
 
-        ``initial_angles`` (2p,) overrides ``init`` for the first start (e.g. angles carried from a previous
-        refinement round). ``max_evals`` caps evaluations per optimizer run. ``exact_reference`` (default: when
-        the state is held exactly) computes the ground energy, ground-state probability and approximation ratio
-        from the full spectrum (2^n, so within ``max_qubits``).
+        ``initial_angles`` (2p,) (e.g. angles carried from a previous refinement round) replace ``init`` for the
+        first start when their objective is no higher than the linear ramp's (``stats["init"]`` says which ran).
+        ``max_evals`` caps evaluations per optimizer run. ``exact_reference`` (default: when n <= 20 or the state
+        is held exactly) computes the ground energy, ground-state probability and approximation ratio from the
+        full spectrum (2^n, so within ``max_qubits``).
         """
         check_choice(optimizer, OPTIMIZERS, "optimizer")
         check_choice(init, INITS, "init")
@@ -409,6 +423,15 @@ class QAOA:
         self.evaluations = 0
         iterations = 0
         runs = []
+        used = init
+        if initial_angles is not None:
+            # given (e.g. carried) angles are used only when they start lower than the linear ramp: two evaluations
+            ramp = ramp_angles(p)
+            if self.objective(initial_angles) <= self.objective(ramp):
+                used = "given"
+            else:
+                initial_angles, used = None, "ramp"
+                init = "ramp"
         for k in range(multistart):
             if k == 0 and initial_angles is not None:
                 x, it = self._minimize(optimizer, initial_angles, max_evals)
@@ -424,7 +447,7 @@ class QAOA:
         value, angles = min(runs, key=lambda r: r[0])
         evaluations = self.evaluations
         return self._readout(angles, value, evaluations, iterations, readout_shots, exact_reference, start,
-                             {"optimizer": optimizer, "init": init if initial_angles is None else "given",
+                             {"optimizer": optimizer, "init": used,
                               "multistart": multistart, "start_values": [float(r[0]) for r in runs]})
 
     @staticmethod
@@ -467,13 +490,14 @@ class QAOA:
         bits = ((int(states[best]) >> np.arange(self.num_qubits)) & 1).astype(np.int8)
         if exact_reference is None:
             exact_reference = self._diag is not None or self.num_qubits <= 20
-        e0 = gs_prob = ratio = None
+        e0 = gs_prob = ratio = is_ground = None
         expectation = float(energies @ counts / counts.sum())
         if exact_reference:
             d = self.diagonal()
             dmin, dmax = float(d.min()), float(d.max())
             e0 = self.offset + self.scale * dmin
-            ground = d <= dmin + 1e-9 * max(abs(dmin), 1.0)
+            ground = d <= dmin + 1e-9 * max(abs(dmin), 1.0)  # d has unit spread: this is relative to the spread
+            is_ground = bool(ground[states[best]])
             if self.shots is None:
                 probs = sv.probabilities(self.state(angles))
                 gs_prob = float(probs[ground].sum())
@@ -489,7 +513,7 @@ class QAOA:
         return QAOAResult(
             angles=np.asarray(angles, dtype=np.float64), value=float(value), expectation=float(expectation),
             best_state=bits, best_energy=float(energies[best]), ground_energy=e0, ground_state_probability=gs_prob,
-            approximation_ratio=ratio, evaluations=evaluations, iterations=iterations,
+            ground_state=is_ground, approximation_ratio=ratio, evaluations=evaluations, iterations=iterations,
             wall_time=time.perf_counter() - start, stats=stats,
         )
 
@@ -546,13 +570,9 @@ def qaoa_sampler(
     normalized, so good angles transfer). ``resources``: transpiled depth and CX counts (``circuit_resources``),
     computed once per term structure. Options are validated here, before any round runs.
     """
-    reps = positive_int(reps, "reps")
-    if shots is not None:
-        shots = positive_int(shots, "shots")
-    check_alpha(alpha)
+    reps, shots, alpha = check_mode(reps=reps, shots=shots, alpha=alpha, engine=engine, noise=noise)
     check_choice(optimizer, OPTIMIZERS, "optimizer")
     check_choice(init, INITS, "init")
-    check_choice(engine, ENGINES, "engine")
     warm_start_thetas(np.full(1, 0.5), epsilon)  # validates epsilon
     max_evals = positive_int(max_evals, "max_evals")
     multistart = positive_int(multistart, "multistart")
@@ -575,9 +595,8 @@ def qaoa_sampler(
             "approximation_ratio": res.approximation_ratio, "evaluations": res.evaluations,
             "optimizer_iterations": res.iterations, "wall_time": res.wall_time, "angles": res.angles.tolist(),
         }
-        if res.ground_energy is not None:
-            tol = 1e-9 * max(abs(res.ground_energy), 1.0)
-            stats["ground_state"] = bool(res.best_energy <= res.ground_energy + tol)
+        if res.ground_state is not None:
+            stats["ground_state"] = res.ground_state
         if resources:
             key = (op.num_qubits, tuple(sorted(qaoa.masks.tolist())))
             if key not in resource_cache:
