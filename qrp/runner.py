@@ -6,10 +6,10 @@ Every grid point (``qrp.study.RunSpec``) is solved with ``qrp.risk_parity(cov, s
 * the classical baseline (the study's ``baseline`` solver) on the same covariance: ``classical_rc_error`` and
   ``weight_distance`` = max_i |w_i - w_classical_i|;
 * for discrete solvers whose sub-problem has at most ``reference_max_qubits`` binary variables, the study's
-  ``reference`` solver ("exact" enumeration) on the same discrete problem (the run's options that the reference
-  takes): ``exact_energy``, ``exact_rc_error`` and, when both ran a single round (refinement rounds follow each
-  solver's own path, so only one-round runs solve the very same problem), ``energy_gap`` = E(run) - E(exact) >= 0
-  and ``ground_state`` (gap <= 1e-9 relative).
+  ``reference`` solver ("exact" enumeration) on the same discrete problem (``reference_options``: the options
+  both take, with the run's values or the run solver's defaults): ``exact_energy``, ``exact_rc_error`` and, when
+  both ran a single round (refinement rounds follow each solver's own path, so only one-round runs solve the very
+  same problem), ``energy_gap`` = E(run) - E(exact) >= 0 and ``ground_state`` (gap <= 1e-9 relative).
 
 Rows are appended to ``runs.parquet`` (source of truth) and ``runs.csv`` (a copy) as each run finishes, each file
 written to a temporary name and ``os.replace``-d, so a SIGKILL at any moment leaves the last complete table. Only
@@ -190,8 +190,7 @@ def _run_task(task: Task) -> dict[str, Any]:
     )
     if (task.reference and res.num_qubits is not None and res.num_qubits <= task.reference_max_qubits
             and res.energy is not None):
-        ref_params = _reference_params(task.reference)
-        ref_opts = {k: v for k, v in spec.options.items() if k in ref_params}
+        ref_opts = reference_options(spec.solver, task.reference, spec.options)
         key = ("reference", task.cov_key, task.reference, json.dumps(ref_opts, sort_keys=True), spec.seed)
         if spec.solver == task.reference and ref_opts == spec.options:
             _CACHE.setdefault(key, res)
@@ -210,9 +209,25 @@ def _run_task(task: Task) -> dict[str, Any]:
     return row
 
 
-def _reference_params(name: str) -> set[str]:
+def _keyword_defaults(name: str) -> dict[str, Any]:
     func = get_solver(name).load()
-    return {k for k, p in inspect.signature(func).parameters.items() if p.kind is inspect.Parameter.KEYWORD_ONLY}
+    return {k: p.default for k, p in inspect.signature(func).parameters.items()
+            if p.kind is inspect.Parameter.KEYWORD_ONLY and k not in ("tol", "max_iter", "seed")}
+
+
+def reference_options(solver: str, reference: str, options: dict[str, Any]) -> dict[str, Any]:
+    """Options for the reference solver so that it builds the same discrete problem as ``solver`` with
+    ``options``: every option both take, with the run's value, or else ``solver``'s own default (two solvers may
+    default differently, e.g. on the log-term fit); options whose default is None (limits, "automatic") are left
+    to the reference's own default unless the run set them."""
+    mine, theirs = _keyword_defaults(solver), _keyword_defaults(reference)
+    out = {}
+    for name in theirs:
+        if name in options:
+            out[name] = options[name]
+        elif name in mine and mine[name] is not None and mine[name] is not inspect.Parameter.empty:
+            out[name] = mine[name]
+    return out
 
 
 def _cell(value: Any) -> Any:
