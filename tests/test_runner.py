@@ -169,6 +169,12 @@ n_assets = [3, 4]
 bits = 2
 rounds = [1, 3]
 [[grid]]
+solver = "qaoa"
+n_assets = 3
+bits = 2
+reps = 1
+rounds = 1
+[[grid]]
 solver = "sa"
 n_assets = 3
 bits = 2
@@ -176,10 +182,12 @@ num_reads = 0
 """)
     frame = run_study(study, tmp_path / "out", progress=False)
     ok = frame[frame["status"] == "ok"]
-    assert len(ok) == 8 and (ok["num_qubits"] == 2 * ok["n_assets"]).all()
+    assert len(ok) == 9 and (ok["num_qubits"] == 2 * ok["n_assets"]).all()
     small = ok[ok["n_assets"] == 3]  # 6 qubits: within reference_max_qubits
     one = small[small["rounds"] == 1]
+    # the gap is to the minimum of the very same problem, so never negative (QAOA included: its defaults are used)
     assert one["energy_gap"].notna().all() and (one["energy_gap"] >= -1e-12).all()
+    assert set(one["solver"]) == {"exact", "sa", "qaoa"}
     exact = one[one["solver"] == "exact"]
     assert (exact["energy_gap"] == 0).all() and exact["ground_state"].all()
     # (N = 2 would be solved exactly in one round: a 2-asset box centred on inverse volatility is ERC)
@@ -190,4 +198,28 @@ num_reads = 0
     bad = frame[frame["status"] == "error"]
     assert len(bad) == 1 and "num_reads" in bad["error"].iloc[0]
     again = run_study(study, tmp_path / "out", progress=False)
-    assert len(again) == 9 and again["run_id"].is_unique
+    assert len(again) == 10 and again["run_id"].is_unique
+
+
+def test_reference_options_follow_the_run_solvers_defaults():
+    from qrp.registry import _REGISTRY, register_solver
+    from qrp.result import SolverOutput
+    from qrp.runner import reference_options
+
+    def run(cov, budgets, *, tol, max_iter, seed=None, bits: int = 2, fit: str = "a", reads: int = 5,
+            max_qubits=None):
+        return SolverOutput(np.full(len(cov), 1 / len(cov)), True, 1)
+
+    def ref(cov, budgets, *, tol, max_iter, seed=None, bits: int = 3, fit: str = "b", max_qubits: int = 20):
+        return SolverOutput(np.full(len(cov), 1 / len(cov)), True, 1)
+
+    register_solver("toy_run", run, kind="discrete", overwrite=True)
+    register_solver("toy_ref", ref, kind="discrete", overwrite=True)
+    try:
+        # the run's value, else the run solver's default; a None default (a limit) is left to the reference
+        assert reference_options("toy_run", "toy_ref", {"bits": 4, "reads": 9}) == {"bits": 4, "fit": "a"}
+        assert reference_options("toy_run", "toy_ref", {"max_qubits": 12}) == {"bits": 2, "fit": "a",
+                                                                               "max_qubits": 12}
+    finally:
+        _REGISTRY.pop("toy_run")
+        _REGISTRY.pop("toy_ref")
