@@ -10,8 +10,12 @@ from qrp.discretize import DiscreteProblem, discretize
 from qrp.erc import risk_parity
 from qrp.factor_parity import factor_risk_parity
 from qrp.registry import available_solvers, get_solver, register_solver
+from qrp.report import write_report
 from qrp.result import RiskParityResult, SolverOutput
 from qrp.risk import PortfolioStats, portfolio_stats, rc_error, risk_contributions
+from qrp.runner import run_study
+from qrp.study import load_study
+from qrp.synthetic import factor_covariance
 
 __version__ = "0.1.0"
 
@@ -25,12 +29,16 @@ __all__ = [
     "available_solvers",
     "discretize",
     "estimate_covariance",
+    "factor_covariance",
     "factor_risk_parity",
     "get_solver",
+    "load_study",
     "portfolio_stats",
     "rc_error",
     "register_solver",
     "risk_contributions",
     "risk_parity",
     "run_backtest",
+    "run_study",
+    "write_report",
 ]

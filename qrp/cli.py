@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 
 import numpy as np
@@ -70,6 +71,27 @@ def _backtest(args: argparse.Namespace) -> int:
     return 0
 
 
+
+def _run(args: argparse.Namespace) -> int:
+    from qrp.runner import run_study
+    from qrp.study import load_study
+
+    study = load_study(args.study)
+    if args.dry_run:
+        print(f"{study.name}: {len(study.runs)} grid points, config hash {study.config_hash}")
+        return 0
+    frame = run_study(study, args.out, workers=args.workers, scheduler=args.scheduler, mlflow_uri=args.mlflow)
+    return 0 if (frame["status"] == "ok").all() and len(frame) >= len(study.runs) else 1
+
+
+def _report(args: argparse.Namespace) -> int:
+    from qrp.report import write_report
+
+    for path in write_report(args.dir, threshold=args.threshold):
+        print(path)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="qrp", description="Quantum/classical hybrid risk parity.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -92,6 +114,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("config", help="backtest TOML file (see experiments/backtest.toml)")
     p.add_argument("--out", help="directory for returns, weights, metrics, plots and summary.json")
     p.set_defaults(func=_backtest)
+
+    p = sub.add_parser("run", help="run (or resume) a study: experiments/NAME.toml -> DIR/runs.parquet")
+    p.add_argument("study", help="study file (TOML), e.g. experiments/quickstart.toml")
+    p.add_argument("--out", help="result directory (default: results/NAME)")
+    p.add_argument("--workers", type=int, default=os.cpu_count() or 1,
+                   help="local worker processes (default: one per core; 1 runs in this process)")
+    p.add_argument("--scheduler", help="Dask scheduler address (tcp://host:port): run the grid on that cluster")
+    p.add_argument("--mlflow", help="MLflow tracking URI (e.g. sqlite:///mlflow.db): one MLflow run per grid point")
+    p.add_argument("--dry-run", action="store_true", help="validate the study and print its size; run nothing")
+    p.set_defaults(func=_run)
+
+    p = sub.add_parser("report", help="plots (PNG) and summary.md of a result directory")
+    p.add_argument("dir", help="result directory holding runs.parquet")
+    p.add_argument("--threshold", type=float, default=1e-6,
+                   help="classical-accuracy threshold on rc_error for the crossover map (default 1e-6)")
+    p.set_defaults(func=_report)
     return parser
 
 

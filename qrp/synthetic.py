@@ -1,0 +1,56 @@
+"""Synthetic covariance matrices for studies: a seeded linear factor model.
+
+    S = B F B' + D,   B: (N, k) loadings,  F = diag(f_1^2, ..., f_k^2),  D = diag(d_1^2, ..., d_N^2)
+
+Factor 1 is a market factor (volatility ``market_vol``, loadings N(1, 0.3^2), as equity betas); factors 2..k are
+style/sector factors (volatility ``factor_vol``, loadings N(0, 1)); idiosyncratic volatilities d_i are uniform on
+``idio_vol``. All in annualized units (0.16 = 16% a year). S is symmetric positive definite (D > 0), and the same
+(N, seed, parameters) always gives the same matrix, bit for bit; the first N' < N assets of a seed are *not* the
+N'-asset matrix of that seed (each N draws afresh), so studies name the pair (N, seed).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from qrp.validation import positive_int, positive_real
+
+
+def factor_covariance(
+    n: int,
+    *,
+    n_factors: int = 3,
+    seed: int = 0,
+    market_vol: float = 0.16,
+    factor_vol: float = 0.08,
+    idio_vol: tuple[float, float] = (0.10, 0.30),
+) -> pd.DataFrame:
+    """An (n, n) annualized covariance from a k-factor model (see the module docstring), as a DataFrame labelled
+    ``A0 .. A{n-1}``.
+
+    Parameters
+    ----------
+    n : number of assets, >= 1.
+    n_factors : k >= 1 (factor 1 is the market).
+    seed : seed of ``numpy.random.default_rng``.
+    market_vol, factor_vol : > 0, annualized factor volatilities.
+    idio_vol : (lo, hi) with 0 < lo <= hi, range of the uniform idiosyncratic volatilities.
+    """
+    n = positive_int(n, "n")
+    k = positive_int(n_factors, "n_factors")
+    market_vol = positive_real(market_vol, "market_vol")
+    factor_vol = positive_real(factor_vol, "factor_vol")
+    lo, hi = (positive_real(v, "idio_vol") for v in idio_vol)
+    if lo > hi:
+        raise ValueError(f"idio_vol must be (lo, hi) with lo <= hi, got {idio_vol!r}")
+    rng = np.random.default_rng(seed)
+    loadings = np.empty((n, k))
+    loadings[:, 0] = rng.normal(1.0, 0.3, n)
+    loadings[:, 1:] = rng.normal(0.0, 1.0, (n, k - 1))
+    fvar = np.array([market_vol**2] + [factor_vol**2] * (k - 1))
+    idio = rng.uniform(lo, hi, n)
+    cov = (loadings * fvar) @ loadings.T + np.diag(idio**2)
+    cov = 0.5 * (cov + cov.T)
+    names = [f"A{i}" for i in range(n)]
+    return pd.DataFrame(cov, index=names, columns=names)
