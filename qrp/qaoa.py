@@ -39,7 +39,7 @@ import numpy as np
 from scipy.optimize import minimize
 
 from qrp import statevector as sv
-from qrp.discretize import DEFAULT_RADIUS
+from qrp.discretize import DEFAULT_LOG_FIT, DEFAULT_RADIUS
 from qrp.refine import DEFAULT_SHRINK, SampleResult, refine
 from qrp.result import SolverOutput
 from qrp.validation import positive_int
@@ -636,7 +636,7 @@ def solve_qaoa(
     box=None,
     shrink: float = DEFAULT_SHRINK,
     radius: float = DEFAULT_RADIUS,
-    log_fit: str = "lsq",
+    log_fit: str = DEFAULT_LOG_FIT,
     penalty: float = 1.0,
 ) -> SolverOutput:
     """Registry solver "qaoa": QAOA (``QAOA``) on each round's discrete problem, refined over ``rounds`` (default
