@@ -29,10 +29,11 @@ import os
 import platform
 import resource
 import statistics
-import tempfile
 import time
 
 import numpy as np
+
+from qrp.provenance import atomic_write
 
 
 def dense_qubo_ising(n: int, seed: int):
@@ -219,10 +220,7 @@ def main() -> None:
     text = json.dumps(out, indent=1, default=float)
     print(text)
     if args.out:
-        fd, tmp = tempfile.mkstemp(dir=os.path.dirname(os.path.abspath(args.out)) or ".")
-        with os.fdopen(fd, "w") as fh:
-            fh.write(text)
-        os.replace(tmp, args.out)
+        atomic_write(args.out, lambda p: p.write_text(text))
 
 
 if __name__ == "__main__":

@@ -11,16 +11,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import statistics
-import tempfile
 import time
-from pathlib import Path
 
 import numpy as np
 
 import qrp
+from qrp.provenance import atomic_write, package_versions
 
 
 def random_cov(n: int, seed: int) -> np.ndarray:
@@ -69,14 +66,10 @@ def main() -> None:
         "seed": args.seed,
         "qrp_discretize_to_bqm_s": t_qrp, "qiskit_quadratic_program_s": t_build_qp,
         "qiskit_quadratic_program_to_qubo_convert_s": t_convert, "qiskit_total_s": t_qp, "ratio": t_qp / t_qrp,
-        "versions": {"python": platform.python_version(), "numpy": np.__version__, "qrp": qrp.__version__},
+        "versions": package_versions(),
     }
     print(json.dumps(result, indent=2))
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile("w", dir=out.parent, delete=False, suffix=".tmp") as f:
-        json.dump(result, f, indent=2)
-    os.replace(f.name, out)
+    atomic_write(args.out, lambda p: p.write_text(json.dumps(result, indent=2)))
 
 
 if __name__ == "__main__":

@@ -13,9 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import platform
-import tempfile
 import time
 from pathlib import Path
 
@@ -24,6 +22,7 @@ import pandas as pd
 
 import qrp
 from benchmarks.qubo_build import random_cov
+from qrp.provenance import atomic_write
 
 #: (solver, formulation, log_fit, n_assets, bits, options); every config runs on each covariance seed.
 STUDY = (
@@ -94,13 +93,6 @@ def run(config, cov_seed: int, rounds: int, tol: float) -> list[dict]:
         })
     return rows
 
-
-def atomic_write(path: Path, write) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=path.suffix)
-    os.close(fd)
-    write(tmp)
-    os.replace(tmp, path)
 
 
 def plot(df: pd.DataFrame, path: Path) -> None:

@@ -30,11 +30,9 @@ from __future__ import annotations
 
 import itertools
 import json
-import platform
 import time
 import tomllib
 from dataclasses import dataclass, field
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -42,14 +40,13 @@ import numpy as np
 import pandas as pd
 
 from qrp.covariance import ESTIMATORS, estimate_covariance
-from qrp.execution import atomic_write, target_weights, write_target_weights
+from qrp.execution import target_weights, write_target_weights
+from qrp.provenance import atomic_write, package_versions
 from qrp.risk import _contributions, _rc_error
 from qrp.strategies import STRATEGIES, compute_weights
 from qrp.validation import positive_int, positive_real, validate_budgets
 
 REBALANCE_FREQUENCIES = ("daily", "weekly", "monthly")
-_VERSION_PACKAGES = ("numpy", "scipy", "pandas", "numba", "scikit-learn", "arch", "quadprog", "skfolio", "dimod",
-                     "dwave-samplers", "qiskit", "matplotlib")
 
 
 @dataclass(frozen=True)
@@ -387,18 +384,6 @@ def load_returns(data: dict[str, Any], base: Path) -> pd.DataFrame:
         frame = frame[list(data["assets"])]
     return select_dates(frame, start=data.get("start"), end=data.get("end"))
 
-
-def package_versions() -> dict[str, str]:
-    """Versions of Python, qrp and the scientific packages that shape the results."""
-    from qrp import __version__
-
-    out = {"python": platform.python_version(), "qrp": __version__}
-    for name in _VERSION_PACKAGES:
-        try:
-            out[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            out[name] = "not installed"
-    return out
 
 
 def write_results(result: BacktestResult, out_dir, *, data: dict[str, Any] | None = None,

@@ -26,7 +26,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from qrp.runner import RUNS_PARQUET, _atomic, summarize
+from qrp.provenance import atomic_write
+from qrp.runner import RUNS_PARQUET, summarize
 
 #: the grid axes of the crossover map: (column, label in the table).
 DEPTH_AXES = (("bits", "bits"), ("rounds", "rounds"), ("reps", "depth p"))
@@ -120,7 +121,7 @@ def _line_figure(frame, x, y, *, title, xlabel, ylabel, logx=False, logy=True, b
         row[0].set_ylabel(ylabel)
     fig.suptitle(title)
     fig.tight_layout()
-    _atomic(path, lambda p: fig.savefig(p, dpi=110, format="png"))
+    atomic_write(path, lambda p: fig.savefig(p, dpi=110, format="png"))
     plt.close(fig)
 
 
@@ -233,7 +234,7 @@ def _crossover_figure(frame: pd.DataFrame, threshold: float, path: Path) -> bool
     fig.suptitle(f"crossover map: smallest rounds R reaching rc_error <= {threshold:g}\n"
                  "(ok: reached, x: never in grid)", fontsize=10)
     fig.tight_layout()
-    _atomic(path, lambda p: fig.savefig(p, dpi=110, format="png"))
+    atomic_write(path, lambda p: fig.savefig(p, dpi=110, format="png"))
     plt.close(fig)
     return True
 
@@ -345,7 +346,7 @@ def write_report(out_dir, *, threshold: float = 1e-6) -> list[Path]:
     ]
     if skipped:
         md += ["", "Not drawn (no solver has two values of their x axis in this grid): " + ", ".join(skipped) + "."]
-    _atomic(out / "summary.md", lambda p: p.write_text("\n".join(md) + "\n"))
+    atomic_write(out / "summary.md", lambda p: p.write_text("\n".join(md) + "\n"))
     written.append(out / "summary.md")
     return written
 

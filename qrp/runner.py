@@ -23,19 +23,14 @@ Dask reschedules the tasks of a lost worker). Either way a point's row is writte
 
 from __future__ import annotations
 
-import functools
 import inspect
 import json
 import math
-import os
-import platform
-import subprocess
 from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +38,7 @@ import numpy as np
 import pandas as pd
 
 from qrp.erc import risk_parity
+from qrp.provenance import atomic_write, package_versions
 from qrp.registry import get_solver
 from qrp.result import RiskParityResult
 from qrp.study import RunSpec, Study, load_study
@@ -50,7 +46,6 @@ from qrp.study import RunSpec, Study, load_study
 RUNS_PARQUET = "runs.parquet"
 RUNS_CSV = "runs.csv"
 #: packages whose versions every row records.
-VERSIONED = ("numpy", "scipy", "numba", "pandas", "dimod", "dwave-samplers", "qiskit", "qiskit-aer")
 #: relative tolerance for ``ground_state``: |E - E_exact| <= GROUND_RTOL * max(1, |E_exact|).
 GROUND_RTOL = 1e-9
 #: pool rebuilds allowed after worker processes die before the runner gives up (the rest stays for a resume).
@@ -81,33 +76,6 @@ def _cached(key: tuple, compute: Callable[[], RiskParityResult]) -> RiskParityRe
     return _CACHE[key]
 
 
-@functools.cache
-def package_versions() -> dict[str, str]:
-    """Versions of qrp (with its git commit when run from a checkout, "+dirty" if qrp/ has uncommitted changes),
-    Python and the numerical packages (``VERSIONED``) in this process."""
-    import qrp
-
-    out = {"qrp": qrp.__version__, "qrp_git": _git_commit(), "python": platform.python_version()}
-    for name in VERSIONED:
-        try:
-            out[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            out[name] = "not installed"
-    return out
-
-
-def _git_commit() -> str:
-    root = Path(__file__).resolve().parent
-    try:
-        head = subprocess.run(["git", "-C", str(root), "rev-parse", "--short", "HEAD"], capture_output=True,
-                              text=True, timeout=10)
-        dirty = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--", "."], capture_output=True,
-                               text=True, timeout=10)
-    except (OSError, subprocess.SubprocessError):
-        return "unknown"
-    if head.returncode != 0:
-        return "unknown"
-    return head.stdout.strip() + ("+dirty" if dirty.stdout.strip() else "")
 
 
 def _flatten(prefix: str, value: Any, out: dict[str, Any]) -> None:
@@ -263,8 +231,8 @@ class ResultTable:
 
     def _write(self) -> None:
         frame = _arrow_safe(self.frame)
-        _atomic(self.path, lambda p: frame.to_parquet(p, index=False))
-        _atomic(self.dir / RUNS_CSV, lambda p: frame.to_csv(p, index=False))
+        atomic_write(self.path, lambda p: frame.to_parquet(p, index=False))
+        atomic_write(self.dir / RUNS_CSV, lambda p: frame.to_csv(p, index=False))
 
 
 def _arrow_safe(frame: pd.DataFrame) -> pd.DataFrame:
@@ -278,13 +246,6 @@ def _arrow_safe(frame: pd.DataFrame) -> pd.DataFrame:
                             for v in out[col]]
     return out
 
-
-def _atomic(path: Path, write: Callable[[Path], None]) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    write(tmp)
-    with open(tmp, "rb+") as fh:
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
 
 
 def build_tasks(study: Study, skip: set[str] = frozenset()) -> list[Task]:

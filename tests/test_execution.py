@@ -5,7 +5,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from qrp.execution import atomic_write, hash_inputs, target_weights, write_target_weights
+from qrp.execution import hash_inputs, target_weights, write_target_weights
+from qrp.provenance import atomic_write
 
 
 def _inputs():
