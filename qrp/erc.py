@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import inspect
 import time
+from numbers import Real
 
 import numpy as np
 from scipy.optimize import linprog
@@ -125,7 +126,7 @@ def risk_parity(
         target_volatility = positive_real(target_volatility, "target_volatility")
     if tol is None:
         tol = spec.default_tol
-    elif isinstance(tol, bool) or not np.isfinite(tol) or tol < 0:
+    elif isinstance(tol, bool) or not isinstance(tol, Real) or not np.isfinite(tol) or tol < 0:
         raise ValueError(f"tol must be a finite number >= 0, got {tol!r}")
     max_iter = spec.default_max_iter if max_iter is None else positive_int(max_iter, "max_iter")
     if box is not None and spec.kind != "classical":
@@ -143,7 +144,7 @@ def risk_parity(
         lo, hi = box
         if np.any(w < lo - BOUNDS_ATOL) or np.any(w > hi + BOUNDS_ATOL):
             w, converged, bstats = solve_bounded(s, b, lo, hi)
-            stats.update(bstats)
+            stats = {"unconstrained": stats, **bstats}
         else:
             stats["bounds_active"] = False
 

@@ -42,7 +42,7 @@ def _as_float_array(x, what: str) -> np.ndarray:
         arr = np.asarray(x)
     except Exception as exc:  # ragged lists and the like
         raise ValueError(f"{what} could not be converted to an array: {exc}") from None
-    if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
+    if arr.dtype == object or not np.issubdtype(arr.dtype, np.number):
         raise ValueError(f"{what} must be numeric, got dtype {arr.dtype}")
     if np.issubdtype(arr.dtype, np.complexfloating):
         raise ValueError(f"{what} must be real, got dtype {arr.dtype}")
@@ -138,7 +138,9 @@ def validate_budgets(budgets, n: int, names: tuple[str, ...] | None = None) -> n
         if missing:
             raise ValueError(f"budgets lack assets {sorted(missing)}")
         budgets = budgets.set_axis([str(k) for k in budgets.index]).loc[list(names)]
-    b = _as_float_array(budgets, "budgets").astype(np.float64).ravel()
+    b = _as_float_array(budgets, "budgets").astype(np.float64)
+    if b.ndim != 1:
+        raise ValueError(f"budgets must be 1-D, got shape {b.shape}")
     if b.shape[0] != n:
         raise ValueError(f"budgets must have length {n} (one per asset), got {b.shape[0]}")
     bad = ~np.isfinite(b)
@@ -169,8 +171,10 @@ def validate_bounds(bounds, n: int) -> tuple[np.ndarray, np.ndarray] | None:
         lo, hi = arr[:, 0].copy(), arr[:, 1].copy()
     else:
         raise ValueError(f"bounds must be a (lo, hi) pair or an ({n}, 2) array, got shape {arr.shape}")
-    if not (np.all(np.isfinite(lo)) and np.all(~np.isnan(hi))):
-        raise ValueError("bounds contain NaN, or an infinite lower bound")
+    bad = ~np.isfinite(lo) | np.isnan(hi)
+    if bad.any():
+        k = int(np.argmax(bad))
+        raise ValueError(f"bounds of asset {k} are ({lo[k]!r}, {hi[k]!r}): NaN, or an infinite lower bound")
     if (lo < 0).any():
         k = int(np.argmax(lo < 0))
         raise ValueError(f"bounds: lower bound of asset {k} is negative ({lo[k]!r}); qrp is long-only")
