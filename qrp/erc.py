@@ -15,6 +15,7 @@ from qrp.result import RiskParityResult
 from qrp.risk import _contributions, _rc_error
 from qrp.validation import (
     PSD_RTOL,
+    _plain,
     positive_int,
     positive_real,
     validate_bounds,
@@ -115,7 +116,8 @@ def risk_parity(
     start = time.perf_counter()
     spec = get_solver(solver)
     func = spec.load()
-    _check_options(func, solver, solver_options)
+    if solver_options:
+        _check_options(func, solver, solver_options)
     c = validate_cov(cov, check_psd=False)
     s = c.matrix
     n = s.shape[0]
@@ -127,7 +129,7 @@ def risk_parity(
     if tol is None:
         tol = spec.default_tol
     elif isinstance(tol, bool) or not isinstance(tol, Real) or not np.isfinite(tol) or tol < 0:
-        raise ValueError(f"tol must be a finite number >= 0, got {tol!r}")
+        raise ValueError(f"tol must be a finite number >= 0, got {_plain(tol)!r}")
     max_iter = spec.default_max_iter if max_iter is None else positive_int(max_iter, "max_iter")
     if box is not None and spec.kind != "classical":
         raise ValueError(f"bounds are supported by classical solvers only, not {solver!r}")

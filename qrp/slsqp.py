@@ -4,7 +4,8 @@
 
 The seed minimizes sum_i (RC_i - mean RC)^2 = sum_ij (w_i (S w)_i - w_j (S w)_j)^2 / (2 N w'Sw); with b = 1/N, F is
 that without the factor 1 / (2 w'Sw) / N^2, which changes neither the zero set (the ERC portfolio, where F = 0) nor
-the constraint set. It is non-convex and degree 4 in w; first-order methods stall in its flat valley, which is why qrp never uses it as the yardstick.
+the constraint set. It is non-convex and degree 4 in w; first-order methods stall in its flat valley, which is why
+qrp never uses it as the yardstick.
 
 ``solve_slsqp`` makes it as good as the formulation allows: S is rescaled to unit mean variance, the variables are
 x = w / w0 (w0 the inverse-volatility start, so every x_i is O(1) and SLSQP's initial identity quasi-Newton
