@@ -88,18 +88,20 @@ def risk_parity(
     cov : (N, N) array or DataFrame. Covariance of asset returns in any consistent units (daily or annualized);
         DataFrame labels become ``asset_names``.
     budgets : (N,) array or Series of risk budgets b_i > 0 summing to 1; None for ERC (1/N).
-    solver : registry name (``qrp.available_solvers()``): "auto" (default: coordinate descent, then damped Newton
-        if it converges slowly; the fastest to 1e-12 in ``benchmarks/classical.py``), "ccd", "newton", "slsqp",
-        "slsqp_seed", and the discrete solvers.
+    solver : registry name (``qrp.available_solvers()``): "auto" (default: cyclical coordinate descent while its
+        measured convergence rate predicts it cheaper than Newton, then damped Newton with conjugate-gradient
+        (N >= 250) or Cholesky linear solves; see ``qrp.newton``), "ccd", "newton", "slsqp", "slsqp_seed", and the
+        discrete solvers.
     bounds : None, a (lo, hi) pair for every asset or an (N, 2) array of per-asset weight bounds. When the
         unconstrained solution satisfies them it is returned; otherwise the bounded risk-budgeting problem of
         ``qrp.bounded`` (Richard & Roncalli 2019) is solved. Classical solvers only.
     leverage : > 0, multiplies the weights.
     target_volatility : > 0 or None; rescales the weights to this volatility (in the units of ``cov``).
-    check_psd : run the O(N^3) positive semi-definiteness certificate (Cholesky, eigenvalues if it fails). Every
-        O(N^2) check (finite, symmetric, positive variances) always runs.
+    check_psd : run the O(N^3) positive semi-definiteness certificate (Cholesky; if it fails, eigenvalues, and for a
+        singular PSD matrix the existence check ``check_erc_exists``). Every O(N^2) check (finite, symmetric,
+        positive variances) always runs. ``check_psd=False`` is for callers who know their matrix (backtests).
     tol : tolerance on rc_error (None: the solver's default, 1e-12 for auto, ccd and newton).
-    max_iter : iteration cap (None: the solver's default).
+    max_iter : iteration cap (None: the solver's default; for "auto" it caps the Newton steps).
     seed : seed for stochastic solvers, recorded in the result; deterministic solvers ignore it.
     **solver_options : passed to the solver (e.g. ``bits``, ``rounds``, ``num_reads`` for discrete solvers).
 
