@@ -4,7 +4,7 @@ One process, the same seeded covariances for everyone, BLAS pinned to ``--thread
 benchmark machine is shared, and multi-threaded BLAS under contention makes timings meaningless). For each
 covariance family (random factor models, ``benchmarks/_common.py``) and size N, every method is timed over
 repeats (median reported) and its ``rc_error`` = max_i |RC_i / sum RC - 1/N| computed by qrp on the same matrix.
-A method whose predicted time at the next N (extrapolated as N^3.5 from its last time) exceeds ``--limit`` seconds
+A method whose predicted time at the next N (extrapolated as N^4 from its last time) exceeds ``--limit`` seconds
 is skipped there and marked so; a method taking over 10 s is timed once. Peers need the ``bench`` extra
 (riskparityportfolio, jax, quadprog, riskfolio-lib, skfolio).
 
@@ -32,7 +32,7 @@ from qrp.risk import _contributions, _rc_error
 SIZES = (5, 20, 100, 500, 1000, 4000)
 #: Time is extrapolated as t(N) ~ N^GROWTH to skip a method: cubic linear algebra, plus iteration counts that grow
 #: with N for the iterative peers.
-GROWTH = 3.5
+GROWTH = 4.0
 
 
 def _returns_with_covariance(cov: np.ndarray) -> np.ndarray:

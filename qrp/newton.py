@@ -52,10 +52,10 @@ def _objective(y, sy, b):
     return 0.5 * float(y @ sy) - float(b @ np.log(y))
 
 
-def _cg_step(corr, hdiag, grad, rtol, max_iter):
+def _cg_step(corr_mv, hdiag, grad, rtol, max_iter):
     """Preconditioned CG for (C + diag(hdiag)) dy = grad; (dy, iterations) or (None, iterations) if it fails."""
     n = len(grad)
-    hess = LinearOperator((n, n), matvec=lambda v: corr @ v + hdiag * v, dtype=np.float64)
+    hess = LinearOperator((n, n), matvec=lambda v: corr_mv(v) + hdiag * v, dtype=np.float64)
     precond = LinearOperator((n, n), matvec=lambda v: v / (1.0 + hdiag), dtype=np.float64)
     count = [0]
 
@@ -66,8 +66,11 @@ def _cg_step(corr, hdiag, grad, rtol, max_iter):
     return (step if info == 0 else None), count[0]
 
 
-def newton_minimize(corr, b, y, *, tol, max_iter, linear_solver="cholesky", cg_max_iter=None):
-    """Newton on the correlation matrix from y > 0 (module docstring); returns (y, rc_error, stats).
+def newton_minimize(cov, b, y, *, tol, max_iter, linear_solver="cholesky", cg_max_iter=None):
+    """Newton on the correlation matrix of ``cov`` from y > 0 (in correlation coordinates, module docstring);
+    returns (y, rc_error, stats).
+
+    C v is computed as D^-1 (S (D^-1 v)), so C is never formed unless a Cholesky step needs it (saves an N^2 copy).
 
     stats: iterations, cg_iterations, cholesky_steps, line_search_halvings, decrement (last lambda_F).
     Returns the iterate with the smallest rc_error; stops early when ``STALL_STEPS`` full steps in a row fail to
@@ -78,7 +81,13 @@ def newton_minimize(corr, b, y, *, tol, max_iter, linear_solver="cholesky", cg_m
     if cg_max_iter is None:
         cg_max_iter = max(20, n // 8)
     use_cg = linear_solver == "cg"
-    sy = corr @ y
+    inv_d = 1.0 / np.sqrt(np.diag(cov))
+    corr = None
+
+    def corr_mv(v):
+        return inv_d * (cov @ (inv_d * v))
+
+    sy = corr_mv(y)
     fy = _objective(y, sy, b)
     u = y * sy
     err = float(np.max(np.abs(u / u.sum() - b)))
@@ -91,10 +100,12 @@ def newton_minimize(corr, b, y, *, tol, max_iter, linear_solver="cholesky", cg_m
         hdiag = b / (y * y)
         step = None
         if use_cg:
-            step, k = _cg_step(corr, hdiag, grad, min(1e-2, err), cg_max_iter)
+            step, k = _cg_step(corr_mv, hdiag, grad, min(1e-2, err), cg_max_iter)
             stats["cg_iterations"] += k
             use_cg = step is not None  # CG too slow on this matrix: Cholesky from now on
         if step is None:
+            if corr is None:
+                corr = cov * inv_d * inv_d[:, None]
             hess = corr.copy()
             hess.flat[:: n + 1] += hdiag
             # LAPACK directly: scipy.linalg.cho_factor/cho_solve add ~50 us of checks a step, as much as the
@@ -113,7 +124,7 @@ def newton_minimize(corr, b, y, *, tol, max_iter, linear_solver="cholesky", cg_m
         while True:
             y_new = y - t * step
             if y_new.min() > 0.0:
-                sy_new = corr @ y_new
+                sy_new = corr_mv(y_new)
                 if decrement < FULL_STEP_DECREMENT:
                     break
                 f_new = _objective(y_new, sy_new, b)
@@ -135,10 +146,9 @@ def newton_minimize(corr, b, y, *, tol, max_iter, linear_solver="cholesky", cg_m
 
 def _newton_from(cov, b, y0_cov, *, tol, max_iter, linear_solver, iterations0=0, stats=None) -> SolverOutput:
     d = np.sqrt(np.diag(cov))
-    corr = cov / d / d[:, None]
     if linear_solver == "auto":
         linear_solver = "cg" if len(b) >= CG_MIN_N else "cholesky"
-    y, err, nstats = newton_minimize(corr, b, y0_cov * d, tol=tol, max_iter=max_iter, linear_solver=linear_solver)
+    y, err, nstats = newton_minimize(cov, b, y0_cov * d, tol=tol, max_iter=max_iter, linear_solver=linear_solver)
     w = y / d
     stats = dict(stats or {}, newton_iterations=nstats["iterations"], cg_iterations=nstats["cg_iterations"],
                  cholesky_steps=nstats["cholesky_steps"], line_search_halvings=nstats["line_search_halvings"],
@@ -146,7 +156,7 @@ def _newton_from(cov, b, y0_cov, *, tol, max_iter, linear_solver, iterations0=0,
     if err > tol:
         # rc_error moves by about eps * max_i (|C| |y|)_i / |(C y)_i| when y moves by one ulp: below that, tol is
         # unreachable in double precision (near-hedged portfolios of ill-conditioned S).
-        stats["rc_error_floor"] = float(np.finfo(float).eps * np.max(np.abs(corr) @ y / np.abs(corr @ y)))
+        stats["rc_error_floor"] = float(np.finfo(float).eps * np.max(np.abs(cov) @ w / np.abs(cov @ w)))
     return SolverOutput(w / w.sum(), err <= tol, iterations0 + nstats["iterations"], stats=stats)
 
 
@@ -180,17 +190,17 @@ def _newton_cost_in_sweeps(n: int) -> float:
 def solve_auto(cov, budgets, *, tol, max_iter, seed=None, linear_solver: str = "auto") -> SolverOutput:
     """Coordinate descent while it is predicted to be cheaper, then damped Newton from its point.
 
-    Every ``AUTO_CHUNK`` sweeps the linear rate rho = (e_k / e_0)^(1/k) of rc_error over the sweeps so far predicts
-    the sweeps still needed, log(tol / e_k) / log(rho); when that exceeds ``_newton_cost_in_sweeps(N)`` (or rc_error
-    stops decreasing) Newton takes over. ``max_iter`` caps the Newton steps; ``iterations`` counts sweeps plus Newton
-    steps, and ``stats`` says how many of each.
+    After a first ``AUTO_CHUNK / 2`` sweeps, every ``AUTO_CHUNK`` sweeps the linear rate rho = (e_k / e_0)^(1/k) of
+    rc_error over the sweeps so far predicts the sweeps still needed, log(tol / e_k) / log(rho); when the total
+    exceeds ``_newton_cost_in_sweeps(N)`` (or rc_error stops decreasing) Newton takes over. ``max_iter`` caps the
+    Newton steps; ``iterations`` counts sweeps plus Newton steps, and ``stats`` says how many of each.
     """
     _check_linear_solver(linear_solver)
     n = len(budgets)
     budget = _newton_cost_in_sweeps(n)
     zeros, inf = np.zeros(n), np.full(n, np.inf)
     y, sweeps, ok, err0 = ccd_minimize(cov, budgets, spinu_start(cov, budgets), zeros, inf, 1.0,
-                                       tol=tol, max_sweeps=AUTO_CHUNK, rc_mode=True)
+                                       tol=tol, max_sweeps=AUTO_CHUNK // 2, rc_mode=True)
     first = sweeps
     err = err0
     while not ok:
