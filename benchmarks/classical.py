@@ -142,7 +142,7 @@ def markdown(rows, header: str) -> str:
     out.write(header)
     for family in dict.fromkeys(r["family"] for r in rows):
         out.write(f"\n### {family}-factor covariance ({FAMILIES[family]})\n\n")
-        out.write("| N | method | median time | x qrp (check_psd=False) | rc_error |\n|---:|---|---:|---:|---:|\n")
+        out.write("| N | method | median time | time / qrp (check_psd=False) | rc_error |\n|---:|---|---:|---:|---:|\n")
         for r in rows:
             if r["family"] != family:
                 continue
