@@ -2,85 +2,218 @@
 
     min_{y > 0}  f(y) = 1/2 y' S y - b' log y,     grad = S y - b / y,     Hess = S + diag(b / y^2).
 
-The minimizer satisfies y_i (S y)_i = b_i, so w = y / sum(y) has risk shares exactly b. f is self-concordant, so
-the damped step y <- y - dy / (1 + delta), with Newton decrement delta = sqrt(grad' Hess^{-1} grad), stays in y > 0
-and converges globally; once delta < 0.25 full steps converge quadratically (Nesterov 2004, sec. 4.1.5).
+The minimizer satisfies y_i (S y)_i = b_i, so w = y / sum(y) has risk shares exactly b.
+
+Step size. f itself is not self-concordant when b_i < 1, but F = f / min(b) is (its barrier terms have coefficients
+b_i / min(b) >= 1; Nesterov 2004, sec. 4.1). With the Newton decrement of F, lambda_F = sqrt(grad' dy / min(b)),
+a full step y - dy is taken when lambda_F < 1/4: it stays in y > 0 (inside the Dikin ellipsoid) and Newton then
+converges quadratically. Farther away a backtracking (Armijo) line search on f keeps y > 0 and f decreasing, which
+converges globally because f is strictly convex with compact sublevel sets whenever the solution exists.
 
 The problem is solved on the correlation matrix C = D^{-1} S D^{-1} (D = diag of volatilities) and mapped back by
-y = D^{-1} y_C, an exact change of variables that makes the Hessian well conditioned whatever the volatility
-dispersion (condition numbers of S up to 1e8 and daily-scale variances both reduce to C).
+y = D^{-1} y_C, an exact change of variables that removes the volatility dispersion (condition numbers of S up to
+1e8 and daily-scale variances both reduce to C, whose diagonal is 1).
 
-``solve_auto`` (the default solver) runs coordinate descent (O(N^2) a sweep, fast when correlations are moderate)
-for a few sweeps and hands over to Newton (O(N^3) a step, quadratic convergence) when coordinate descent has not
-converged: coordinate descent needs tens of thousands of sweeps on strongly factor-driven covariances.
+Linear solves. ``linear_solver="cholesky"`` factors the Hessian (SciPy LAPACK, N^3/3 flops a step).
+``linear_solver="cg"`` runs conjugate gradients (SciPy) preconditioned by diag(Hess) = 1 + b / y^2, to the relative
+residual min(1e-2, rc_error) (an inexact Newton method with superlinear convergence; Dembo, Eisenstat & Steihaug
+1982). Each CG iteration is one product C v (2 N^2 flops), and on factor-model covariances (a few large
+eigenvalues over a flat bulk) preconditioned CG needs about as many iterations as there are factors plus a few,
+so a step costs tens of N^2 instead of N^3/3. If CG has not converged after ``cg_max_iter`` iterations the step
+falls back to Cholesky.
+
+``solve_auto`` (the default solver) runs cyclical coordinate descent (``qrp.ccd``, one O(N^2) sweep each) in chunks,
+estimates its linear convergence rate from the decrease of rc_error, and hands over to Newton as soon as the
+predicted cost of the remaining sweeps exceeds the predicted cost of Newton (see ``_newton_cost_in_sweeps``).
 """
 
 from __future__ import annotations
 
 import numpy as np
-from scipy.linalg import LinAlgError, cho_factor, cho_solve
+from scipy.linalg.lapack import dpotrf, dpotrs
+from scipy.sparse.linalg import LinearOperator, cg
 
 from qrp.ccd import ccd_minimize, spinu_start
 from qrp.result import SolverOutput
 
-#: Below this Newton decrement the full (undamped) step is taken.
+#: Below this Newton decrement of F = f / min(b) the full step is taken (quadratic convergence region).
 FULL_STEP_DECREMENT = 0.25
-#: Coordinate-descent sweeps tried by the default solver before it hands over to Newton.
-AUTO_CCD_SWEEPS = 40
+#: Armijo sufficient-decrease constant of the backtracking line search.
+ARMIJO = 1e-4
+#: Newton uses conjugate gradients instead of Cholesky from this N on (``linear_solver="auto"``).
+CG_MIN_N = 250
+#: Newton stops after this many steps in the full-step region without halving the best rc_error (rounding floor).
+STALL_STEPS = 3
+#: Coordinate-descent sweeps between two convergence-rate estimates in ``solve_auto``.
+AUTO_CHUNK = 8
 
 
-def newton_minimize(corr, b, y, *, tol, max_iter):
-    """Damped Newton on the correlation matrix from y > 0; returns (y, iterations, rc_error, decrement)."""
+def _objective(y, sy, b):
+    return 0.5 * float(y @ sy) - float(b @ np.log(y))
+
+
+def _cg_step(corr_mv, hdiag, grad, rtol, max_iter):
+    """Preconditioned CG for (C + diag(hdiag)) dy = grad; (dy, iterations) or (None, iterations) if it fails."""
+    n = len(grad)
+    hess = LinearOperator((n, n), matvec=lambda v: corr_mv(v) + hdiag * v, dtype=np.float64)
+    precond = LinearOperator((n, n), matvec=lambda v: v / (1.0 + hdiag), dtype=np.float64)
+    count = [0]
+
+    def callback(_):
+        count[0] += 1
+
+    step, info = cg(hess, grad, x0=grad / (1.0 + hdiag), rtol=rtol, maxiter=max_iter, M=precond, callback=callback)
+    return (step if info == 0 else None), count[0]
+
+
+def newton_minimize(cov, b, y, *, tol, max_iter, linear_solver="cholesky", cg_max_iter=None):
+    """Newton on the correlation matrix of ``cov`` from y > 0 (in correlation coordinates, module docstring);
+    returns (y, rc_error, stats).
+
+    C v is computed as D^-1 (S (D^-1 v)), so C is never formed unless a Cholesky step needs it (saves an N^2 copy).
+
+    stats: iterations, cg_iterations, cholesky_steps, line_search_halvings, decrement (last lambda_F).
+    Returns the iterate with the smallest rc_error; stops early when ``STALL_STEPS`` full steps in a row fail to
+    halve it (the rounding floor of rc_error, reached on ill-conditioned S before a very small ``tol``).
+    """
     n = len(y)
-    sy = corr @ y
+    bmin = float(b.min())
+    if cg_max_iter is None:
+        cg_max_iter = max(20, n // 8)
+    use_cg = linear_solver == "cg"
+    inv_d = 1.0 / np.sqrt(np.diag(cov))
+    corr = None
+
+    def corr_mv(v):
+        return inv_d * (cov @ (inv_d * v))
+
+    sy = corr_mv(y)
+    fy = _objective(y, sy, b)
     u = y * sy
     err = float(np.max(np.abs(u / u.sum() - b)))
-    decrement = np.inf
-    it = 0
-    while err > tol and it < max_iter:
-        it += 1
+    stats = {"iterations": 0, "cg_iterations": 0, "cholesky_steps": 0, "line_search_halvings": 0,
+             "decrement": float("inf")}
+    best_y, best_err, stall = y, err, 0
+    while err > tol and stats["iterations"] < max_iter and stall < STALL_STEPS:
+        stats["iterations"] += 1
         grad = sy - b / y
-        hess = corr.copy()
-        hess.flat[:: n + 1] += b / (y * y)
-        try:
-            step = cho_solve(cho_factor(hess, lower=True, overwrite_a=True, check_finite=False), grad,
-                             check_finite=False)
-        except LinAlgError as exc:  # only reachable for an indefinite S passed with check_psd=False
-            raise ValueError(f"newton: Hessian S + diag(b/y^2) is not positive definite ({exc})") from None
-        decrement = float(np.sqrt(max(float(grad @ step), 0.0)))
-        y = y - step / (1.0 + decrement) if decrement > FULL_STEP_DECREMENT else y - step
-        sy = corr @ y
+        hdiag = b / (y * y)
+        step = None
+        if use_cg:
+            step, k = _cg_step(corr_mv, hdiag, grad, min(1e-2, err), cg_max_iter)
+            stats["cg_iterations"] += k
+            use_cg = step is not None  # CG too slow on this matrix: Cholesky from now on
+        if step is None:
+            if corr is None:
+                corr = cov * inv_d * inv_d[:, None]
+            hess = corr.copy()
+            hess.flat[:: n + 1] += hdiag
+            # LAPACK directly: scipy.linalg.cho_factor/cho_solve add ~50 us of checks a step, as much as the
+            # factorization itself at N = 100.
+            factor, info = dpotrf(hess, lower=1, clean=0, overwrite_a=1)
+            if info != 0:  # only reachable for an indefinite S passed with check_psd=False
+                raise ValueError(f"newton: Hessian S + diag(b/y^2) is not positive definite (LAPACK info {info})")
+            step, _ = dpotrs(factor, grad, lower=1)
+            stats["cholesky_steps"] += 1
+        slope = float(grad @ step)
+        if not slope > 0.0:  # rounding-level gradient: nothing left to gain
+            break
+        decrement = float(np.sqrt(slope / bmin))
+        stats["decrement"] = decrement
+        t = 1.0
+        while True:
+            y_new = y - t * step
+            if y_new.min() > 0.0:
+                sy_new = corr_mv(y_new)
+                if decrement < FULL_STEP_DECREMENT:
+                    break
+                f_new = _objective(y_new, sy_new, b)
+                if f_new <= fy - ARMIJO * t * slope:
+                    break
+            t *= 0.5
+            stats["line_search_halvings"] += 1
+            if t < 1e-20:
+                raise ValueError("newton: line search failed; is cov positive semi-definite with an ERC solution?")
+        y, sy = y_new, sy_new
+        fy = _objective(y, sy, b)
         u = y * sy
         err = float(np.max(np.abs(u / u.sum() - b)))
-    return y, it, err, decrement
+        stall = stall + 1 if decrement < FULL_STEP_DECREMENT and err > 0.5 * best_err else 0
+        if err < best_err:
+            best_y, best_err = y, err
+    return best_y, best_err, stats
 
 
-def _newton_from(cov, b, y0_cov, *, tol, max_iter, iterations0=0, stats=None) -> SolverOutput:
+def _newton_from(cov, b, y0_cov, *, tol, max_iter, linear_solver, iterations0=0, stats=None) -> SolverOutput:
     d = np.sqrt(np.diag(cov))
-    corr = cov / d / d[:, None]
-    y, it, err, decrement = newton_minimize(corr, b, y0_cov * d, tol=tol, max_iter=max_iter)
+    if linear_solver == "auto":
+        linear_solver = "cg" if len(b) >= CG_MIN_N else "cholesky"
+    y, err, nstats = newton_minimize(cov, b, y0_cov * d, tol=tol, max_iter=max_iter, linear_solver=linear_solver)
     w = y / d
-    stats = dict(stats or {}, newton_iterations=it, newton_decrement=decrement, final_rc_error=err)
-    return SolverOutput(w / w.sum(), err <= tol, iterations0 + it, stats=stats)
+    stats = dict(stats or {}, newton_iterations=nstats["iterations"], cg_iterations=nstats["cg_iterations"],
+                 cholesky_steps=nstats["cholesky_steps"], line_search_halvings=nstats["line_search_halvings"],
+                 newton_decrement=nstats["decrement"], final_rc_error=err)
+    if err > tol:
+        # rc_error moves by about eps * max_i (|C| |y|)_i / |(C y)_i| when y moves by one ulp: below that, tol is
+        # unreachable in double precision (near-hedged portfolios of ill-conditioned S).
+        stats["rc_error_floor"] = float(np.finfo(float).eps * np.max(np.abs(cov) @ w / np.abs(cov @ w)))
+    return SolverOutput(w / w.sum(), err <= tol, iterations0 + nstats["iterations"], stats=stats)
 
 
-def solve_newton(cov, budgets, *, tol, max_iter, seed=None) -> SolverOutput:
-    """ERC / risk budgeting by damped Newton (SciPy Cholesky); each iteration costs O(N^3 / 3)."""
-    return _newton_from(cov, budgets, spinu_start(cov, budgets), tol=tol, max_iter=max_iter)
+def _check_linear_solver(linear_solver: str) -> None:
+    if linear_solver not in ("auto", "cholesky", "cg"):
+        raise ValueError(f"linear_solver must be 'auto', 'cholesky' or 'cg', got {linear_solver!r}")
 
 
-def solve_auto(cov, budgets, *, tol, max_iter, seed=None, ccd_sweeps: int = AUTO_CCD_SWEEPS) -> SolverOutput:
-    """Coordinate descent for up to ``ccd_sweeps`` sweeps, then damped Newton from its point if needed.
+def solve_newton(cov, budgets, *, tol, max_iter, seed=None, linear_solver: str = "cholesky") -> SolverOutput:
+    """ERC / risk budgeting by damped Newton from ``spinu_start``; ``linear_solver`` "cholesky" (SciPy LAPACK,
+    O(N^3/3) a step, the default), "cg" (preconditioned conjugate gradients) or "auto" (CG from N = ``CG_MIN_N``)."""
+    _check_linear_solver(linear_solver)
+    return _newton_from(cov, budgets, spinu_start(cov, budgets), tol=tol, max_iter=max_iter,
+                        linear_solver=linear_solver)
 
-    ``iterations`` counts sweeps plus Newton steps; ``stats["newton_iterations"]`` tells whether Newton ran.
+
+def _newton_cost_in_sweeps(n: int) -> float:
+    """Predicted cost of finishing with Newton, in coordinate-descent sweeps of the same N (one sweep ~ N^2
+    multiply-adds, memory-bound).
+
+    Rough calibration on the 2-core sandbox (``benchmarks/classical.py`` families): a Newton solve from a
+    coordinate-descent start takes about 5 steps; a Cholesky step (N < CG_MIN_N) costs about N/3 sweeps plus a
+    fixed ~40 us of Python and LAPACK call overhead (~ 4e4 / N^2 sweeps at ~1 ns per multiply-add); a CG step
+    (N >= CG_MIN_N) about 30 matrix-vector products. The switch only has to be right within a factor of a few.
     """
+    if n >= CG_MIN_N:
+        return 5 * 30.0
+    return 5 * (n / 3.0 + 4e4 / (n * n))
+
+
+def solve_auto(cov, budgets, *, tol, max_iter, seed=None, linear_solver: str = "auto") -> SolverOutput:
+    """Coordinate descent while it is predicted to be cheaper, then damped Newton from its point.
+
+    After a first ``AUTO_CHUNK / 2`` sweeps, every ``AUTO_CHUNK`` sweeps the linear rate rho = (e_k / e_0)^(1/k) of
+    rc_error over the sweeps so far predicts the sweeps still needed, log(tol / e_k) / log(rho); when the total
+    exceeds ``_newton_cost_in_sweeps(N)`` (or rc_error stops decreasing) Newton takes over. ``max_iter`` caps the
+    Newton steps; ``iterations`` counts sweeps plus Newton steps, and ``stats`` says how many of each.
+    """
+    _check_linear_solver(linear_solver)
     n = len(budgets)
-    y, sweeps, ok, crit = ccd_minimize(
-        cov, budgets, spinu_start(cov, budgets), np.zeros(n), np.full(n, np.inf), 1.0,
-        tol=tol, max_sweeps=min(ccd_sweeps, max_iter), rc_mode=True,
-    )
+    budget = _newton_cost_in_sweeps(n)
+    zeros, inf = np.zeros(n), np.full(n, np.inf)
+    y, sweeps, ok, err0 = ccd_minimize(cov, budgets, spinu_start(cov, budgets), zeros, inf, 1.0,
+                                       tol=tol, max_sweeps=AUTO_CHUNK // 2, rc_mode=True)
+    first = sweeps
+    err = err0
+    while not ok:
+        if sweeps > first:
+            rate = (err / err0) ** (1.0 / (sweeps - first)) if err0 > 0 else 0.0
+            if not rate < 1.0 or sweeps + np.log(tol / err) / np.log(rate) > budget:
+                break
+        elif sweeps >= budget:
+            break
+        y, k, ok, err = ccd_minimize(cov, budgets, y, zeros, inf, 1.0, tol=tol, max_sweeps=AUTO_CHUNK, rc_mode=True)
+        sweeps += k
     if ok:
         return SolverOutput(y / y.sum(), True, sweeps,
-                            stats={"ccd_sweeps": sweeps, "newton_iterations": 0, "final_rc_error": crit})
-    return _newton_from(cov, budgets, y, tol=tol, max_iter=max_iter, iterations0=sweeps,
-                        stats={"ccd_sweeps": sweeps})
+                            stats={"ccd_sweeps": sweeps, "newton_iterations": 0, "final_rc_error": err})
+    return _newton_from(cov, budgets, y, tol=tol, max_iter=max_iter, linear_solver=linear_solver,
+                        iterations0=sweeps, stats={"ccd_sweeps": sweeps})

@@ -92,8 +92,8 @@ def available_solvers(kind: str | None = None) -> dict[str, SolverSpec]:
 register_solver(
     "auto",
     "qrp.newton:solve_auto",
-    description="default: coordinate descent, handing over to damped Newton when it converges slowly",
-    default_max_iter=200,
+    description="default: coordinate descent while predicted cheaper, then damped Newton (CG from N=250)",
+    default_max_iter=100,
 )
 register_solver(
     "ccd",
@@ -103,7 +103,7 @@ register_solver(
 register_solver(
     "newton",
     "qrp.newton:solve_newton",
-    description="damped Newton on Spinu's convex problem min 1/2 y'Sy - b'log y (Spinu 2013), SciPy Cholesky",
+    description="damped Newton on Spinu's convex problem min 1/2 y'Sy - b'log y (Spinu 2013), SciPy Cholesky or CG",
     default_max_iter=100,
 )
 register_solver(

@@ -42,7 +42,7 @@ def _as_float_array(x, what: str) -> np.ndarray:
         arr = np.asarray(x)
     except Exception as exc:  # ragged lists and the like
         raise ValueError(f"{what} could not be converted to an array: {exc}") from None
-    if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
+    if arr.dtype == object or not np.issubdtype(arr.dtype, np.number):
         raise ValueError(f"{what} must be numeric, got dtype {arr.dtype}")
     if np.issubdtype(arr.dtype, np.complexfloating):
         raise ValueError(f"{what} must be real, got dtype {arr.dtype}")
@@ -98,12 +98,12 @@ def validate_cov(cov, *, check_psd: bool = True, name: str = "cov") -> Covarianc
     arr = np.ascontiguousarray(arr, dtype=np.float64)
     code, i, j = _scan_matrix(arr, SYMMETRY_RTOL)
     if code == 1:
-        raise ValueError(f"{name} contains NaN or inf at [{i}, {j}]: {arr[i, j]!r}")
+        raise ValueError(f"{name} contains NaN or inf at [{i}, {j}]: {float(arr[i, j])!r}")
     if code == 2:
-        raise ValueError(f"{name} has a zero or negative variance at [{i}, {i}]: {arr[i, i]!r}")
+        raise ValueError(f"{name} has a zero or negative variance at [{i}, {i}]: {float(arr[i, i])!r}")
     if code == 3:
         raise ValueError(
-            f"{name} is not symmetric: [{i}, {j}] = {arr[i, j]!r} but [{j}, {i}] = {arr[j, i]!r} "
+            f"{name} is not symmetric: [{i}, {j}] = {float(arr[i, j])!r} but [{j}, {i}] = {float(arr[j, i])!r} "
             f"(tolerance {SYMMETRY_RTOL:g} x max variance)"
         )
     if check_psd:
@@ -138,16 +138,18 @@ def validate_budgets(budgets, n: int, names: tuple[str, ...] | None = None) -> n
         if missing:
             raise ValueError(f"budgets lack assets {sorted(missing)}")
         budgets = budgets.set_axis([str(k) for k in budgets.index]).loc[list(names)]
-    b = _as_float_array(budgets, "budgets").astype(np.float64).ravel()
+    b = _as_float_array(budgets, "budgets").astype(np.float64)
+    if b.ndim != 1:
+        raise ValueError(f"budgets must be 1-D, got shape {b.shape}")
     if b.shape[0] != n:
         raise ValueError(f"budgets must have length {n} (one per asset), got {b.shape[0]}")
     bad = ~np.isfinite(b)
     if bad.any():
         k = int(np.argmax(bad))
-        raise ValueError(f"budgets contain NaN or inf at {k}: {b[k]!r}")
+        raise ValueError(f"budgets contain NaN or inf at {k}: {float(b[k])!r}")
     if (b <= 0).any():
         k = int(np.argmax(b <= 0))
-        raise ValueError(f"budgets must be strictly positive; budgets[{k}] = {b[k]!r}")
+        raise ValueError(f"budgets must be strictly positive; budgets[{k}] = {float(b[k])!r}")
     total = float(b.sum())
     if abs(total - 1.0) > BUDGET_ATOL:
         raise ValueError(f"budgets must sum to 1, got {total!r}")
@@ -169,35 +171,44 @@ def validate_bounds(bounds, n: int) -> tuple[np.ndarray, np.ndarray] | None:
         lo, hi = arr[:, 0].copy(), arr[:, 1].copy()
     else:
         raise ValueError(f"bounds must be a (lo, hi) pair or an ({n}, 2) array, got shape {arr.shape}")
-    if not (np.all(np.isfinite(lo)) and np.all(~np.isnan(hi))):
-        raise ValueError("bounds contain NaN, or an infinite lower bound")
+    bad = ~np.isfinite(lo) | np.isnan(hi)
+    if bad.any():
+        k = int(np.argmax(bad))
+        raise ValueError(
+            f"bounds of asset {k} are ({float(lo[k])!r}, {float(hi[k])!r}): NaN, or an infinite lower bound"
+        )
     if (lo < 0).any():
         k = int(np.argmax(lo < 0))
-        raise ValueError(f"bounds: lower bound of asset {k} is negative ({lo[k]!r}); qrp is long-only")
+        raise ValueError(f"bounds: lower bound of asset {k} is negative ({float(lo[k])!r}); qrp is long-only")
     if (hi <= 0).any():
         k = int(np.argmax(hi <= 0))
-        raise ValueError(f"bounds: upper bound of asset {k} is not positive ({hi[k]!r})")
+        raise ValueError(f"bounds: upper bound of asset {k} is not positive ({float(hi[k])!r})")
     if (lo > hi).any():
         k = int(np.argmax(lo > hi))
-        raise ValueError(f"bounds: asset {k} has lower bound {lo[k]!r} above upper bound {hi[k]!r}")
+        raise ValueError(f"bounds: asset {k} has lower bound {float(lo[k])!r} above upper bound {float(hi[k])!r}")
     if lo.sum() > 1.0 + 1e-12:
-        raise ValueError(f"bounds are infeasible: lower bounds sum to {lo.sum()!r} > 1")
+        raise ValueError(f"bounds are infeasible: lower bounds sum to {float(lo.sum())!r} > 1")
     if hi.sum() < 1.0 - 1e-12:
-        raise ValueError(f"bounds are infeasible: upper bounds sum to {hi.sum()!r} < 1")
+        raise ValueError(f"bounds are infeasible: upper bounds sum to {float(hi.sum())!r} < 1")
     return lo, np.minimum(hi, 1.0)
+
+
+def _plain(value):
+    """numpy scalars as Python scalars, so messages read ``0.0`` rather than ``np.float64(0.0)``."""
+    return value.item() if isinstance(value, np.generic) else value
 
 
 def positive_real(value, what: str) -> float:
     """A finite real number > 0 (not bool), else ``ValueError`` naming ``what`` and the value."""
     if isinstance(value, bool) or not isinstance(value, Real) or not np.isfinite(value) or value <= 0:
-        raise ValueError(f"{what} must be a finite number > 0, got {value!r}")
+        raise ValueError(f"{what} must be a finite number > 0, got {_plain(value)!r}")
     return float(value)
 
 
 def positive_int(value, what: str, *, minimum: int = 1) -> int:
     """An integer >= ``minimum`` (not bool), else ``ValueError`` naming ``what`` and the value."""
     if isinstance(value, bool) or not isinstance(value, Integral) or value < minimum:
-        raise ValueError(f"{what} must be an integer >= {minimum}, got {value!r}")
+        raise ValueError(f"{what} must be an integer >= {minimum}, got {_plain(value)!r}")
     return int(value)
 
 
@@ -210,5 +221,5 @@ def validate_weights(weights, n: int | None = None, *, what: str = "weights") ->
         raise ValueError(f"{what} must have length {n} to match cov, got {w.shape[0]}")
     if not np.all(np.isfinite(w)):
         k = int(np.argmax(~np.isfinite(w)))
-        raise ValueError(f"{what} contain NaN or inf at {k}: {w[k]!r}")
+        raise ValueError(f"{what} contain NaN or inf at {k}: {float(w[k])!r}")
     return w
