@@ -10,9 +10,9 @@ import time
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
-from qrp.datasets import factor_covariance
+from qrp.synthetic import gaussian_factor_covariance
 
-#: Random factor-model families (qrp.datasets.factor_covariance keyword arguments), annualized.
+#: Random factor-model families (qrp.synthetic.gaussian_factor_covariance keyword arguments), annualized.
 FAMILIES = {
     "weak": {"loading_scale": 0.05},
     "strong": {"loading_scale": 0.2},
@@ -22,7 +22,7 @@ FAMILIES = {
 
 def family_covariance(family: str, n: int, *, seed: int, **overrides):
     """The seeded covariance of ``family`` (see FAMILIES) at size n."""
-    return factor_covariance(n, seed=seed, **{**FAMILIES[family], **overrides})
+    return gaussian_factor_covariance(n, seed=seed, **{**FAMILIES[family], **overrides})
 
 
 def timed(func, *, repeats: int):

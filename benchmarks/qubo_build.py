@@ -18,15 +18,7 @@ import numpy as np
 
 import qrp
 from qrp.provenance import atomic_write, package_versions
-
-
-def random_cov(n: int, seed: int) -> np.ndarray:
-    """3-factor covariance plus idiosyncratic noise, volatilities uniform in [0.1, 0.4]."""
-    rng = np.random.default_rng(seed)
-    load = rng.normal(size=(n, 3))
-    c = load @ load.T + np.diag(rng.uniform(0.5, 1.5, n))
-    d = np.sqrt(np.diag(c))
-    return c / np.outer(d, d) * np.outer(*(2 * [rng.uniform(0.1, 0.4, n)]))
+from qrp.synthetic import random_covariance
 
 
 def timed(fn, repeats: int) -> tuple[float, object]:
@@ -49,7 +41,7 @@ def main() -> None:
     args = ap.parse_args()
     from qiskit_optimization.converters import QuadraticProgramToQubo
 
-    cov = random_cov(args.assets, args.seed)
+    cov = random_covariance(args.assets, args.seed)
     t_qrp, bqm = timed(lambda: qrp.discretize(cov, args.bits).to_bqm(), args.repeats)
     problem = qrp.discretize(cov, args.bits)
     t_build_qp, qp = timed(problem.to_quadratic_program, args.qiskit_repeats)

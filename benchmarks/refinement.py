@@ -21,8 +21,8 @@ import numpy as np
 import pandas as pd
 
 import qrp
-from benchmarks.qubo_build import random_cov
 from qrp.provenance import atomic_write
+from qrp.synthetic import random_covariance
 
 #: (solver, formulation, log_fit, n_assets, bits, options); every config runs on each covariance seed.
 STUDY = (
@@ -44,7 +44,7 @@ def coverage(draws: int = 50) -> None:
     for n in (4, 20, 100):
         dev = []
         for seed in range(draws):
-            cov = random_cov(n, seed)
+            cov = random_covariance(n, seed)
             w = qrp.risk_parity(cov).weights
             dev.append(np.abs(w / np.sqrt(w @ cov @ w) / spinu_start(cov, np.full(n, 1.0 / n)) - 1).max())
         print(f"N={n}: max_i |y*_i/y0_i - 1| median {np.median(dev):.2f}, max {np.max(dev):.2f}, "
@@ -59,7 +59,7 @@ def oneshot(seeds: int) -> pd.DataFrame:
     rows = []
     for solver, n, bit_list, options in ONESHOT:
         for seed in range(seeds):
-            cov = random_cov(n, seed)
+            cov = random_covariance(n, seed)
             w = qrp.risk_parity(cov).weights
             y_star = w / np.sqrt(w @ cov @ w)
             h = 0.5 * y_star.min()
@@ -76,7 +76,7 @@ def oneshot(seeds: int) -> pd.DataFrame:
 
 def run(config, cov_seed: int, rounds: int, tol: float) -> list[dict]:
     solver, formulation, fit, n, bits, options = config
-    cov = random_cov(n, cov_seed)
+    cov = random_covariance(n, cov_seed)
     t = time.perf_counter()
     res = qrp.risk_parity(cov, solver=solver, formulation=formulation, log_fit=fit, bits=bits, rounds=rounds,
                           tol=tol, seed=cov_seed, **options)

@@ -2,16 +2,16 @@
 
 import numpy as np
 import pytest
-from test_discretize import random_cov
 
 import qrp
 from qrp.anneal import sa_sampler
 from qrp.exact import exact_minimum
+from qrp.synthetic import random_covariance
 
 
 @pytest.mark.parametrize(("formulation", "n_assets", "bits"), [("log_barrier", 4, 3), ("pairwise", 3, 2)])
 def test_sa_finds_the_exact_ground_state(formulation, n_assets, bits):
-    p = qrp.discretize(random_cov(n_assets, 21), bits, formulation=formulation)
+    p = qrp.discretize(random_covariance(n_assets, 21), bits, formulation=formulation)
     _, exact_e, _, _ = exact_minimum(p)
     res = sa_sampler(num_reads=20, num_sweeps=500)(p, seed=3, state=None)
     assert res.energy == pytest.approx(exact_e, rel=1e-9)
@@ -22,7 +22,7 @@ def test_sa_finds_the_exact_ground_state(formulation, n_assets, bits):
 
 
 def test_sa_through_risk_parity_is_seeded():
-    cov = random_cov(5, 22)
+    cov = random_covariance(5, 22)
     a = qrp.risk_parity(cov, solver="sa", bits=3, rounds=3, seed=7, num_reads=5, num_sweeps=200)
     b = qrp.risk_parity(cov, solver="sa", bits=3, rounds=3, seed=7, num_reads=5, num_sweeps=200)
     np.testing.assert_array_equal(a.weights, b.weights)
@@ -32,7 +32,7 @@ def test_sa_through_risk_parity_is_seeded():
 
 
 def test_sa_bad_options():
-    cov = random_cov(3, 23)
+    cov = random_covariance(3, 23)
     with pytest.raises(ValueError, match="num_reads"):
         qrp.risk_parity(cov, solver="sa", bits=2, num_reads=0)
     with pytest.raises(ValueError, match="beta_range"):

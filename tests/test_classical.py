@@ -7,8 +7,9 @@ import pandas as pd
 import pytest
 
 from qrp.cli import main
-from qrp.datasets import example_covariance, factor_covariance
+from qrp.datasets import example_covariance
 from qrp.erc import risk_parity
+from qrp.synthetic import gaussian_factor_covariance
 
 EXACT = ["auto", "ccd", "newton"]
 
@@ -50,7 +51,7 @@ def test_uncorrelated_budgets_closed_form(solver):
 @pytest.mark.parametrize("loading_scale", [0.05, 0.2])
 def test_solvers_agree(loading_scale):
     n = 40
-    cov = factor_covariance(n, loading_scale=loading_scale, seed=7)
+    cov = gaussian_factor_covariance(n, loading_scale=loading_scale, seed=7)
     b = np.random.default_rng(1).uniform(0.5, 2.0, n)
     b /= b.sum()
     ref = risk_parity(cov, b, solver="newton")
@@ -67,10 +68,10 @@ def test_solvers_agree(loading_scale):
 
 
 def test_auto_hands_over_to_newton_only_when_coordinate_descent_is_slow():
-    strong = risk_parity(factor_covariance(300, loading_scale=0.2, seed=3), check_psd=False)
+    strong = risk_parity(gaussian_factor_covariance(300, loading_scale=0.2, seed=3), check_psd=False)
     assert strong.converged and strong.rc_error <= 1e-12
     assert strong.stats["newton_iterations"] > 0 and strong.stats["cg_iterations"] > 0
-    weak = risk_parity(factor_covariance(100, loading_scale=0.05, seed=3), check_psd=False)
+    weak = risk_parity(gaussian_factor_covariance(100, loading_scale=0.05, seed=3), check_psd=False)
     assert weak.converged and weak.rc_error <= 1e-12
     assert weak.stats["newton_iterations"] == 0
 
@@ -80,15 +81,15 @@ def test_auto_hands_over_to_newton_only_when_coordinate_descent_is_slow():
 def test_default_accuracy_on_market_factor_models(n, cond, scale):
     ls, mean = 0.1, 0.15
     top = n * (ls**2 + mean**2)
-    cov = factor_covariance(n, loading_scale=ls, loading_mean=mean, idiosyncratic=(top / cond, 10 * top / cond),
-                            scale=scale, seed=n)
+    cov = gaussian_factor_covariance(n, loading_scale=ls, loading_mean=mean,
+                                     idiosyncratic=(top / cond, 10 * top / cond), scale=scale, seed=n)
     res = risk_parity(cov)
     assert res.rc_error <= 1e-10
     assert res.converged == (res.rc_error <= 1e-12)
 
 
 def test_newton_reports_rounding_floor_when_tol_unreachable():
-    cov = factor_covariance(8, loading_scale=0.2, idiosyncratic=(1e-9, 1e-8), seed=0)
+    cov = gaussian_factor_covariance(8, loading_scale=0.2, idiosyncratic=(1e-9, 1e-8), seed=0)
     res = risk_parity(cov, solver="newton", tol=1e-16)
     assert not res.converged
     assert res.stats["rc_error_floor"] > 1e-16
@@ -121,7 +122,7 @@ def _check_kkt(res, cov, lo, hi):
 @pytest.mark.parametrize("side", ["upper", "lower"])
 def test_bounds_active_satisfy_kkt(loading_scale, side):
     n = 25
-    cov = factor_covariance(n, loading_scale=loading_scale, seed=11)
+    cov = gaussian_factor_covariance(n, loading_scale=loading_scale, seed=11)
     free = risk_parity(cov)
     lo, hi = np.zeros(n), np.ones(n)
     if side == "upper":
@@ -184,7 +185,7 @@ def test_singular_psd_without_solution():
 
 
 def test_slsqp_seed_fails_honestly_on_daily_scale():
-    cov = factor_covariance(10, loading_scale=0.05, scale=1e-4 / 0.05, seed=5)
+    cov = gaussian_factor_covariance(10, loading_scale=0.05, scale=1e-4 / 0.05, seed=5)
     res = risk_parity(cov, solver="slsqp_seed")
     assert res.stats["scipy_success"] is True
     assert res.converged is False

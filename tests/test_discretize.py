@@ -6,17 +6,7 @@ import pytest
 
 import qrp
 from qrp.discretize import MAX_PAIRWISE_EXPORT_QUBITS
-
-
-def random_cov(n: int, seed: int) -> np.ndarray:
-    """A random factor-model covariance: 3 factors plus idiosyncratic noise, volatilities in [0.1, 0.4]."""
-    rng = np.random.default_rng(seed)
-    load = rng.normal(size=(n, 3))
-    c = load @ load.T + np.diag(rng.uniform(0.5, 1.5, n))
-    d = np.sqrt(np.diag(c))
-    vol = rng.uniform(0.1, 0.4, n)
-    return c / np.outer(d, d) * np.outer(vol, vol)
-
+from qrp.synthetic import random_covariance
 
 CASES = [("log_barrier", "lsq", 3), ("log_barrier", "taylor", 2), ("log_barrier", "lsq", 1), ("pairwise", "lsq", 2)]
 
@@ -33,7 +23,7 @@ def ising_energy(op, offset, x):
 
 @pytest.mark.parametrize(("formulation", "log_fit", "bits"), CASES)
 def test_every_export_gives_the_same_energy(formulation, log_fit, bits):
-    cov = random_cov(4, 1)
+    cov = random_covariance(4, 1)
     p = qrp.discretize(cov, bits, formulation=formulation, log_fit=log_fit, budgets=[0.1, 0.2, 0.3, 0.4])
     rng = np.random.default_rng(0)
     x = rng.integers(0, 2, size=(25, p.num_qubits))
@@ -69,7 +59,7 @@ def test_every_export_gives_the_same_energy(formulation, log_fit, bits):
 
 
 def test_quadratized_minimum_over_products_equals_energy():
-    p = qrp.discretize(random_cov(3, 2), 1, formulation="pairwise")
+    p = qrp.discretize(random_covariance(3, 2), 1, formulation="pairwise")
     bqm = p.to_bqm()
     n, m = p.num_qubits, bqm.num_variables
     # brute force the full BQM (m <= 10 here) and minimize over the product variables
@@ -82,7 +72,7 @@ def test_quadratized_minimum_over_products_equals_energy():
 
 
 def test_encoding_and_decode():
-    cov = random_cov(3, 0)
+    cov = random_covariance(3, 0)
     p = qrp.discretize(cov, 3, box=([0.1, 0.2, 0.3], [0.8, 0.9, 1.0]))
     assert p.num_qubits == 9 and p.n_assets == 3 and p.bits == 3
     x = np.array([1, 0, 1, 0, 0, 0, 1, 1, 1])  # levels 5, 0, 7
@@ -98,7 +88,7 @@ def test_encoding_and_decode():
 def test_default_box_brackets_the_classical_guess():
     from qrp.ccd import spinu_start
 
-    cov = random_cov(5, 3)
+    cov = random_covariance(5, 3)
     b = np.full(5, 0.2)
     p = qrp.discretize(cov, 2)
     y0 = spinu_start(cov, b)
@@ -110,7 +100,7 @@ def test_default_box_brackets_the_classical_guess():
 
 
 def test_log_fits_approximate_the_log_on_the_levels():
-    cov = random_cov(3, 4)
+    cov = random_covariance(3, 4)
     errs = {}
     for fit in ("lsq", "taylor"):
         p = qrp.discretize(cov, 4, log_fit=fit)
@@ -127,7 +117,7 @@ def test_log_fits_approximate_the_log_on_the_levels():
 def test_qubo_build_is_vectorized_and_fast():
     import time
 
-    cov = random_cov(100, 5)
+    cov = random_covariance(100, 5)
     best = np.inf
     for _ in range(3):
         t = time.perf_counter()
@@ -139,7 +129,7 @@ def test_qubo_build_is_vectorized_and_fast():
 
 
 def test_round_trip_through_dimod_and_qiskit():
-    p = qrp.discretize(random_cov(3, 6), 2)
+    p = qrp.discretize(random_covariance(3, 6), 2)
     bqm = p.to_bqm()
     best = dimod.ExactSolver().sample(bqm).first
     x = np.array([best.sample[i] for i in range(p.num_qubits)])
@@ -155,7 +145,7 @@ def test_round_trip_through_dimod_and_qiskit():
 
 
 def test_bad_inputs():
-    cov = random_cov(3, 7)
+    cov = random_covariance(3, 7)
     with pytest.raises(ValueError, match="bits"):
         qrp.discretize(cov, 0)
     with pytest.raises(ValueError, match="formulation"):
@@ -177,7 +167,7 @@ def test_bad_inputs():
         p.energy(np.full(6, 2))
     with pytest.raises(ValueError, match="shape"):
         p.energy(np.zeros(5))
-    big = qrp.discretize(random_cov(17, 0), 4, formulation="pairwise")
+    big = qrp.discretize(random_covariance(17, 0), 4, formulation="pairwise")
     with pytest.raises(ValueError, match=f"n <= {MAX_PAIRWISE_EXPORT_QUBITS}"):
         big.to_bqm()
 
@@ -203,7 +193,7 @@ def test_risk_parity_validation_applies(cov, budgets, match):
 
 
 def test_caller_inputs_not_mutated():
-    cov = random_cov(3, 8)
+    cov = random_covariance(3, 8)
     before = cov.copy()
     p = qrp.discretize(cov, 2)
     p.to_bqm()

@@ -4,10 +4,10 @@ import itertools
 
 import numpy as np
 import pytest
-from test_discretize import random_cov
 
 import qrp
 from qrp.exact import exact_minimum
+from qrp.synthetic import random_covariance
 
 
 def brute_force(cov, budgets, lo, hi, bits, formulation, log_coef, penalty_weight):
@@ -36,7 +36,7 @@ def brute_force(cov, budgets, lo, hi, bits, formulation, log_coef, penalty_weigh
 @pytest.mark.parametrize(("formulation", "n_assets", "bits"), [("log_barrier", 3, 3), ("pairwise", 3, 2),
                                                                   ("log_barrier", 5, 2)])
 def test_exact_matches_brute_force(formulation, n_assets, bits):
-    cov = random_cov(n_assets, 11)
+    cov = random_covariance(n_assets, 11)
     b = np.linspace(1, 2, n_assets) / np.linspace(1, 2, n_assets).sum()
     p = qrp.discretize(cov, bits, formulation=formulation, budgets=b)
     lo, hi = p.box
@@ -52,7 +52,7 @@ def test_exact_blocks_cover_every_state(monkeypatch):
     import qrp.exact as ex
 
     monkeypatch.setattr(ex, "BLOCK_ELEMENTS", 8)
-    p = qrp.discretize(random_cov(4, 12), 3)
+    p = qrp.discretize(random_covariance(4, 12), 3)
     x = ((np.arange(2**12)[:, None] >> np.arange(12)) & 1)
     e = p.energies(x)
     sample, energy, degeneracy, _ = exact_minimum(p)
@@ -72,7 +72,7 @@ def test_degeneracy_is_counted():
 
 
 def test_exact_through_risk_parity_one_shot_equals_discretize():
-    cov = random_cov(4, 13)
+    cov = random_covariance(4, 13)
     res = qrp.risk_parity(cov, solver="exact", bits=3)
     p = qrp.discretize(cov, 3)
     sample, energy, _, _ = exact_minimum(p)
@@ -84,7 +84,7 @@ def test_exact_through_risk_parity_one_shot_equals_discretize():
 
 
 def test_exact_refuses_large_before_work():
-    cov = random_cov(7, 0)
+    cov = random_covariance(7, 0)
     with pytest.raises(ValueError, match=r"2\^28 .*max_qubits = 26.*GiB"):
         qrp.risk_parity(cov, solver="exact", bits=4)
     with pytest.raises(ValueError, match="max_qubits"):

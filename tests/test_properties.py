@@ -4,8 +4,8 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from qrp.datasets import factor_covariance
 from qrp.erc import risk_parity
+from qrp.synthetic import gaussian_factor_covariance
 
 SETTINGS = settings(max_examples=25, deadline=None)
 
@@ -15,7 +15,7 @@ def problems(draw):
     n = draw(st.integers(2, 40))
     seed = draw(st.integers(0, 2**31 - 1))
     loading = draw(st.sampled_from([0.05, 0.2]))
-    cov = factor_covariance(n, loading_scale=loading, seed=seed)
+    cov = gaussian_factor_covariance(n, loading_scale=loading, seed=seed)
     b = np.random.default_rng(seed).uniform(0.2, 1.0, n)
     return cov, b / b.sum(), seed
 

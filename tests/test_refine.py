@@ -2,15 +2,15 @@
 
 import numpy as np
 import pytest
-from test_discretize import random_cov
 
 import qrp
 from qrp.exact import exact_sampler
 from qrp.refine import SampleResult, refine
+from qrp.synthetic import random_covariance
 
 
 def test_exact_refinement_converges():
-    cov = random_cov(4, 31)
+    cov = random_covariance(4, 31)
     res = qrp.risk_parity(cov, solver="exact", bits=3, rounds=40, tol=1e-9)
     assert res.converged and res.rc_error <= 1e-9
     errs = [h["rc_error"] for h in res.history]
@@ -23,13 +23,13 @@ def test_exact_refinement_converges():
 
 
 def test_sa_refinement_reaches_1e8_on_n8():
-    cov = random_cov(8, 32)
+    cov = random_covariance(8, 32)
     res = qrp.risk_parity(cov, solver="sa", bits=4, rounds=30, seed=1, num_reads=5, num_sweeps=300)
     assert res.rc_error <= 1e-8 and res.converged
 
 
 def test_refine_boxes_shrink_and_recentre():
-    cov = random_cov(3, 33)
+    cov = random_covariance(3, 33)
     out = refine(cov, None, bits=3, rounds=4, tol=0.0, seed=0, sample_solver=exact_sampler(), shrink=0.5)
     assert out.iterations == 4 and not out.converged
     for prev, cur in zip(out.history, out.history[1:], strict=False):
@@ -48,7 +48,7 @@ def test_refine_passes_state_and_derives_seeds():
         x = np.zeros(problem.num_qubits, dtype=int)
         return SampleResult(x, problem.energy(x), {"calls": len(calls)}, state=len(calls))
 
-    cov = random_cov(3, 34)
+    cov = random_covariance(3, 34)
     out = refine(cov, None, bits=2, rounds=3, tol=0.0, seed=5, sample_solver=solver)
     assert [s for _, s in calls] == [None, 1, 2]
     seeds = [s for s, _ in calls]
@@ -58,7 +58,7 @@ def test_refine_passes_state_and_derives_seeds():
 
 
 def test_refine_bad_inputs():
-    cov = random_cov(3, 35)
+    cov = random_covariance(3, 35)
     kw = dict(bits=2, tol=0.0, seed=0, sample_solver=exact_sampler())
     with pytest.raises(ValueError, match="rounds"):
         refine(cov, None, rounds=0, **kw)
