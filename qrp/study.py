@@ -9,14 +9,17 @@ A study file (``experiments/NAME.toml``)::
     reference_max_qubits = 16    # ... computed when the run's num_qubits is at most this (0: never)
 
     [covariance]
-    source = "synthetic"         # "synthetic" (qrp.synthetic.factor_covariance), "covariance_csv", "returns_csv"
+    source = "synthetic"         # "synthetic" (qrp.synthetic.factor_covariance), "covariance_csv", "returns_csv",
+                                 # "sp500" (the bundled 20-stock S&P 500 daily dataset, qrp.returns_data)
     seed = 7                     # synthetic: seed, n_factors, market_vol, factor_vol, idio_vol
     # path = "my_cov.csv"        # csv sources: path relative to the TOML file
     # annualization = 252        # returns_csv: sample covariance x this factor
+    # start = "2018-01-01"       # sp500: date range (inclusive), and method = a qrp.covariance estimator
+                                 # (default "ledoit_wolf"), annualized with 252 days
 
     [[grid]]                     # one block per family of runs: the Cartesian product of its list values
     solver = ["auto", "newton"]  # registry names (``qrp solvers``)
-    n_assets = [4, 8, 16]        # csv sources: the first n assets of the file (omit: all of them)
+    n_assets = [4, 8, 16]        # csv and sp500 sources: the first n assets (omit: all of them)
 
     [[grid]]
     solver = "sa"
@@ -59,7 +62,10 @@ SOURCES = {
     "synthetic": {"source", "seed", "n_factors", "market_vol", "factor_vol", "idio_vol"},
     "covariance_csv": {"source", "path"},
     "returns_csv": {"source", "path", "annualization"},
+    "sp500": {"source", "start", "end", "method"},
 }
+#: default estimator of the "sp500" source (a qrp.covariance method name).
+SP500_METHOD = "ledoit_wolf"
 #: grid keys that are not solver options: passed to ``qrp.risk_parity`` itself.
 RUN_KEYS = {"tol": Real, "max_iter": Integral}
 #: the solver option that sets the bits per asset of discrete solvers (num_qubits = n_assets x bits).
@@ -98,7 +104,7 @@ class CovarianceSource:
         return key
 
     def full(self) -> pd.DataFrame | None:
-        """The whole matrix of a CSV source (None for synthetic)."""
+        """The whole matrix of a CSV or dataset source (None for synthetic)."""
         if self.source == "covariance_csv":
             from qrp.datasets import read_covariance_csv
 
@@ -107,6 +113,12 @@ class CovarianceSource:
             returns = pd.read_csv(self.path, index_col=0)
             returns.columns = returns.columns.astype(str)
             return returns.cov() * float(self.params.get("annualization", 1.0))
+        if self.source == "sp500":
+            from qrp.covariance import estimate_covariance
+            from qrp.returns_data import load_sp500_returns
+
+            returns = load_sp500_returns(start=self.params.get("start"), end=self.params.get("end"))
+            return estimate_covariance(returns, method=self.params.get("method", SP500_METHOD), periods_per_year=252)
         return None
 
     def matrix(self, n: int | None) -> pd.DataFrame:
@@ -242,6 +254,14 @@ def _load_covariance(raw: Any, base: Path) -> CovarianceSource:
                 raise ValueError(f"covariance.idio_vol: expected a [lo, hi] pair, got {iv!r}")
             for v in iv:
                 _check_type(v, Real, "covariance.idio_vol")
+    elif source == "sp500":
+        for key in ("start", "end", "method"):
+            if key in raw:
+                _check_type(raw[key], str, f"covariance.{key}")
+        from qrp.covariance import ESTIMATORS
+
+        if raw.get("method", SP500_METHOD) not in ESTIMATORS:
+            raise ValueError(f"covariance.method: expected one of {list(ESTIMATORS)}, got {raw['method']!r}")
     else:
         if "path" not in raw:
             raise ValueError(f"covariance.path: required for source {source!r}")
@@ -321,7 +341,8 @@ def study_from_dict(config: dict[str, Any], *, name: str, path: Path) -> Study:
                 if n < 1:
                     raise ValueError(f"{where}.n_assets: must be >= 1, got {n}")
                 if available is not None and n > available:
-                    raise ValueError(f"{where}.n_assets: {n} assets requested but {cov.path.name} has {available}")
+                    name = cov.path.name if cov.path is not None else f"source {cov.source!r}"
+                    raise ValueError(f"{where}.n_assets: {n} assets requested but {name} has {available}")
         elif available is None:
             raise ValueError(f"{where}.n_assets: required for a synthetic covariance")
         else:

@@ -148,3 +148,21 @@ def test_factor_covariance_is_seeded_and_positive_definite():
     assert 0.1 < vols.min() and vols.max() < 0.8  # annualized volatilities of plausible size
     with pytest.raises(ValueError, match="idio_vol"):
         factor_covariance(3, idio_vol=(0.3, 0.1))
+
+
+def test_sp500_source_estimates_from_the_bundled_dataset(tmp_path):
+    from qrp.covariance import estimate_covariance
+    from qrp.returns_data import load_sp500_returns
+
+    s = load_study(write(tmp_path, '[covariance]\nsource = "sp500"\nstart = "2020-01-01"\nend = "2021-12-31"\n'
+                                   'method = "sample"\n[[grid]]\nsolver = "auto"\nn_assets = [3, 20]\n'))
+    expected = estimate_covariance(load_sp500_returns(start="2020-01-01", end="2021-12-31"), method="sample",
+                                   periods_per_year=252)
+    got = s.covariance_matrix(3)
+    assert list(got.columns) == list(expected.columns[:3])
+    np.testing.assert_allclose(got.to_numpy(), expected.to_numpy()[:3, :3])
+    with pytest.raises(ValueError, match=r"grid\[0\].n_assets: 21 assets requested but source 'sp500' has 20"):
+        load_study(write(tmp_path, '[covariance]\nsource = "sp500"\n[[grid]]\nsolver = "auto"\nn_assets = 21\n'))
+    with pytest.raises(ValueError, match=r"covariance\.method: expected one of"):
+        load_study(write(tmp_path, '[covariance]\nsource = "sp500"\nmethod = "magic"\n'
+                                   '[[grid]]\nsolver = "auto"\nn_assets = 3\n'))
