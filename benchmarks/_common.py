@@ -1,15 +1,15 @@
-"""Shared helpers of the benchmark scripts: covariance families, timing, atomic writes, environment record."""
+"""Shared helpers of the benchmark scripts: covariance families, timing, result tables, environment record."""
 
 from __future__ import annotations
 
-import os
+import csv
 import platform
 import statistics
-import tempfile
 import time
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
+from qrp.provenance import atomic_write
 from qrp.synthetic import gaussian_factor_covariance
 
 #: Random factor-model families (qrp.synthetic.gaussian_factor_covariance keyword arguments), annualized.
@@ -45,11 +45,14 @@ def versions(*packages: str) -> dict[str, str]:
     return out
 
 
-def write_atomic(path: Path, text: str) -> None:
-    """Write via a temporary file in the same folder and rename, so readers never see a partial file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    with os.fdopen(fd, "w") as fh:
-        fh.write(text)
-    os.chmod(tmp, 0o644)
-    os.replace(tmp, path)
+def write_tables(out: Path, markdown: str, rows: list[dict], fields: list[str] | None = None) -> None:
+    """Write ``out``.md (the printed table) and ``out``.csv (the rows), each atomically."""
+
+    def write_csv(path: Path) -> None:
+        with open(path, "w", newline="") as fh:
+            writer = csv.DictWriter(fh, fieldnames=fields or list(rows[0]))
+            writer.writeheader()
+            writer.writerows(rows)
+
+    atomic_write(out.with_suffix(".md"), lambda p: p.write_text(markdown))
+    atomic_write(out.with_suffix(".csv"), write_csv)

@@ -14,14 +14,13 @@ rc_error is scale invariant.
 from __future__ import annotations
 
 import argparse
-import csv
 import io
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
-from _common import FAMILIES, family_covariance, versions, write_atomic
+from _common import FAMILIES, family_covariance, versions, write_tables
 from threadpoolctl import threadpool_limits
 
 from qrp.erc import risk_parity
@@ -105,13 +104,7 @@ def main(argv=None) -> int:
     )
     md = markdown(rows, header)
     print(md)
-    out = Path(args.out)
-    write_atomic(out.with_suffix(".md"), md)
-    buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=list(rows[0]))
-    writer.writeheader()
-    writer.writerows(rows)
-    write_atomic(out.with_suffix(".csv"), buf.getvalue())
+    write_tables(Path(args.out), md, rows)
     return 0
 
 

@@ -14,7 +14,6 @@ is skipped there and marked so; a method taking over 10 s is timed once. Peers n
 from __future__ import annotations
 
 import argparse
-import csv
 import io
 import math
 import sys
@@ -23,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from _common import FAMILIES, family_covariance, timed, versions, write_atomic
+from _common import FAMILIES, family_covariance, timed, versions, write_tables
 from threadpoolctl import threadpool_limits
 
 import qrp
@@ -186,14 +185,8 @@ def main(argv=None) -> int:
     )
     md = markdown(rows, header)
     print(md)
-    out = Path(args.out)
-    write_atomic(out.with_suffix(".md"), md)
-    buf = io.StringIO()
     fields = ["family", "n", "method", "seconds", "repeats", "ratio_to_qrp", "rc_error", "status"]
-    writer = csv.DictWriter(buf, fieldnames=fields)
-    writer.writeheader()
-    writer.writerows(rows)
-    write_atomic(out.with_suffix(".csv"), buf.getvalue())
+    write_tables(Path(args.out), md, rows, fields)
     return 0
 
 

@@ -31,7 +31,6 @@ from __future__ import annotations
 import itertools
 import json
 import time
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -44,7 +43,7 @@ from qrp.execution import target_weights, write_target_weights
 from qrp.provenance import atomic_write, package_versions
 from qrp.risk import _contributions, _rc_error
 from qrp.strategies import STRATEGIES, compute_weights
-from qrp.validation import positive_int, positive_real, validate_budgets
+from qrp.validation import positive_int, positive_real, read_toml, validate_budgets
 
 REBALANCE_FREQUENCIES = ("daily", "weekly", "monthly")
 
@@ -338,12 +337,7 @@ def _check_keys(table: dict, allowed: set[str], where: str) -> None:
 def load_config(path) -> tuple[BacktestConfig, dict[str, Any], Path]:
     """Parse a backtest TOML file: returns (config, the [data] table, the file's directory)."""
     path = Path(path)
-    if not path.is_file():
-        raise ValueError(f"config file not found: {path}")
-    try:
-        raw = tomllib.loads(path.read_text())
-    except tomllib.TOMLDecodeError as exc:
-        raise ValueError(f"{path}: invalid TOML: {exc}") from None
+    raw = read_toml(path, what="config")
     _check_keys(raw, _TOP_KEYS, str(path))
     data = raw.get("data", {"source": "sp500"})
     _check_keys(data, _DATA_KEYS, "[data]")

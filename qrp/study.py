@@ -47,7 +47,6 @@ import hashlib
 import inspect
 import itertools
 import json
-import tomllib
 from dataclasses import dataclass, field
 from numbers import Integral, Real
 from pathlib import Path
@@ -56,6 +55,7 @@ from typing import Any
 import pandas as pd
 
 from qrp.registry import available_solvers, get_solver
+from qrp.validation import read_toml
 
 TOP_KEYS = {"description", "seeds", "baseline", "reference", "reference_max_qubits", "covariance", "grid"}
 SOURCES = {
@@ -277,13 +277,7 @@ def _load_covariance(raw: Any, base: Path) -> CovarianceSource:
 def load_study(path) -> Study:
     """Read, validate and expand a study file (see the module docstring). ``ValueError`` names the bad key."""
     path = Path(path)
-    if not path.is_file():
-        raise ValueError(f"study file not found: {path}")
-    try:
-        config = tomllib.loads(path.read_text())
-    except tomllib.TOMLDecodeError as exc:
-        raise ValueError(f"{path}: invalid TOML: {exc}") from None
-    return study_from_dict(config, name=path.stem, path=path)
+    return study_from_dict(read_toml(path, what="study"), name=path.stem, path=path)
 
 
 def study_from_dict(config: dict[str, Any], *, name: str, path: Path) -> Study:

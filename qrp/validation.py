@@ -12,8 +12,10 @@ optional (``check_psd``).
 
 from __future__ import annotations
 
+import tomllib
 from dataclasses import dataclass
 from numbers import Integral, Real
+from pathlib import Path
 
 import numba
 import numpy as np
@@ -223,3 +225,15 @@ def validate_weights(weights, n: int | None = None, *, what: str = "weights") ->
         k = int(np.argmax(~np.isfinite(w)))
         raise ValueError(f"{what} contain NaN or inf at {k}: {float(w[k])!r}")
     return w
+
+
+def read_toml(path, *, what: str) -> dict:
+    """Parse a TOML file (a study or backtest definition); ``ValueError`` naming ``what`` and the path if it is
+    missing, or the path and the parser's message if it is not valid TOML."""
+    path = Path(path)
+    if not path.is_file():
+        raise ValueError(f"{what} file not found: {path}")
+    try:
+        return tomllib.loads(path.read_text())
+    except tomllib.TOMLDecodeError as exc:
+        raise ValueError(f"{path}: invalid TOML: {exc}") from None
