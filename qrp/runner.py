@@ -292,6 +292,9 @@ def _run_local(tasks: list[Task], workers: int) -> Iterable[dict[str, Any]]:
 
 
 def _run_dask(tasks: list[Task], address: str) -> Iterable[dict[str, Any]]:
+    """Run the tasks on the Dask cluster at ``address`` (retried twice if a worker is lost). Rows are bit-identical
+    to local ones when each worker runs one thread: ``run_task``'s BLAS limit is process-wide, so runs sharing a
+    worker process in several threads can lift each other's limit, and multi-threaded BLAS changes SLSQP's path."""
     from distributed import Client, as_completed
 
     with Client(address, set_as_default=False) as client:
