@@ -227,12 +227,22 @@ class ResultTable:
             return  # a duplicate delivery (a retried task) never becomes a second row
         self.frame = pd.concat([self.frame, pd.DataFrame([row])], ignore_index=True) if not self.frame.empty \
             else pd.DataFrame([row])
+        self.frame = self.frame[_column_order(self.frame.columns)]
         self._write()
 
     def _write(self) -> None:
         frame = _arrow_safe(self.frame)
         atomic_write(self.path, lambda p: frame.to_parquet(p, index=False))
         atomic_write(self.dir / RUNS_CSV, lambda p: frame.to_csv(p, index=False))
+
+
+def _column_order(columns) -> list[str]:
+    """Row fields first, then solver options and solver statistics sorted by name, then provenance: the same
+    order however the runs of a grid finished (rows arrive in completion order from parallel workers, and each
+    solver adds its own ``stats.*`` columns)."""
+    tail = [c for c in ("versions", "finished_at") if c in columns]
+    dynamic = sorted(c for c in columns if c.startswith("opt.")) + sorted(c for c in columns if c.startswith("stats."))
+    return [c for c in columns if c not in dynamic and c not in tail] + dynamic + tail
 
 
 def _arrow_safe(frame: pd.DataFrame) -> pd.DataFrame:

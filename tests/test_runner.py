@@ -271,3 +271,18 @@ def test_reference_options_follow_the_run_solvers_defaults():
     finally:
         _REGISTRY.pop("toy_run")
         _REGISTRY.pop("toy_ref")
+
+
+def test_column_order_does_not_depend_on_completion_order(tmp_path):
+    from qrp.runner import ResultTable
+
+    rows = [{"run_id": "a", "status": "ok", "opt.bits": 2, "stats.zeta": 1.0, "versions": "v", "finished_at": "t"},
+            {"run_id": "b", "status": "ok", "stats.alpha": 2.0, "opt.reps": 1, "versions": "v", "finished_at": "t"}]
+    first, second = ResultTable(tmp_path / "1"), ResultTable(tmp_path / "2")
+    for row in rows:
+        first.add(row)
+    for row in reversed(rows):
+        second.add(row)
+    expected = ["run_id", "status", "opt.bits", "opt.reps", "stats.alpha", "stats.zeta", "versions", "finished_at"]
+    assert list(first.frame.columns) == list(second.frame.columns) == expected
+    assert list(pd.read_parquet(tmp_path / "2" / RUNS_PARQUET).columns) == expected
