@@ -73,10 +73,12 @@ def test_run_records_one_row_per_grid_point_and_resumes(small, tmp_path):
     assert list(kept) == list(disk["finished_at"])
 
 
-def test_sigkill_mid_study_loses_and_duplicates_nothing(tmp_path):
+def _start_slow_study(tmp_path, *, seeds: int, workers: int):
+    """Write a study of 2 x ``seeds`` slow grid points (the seed's SLSQP at N = 60, 70) and start ``qrp run`` on it
+    in a subprocess; returns (study path, output directory, process)."""
     study = tmp_path / "slow.toml"
-    study.write_text("""
-seeds = [0, 1, 2, 3]
+    study.write_text(f"""
+seeds = {list(range(seeds))}
 [covariance]
 source = "synthetic"
 seed = 2
@@ -86,8 +88,13 @@ n_assets = [60, 70]
 """)
     out = tmp_path / "out"
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    proc = subprocess.Popen([sys.executable, "-m", "qrp", "run", str(study), "--out", str(out), "--workers", "1"],
-                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen([sys.executable, "-m", "qrp", "run", str(study), "--out", str(out), "--workers",
+                             str(workers)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    return study, out, proc
+
+
+def test_sigkill_mid_study_loses_and_duplicates_nothing(tmp_path):
+    study, out, proc = _start_slow_study(tmp_path, seeds=4, workers=1)
     deadline = time.monotonic() + 60
     rows = 0
     while time.monotonic() < deadline and proc.poll() is None:
@@ -113,20 +120,7 @@ def test_lost_worker_process_loses_and_duplicates_nothing(tmp_path):
     """SIGKILL one local worker process mid-study: the runner rebuilds the pool, resubmits the unfinished grid points
     and finishes with every run_id exactly once."""
     psutil = pytest.importorskip("psutil")
-    study = tmp_path / "slow.toml"
-    study.write_text("""
-seeds = [0, 1, 2, 3, 4, 5]
-[covariance]
-source = "synthetic"
-seed = 2
-[[grid]]
-solver = "slsqp_seed"
-n_assets = [60, 70]
-""")
-    out = tmp_path / "out"
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    proc = subprocess.Popen([sys.executable, "-m", "qrp", "run", str(study), "--out", str(out), "--workers", "2"],
-                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    study, out, proc = _start_slow_study(tmp_path, seeds=6, workers=2)
     deadline = time.monotonic() + 120
     killed = None
     while time.monotonic() < deadline and proc.poll() is None and killed is None:
