@@ -15,12 +15,15 @@ y = D^{-1} y_C, an exact change of variables that removes the volatility dispers
 1e8 and daily-scale variances both reduce to C, whose diagonal is 1).
 
 Linear solves. ``linear_solver="cholesky"`` factors the Hessian (SciPy LAPACK, N^3/3 flops a step).
-``linear_solver="cg"`` runs conjugate gradients (SciPy) preconditioned by diag(Hess) = 1 + b / y^2, to the relative
-residual min(1e-2, rc_error) (an inexact Newton method with superlinear convergence; Dembo, Eisenstat & Steihaug
-1982). Each CG iteration is one product C v (2 N^2 flops), and on factor-model covariances (a few large
-eigenvalues over a flat bulk) preconditioned CG needs about as many iterations as there are factors plus a few,
-so a step costs tens of N^2 instead of N^3/3. If CG has not converged after ``cg_max_iter`` iterations the step
-falls back to Cholesky.
+``linear_solver="cg"`` runs conjugate gradients (SciPy) to the relative residual min(1e-2, rc_error) (an inexact
+Newton method with superlinear convergence; Dembo, Eisenstat & Steihaug 1982). Each CG iteration is one product
+C v (2 N^2 flops). The preconditioner is P = diag(r + b / y^2) + V diag(lam) V', with (V, lam) the top
+``PRECOND_RANK`` eigenpairs of C from a randomized range finder computed once per solve (Halko, Martinsson & Tropp
+2011) and r = 1 - diag(V diag(lam) V') the rest of C's unit diagonal, applied by the Woodbury identity in O(N k):
+on factor-model covariances (a few large eigenvalues over a flat bulk) the low-rank part absorbs the factors and CG
+needs a handful of iterations a step (measured: 36 instead of 183 over 6 steps at N = 1000, strong factors), so a
+step costs about ten N^2 instead of N^3/3. Without the low-rank part (N < 10 ``PRECOND_RANK``) P is diag(Hess). If
+CG has not converged after ``cg_max_iter`` iterations the step falls back to Cholesky.
 
 ``solve_auto`` (the default solver) runs cyclical coordinate descent (``qrp.ccd``, one O(N^2) sweep each) in chunks,
 estimates its linear convergence rate from the decrease of rc_error, and hands over to Newton as soon as the
@@ -42,6 +45,9 @@ FULL_STEP_DECREMENT = 0.25
 ARMIJO = 1e-4
 #: Newton uses conjugate gradients instead of Cholesky from this N on (``linear_solver="auto"``).
 CG_MIN_N = 250
+#: Rank of the low-rank part of the CG preconditioner (top eigenpairs of the correlation matrix), and oversampling.
+PRECOND_RANK = 10
+PRECOND_OVERSAMPLE = 5
 #: Newton stops after this many steps in the full-step region without halving the best rc_error (rounding floor).
 STALL_STEPS = 3
 #: Coordinate-descent sweeps between two convergence-rate estimates in ``solve_auto``.
@@ -52,17 +58,42 @@ def _objective(y, sy, b):
     return 0.5 * float(y @ sy) - float(b @ np.log(y))
 
 
-def _cg_step(corr_mv, hdiag, grad, rtol, max_iter):
+def _top_eigen(cov, inv_d, rank):
+    """Approximate top-``rank`` eigenpairs (V, lam) of C = D^-1 S D^-1 by a randomized range finder with one block
+    product for the range and one for the projection (Halko, Martinsson & Tropp 2011), seeded for reproducibility."""
+    n = len(inv_d)
+    omega = np.random.default_rng(0).standard_normal((n, rank + PRECOND_OVERSAMPLE))
+    q, _ = np.linalg.qr(inv_d[:, None] * (cov @ (inv_d[:, None] * omega)))
+    cq = inv_d[:, None] * (cov @ (inv_d[:, None] * q))
+    lam, u = np.linalg.eigh(q.T @ cq)
+    keep = lam > 1e-8 * max(lam[-1], 0.0)
+    return (q @ u[:, keep])[:, -rank:], lam[keep][-rank:]
+
+
+def _preconditioner(top, hdiag):
+    """P^-1 for P = diag(r + hdiag) + V diag(lam) V' ~ C + diag(hdiag), r = diag(C) - diag(V lam V') = 1 - ...,
+    applied by the Woodbury identity in O(N k): the low-rank part carries the factor structure that a diagonal
+    preconditioner leaves to CG (tens of iterations a step on strongly factor-driven matrices)."""
+    if top is None:
+        return lambda v: v / (1.0 + hdiag)
+    v_, lam = top
+    dinv = 1.0 / (np.maximum(1.0 - (v_ * v_) @ lam, 1e-12) + hdiag)
+    dv = dinv[:, None] * v_
+    inner = np.linalg.inv(np.diag(1.0 / lam) + v_.T @ dv)  # k x k, SPD and well conditioned (k <= 10)
+    return lambda v: dinv * v - dv @ (inner @ (dv.T @ v))
+
+
+def _cg_step(corr_mv, hdiag, grad, rtol, max_iter, top=None):
     """Preconditioned CG for (C + diag(hdiag)) dy = grad; (dy, iterations) or (None, iterations) if it fails."""
     n = len(grad)
     hess = LinearOperator((n, n), matvec=lambda v: corr_mv(v) + hdiag * v, dtype=np.float64)
-    precond = LinearOperator((n, n), matvec=lambda v: v / (1.0 + hdiag), dtype=np.float64)
+    precond = LinearOperator((n, n), matvec=_preconditioner(top, hdiag), dtype=np.float64)
     count = [0]
 
     def callback(_):
         count[0] += 1
 
-    step, info = cg(hess, grad, x0=grad / (1.0 + hdiag), rtol=rtol, maxiter=max_iter, M=precond, callback=callback)
+    step, info = cg(hess, grad, x0=precond.matvec(grad), rtol=rtol, maxiter=max_iter, M=precond, callback=callback)
     return (step if info == 0 else None), count[0]
 
 
@@ -87,6 +118,7 @@ def newton_minimize(cov, b, y, *, tol, max_iter, linear_solver="cholesky", cg_ma
     def corr_mv(v):
         return inv_d * (cov @ (inv_d * v))
 
+    top = _top_eigen(cov, inv_d, PRECOND_RANK) if use_cg and n >= 10 * PRECOND_RANK else None
     sy = corr_mv(y)
     fy = _objective(y, sy, b)
     u = y * sy
@@ -100,7 +132,7 @@ def newton_minimize(cov, b, y, *, tol, max_iter, linear_solver="cholesky", cg_ma
         hdiag = b / (y * y)
         step = None
         if use_cg:
-            step, k = _cg_step(corr_mv, hdiag, grad, min(1e-2, err), cg_max_iter)
+            step, k = _cg_step(corr_mv, hdiag, grad, min(1e-2, err), cg_max_iter, top)
             stats["cg_iterations"] += k
             use_cg = step is not None  # CG too slow on this matrix: Cholesky from now on
         if step is None:
