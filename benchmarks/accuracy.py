@@ -4,11 +4,12 @@ factor-model covariances for N = 2..4000, condition numbers 1e2..1e8, annualized
 The idiosyncratic variances are U(c, 10c) with c = top / cond, top = N (loading_mean^2 + loading_scale^2) the
 approximate largest eigenvalue, so that cond(S) is about the target; the measured cond is reported for N <= 1000.
 Where rc_error misses 1e-10 the table also gives the rounding floor eps * max_i (|C||y|)_i / |(Cy)_i| that
-``qrp.newton`` reports: how far rc_error moves when the weights move by one ulp. The "weak" family is left out by
+``qrp.classical.newton`` reports: how far rc_error moves when the weights move by one ulp.
+The "weak" family is left out by
 default: with idiosyncratic variances tied to the condition number it is the "strong" one times a constant, and
 rc_error is scale invariant.
 
-    PYTHONPATH=. python benchmarks/accuracy.py          # writes benchmarks/results/accuracy.{md,csv}
+    python -m benchmarks.accuracy          # writes benchmarks/results/accuracy.{md,csv}
 """
 
 from __future__ import annotations
@@ -20,10 +21,10 @@ import time
 from pathlib import Path
 
 import numpy as np
-from _common import FAMILIES, family_covariance, versions, write_tables
+from benchmarks.common import FAMILIES, family_covariance, versions, write_tables
 from threadpoolctl import threadpool_limits
 
-from qrp.erc import risk_parity
+from qrp.api import risk_parity
 
 SIZES = (2, 3, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 4000)
 CONDS = (1e2, 1e4, 1e6, 1e8)
@@ -98,7 +99,7 @@ def main(argv=None) -> int:
                    [float(x) for x in args.conds.split(",")], seed=args.seed)
     header = (
         "## Accuracy of the default solver (`qrp.risk_parity(cov)`, tol 1e-12)\n\n"
-        f"Command: `PYTHONPATH=. python benchmarks/accuracy.py {' '.join(argv or sys.argv[1:])}`; seed {args.seed} "
+        f"Command: `python -m benchmarks.accuracy {' '.join(argv or sys.argv[1:])}`; seed {args.seed} "
         f"(size N uses seed + N); scales: annualized and daily (/252). "
         f"Versions: {versions('qrp', 'numpy', 'scipy', 'numba')}.\n"
     )

@@ -2,13 +2,13 @@
 
 One process, the same seeded covariances for everyone, BLAS pinned to ``--threads`` threads (1 by default: the
 benchmark machine is shared, and multi-threaded BLAS under contention makes timings meaningless). For each
-covariance family (random factor models, ``benchmarks/_common.py``) and size N, every method is timed over
+covariance family (random factor models, ``benchmarks/common.py``) and size N, every method is timed over
 repeats (median reported) and its ``rc_error`` = max_i |RC_i / sum RC - 1/N| computed by qrp on the same matrix.
 A method whose predicted time at the next N (extrapolated as N^4 from its last time) exceeds ``--limit`` seconds
 is skipped there and marked so; a method taking over 10 s is timed once. Peers need the ``bench`` extra
 (riskparityportfolio, jax, quadprog, riskfolio-lib, skfolio).
 
-    PYTHONPATH=. python benchmarks/classical.py            # writes benchmarks/results/classical.{md,csv}
+    python -m benchmarks.classical            # writes benchmarks/results/classical.{md,csv}
 """
 
 from __future__ import annotations
@@ -22,11 +22,11 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from _common import FAMILIES, family_covariance, timed, versions, write_tables
+from benchmarks.common import FAMILIES, family_covariance, timed, versions, write_tables
 from threadpoolctl import threadpool_limits
 
 import qrp
-from qrp.risk import _contributions, _rc_error
+from qrp.core.measures import contributions_kernel, rc_error_kernel
 
 SIZES = (5, 20, 100, 500, 1000, 4000)
 #: Time is extrapolated as t(N) ~ N^GROWTH to skip a method: cubic linear algebra, plus iteration counts that grow
@@ -121,7 +121,7 @@ def run(sizes, families, *, seed: int, repeats: int, limit: float, rounds: int) 
                         medians = [timed(lambda s=state, f=func: f(s), repeats=reps)[0] for _ in range(rounds)]
                         t, reps_total = float(np.median(medians)), reps * rounds
                         w = func(state)
-                    err = _rc_error(_contributions(np.asarray(w, dtype=float), cov), b)
+                    err = rc_error_kernel(contributions_kernel(np.asarray(w, dtype=float), cov), b)
                     rows.append({**row, "seconds": t, "repeats": reps_total, "rc_error": err, "status": "ok"})
                     last[name] = (n, t)
                 except Exception as exc:  # a peer failing is a result to report, not a crash
@@ -176,7 +176,7 @@ def main(argv=None) -> int:
     env = versions("qrp", "numpy", "scipy", "numba", "riskparityportfolio", "riskfolio-lib", "skfolio", "cvxpy")
     header = (
         "## qrp vs peers: ERC (b = 1/N), median wall time and rc_error\n\n"
-        f"Command: `PYTHONPATH=. python benchmarks/classical.py {' '.join(argv or sys.argv[1:])}`; "
+        f"Command: `python -m benchmarks.classical {' '.join(argv or sys.argv[1:])}`; "
         f"seed {args.seed} (covariance of size N uses seed + N), BLAS threads {args.threads}, "
         f"{args.rounds} rounds x up to {args.repeats} calls (median of round medians; one call past 10 s). "
         f"Versions: {env}.\n"

@@ -1,10 +1,10 @@
 """QAOA speed: one exact expectation and full optimizations (issue 4).
 
 Usage (from the repository root):
-    PYTHONPATH=$PWD /work/venv/bin/python benchmarks/qaoa.py eval --qubits 20 --reps 3 --repeat 5
-    PYTHONPATH=$PWD /work/venv/bin/python benchmarks/qaoa.py optimize --qubits 16 --reps 2 --evals 100
-    PYTHONPATH=$PWD /work/venv/bin/python benchmarks/qaoa.py quality
-    PYTHONPATH=$PWD /work/venv/bin/python benchmarks/qaoa.py resources --reps 2
+    python -m benchmarks.qaoa eval --qubits 20 --reps 3 --repeat 5
+    python -m benchmarks.qaoa optimize --qubits 16 --reps 2 --evals 100
+    python -m benchmarks.qaoa quality
+    python -m benchmarks.qaoa resources --reps 2
 
 ``eval``: one expectation of the depth-p QAOA state for a dense 20-qubit cost (all linear and pairwise Z terms of
 a random PSD QUBO x'Qx + h'x, the structure of the ``log_barrier`` formulation), median of ``--repeat`` runs, by
@@ -33,7 +33,7 @@ import time
 
 import numpy as np
 
-from qrp.provenance import atomic_write
+from qrp.core.provenance import atomic_write
 
 
 def dense_qubo_ising(n: int, seed: int):
@@ -86,7 +86,7 @@ def bench_eval(n: int, reps: int, repeat: int, seed: int, with_aer: bool) -> dic
     from qiskit_optimization.minimum_eigensolvers import QAOA as QiskitQAOA
     from qiskit_optimization.optimizers import OptimizerResult
 
-    from qrp.qaoa import QAOA
+    from qrp.discrete.qaoa import QAOA
 
     op, offset = dense_qubo_ising(n, seed)
     x = np.random.default_rng(seed).uniform(0, 1, 2 * reps)
@@ -134,7 +134,7 @@ def bench_eval(n: int, reps: int, repeat: int, seed: int, with_aer: bool) -> dic
 
 
 def bench_optimize(n: int, reps: int, evals: int, seed: int) -> dict:
-    from qrp.qaoa import QAOA
+    from qrp.discrete.qaoa import QAOA
 
     op, offset = dense_qubo_ising(n, seed)
     t = time.perf_counter()
@@ -153,7 +153,7 @@ def bench_quality(reps_list: list[int], seed: int) -> dict:
     """Ground-state probability and approximation ratio of one-shot QAOA (exact mode, COBYLA, 100 evaluations) on
     the bundled example covariance's first N assets, 2 bits each, cold / warm start / exact CVaR(0.2)."""
     import qrp
-    from qrp.datasets import example_covariance
+    from qrp.data.loaders import example_covariance
 
     cov = np.asarray(example_covariance())
     rows = []
@@ -172,10 +172,11 @@ def bench_quality(reps_list: list[int], seed: int) -> dict:
 
 
 def bench_resources(reps: int) -> dict:
-    """Transpiled QAOA circuit cost (``qrp.qaoa.circuit_resources``) for ERC problems of the example covariance."""
+    """Transpiled QAOA circuit cost (``qrp.discrete.qaoa.circuit_resources``)
+    for ERC problems of the example covariance."""
     import qrp
-    from qrp.datasets import example_covariance
-    from qrp.qaoa import circuit_resources
+    from qrp.data.loaders import example_covariance
+    from qrp.discrete.qaoa import circuit_resources
 
     cov = np.asarray(example_covariance())
     rows = []

@@ -4,7 +4,7 @@ qrp: ``qrp.discretize(cov, bits)`` plus ``to_bqm()`` (dimod's array constructor)
 as a ``QuadraticProgram`` (``to_quadratic_program()``, given the same numpy arrays) converted by
 ``QuadraticProgramToQubo``. Median of ``--repeats`` runs each; a random factor-model covariance (seeded).
 
-    PYTHONPATH=$PWD python benchmarks/qubo_build.py --assets 100 --bits 8 --repeats 15 --qiskit-repeats 3
+    python -m benchmarks.qubo_build --assets 100 --bits 8 --repeats 15 --qiskit-repeats 3
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ import time
 import numpy as np
 
 import qrp
-from qrp.provenance import atomic_write, package_versions
-from qrp.synthetic import random_covariance
+from qrp.core.provenance import atomic_write, package_versions
+from qrp.data.synthetic import random_covariance
 
 
 def timed(fn, repeats: int) -> tuple[float, object]:

@@ -3,10 +3,10 @@
 Writes results/refinement/curves.csv (one row per run and round) and results/refinement/rc_error_vs_round.png
 (median over covariance seeds). Round 0 is the one-shot (rounds=1) answer of ``qrp.discretize``'s problem.
 
-    PYTHONPATH=$PWD python benchmarks/refinement.py            # the full study (a few minutes on 2 cores)
-    PYTHONPATH=$PWD python benchmarks/refinement.py --quick    # a smoke run
-    PYTHONPATH=$PWD python benchmarks/refinement.py --oneshot --seeds 5   # one-shot rc_error per bits, log fit
-    PYTHONPATH=$PWD python benchmarks/refinement.py --coverage            # does the default box contain y*?
+    python -m benchmarks.refinement            # the full study (a few minutes on 2 cores)
+    python -m benchmarks.refinement --quick    # a smoke run
+    python -m benchmarks.refinement --oneshot --seeds 5   # one-shot rc_error per bits, log fit
+    python -m benchmarks.refinement --coverage            # does the default box contain y*?
 """
 
 from __future__ import annotations
@@ -21,8 +21,8 @@ import numpy as np
 import pandas as pd
 
 import qrp
-from qrp.provenance import atomic_write
-from qrp.synthetic import random_covariance
+from qrp.core.provenance import atomic_write
+from qrp.data.synthetic import random_covariance
 
 #: (solver, formulation, log_fit, n_assets, bits, options); every config runs on each covariance seed.
 STUDY = (
@@ -37,9 +37,9 @@ ONESHOT = [("exact", 4, (1, 2, 3, 4, 5), {}), ("sa", 20, (2, 4, 6, 8), {"num_rea
 
 
 def coverage(draws: int = 50) -> None:
-    """How far the Spinu solution y* lies from the default box centre y0 (``qrp.ccd.spinu_start``):
+    """How far the Spinu solution y* lies from the default box centre y0 (``qrp.classical.ccd.spinu_start``):
     max_i |y*_i / y0_i - 1| over random covariances; the default box (radius 0.5) contains y* iff this is <= 0.5."""
-    from qrp.ccd import spinu_start
+    from qrp.classical.ccd import spinu_start
 
     for n in (4, 20, 100):
         dev = []

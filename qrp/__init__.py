@@ -1,29 +1,52 @@
 """qrp: quantum/classical hybrid risk parity.
 
-The classical baseline (``risk_parity`` with solvers "ccd", "newton", "slsqp"), the ERC accuracy measure
-(``rc_error``) and, in later modules, the QUBO discretization, annealing and QAOA solvers and the experiment runner.
+The public API. Attributes are loaded on first access (PEP 562), so ``import qrp`` costs little more than
+``import numpy``; pandas, SciPy's optimizers, numba kernels and qiskit are imported only by the functions that need
+them. The layers behind these names are described in ARCHITECTURE.md.
 """
 
-from qrp.backtest import BacktestConfig, StrategyConfig, run_backtest
-from qrp.covariance import estimate_covariance
-from qrp.discretize import DiscreteProblem, discretize
-from qrp.erc import risk_parity
-from qrp.factor_parity import factor_risk_parity
-from qrp.registry import available_solvers, get_solver, register_solver
-from qrp.report import write_report
-from qrp.result import RiskParityResult, SolverOutput
-from qrp.risk import PortfolioStats, portfolio_stats, rc_error, risk_contributions
-from qrp.runner import run_study
-from qrp.study import load_study
-from qrp.synthetic import factor_covariance
+from __future__ import annotations
 
-__version__ = "0.1.0"
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from qrp.core.provenance import qrp_version
+
+__version__ = qrp_version()
+
+#: public name -> module that defines it
+_EXPORTS = {
+    "risk_parity": "qrp.api",
+    "RiskParityResult": "qrp.core.result",
+    "SolverOutput": "qrp.core.result",
+    "PortfolioStats": "qrp.core.measures",
+    "portfolio_stats": "qrp.core.measures",
+    "rc_error": "qrp.core.measures",
+    "risk_contributions": "qrp.core.measures",
+    "available_solvers": "qrp.core.registry",
+    "get_solver": "qrp.core.registry",
+    "register_solver": "qrp.core.registry",
+    "DiscreteProblem": "qrp.discrete.problem",
+    "discretize": "qrp.discrete.problem",
+    "refine": "qrp.discrete.refine",
+    "SampleResult": "qrp.discrete.refine",
+    "estimate_covariance": "qrp.data.covariance",
+    "factor_covariance": "qrp.data.synthetic",
+    "factor_risk_parity": "qrp.finance.factor_parity",
+    "BacktestConfig": "qrp.finance.backtest",
+    "StrategyConfig": "qrp.finance.backtest",
+    "run_backtest": "qrp.finance.backtest",
+    "load_study": "qrp.studies.study",
+    "run_study": "qrp.studies.runner",
+    "write_report": "qrp.studies.report",
+}
 
 __all__ = [
     "BacktestConfig",
     "DiscreteProblem",
     "PortfolioStats",
     "RiskParityResult",
+    "SampleResult",
     "SolverOutput",
     "StrategyConfig",
     "available_solvers",
@@ -35,6 +58,7 @@ __all__ = [
     "load_study",
     "portfolio_stats",
     "rc_error",
+    "refine",
     "register_solver",
     "risk_contributions",
     "risk_parity",
@@ -42,3 +66,31 @@ __all__ = [
     "run_study",
     "write_report",
 ]
+
+if TYPE_CHECKING:  # static analysers see the eager imports
+    from qrp.api import risk_parity
+    from qrp.core.measures import PortfolioStats, portfolio_stats, rc_error, risk_contributions
+    from qrp.core.registry import available_solvers, get_solver, register_solver
+    from qrp.core.result import RiskParityResult, SolverOutput
+    from qrp.data.covariance import estimate_covariance
+    from qrp.data.synthetic import factor_covariance
+    from qrp.discrete.problem import DiscreteProblem, discretize
+    from qrp.discrete.refine import SampleResult, refine
+    from qrp.finance.backtest import BacktestConfig, StrategyConfig, run_backtest
+    from qrp.finance.factor_parity import factor_risk_parity
+    from qrp.studies.report import write_report
+    from qrp.studies.runner import run_study
+    from qrp.studies.study import load_study
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'qrp' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_EXPORTS))

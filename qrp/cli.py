@@ -13,8 +13,8 @@ from rich.table import Table
 
 
 def _solve(args: argparse.Namespace) -> int:
-    from qrp.datasets import example_covariance, read_covariance_csv
-    from qrp.erc import risk_parity
+    from qrp.api import risk_parity
+    from qrp.data.loaders import example_covariance, read_covariance_csv
 
     cov = example_covariance() if args.cov is None else read_covariance_csv(args.cov)
     budgets = None if args.budgets is None else np.array([float(x) for x in args.budgets.split(",")])
@@ -41,7 +41,7 @@ def _solve(args: argparse.Namespace) -> int:
 
 
 def _solvers(args: argparse.Namespace) -> int:
-    from qrp.registry import available_solvers
+    from qrp.core.registry import available_solvers
 
     table = Table(title="qrp solvers")
     for col in ("name", "kind", "default tol", "description"):
@@ -53,7 +53,7 @@ def _solvers(args: argparse.Namespace) -> int:
 
 
 def _backtest(args: argparse.Namespace) -> int:
-    from qrp.backtest import run_backtest_config
+    from qrp.finance.backtest import run_backtest_config
 
     res = run_backtest_config(args.config, args.out)
     table = Table(title=f"backtest: {args.config} ({res.returns.index[0].date()} to {res.returns.index[-1].date()})")
@@ -73,8 +73,8 @@ def _backtest(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from qrp.runner import run_study
-    from qrp.study import load_study
+    from qrp.studies.runner import run_study
+    from qrp.studies.study import load_study
 
     study = load_study(args.study)
     if args.dry_run:
@@ -85,7 +85,7 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _report(args: argparse.Namespace) -> int:
-    from qrp.report import write_report
+    from qrp.studies.report import write_report
 
     for path in write_report(args.dir, threshold=args.threshold):
         print(path)

@@ -4,7 +4,7 @@ import qrp
 
 
 def test_example_solves_to_equal_risk():
-    from qrp.datasets import example_covariance
+    from qrp.data.loaders import example_covariance
 
     res = qrp.risk_parity(example_covariance())
     assert res.converged

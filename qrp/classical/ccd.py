@@ -1,0 +1,109 @@
+"""Cyclical coordinate descent for risk budgeting (Griveau-Billion, Richard & Roncalli 2013).
+
+Solves Spinu's convex problem (with an optional box and barrier weight lambda, used by ``qrp.classical.bounded``)
+
+    min_{lo <= y <= hi}  1/2 y' S y  -  lambda * sum_i b_i log y_i .
+
+Each coordinate step minimizes exactly in y_i: with c_i = (S y)_i - S_ii y_i the stationarity condition is
+S_ii y_i^2 + c_i y_i - lambda b_i = 0, whose positive root is
+
+    y_i = 2 lambda b_i / (c_i + sqrt(c_i^2 + 4 S_ii lambda b_i))     (cancellation-free form),
+
+clipped to [lo_i, hi_i] (exact for a box, since the 1-D problem is convex). S y is updated in O(N) per step, so a
+sweep costs O(N^2). Coordinate descent is invariant to the diagonal scaling of S, so it needs no preconditioning.
+Without a box and with lambda = 1 the minimizer satisfies y_i (S y)_i = b_i, so w = y / sum(y) has risk shares
+exactly b: the ERC portfolio for b = 1/N (Spinu 2013; Maillard, Roncalli & Teiletche 2010).
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+
+from qrp.core.result import SolverOutput
+
+
+# Hand-written in numba: each coordinate step depends on the previous one, so no vectorized library routine
+# applies, and a Python loop would be ~100x slower.
+@numba.njit(cache=True, nogil=True)
+def _ccd_kernel(s, b, y, lo, hi, lam, tol, max_sweeps, rc_mode):  # pragma: no cover - compiled
+    """Minimize in place from y. rc_mode: stop on rc_error <= tol, else on max relative step <= tol.
+
+    Returns (sweeps, converged, last_criterion).
+    """
+    n = y.shape[0]
+    sy = s @ y
+    crit = np.inf
+    for sweep in range(1, max_sweeps + 1):
+        step = 0.0
+        ymax = 0.0
+        for i in range(n):
+            sii = s[i, i]
+            c = sy[i] - sii * y[i]
+            lb = lam * b[i]
+            yi = 2.0 * lb / (c + np.sqrt(c * c + 4.0 * sii * lb)) if c >= 0.0 else (
+                (-c + np.sqrt(c * c + 4.0 * sii * lb)) / (2.0 * sii)
+            )
+            if yi < lo[i]:
+                yi = lo[i]
+            elif yi > hi[i]:
+                yi = hi[i]
+            d = yi - y[i]
+            if d != 0.0:
+                row = s[i]
+                for k in range(n):
+                    sy[k] += d * row[k]
+                y[i] = yi
+            if abs(d) > step:
+                step = abs(d)
+            if yi > ymax:
+                ymax = yi
+        if rc_mode:
+            crit = _rc_err(y, sy, b)
+            if crit <= tol:
+                sy = s @ y  # drop accumulated rounding before declaring convergence
+                crit = _rc_err(y, sy, b)
+                if crit <= tol:
+                    return sweep, True, crit
+        else:
+            crit = step / ymax
+            if crit <= tol:
+                return sweep, True, crit
+    return max_sweeps, False, crit
+
+
+@numba.njit(cache=True, nogil=True)
+def _rc_err(y, sy, b):  # pragma: no cover - compiled
+    total = 0.0
+    for i in range(y.shape[0]):
+        total += y[i] * sy[i]
+    err = 0.0
+    for i in range(y.shape[0]):
+        e = abs(y[i] * sy[i] / total - b[i])
+        if e > err:
+            err = e
+    return err
+
+
+def spinu_start(cov: np.ndarray, budgets: np.ndarray) -> np.ndarray:
+    """Starting point for Spinu's problem: y proportional to b_i / sqrt(S_ii) (inverse volatility for ERC),
+    scaled by t = 1 / sqrt(w' S w), the exact minimizer of the objective along that ray."""
+    w = budgets / np.sqrt(np.diag(cov))
+    return w / np.sqrt(float(w @ cov @ w))
+
+
+def ccd_minimize(cov, budgets, y0, lo, hi, lam, *, tol, max_sweeps, rc_mode):
+    """Run the compiled kernel on a copy of ``y0``; returns (y, sweeps, converged, criterion)."""
+    y = np.array(y0, dtype=np.float64)
+    sweeps, ok, crit = _ccd_kernel(cov, budgets, y, lo, hi, float(lam), float(tol), int(max_sweeps), rc_mode)
+    return y, int(sweeps), bool(ok), float(crit)
+
+
+def solve_ccd(cov, budgets, *, tol, max_iter, seed=None) -> SolverOutput:
+    """ERC / risk budgeting by cyclical coordinate descent; ``max_iter`` counts sweeps over all N coordinates."""
+    n = cov.shape[0]
+    y, sweeps, ok, crit = ccd_minimize(
+        cov, budgets, spinu_start(cov, budgets), np.zeros(n), np.full(n, np.inf), 1.0,
+        tol=tol, max_sweeps=max_iter, rc_mode=True,
+    )
+    return SolverOutput(y / y.sum(), ok, sweeps, stats={"final_rc_error": crit})

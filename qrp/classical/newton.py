@@ -1,0 +1,252 @@
+"""Damped Newton method on Spinu's convex formulation of risk budgeting (Spinu 2013), and the default solver.
+
+    min_{y > 0}  f(y) = 1/2 y' S y - b' log y,     grad = S y - b / y,     Hess = S + diag(b / y^2).
+
+The minimizer satisfies y_i (S y)_i = b_i, so w = y / sum(y) has risk shares exactly b.
+
+Step size. f itself is not self-concordant when b_i < 1, but F = f / min(b) is (its barrier terms have coefficients
+b_i / min(b) >= 1; Nesterov 2004, sec. 4.1). With the Newton decrement of F, lambda_F = sqrt(grad' dy / min(b)),
+a full step y - dy is taken when lambda_F < 1/4: it stays in y > 0 (inside the Dikin ellipsoid) and Newton then
+converges quadratically. Farther away a backtracking (Armijo) line search on f keeps y > 0 and f decreasing, which
+converges globally because f is strictly convex with compact sublevel sets whenever the solution exists.
+
+The problem is solved on the correlation matrix C = D^{-1} S D^{-1} (D = diag of volatilities) and mapped back by
+y = D^{-1} y_C, an exact change of variables that removes the volatility dispersion (condition numbers of S up to
+1e8 and daily-scale variances both reduce to C, whose diagonal is 1).
+
+Linear solves. ``linear_solver="cholesky"`` factors the Hessian (SciPy LAPACK, N^3/3 flops a step).
+``linear_solver="cg"`` runs conjugate gradients (SciPy) to the relative residual min(1e-2, rc_error) (an inexact
+Newton method with superlinear convergence; Dembo, Eisenstat & Steihaug 1982). Each CG iteration is one product
+C v (2 N^2 flops). The preconditioner is P = diag(r + b / y^2) + V diag(lam) V', with (V, lam) the top
+``PRECOND_RANK`` eigenpairs of C from a randomized range finder computed once per solve (Halko, Martinsson & Tropp
+2011) and r = 1 - diag(V diag(lam) V') the rest of C's unit diagonal, applied by the Woodbury identity in O(N k):
+on factor-model covariances (a few large eigenvalues over a flat bulk) the low-rank part absorbs the factors and CG
+needs a handful of iterations a step (measured: 36 instead of 183 over 6 steps at N = 1000, strong factors), so a
+step costs about ten N^2 instead of N^3/3. Without the low-rank part (N < 10 ``PRECOND_RANK``) P is diag(Hess). If
+CG has not converged after ``cg_max_iter`` iterations the step falls back to Cholesky.
+
+``solve_auto`` (the default solver) runs cyclical coordinate descent (``qrp.classical.ccd``, one O(N^2) sweep each)
+in chunks,
+estimates its linear convergence rate from the decrease of rc_error, and hands over to Newton as soon as the
+predicted cost of the remaining sweeps exceeds the predicted cost of Newton (see ``_newton_cost_in_sweeps``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.linalg.lapack import dpotrf, dpotrs
+from scipy.sparse.linalg import LinearOperator, cg
+
+from qrp.classical.ccd import ccd_minimize, spinu_start
+from qrp.core.result import SolverOutput
+
+#: Below this Newton decrement of F = f / min(b) the full step is taken (quadratic convergence region).
+FULL_STEP_DECREMENT = 0.25
+#: Armijo sufficient-decrease constant of the backtracking line search.
+ARMIJO = 1e-4
+#: Newton uses conjugate gradients instead of Cholesky from this N on (``linear_solver="auto"``).
+CG_MIN_N = 250
+#: Rank of the low-rank part of the CG preconditioner (top eigenpairs of the correlation matrix), and oversampling.
+PRECOND_RANK = 10
+PRECOND_OVERSAMPLE = 5
+#: Newton stops after this many steps in the full-step region without halving the best rc_error (rounding floor).
+STALL_STEPS = 3
+#: Coordinate-descent sweeps between two convergence-rate estimates in ``solve_auto``.
+AUTO_CHUNK = 8
+
+
+def _objective(y, sy, b):
+    return 0.5 * float(y @ sy) - float(b @ np.log(y))
+
+
+def _top_eigen(cov, inv_d, rank):
+    """Approximate top-``rank`` eigenpairs (V, lam) of C = D^-1 S D^-1 by a randomized range finder with one block
+    product for the range and one for the projection (Halko, Martinsson & Tropp 2011), seeded for reproducibility."""
+    n = len(inv_d)
+    omega = np.random.default_rng(0).standard_normal((n, rank + PRECOND_OVERSAMPLE))
+    q, _ = np.linalg.qr(inv_d[:, None] * (cov @ (inv_d[:, None] * omega)))
+    cq = inv_d[:, None] * (cov @ (inv_d[:, None] * q))
+    lam, u = np.linalg.eigh(q.T @ cq)
+    keep = lam > 1e-8 * max(lam[-1], 0.0)
+    return (q @ u[:, keep])[:, -rank:], lam[keep][-rank:]
+
+
+def _preconditioner(top, hdiag):
+    """P^-1 for P = diag(r + hdiag) + V diag(lam) V' ~ C + diag(hdiag), r = diag(C) - diag(V lam V') = 1 - ...,
+    applied by the Woodbury identity in O(N k): the low-rank part carries the factor structure that a diagonal
+    preconditioner leaves to CG (tens of iterations a step on strongly factor-driven matrices)."""
+    if top is None:
+        return lambda v: v / (1.0 + hdiag)
+    v_, lam = top
+    dinv = 1.0 / (np.maximum(1.0 - (v_ * v_) @ lam, 1e-12) + hdiag)
+    dv = dinv[:, None] * v_
+    inner = np.linalg.inv(np.diag(1.0 / lam) + v_.T @ dv)  # k x k, SPD and well conditioned (k <= 10)
+    return lambda v: dinv * v - dv @ (inner @ (dv.T @ v))
+
+
+def _cg_step(corr_mv, hdiag, grad, rtol, max_iter, top=None):
+    """Preconditioned CG for (C + diag(hdiag)) dy = grad; (dy, iterations) or (None, iterations) if it fails."""
+    n = len(grad)
+    hess = LinearOperator((n, n), matvec=lambda v: corr_mv(v) + hdiag * v, dtype=np.float64)
+    precond = LinearOperator((n, n), matvec=_preconditioner(top, hdiag), dtype=np.float64)
+    count = [0]
+
+    def callback(_):
+        count[0] += 1
+
+    step, info = cg(hess, grad, x0=precond.matvec(grad), rtol=rtol, maxiter=max_iter, M=precond, callback=callback)
+    return (step if info == 0 else None), count[0]
+
+
+def newton_minimize(cov, b, y, *, tol, max_iter, linear_solver="cholesky", cg_max_iter=None):
+    """Newton on the correlation matrix of ``cov`` from y > 0 (in correlation coordinates, module docstring);
+    returns (y, rc_error, stats).
+
+    C v is computed as D^-1 (S (D^-1 v)), so C is never formed unless a Cholesky step needs it (saves an N^2 copy).
+
+    stats: iterations, cg_iterations, cholesky_steps, line_search_halvings, decrement (last lambda_F).
+    Returns the iterate with the smallest rc_error; stops early when ``STALL_STEPS`` full steps in a row fail to
+    halve it (the rounding floor of rc_error, reached on ill-conditioned S before a very small ``tol``).
+    """
+    n = len(y)
+    bmin = float(b.min())
+    if cg_max_iter is None:
+        cg_max_iter = max(20, n // 8)
+    use_cg = linear_solver == "cg"
+    inv_d = 1.0 / np.sqrt(np.diag(cov))
+    corr = None
+
+    def corr_mv(v):
+        return inv_d * (cov @ (inv_d * v))
+
+    top = _top_eigen(cov, inv_d, PRECOND_RANK) if use_cg and n >= 10 * PRECOND_RANK else None
+    sy = corr_mv(y)
+    fy = _objective(y, sy, b)
+    u = y * sy
+    err = float(np.max(np.abs(u / u.sum() - b)))
+    stats = {"iterations": 0, "cg_iterations": 0, "cholesky_steps": 0, "line_search_halvings": 0,
+             "decrement": float("inf")}
+    best_y, best_err, stall = y, err, 0
+    while err > tol and stats["iterations"] < max_iter and stall < STALL_STEPS:
+        stats["iterations"] += 1
+        grad = sy - b / y
+        hdiag = b / (y * y)
+        step = None
+        if use_cg:
+            step, k = _cg_step(corr_mv, hdiag, grad, min(1e-2, err), cg_max_iter, top)
+            stats["cg_iterations"] += k
+            use_cg = step is not None  # CG too slow on this matrix: Cholesky from now on
+        if step is None:
+            if corr is None:
+                corr = cov * inv_d * inv_d[:, None]
+            hess = corr.copy()
+            hess.flat[:: n + 1] += hdiag
+            # LAPACK directly: scipy.linalg.cho_factor/cho_solve add ~50 us of checks a step, as much as the
+            # factorization itself at N = 100.
+            factor, info = dpotrf(hess, lower=1, clean=0, overwrite_a=1)
+            if info != 0:  # only reachable for an indefinite S passed with check_psd=False
+                raise ValueError(f"newton: Hessian S + diag(b/y^2) is not positive definite (LAPACK info {info})")
+            step, _ = dpotrs(factor, grad, lower=1)
+            stats["cholesky_steps"] += 1
+        slope = float(grad @ step)
+        if not slope > 0.0:  # rounding-level gradient: nothing left to gain
+            break
+        decrement = float(np.sqrt(slope / bmin))
+        stats["decrement"] = decrement
+        t = 1.0
+        while True:
+            y_new = y - t * step
+            if y_new.min() > 0.0:
+                sy_new = corr_mv(y_new)
+                if decrement < FULL_STEP_DECREMENT:
+                    break
+                f_new = _objective(y_new, sy_new, b)
+                if f_new <= fy - ARMIJO * t * slope:
+                    break
+            t *= 0.5
+            stats["line_search_halvings"] += 1
+            if t < 1e-20:
+                raise ValueError("newton: line search failed; is cov positive semi-definite with an ERC solution?")
+        y, sy = y_new, sy_new
+        fy = _objective(y, sy, b)
+        u = y * sy
+        err = float(np.max(np.abs(u / u.sum() - b)))
+        stall = stall + 1 if decrement < FULL_STEP_DECREMENT and err > 0.5 * best_err else 0
+        if err < best_err:
+            best_y, best_err = y, err
+    return best_y, best_err, stats
+
+
+def _newton_from(cov, b, y0_cov, *, tol, max_iter, linear_solver, iterations0=0, stats=None) -> SolverOutput:
+    d = np.sqrt(np.diag(cov))
+    if linear_solver == "auto":
+        linear_solver = "cg" if len(b) >= CG_MIN_N else "cholesky"
+    y, err, nstats = newton_minimize(cov, b, y0_cov * d, tol=tol, max_iter=max_iter, linear_solver=linear_solver)
+    w = y / d
+    stats = dict(stats or {}, newton_iterations=nstats["iterations"], cg_iterations=nstats["cg_iterations"],
+                 cholesky_steps=nstats["cholesky_steps"], line_search_halvings=nstats["line_search_halvings"],
+                 newton_decrement=nstats["decrement"], final_rc_error=err)
+    if err > tol:
+        # rc_error moves by about eps * max_i (|C| |y|)_i / |(C y)_i| when y moves by one ulp: below that, tol is
+        # unreachable in double precision (near-hedged portfolios of ill-conditioned S).
+        stats["rc_error_floor"] = float(np.finfo(float).eps * np.max(np.abs(cov) @ w / np.abs(cov @ w)))
+    return SolverOutput(w / w.sum(), err <= tol, iterations0 + nstats["iterations"], stats=stats)
+
+
+def _check_linear_solver(linear_solver: str) -> None:
+    if linear_solver not in ("auto", "cholesky", "cg"):
+        raise ValueError(f"linear_solver must be 'auto', 'cholesky' or 'cg', got {linear_solver!r}")
+
+
+def solve_newton(cov, budgets, *, tol, max_iter, seed=None, linear_solver: str = "cholesky") -> SolverOutput:
+    """ERC / risk budgeting by damped Newton from ``spinu_start``; ``linear_solver`` "cholesky" (SciPy LAPACK,
+    O(N^3/3) a step, the default), "cg" (preconditioned conjugate gradients) or "auto" (CG from N = ``CG_MIN_N``)."""
+    _check_linear_solver(linear_solver)
+    return _newton_from(cov, budgets, spinu_start(cov, budgets), tol=tol, max_iter=max_iter,
+                        linear_solver=linear_solver)
+
+
+def _newton_cost_in_sweeps(n: int) -> float:
+    """Predicted cost of finishing with Newton, in coordinate-descent sweeps of the same N (one sweep ~ N^2
+    multiply-adds, memory-bound).
+
+    Rough calibration on the 2-core sandbox (``benchmarks/classical.py`` families): a Newton solve from a
+    coordinate-descent start takes about 5 steps; a Cholesky step (N < CG_MIN_N) costs about N/3 sweeps plus a
+    fixed ~40 us of Python and LAPACK call overhead (~ 4e4 / N^2 sweeps at ~1 ns per multiply-add); a CG step
+    (N >= CG_MIN_N) about 30 matrix-vector products. The switch only has to be right within a factor of a few.
+    """
+    if n >= CG_MIN_N:
+        return 5 * 30.0
+    return 5 * (n / 3.0 + 4e4 / (n * n))
+
+
+def solve_auto(cov, budgets, *, tol, max_iter, seed=None, linear_solver: str = "auto") -> SolverOutput:
+    """Coordinate descent while it is predicted to be cheaper, then damped Newton from its point.
+
+    After a first ``AUTO_CHUNK / 2`` sweeps, every ``AUTO_CHUNK`` sweeps the linear rate rho = (e_k / e_0)^(1/k) of
+    rc_error over the sweeps so far predicts the sweeps still needed, log(tol / e_k) / log(rho); when the total
+    exceeds ``_newton_cost_in_sweeps(N)`` (or rc_error stops decreasing) Newton takes over. ``max_iter`` caps the
+    Newton steps; ``iterations`` counts sweeps plus Newton steps, and ``stats`` says how many of each.
+    """
+    _check_linear_solver(linear_solver)
+    n = len(budgets)
+    budget = _newton_cost_in_sweeps(n)
+    zeros, inf = np.zeros(n), np.full(n, np.inf)
+    y, sweeps, ok, err0 = ccd_minimize(cov, budgets, spinu_start(cov, budgets), zeros, inf, 1.0,
+                                       tol=tol, max_sweeps=AUTO_CHUNK // 2, rc_mode=True)
+    first = sweeps
+    err = err0
+    while not ok:
+        if sweeps > first:
+            rate = (err / err0) ** (1.0 / (sweeps - first)) if err0 > 0 else 0.0
+            if not rate < 1.0 or sweeps + np.log(tol / err) / np.log(rate) > budget:
+                break
+        elif sweeps >= budget:
+            break
+        y, k, ok, err = ccd_minimize(cov, budgets, y, zeros, inf, 1.0, tol=tol, max_sweeps=AUTO_CHUNK, rc_mode=True)
+        sweeps += k
+    if ok:
+        return SolverOutput(y / y.sum(), True, sweeps,
+                            stats={"ccd_sweeps": sweeps, "newton_iterations": 0, "final_rc_error": err})
+    return _newton_from(cov, budgets, y, tol=tol, max_iter=max_iter, linear_solver=linear_solver,
+                        iterations0=sweeps, stats={"ccd_sweeps": sweeps})

@@ -1,0 +1,92 @@
+"""Risk contributions, the ERC accuracy measure and portfolio statistics.
+
+Euler decomposition of volatility (Maillard, Roncalli & Teiletche 2010): with sigma(w) = sqrt(w' S w),
+
+    RC_i = w_i (S w)_i / sigma(w),     sum_i RC_i = sigma(w).
+
+The one accuracy measure used everywhere in qrp is
+
+    rc_error(w) = max_i | RC_i / sum_j RC_j - b_i |,
+
+the largest absolute miss of a risk share against its budget (b_i = 1/N for ERC). It is invariant to the scale of
+w and of S, so leverage and target-volatility scaling leave it unchanged.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from qrp.core.validation import positive_real, validate_budgets, validate_cov, validate_weights
+
+
+def contributions_kernel(w: np.ndarray, s: np.ndarray) -> np.ndarray:
+    """w * (S w) / sigma for validated float arrays (the shared kernel)."""
+    sw = s @ w
+    var = float(w @ sw)
+    if var <= 0.0:
+        raise ValueError(f"portfolio variance is {var!r}: risk contributions are undefined")
+    return w * sw / np.sqrt(var)
+
+
+def rc_error_kernel(rc: np.ndarray, budgets: np.ndarray) -> float:
+    return float(np.max(np.abs(rc / rc.sum() - budgets)))
+
+
+def risk_contributions(weights, cov) -> np.ndarray:
+    """Risk contributions RC_i = w_i (S w)_i / sqrt(w' S w), shape (N,), in units of volatility.
+
+    They sum to the portfolio volatility sqrt(w' S w). ``cov`` is not checked for positive semi-definiteness
+    here (call ``qrp.core.validation.check_psd_matrix`` for that); everything else about it is.
+    """
+    c = validate_cov(cov, check_psd=False)
+    w = validate_weights(weights, c.matrix.shape[0])
+    return contributions_kernel(w, c.matrix)
+
+
+def rc_error(weights, cov, budgets=None) -> float:
+    """max_i |RC_i / sum(RC) - b_i|, with b_i = 1/N when ``budgets`` is None. Dimensionless, in [0, 1]."""
+    c = validate_cov(cov, check_psd=False)
+    n = c.matrix.shape[0]
+    w = validate_weights(weights, n)
+    b = validate_budgets(budgets, n, c.names)
+    return rc_error_kernel(contributions_kernel(w, c.matrix), b)
+
+
+@dataclass(frozen=True)
+class PortfolioStats:
+    """Portfolio statistics in the units of the inputs (per period of ``cov`` and ``expected_returns``).
+
+    Attributes
+    ----------
+    volatility : sqrt(w' S w).
+    expected_return : w' mu, or None without expected returns.
+    sharpe_ratio : (w' mu - r_f) / volatility, or None without expected returns.
+    gross_leverage : sum_i |w_i|.
+    """
+
+    volatility: float
+    expected_return: float | None
+    sharpe_ratio: float | None
+    gross_leverage: float
+
+
+def portfolio_stats(weights, cov, expected_returns=None, risk_free_rate: float = 0.0) -> PortfolioStats:
+    """Volatility, expected return and Sharpe ratio of ``weights``.
+
+    ``expected_returns`` (shape (N,)) and ``risk_free_rate`` must be in the same period as ``cov``
+    (annualized with annualized, daily with daily).
+    """
+    c = validate_cov(cov, check_psd=False)
+    n = c.matrix.shape[0]
+    w = validate_weights(weights, n)
+    vol = float(np.sqrt(max(float(w @ c.matrix @ w), 0.0)))
+    ret = sharpe = None
+    if expected_returns is not None:
+        mu = validate_weights(expected_returns, n, what="expected_returns")
+        if not np.isfinite(risk_free_rate):
+            raise ValueError(f"risk_free_rate must be finite, got {risk_free_rate!r}")
+        ret = float(w @ mu)
+        sharpe = (ret - float(risk_free_rate)) / positive_real(vol, "portfolio volatility")
+    return PortfolioStats(vol, ret, sharpe, float(np.abs(w).sum()))

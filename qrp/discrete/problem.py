@@ -1,0 +1,577 @@
+"""ERC as a binary optimization problem: binary-encoded weights, two formulations, exports to dimod and qiskit.
+
+Encoding
+--------
+Each asset i gets K = ``bits`` binary variables x_ik (k = 0..K-1) and the encoded value
+
+    v_i = lo_i + step_i * sum_k 2^k x_ik,      step_i = (hi_i - lo_i) / (2^K - 1),
+
+so v_i runs over the 2^K equally spaced levels lo_i, lo_i + step_i, ..., hi_i. Variables are numbered asset-major:
+variable p = i*K + k is bit k of asset i, n = N*K variables in all. In matrix form v = lo + A x with the (N, n)
+matrix A[i, i*K + k] = step_i 2^k (``a_p`` below is the non-zero of column p).
+
+Formulations
+------------
+``log_barrier`` (default, a true QUBO). Spinu (2013): the ERC / risk-budgeting portfolio is, up to scale, the unique
+minimizer over y > 0 of
+
+    F(y) = 1/2 y' S y - b' log y,          minimizer y*: y*_i (S y*)_i = b_i, hence y*' S y* = sum b = 1,
+
+and w = y* / sum(y*). The variable is y (not weights): the box is in y-space, and the default box is a bracket
+around ``qrp.classical.ccd.spinu_start`` (inverse volatility scaled to the exact minimizer of F along that ray).
+The quadratic
+part is exactly quadratic in the bits. The separable log term -b_i log y_i is replaced, per asset, by a quadratic
+q_i(y) = q0_i + q1_i d + q2_i d^2, d = y - lo_i, in that asset's own value (hence a quadratic in its own K bits;
+stored in powers of d = y - lo rather than of y, because in the narrow boxes of refinement the powers-of-y
+coefficients cancel catastrophically):
+
+* ``log_fit="taylor"`` (default): second-order expansion about the box centre c_i,
+  q_i(y) = -b_i log c_i - (b_i / c_i)(y - c_i) + b_i / (2 c_i^2) (y - c_i)^2;
+* ``log_fit="lsq"``: least-squares fit of q_i to -b_i log y over the asset's 2^K levels (for K = 1 the two levels
+  are interpolated by a line, q2_i = 0; the fitted values are -b_i log1p(d / lo_i), exact to rounding however
+  narrow the box).
+
+Why Taylor by default (measured, ``benchmarks/refinement.py --oneshot``): lsq has the smaller worst error over the
+levels, but what moves the discrete minimizer is the surrogate's slope near the solution, and the solution sits near
+the box centre by construction (the classical guess, then re-centring), where Taylor's value, slope and curvature are
+exact. One-shot rc_error on the default box was lower or equal with Taylor in every measured cell (exact N = 4,
+K = 1..5; SA N = 20, K = 2..8). On a box centred on the solution the picture is mixed: lsq was about 2x better
+for exact N = 4, K <= 5 (grid error dominates there), while at SA N = 20 Taylor kept improving with K (K = 8:
+1.8e-4) and lsq stalled at its slope bias (2.2e-3). Refinement reaches 1e-8 in the same number of rounds with
+either (the fits agree as the box narrows).
+
+Either way the surrogate objective is  G(v) = 1/2 v'Sv + sum_i q_i(v_i), which is what ``objective`` returns and what
+every export encodes. The surrogate error shrinks like (width / c)^3 as the box shrinks, so iterative refinement
+(``qrp.refine``) converges to y* whichever fit is used; ``benchmarks/refinement.py`` measures both.
+
+``pairwise`` (degree 4). The seed document's objective, generalized to budgets, plus a budget penalty in w-space:
+
+    P(w) = sum_i sum_j (u_i - u_j)^2 + lambda (sum_i w_i - 1)^2,     u_i = w_i (S w)_i / (N b_i),
+         = 2N sum_i u_i^2 - 2 (sum_i u_i)^2 + lambda (sum w - 1)^2,
+
+(for b_i = 1/N, u_i = w_i (S w)_i and the first term is exactly the seed's). Its minimum 0 is attained at the ERC
+weights (sum w = 1). The scale-aware penalty weight is lambda = ``penalty`` * (w_c' S w_c)^2 with w_c the box centre:
+both terms then scale as variance^2, so ``penalty`` (default 1) is dimensionless. P is a degree-4 polynomial in the
+bits: ``to_polynomial`` keeps it exactly; ``to_bqm`` quadratizes it by Rosenberg substitution (one product
+variable per reduced pair, labelled n, n+1, ... after the bits; ``num_auxiliary`` reports how many). Its default box
+is in weight space around inverse-volatility weights w_c = (b / sigma) / sum(b / sigma). The polynomial has O(n^4)
+terms, so its exports are refused above ``MAX_PAIRWISE_EXPORT_QUBITS`` variables (``energy``/``energies`` work at any
+size).
+
+Default box: centre c (as above), lo = c (1 - radius), hi = c (1 + radius), ``radius`` = 0.5. It brackets the
+solution only when the ERC portfolio is close to inverse volatility: on the random 3-factor covariances of the
+benchmarks (``benchmarks/refinement.py --coverage``) y* was inside it for 48% of 50 draws at N = 4 and for none at
+N = 20 or 100 (median max_i |y*_i / y0_i - 1| = 2.6 and 3.5). One-shot errors on the default box reflect that;
+refinement re-centres and grows the box of assets that land on its edge. Pass ``box`` to bracket differently.
+Decoded weights are w = v / sum(v); they are positive whenever lo > 0 (always for log_barrier, which requires
+lo > 0).
+
+Building is vectorized numpy: the QUBO matrix of log_barrier is (A'SA)/2 plus per-asset blocks q2_i a a', never a
+Python loop over pairs of variables (N = 100 x 8 bits, BQM included: 13 ms median on the 2-core sandbox,
+``benchmarks/qubo_build.py``, against 26 s through qiskit-optimization).
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from math import comb
+
+import numpy as np
+
+from qrp.classical.ccd import spinu_start
+from qrp.core.validation import check_erc_exists, positive_int, positive_real, validate_budgets, validate_cov
+
+FORMULATIONS = ("log_barrier", "pairwise")
+LOG_FITS = ("lsq", "taylor")
+#: Default log surrogate (see the module docstring for the measurement behind the choice).
+DEFAULT_LOG_FIT = "taylor"
+#: Default relative half-width of the box around the classical guess.
+DEFAULT_RADIUS = 0.5
+#: Largest n for which the O(n^4)-term pairwise polynomial is exported (C(64, 4) = 635,376 quartic monomials).
+MAX_PAIRWISE_EXPORT_QUBITS = 64
+
+
+def validate_problem_inputs(cov, budgets, check_psd: bool) -> tuple[np.ndarray, np.ndarray]:
+    """The checks of ``qrp.risk_parity`` in the same order with the same errors; returns read-only copies."""
+    c = validate_cov(cov, check_psd=False)
+    s = c.matrix
+    b = validate_budgets(budgets, s.shape[0], c.names)
+    if check_psd:
+        try:
+            np.linalg.cholesky(s)
+        except np.linalg.LinAlgError:
+            validate_cov(s, check_psd=True)
+            check_erc_exists(s)
+    s = np.array(s, dtype=np.float64, copy=True)
+    b = np.array(b, dtype=np.float64, copy=True)
+    s.setflags(write=False)
+    b.setflags(write=False)
+    return s, b
+
+
+def validate_formulation(formulation: str) -> str:
+    if formulation not in FORMULATIONS:
+        raise ValueError(f"formulation must be one of {FORMULATIONS}, got {formulation!r}")
+    return formulation
+
+
+def box_centre(cov: np.ndarray, budgets: np.ndarray, formulation: str) -> np.ndarray:
+    """The classical guess the default box brackets: Spinu's start y (log_barrier) or inverse-vol weights."""
+    if formulation == "log_barrier":
+        return spinu_start(cov, budgets)
+    w = budgets / np.sqrt(np.diag(cov))
+    return w / w.sum()
+
+
+def default_box(cov: np.ndarray, budgets: np.ndarray, formulation: str, radius: float = DEFAULT_RADIUS):
+    """(lo, hi) = (c (1 - radius), c (1 + radius)) around ``box_centre``; radius in (0, 1)."""
+    radius = positive_real(radius, "radius")
+    if radius >= 1.0:
+        raise ValueError(f"radius must be < 1 so that the box excludes zero weights, got {radius!r}")
+    c = box_centre(cov, budgets, formulation)
+    return c * (1.0 - radius), c * (1.0 + radius)
+
+
+def validate_box(box, n_assets: int, formulation: str) -> tuple[np.ndarray, np.ndarray]:
+    """A box as fresh (lo, hi) float64 arrays. Accepts a (lo, hi) pair of scalars or length-N arrays, or an (N, 2)
+    array. Requires finite lo < hi, hi > 0, lo > 0 for log_barrier (log y) and lo >= 0 for pairwise (long-only)."""
+    try:
+        arr = np.asarray(box, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"box could not be read as numbers: {exc}") from None
+    if arr.shape == (n_assets, 2) and n_assets != 2:
+        lo, hi = arr[:, 0].copy(), arr[:, 1].copy()
+    elif arr.shape == (2,):
+        lo, hi = np.full(n_assets, arr[0]), np.full(n_assets, arr[1])
+    elif arr.shape == (2, n_assets):
+        lo, hi = arr[0].copy(), arr[1].copy()
+    else:
+        raise ValueError(
+            f"box must be a (lo, hi) pair of scalars or of length-{n_assets} arrays, got shape {arr.shape}"
+        )
+    if not (np.all(np.isfinite(lo)) and np.all(np.isfinite(hi))):
+        raise ValueError("box contains NaN or inf")
+    checks = [
+        (hi <= 0, "upper bound is not positive, so the box excludes positive weights"),
+        (lo >= hi, "lower bound is not below its upper bound"),
+    ]
+    if formulation == "log_barrier":
+        checks.append((lo <= 0, "lower bound is not positive (log_barrier needs y > 0)"))
+    else:
+        checks.append((lo < 0, "lower bound is negative (qrp is long-only)"))
+    for bad, what in checks:
+        if bad.any():
+            k = int(np.argmax(bad))
+            raise ValueError(f"box: asset {k} {what}: lo={lo[k]!r}, hi={hi[k]!r}")
+    return lo, hi
+
+
+def _log_surrogate(budgets, lo, hi, bits: int, log_fit: str) -> np.ndarray:
+    """(N, 3) coefficients (q0, q1, q2) of q_i(y) = q0 + q1 d + q2 d^2, d = y - lo_i, standing for -b_i log y."""
+    d = hi - lo
+    if log_fit == "taylor":
+        c = 0.5 * (lo + hi)
+        r = c - lo  # expansion point in d
+        q2 = budgets / (2.0 * c * c)
+        return np.column_stack([-budgets * np.log(c) + budgets * r / c + q2 * r * r, -budgets / c - 2.0 * q2 * r, q2])
+    levels = 2**bits
+    t = np.arange(levels) / (levels - 1)  # levels as t in [0, 1]: y = lo + d t
+    deg = 2 if levels > 2 else 1
+    design = np.vander(t, deg + 1, increasing=True)  # (L, deg + 1)
+    rel = -budgets[:, None] * np.log1p((d / lo)[:, None] * t[None, :])  # -b log(y / lo), (N, L)
+    p = rel @ np.linalg.pinv(design).T  # least squares, (N, deg + 1) in powers of t
+    if deg == 1:
+        p = np.column_stack([p, np.zeros(len(lo))])
+    return np.column_stack([p[:, 0] - budgets * np.log(lo), p[:, 1] / d, p[:, 2] / (d * d)])
+
+
+def _canonical_terms(idx: np.ndarray, coef: np.ndarray, n: int):
+    """Sum monomials given as (m, 4) index rows over z = (1, x_0..x_{n-1}) (index 0 is the constant 1) into
+    canonical multilinear monomials (x^2 = x). Returns (offset, {degree: (sorted (m_d, d) variable indices,
+    coefficients)})."""
+    t = np.sort(idx, axis=1)
+    dup = np.zeros_like(t, dtype=bool)
+    dup[:, 1:] = t[:, 1:] == t[:, :-1]
+    t[dup] = 0
+    t.sort(axis=1)
+    key = np.ravel_multi_index(tuple(t.T), (n + 1,) * t.shape[1])
+    uniq, inv = np.unique(key, return_inverse=True)
+    total = np.bincount(inv, weights=coef)
+    rows = np.array(np.unravel_index(uniq, (n + 1,) * t.shape[1])).T
+    deg = (rows > 0).sum(axis=1)
+    offset = float(total[deg == 0].sum())
+    terms = {}
+    for d in range(1, t.shape[1] + 1):
+        sel = (deg == d) & (total != 0.0)
+        if sel.any():
+            terms[d] = (rows[sel][:, t.shape[1] - d:] - 1, total[sel])
+    return offset, terms
+
+
+def _upper(u: np.ndarray):
+    """Non-zero upper-triangle entries (a <= b) of a symmetric quadratic form z'Uz as (a, b, coefficient)."""
+    a, b = np.triu_indices(u.shape[0])
+    c = np.where(a == b, u[a, b], 2.0 * u[a, b])
+    keep = c != 0.0
+    return a[keep], b[keep], c[keep]
+
+
+def _product(p, q, weight: float) -> tuple[np.ndarray, np.ndarray]:
+    """Monomials of weight * (quadratic p) * (quadratic q), each given by ``_upper``, as (m, 4) index rows."""
+    pa, pb, pc = p
+    qa, qb, qc = q
+    idx = np.stack(
+        [np.repeat(pa, len(qa)), np.repeat(pb, len(qa)), np.tile(qa, len(pa)), np.tile(qb, len(pa))], axis=1
+    )
+    return idx, weight * np.outer(pc, qc).ravel()
+
+
+class DiscreteProblem:
+    """One binary-encoded ERC problem: a formulation on a box with ``bits`` bits per asset.
+
+    Built by ``qrp.discretize``. Attributes: ``cov`` (N, N), ``budgets`` (N,), ``bits`` K, ``formulation``,
+    ``box`` = (lo, hi), ``num_qubits`` n = N K, ``n_assets`` N, ``log_fit`` and ``log_coef`` (N, 3) = (q0, q1, q2)
+    (log_barrier), ``penalty_weight`` lambda (pairwise). Immutable; arrays are read-only.
+    """
+
+    def __init__(self, cov, budgets, bits, formulation, lo, hi, *, log_fit=DEFAULT_LOG_FIT, penalty=1.0):
+        self.cov = cov
+        self.budgets = budgets
+        self.bits = int(bits)
+        self.formulation = formulation
+        self.n_assets = cov.shape[0]
+        self.num_qubits = self.n_assets * self.bits
+        self._lo = np.array(lo, dtype=np.float64)
+        self._hi = np.array(hi, dtype=np.float64)
+        self.step = (self._hi - self._lo) / (2**self.bits - 1)
+        #: a_p: the value of bit p (step of its asset times 2^k), shape (n,)
+        self.bit_values = (self.step[:, None] * 2.0 ** np.arange(self.bits)[None, :]).ravel()
+        self.asset_of = np.repeat(np.arange(self.n_assets), self.bits)
+        self.log_fit = log_fit if formulation == "log_barrier" else None
+        if formulation == "log_barrier":
+            self.log_coef = _log_surrogate(budgets, self._lo, self._hi, self.bits, log_fit)
+            self.penalty_weight = 0.0
+        else:
+            self.log_coef = None
+            centre = 0.5 * (self._lo + self._hi)
+            self.penalty_weight = float(penalty) * float(centre @ cov @ centre) ** 2
+        for arr in (self._lo, self._hi, self.step, self.bit_values, self.asset_of, self.log_coef):
+            if arr is not None:
+                arr.setflags(write=False)
+
+    def __repr__(self) -> str:
+        return (
+            f"DiscreteProblem(formulation={self.formulation!r}, n_assets={self.n_assets}, bits={self.bits}, "
+            f"num_qubits={self.num_qubits})"
+        )
+
+    @property
+    def box(self) -> tuple[np.ndarray, np.ndarray]:
+        """(lo, hi), each (N,), in the formulation's variable (y for log_barrier, weights for pairwise)."""
+        return self._lo, self._hi
+
+    @property
+    def is_quadratic(self) -> bool:
+        return self.formulation == "log_barrier"
+
+    # ---- evaluation -------------------------------------------------------------------------------------------
+    def _check_samples(self, samples, ndim: int) -> np.ndarray:
+        x = np.asarray(samples)
+        if x.ndim != ndim or x.shape[-1] != self.num_qubits:
+            want = f"({self.num_qubits},)" if ndim == 1 else f"(m, {self.num_qubits})"
+            raise ValueError(f"sample(s) must have shape {want}, got {x.shape}")
+        if not np.all((x == 0) | (x == 1)):
+            raise ValueError("samples must contain only 0 and 1")
+        return x.astype(np.float64)
+
+    def _values(self, x: np.ndarray) -> np.ndarray:
+        """v = lo + A x for an (m, n) float array of bits, (m, N)."""
+        return self._lo + (x * self.bit_values).reshape(len(x), self.n_assets, self.bits).sum(axis=2)
+
+    @cached_property
+    def energy_offset(self) -> float:
+        """The part of every energy that does not depend on the sample: G(lo) for log_barrier, 0 for pairwise."""
+        if self.formulation != "log_barrier":
+            return 0.0
+        lo = self._lo
+        return float(0.5 * lo @ self.cov @ lo + self.log_coef[:, 0].sum())
+
+    @cached_property
+    def _gradient_at_lo(self) -> np.ndarray:
+        return self.cov @ self._lo + self.log_coef[:, 1]
+
+    def _relative(self, v: np.ndarray) -> np.ndarray:
+        """objective - energy_offset for each row of an (m, N) array, without cancellation against the offset.
+
+        In a refined (narrow) box the energies of different samples differ by far less than |offset| * 1e-16, so
+        solvers compare these. log_barrier: with d = v - lo, G(v) - G(lo) = d'(S lo + q1) + 1/2 d'Sd + sum q2 d^2.
+        pairwise: P(v) itself, its pair sum taken in the centred form
+        sum_ij (u_i - u_j)^2 = 2N sum_i (u_i - mean(u))^2.
+        """
+        if self.formulation == "log_barrier":
+            d = v - self._lo
+            g = self.log_coef[:, 2]
+            return d @ self._gradient_at_lo + (d * (0.5 * (d @ self.cov) + g * d)).sum(axis=1)
+        n = self.n_assets
+        u = v * (v @ self.cov) / (n * self.budgets)
+        u -= u.mean(axis=1, keepdims=True)
+        return 2.0 * n * (u * u).sum(axis=1) + self.penalty_weight * (v.sum(axis=1) - 1) ** 2
+
+    def _objective(self, v: np.ndarray) -> np.ndarray:
+        """The formulation's objective for each row of an (m, N) array."""
+        return self.energy_offset + self._relative(v)
+
+    def values(self, sample) -> np.ndarray:
+        """Encoded variables v (N,) of a 0/1 sample (n,): v_i = lo_i + step_i sum_k 2^k x_{iK+k}."""
+        return self._values(self._check_samples(sample, 1)[None, :])[0]
+
+    def levels(self, samples) -> np.ndarray:
+        """Integer level m_i = sum_k 2^k x_ik in 0..2^K-1 of each asset, (N,) or (m, N)."""
+        x = np.asarray(samples, dtype=np.int64)
+        return (x.reshape(*x.shape[:-1], self.n_assets, self.bits) << np.arange(self.bits)).sum(axis=-1)
+
+    def objective(self, v) -> float:
+        """The formulation's objective at v (N,): G(v) for log_barrier, P(v) for pairwise (module docstring)."""
+        v = np.asarray(v, dtype=np.float64)
+        if v.shape != (self.n_assets,):
+            raise ValueError(f"v must have shape ({self.n_assets},), got {v.shape}")
+        return float(self._objective(v[None, :])[0])
+
+    def energy(self, sample) -> float:
+        """objective(values(sample)), the energy every export encodes."""
+        return float(self._objective(self._values(self._check_samples(sample, 1)[None, :]))[0])
+
+    def energies(self, samples) -> np.ndarray:
+        """Vectorized ``energy`` of an (m, n) 0/1 array, (m,)."""
+        return self._objective(self._values(self._check_samples(samples, 2)))
+
+    def relative_energies(self, samples) -> np.ndarray:
+        """``energies(samples) - energy_offset``, (m,), computed without cancellation: what solvers compare."""
+        return self._relative(self._values(self._check_samples(samples, 2)))
+
+    def decode(self, sample) -> np.ndarray:
+        """Weights w = v / sum(v), (N,), summing to 1."""
+        v = self.values(sample)
+        total = float(v.sum())
+        if total <= 0:
+            raise ValueError(f"sample decodes to values summing to {total!r}; no weights")
+        return v / total
+
+    # ---- polynomial form --------------------------------------------------------------------------------------
+    @cached_property
+    def qubo(self) -> tuple[float, np.ndarray, np.ndarray]:
+        """(offset, h (n,), Q (n, n) strictly upper triangular): energy = offset + h'x + x'Qx (log_barrier)."""
+        if not self.is_quadratic:
+            raise ValueError(f"formulation {self.formulation!r} is degree 4, not a QUBO; use to_polynomial()")
+        s, a, gamma = self.cov, self.bit_values, self.log_coef[:, 2]
+        # 1/2 x'A'SAx + x'A'diag(gamma)Ax with (A'SA)_pq = a_p a_q S[asset p, asset q]
+        m = s[np.ix_(self.asset_of, self.asset_of)] * 0.5
+        diag_blocks = np.arange(self.n_assets)
+        m.reshape(self.n_assets, self.bits, self.n_assets, self.bits)[diag_blocks, :, diag_blocks, :] += gamma[
+            :, None, None
+        ]
+        m *= np.outer(a, a)
+        h = a * self._gradient_at_lo[self.asset_of] + np.diag(m)
+        q = np.triu(m, 1) * 2.0
+        offset = self.energy_offset
+        for arr in (h, q):
+            arr.setflags(write=False)
+        return offset, h, q
+
+    @cached_property
+    def _terms(self) -> tuple[float, dict[int, tuple[np.ndarray, np.ndarray]]]:
+        """(offset, {degree: (indices (m, d) sorted, coefficients (m,))}): the multilinear polynomial."""
+        n = self.num_qubits
+        if self.is_quadratic:
+            offset, h, q = self.qubo
+            p, r = np.nonzero(q)
+            return offset, {1: (np.arange(n)[:, None], np.array(h)), 2: (np.stack([p, r], axis=1), q[p, r])}
+        if n > MAX_PAIRWISE_EXPORT_QUBITS:
+            raise ValueError(
+                f"the pairwise polynomial of n={n} variables has about C(n, 4) = {comb(n, 4):,} quartic terms; "
+                f"exports are limited to n <= {MAX_PAIRWISE_EXPORT_QUBITS} (use energy()/energies(), or log_barrier)"
+            )
+        nn, s, b = self.n_assets, self.cov, self.budgets
+        # v = z'P_i with z = (1, x): P (N, n+1); (Sv)_i = z'R_i with R = S P
+        pmat = np.zeros((nn, n + 1))
+        pmat[:, 0] = self._lo
+        pmat[self.asset_of, np.arange(1, n + 1)] = self.bit_values
+        rmat = s @ pmat
+        c = 1.0 / (nn * b)
+        # u_i = c_i (z'P_i)(z'R_i) as the symmetric form U_i = c_i sym(P_i R_i')
+        u = c[:, None, None] * 0.5 * (pmat[:, :, None] * rmat[:, None, :] + rmat[:, :, None] * pmat[:, None, :])
+        parts = []
+        for i in range(nn):  # N products of sparse quadratics; the loop is over assets, not variable pairs
+            ui = _upper(u[i])
+            parts.append(_product(ui, ui, 2.0 * nn))
+        ssum = _upper(u.sum(axis=0))
+        parts.append(_product(ssum, ssum, -2.0))
+        # lambda (z'e - 1)^2 with e = (lo sum, a): a linear form, squared
+        lin = np.concatenate([[self._lo.sum() - 1.0], self.bit_values])
+        ln = _upper(np.outer(lin, lin))
+        parts.append(_product(ln, (np.array([0]), np.array([0]), np.array([1.0])), self.penalty_weight))
+        idx = np.concatenate([pi for pi, _ in parts])
+        coef = np.concatenate([ci for _, ci in parts])
+        return _canonical_terms(idx, coef, n)
+
+    def to_polynomial(self):
+        """``dimod.BinaryPolynomial`` (BINARY, labels 0..n-1): exact, degree 2 (log_barrier) or 4 (pairwise)."""
+        import dimod
+
+        offset, terms = self._terms
+        poly = {(): offset}
+        for idx, coef in terms.values():
+            poly.update(zip(map(tuple, idx.tolist()), coef.tolist(), strict=True))
+        return dimod.BinaryPolynomial(poly, dimod.BINARY)
+
+    @cached_property
+    def _bqm(self):
+        import dimod
+
+        n = self.num_qubits
+        if self.is_quadratic:
+            offset, h, q = self.qubo
+            return dimod.BinaryQuadraticModel(h, q, offset, dimod.BINARY), {}
+        offset, terms = self._terms
+        # Rosenberg substitution, deterministic: x_a x_b x_c -> p_ab x_c and x_a x_b x_c x_d -> p_ab p_cd (sorted
+        # indices), one product variable p_uv per distinct pair, each enforced by the penalty
+        # strength (x_u x_v - 2 x_u p - 2 x_v p + 3 p), which is 0 iff p = x_u x_v and >= strength otherwise.
+        high = {d: terms[d] for d in (3, 4) if d in terms}
+        # a wrong product can gain at most the total weight of the terms it appears in
+        strength = float(sum(np.abs(c).sum() for _, c in high.values())) or 1.0
+        three, four = high.get(3), high.get(4)
+        parts = [t[0][:, :2] for t in (three, four) if t is not None] + ([four[0][:, 2:]] if four else [])
+        uniq, inv = np.unique(np.concatenate(parts), axis=0, return_inverse=True)
+        inv = inv.ravel() + n  # product variable of each listed pair, in the order of ``parts``
+        lin = np.zeros(n + len(uniq))
+        if 1 in terms:
+            np.add.at(lin, terms[1][0][:, 0], terms[1][1])
+        rows, cols, data = ([terms[2][0][:, 0]], [terms[2][0][:, 1]], [terms[2][1]]) if 2 in terms else ([], [], [])
+        m3 = 0 if three is None else len(three[1])
+        if three is not None:  # p_ab x_c
+            rows.append(inv[:m3]), cols.append(three[0][:, 2]), data.append(three[1])
+        if four is not None:  # p_ab p_cd
+            m4 = len(four[1])
+            rows.append(inv[m3:m3 + m4]), cols.append(inv[m3 + m4:]), data.append(four[1])
+        u, v = uniq[:, 0], uniq[:, 1]
+        prod = np.arange(n, n + len(uniq))
+        lin[prod] += 3.0 * strength
+        rows += [u, u, v]
+        cols += [v, prod, prod]
+        data += [np.full(len(uniq), strength), np.full(len(uniq), -2.0 * strength), np.full(len(uniq), -2.0 * strength)]
+        bqm = dimod.BinaryQuadraticModel.from_numpy_vectors(
+            lin, (np.concatenate(rows), np.concatenate(cols), np.concatenate(data)), offset, dimod.BINARY
+        )
+        products = {int(p): (int(a), int(b)) for p, a, b in zip(prod, u, v, strict=True)}
+        return bqm, products
+
+    def to_bqm(self):
+        """``dimod.BinaryQuadraticModel`` (BINARY). log_barrier: the QUBO, labels 0..n-1. pairwise: quadratized by
+        Rosenberg substitution of sorted index pairs (x_a x_b x_c x_d -> p_ab p_cd, x_a x_b x_c -> p_ab x_c) with
+        penalty strength = sum of |coefficients| of the degree-3 and -4 terms (enough for any wrong product
+        variable to cost more than it can gain), product variables labelled n, n+1, ... (variables in
+        label order; ``products`` maps each to the pair (u, v) whose product it stands for); minimizing over them gives
+        ``energy``. A copy is returned."""
+        return self._bqm[0].copy()
+
+    @property
+    def products(self) -> dict[int, tuple[int, int]]:
+        """Quadratization of ``to_bqm``: {product variable: (u, v)} with product = x_u x_v (empty for QUBOs)."""
+        return dict(self._bqm[1])
+
+    @property
+    def num_auxiliary(self) -> int:
+        """Variables ``to_bqm`` adds beyond the n bits (0 for log_barrier)."""
+        return 0 if self.is_quadratic else len(self._bqm[0].variables) - self.num_qubits
+
+    def to_ising(self):
+        """(``qiskit.quantum_info.SparsePauliOp`` H, offset): energy(x) = offset + <x|H|x> with qubit p = variable p
+        and bit 1 = Z eigenvalue -1 (x_p = (1 - Z_p)/2). Qiskit labels are little-endian: qubit 0 is the rightmost
+        character. Exact, with no auxiliary qubits: ZZ terms for log_barrier, up to ZZZZ for pairwise. H has no
+        identity term (it is folded into offset)."""
+        from qiskit.quantum_info import SparsePauliOp
+
+        n = self.num_qubits
+        offset, terms = self._terms
+        by_degree: dict[int, list] = {}
+        for d, (idx, coef) in terms.items():
+            for mask in range(2**d):  # prod_j (1 - Z_j)/2 = 2^-d sum over subsets of (-1)^|sub| Z_sub
+                cols = [j for j in range(d) if mask >> j & 1]
+                c = coef * ((-1.0) ** len(cols) / 2.0**d)
+                if not cols:
+                    offset += float(c.sum())
+                else:
+                    by_degree.setdefault(len(cols), []).append((idx[:, cols], c))
+        sparse = []
+        for e, chunks in sorted(by_degree.items()):
+            idx = np.concatenate([i for i, _ in chunks])
+            coef = np.concatenate([c for _, c in chunks])
+            key = np.ravel_multi_index(tuple(idx.T), (n,) * e)
+            uniq, inv = np.unique(key, return_inverse=True)
+            total = np.bincount(inv, weights=coef)
+            rows = np.array(np.unravel_index(uniq, (n,) * e)).T.tolist()
+            sparse.extend(("Z" * e, r, t) for r, t in zip(rows, total.tolist(), strict=True) if t != 0.0)
+        if not sparse:
+            sparse = [("", [], 0.0)]
+        return SparsePauliOp.from_sparse_list(sparse, num_qubits=n), float(offset)
+
+    def to_quadratic_program(self):
+        """``qiskit_optimization.QuadraticProgram`` minimizing the QUBO over binaries x0..x{n-1} (log_barrier only;
+        pairwise is degree 4 and raises ``ValueError``)."""
+        offset, h, q = self.qubo
+        from qiskit_optimization import QuadraticProgram
+
+        qp = QuadraticProgram(f"erc_{self.formulation}_{self.n_assets}x{self.bits}")
+        qp.binary_var_list(self.num_qubits, name="x", key_format="{}")
+        qp.minimize(constant=offset, linear=np.asarray(h), quadratic=np.asarray(q))
+        return qp
+
+
+def build_problem(cov, budgets, bits, formulation, lo, hi, *, log_fit=DEFAULT_LOG_FIT, penalty=1.0) -> DiscreteProblem:
+    """Build from already validated inputs (used by ``discretize`` and by ``qrp.refine`` every round)."""
+    return DiscreteProblem(cov, budgets, bits, formulation, lo, hi, log_fit=log_fit, penalty=penalty)
+
+
+def validate_options(bits, formulation, log_fit, penalty) -> tuple[int, str, str, float]:
+    bits = positive_int(bits, "bits")
+    formulation = validate_formulation(formulation)
+    if log_fit not in LOG_FITS:
+        raise ValueError(f"log_fit must be one of {LOG_FITS}, got {log_fit!r}")
+    return bits, formulation, log_fit, positive_real(penalty, "penalty")
+
+
+def discretize(
+    cov,
+    bits: int,
+    *,
+    formulation: str = "log_barrier",
+    budgets=None,
+    box=None,
+    radius: float = DEFAULT_RADIUS,
+    log_fit: str = DEFAULT_LOG_FIT,
+    penalty: float = 1.0,
+    check_psd: bool = True,
+) -> DiscreteProblem:
+    """Binary-encode the ERC / risk-budgeting problem of ``cov`` with ``bits`` bits per asset.
+
+    Parameters
+    ----------
+    cov : (N, N) covariance (validated exactly as by ``qrp.risk_parity``).
+    bits : K >= 1 bits per asset; n = N K binary variables.
+    formulation : "log_barrier" (Spinu's objective, a QUBO, variable y) or "pairwise" (the seed's objective plus a
+        budget penalty, degree 4, variable w). See the module docstring for the math.
+    budgets : (N,) risk budgets summing to 1, or None for ERC.
+    box : (lo, hi) of scalars or (N,) arrays, or an (N, 2) array, in the formulation's variable; None for the default
+        bracket c (1 -/+ radius) around ``box_centre``.
+    radius : relative half-width of the default box, in (0, 1).
+    log_fit : "lsq" or "taylor", the quadratic standing for -b_i log y_i (log_barrier).
+    penalty : dimensionless budget-penalty factor (pairwise): lambda = penalty (w_c' S w_c)^2.
+    check_psd : as in ``qrp.risk_parity``.
+    """
+    bits, formulation, log_fit, penalty = validate_options(bits, formulation, log_fit, penalty)
+    s, b = validate_problem_inputs(cov, budgets, check_psd)
+    if box is None:
+        lo, hi = default_box(s, b, formulation, radius)
+    else:
+        lo, hi = validate_box(box, s.shape[0], formulation)
+    return build_problem(s, b, bits, formulation, lo, hi, log_fit=log_fit, penalty=penalty)

@@ -1,0 +1,156 @@
+"""Comparison strategies for risk parity: long-only, fully invested weights (w >= 0, sum w = 1).
+
+* ``equal_weight``: w_i = 1/N.
+* ``inverse_volatility``: w_i proportional to 1 / sqrt(S_ii) (the ERC portfolio when all correlations are equal).
+* ``minimum_variance``: argmin w'Sw; for a diagonal S it is w_i proportional to 1/S_ii.
+* ``mean_variance``: Markowitz (1952), argmax w'mu - (gamma/2) w'Sw.
+  Both quadratic programs are solved exactly by the Goldfarb-Idnani dual active-set method (``quadprog``).
+* ``minimum_cvar``: historical CVaR_alpha of the loss L_t = -r_t'w over T scenarios, minimized as the linear
+  program of Rockafellar & Uryasev (2000, J. Risk 2(3):21-41):
+
+      min_{w, zeta, u}  zeta + 1/((1 - alpha) T) sum_t u_t
+      s.t.  u_t >= -r_t'w - zeta,  u_t >= 0,  sum w = 1,  w >= 0,
+
+  solved by ``scipy.optimize.linprog`` (HiGHS).
+* ``risk_parity``: ``qrp.risk_parity`` with any solver of the registry (classical or discrete) and its options.
+
+``compute_weights(strategy, cov=, returns=, ...)`` gives every strategy one calling convention for the backtest.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import sparse
+from scipy.optimize import linprog
+
+from qrp.core.validation import positive_real, validate_cov, validate_weights
+
+STRATEGIES = (
+    "equal_weight", "inverse_volatility", "minimum_variance", "mean_variance", "minimum_cvar", "risk_parity",
+)
+
+
+def equal_weight(n_assets: int) -> np.ndarray:
+    """w_i = 1/N."""
+    if isinstance(n_assets, bool) or not isinstance(n_assets, (int, np.integer)) or n_assets < 1:
+        raise ValueError(f"n_assets must be an integer >= 1, got {n_assets!r}")
+    return np.full(int(n_assets), 1.0 / n_assets)
+
+
+def inverse_volatility(cov) -> np.ndarray:
+    """w_i = (1/sigma_i) / sum_j (1/sigma_j), sigma_i = sqrt(S_ii)."""
+    inv = 1.0 / np.sqrt(np.diag(validate_cov(cov, check_psd=False).matrix))
+    return inv / inv.sum()
+
+
+def _simplex_qp(g: np.ndarray, a: np.ndarray) -> np.ndarray:
+    """argmin 1/2 x'Gx - a'x s.t. sum x = 1, x >= 0 (G positive definite), by quadprog."""
+    import quadprog
+
+    n = g.shape[0]
+    constraints = np.hstack([np.ones((n, 1)), np.eye(n)])
+    bounds = np.concatenate([[1.0], np.zeros(n)])
+    x = quadprog.solve_qp(g, a, constraints, bounds, meq=1)[0]
+    x = np.clip(x, 0.0, None)  # the active set returns -1e-17 for some zero weights
+    return x / x.sum()
+
+
+def minimum_variance(cov) -> np.ndarray:
+    """Long-only minimum-variance weights argmin w'Sw (S must be positive definite)."""
+    s = validate_cov(cov, check_psd=True).matrix
+    return _simplex_qp(s, np.zeros(s.shape[0]))
+
+
+def mean_variance(cov, expected_returns, *, risk_aversion: float = 1.0) -> np.ndarray:
+    """Long-only Markowitz weights argmax w'mu - (gamma/2) w'Sw, gamma = ``risk_aversion`` > 0.
+
+    ``expected_returns`` mu and ``cov`` S must be in the same units (both annualized, say).
+    """
+    s = validate_cov(cov, check_psd=True).matrix
+    mu = validate_weights(expected_returns, s.shape[0], what="expected_returns")
+    gamma = positive_real(risk_aversion, "risk_aversion")
+    return _simplex_qp(s, mu / gamma)  # the same minimizer as gamma S, mu; better conditioned for large gamma
+
+
+def minimum_cvar(returns, *, alpha: float = 0.95) -> np.ndarray:
+    """Long-only weights minimizing historical CVaR_alpha of scenario returns (T, N), Rockafellar-Uryasev LP."""
+    r = _scenarios(returns)
+    if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or not 0.0 < alpha < 1.0:
+        raise ValueError(f"alpha must be in (0, 1), got {alpha!r}")
+    t, n = r.shape
+    # variables x = [w (n), zeta (1), u (t)]; rows: -r_t'w - zeta - u_t <= 0
+    cost = np.concatenate([np.zeros(n), [1.0], np.full(t, 1.0 / ((1.0 - alpha) * t))])
+    a_ub = sparse.hstack([sparse.csr_matrix(-r), sparse.csr_matrix(-np.ones((t, 1))), -sparse.identity(t)],
+                         format="csr")
+    a_eq = np.concatenate([np.ones(n), [0.0], np.zeros(t)])[None, :]
+    bounds = [(0.0, None)] * n + [(None, None)] + [(0.0, None)] * t
+    res = linprog(cost, A_ub=a_ub, b_ub=np.zeros(t), A_eq=a_eq, b_eq=[1.0], bounds=bounds, method="highs")
+    if res.status != 0:
+        raise ValueError(f"minimum-CVaR linear program failed: {res.message}")
+    w = np.clip(res.x[:n], 0.0, None)
+    return w / w.sum()
+
+
+def historical_cvar(weights, returns, *, alpha: float = 0.95) -> float:
+    """Historical CVaR_alpha of the loss -r_t'w: min_zeta zeta + E[(L - zeta)^+]/(1 - alpha), exactly (the
+    minimum is attained at one of the T losses)."""
+    r = _scenarios(returns)
+    loss = -(r @ validate_weights(weights, r.shape[1]))
+    excess = np.clip(loss[None, :] - loss[:, None], 0.0, None).mean(axis=1) / (1.0 - alpha)
+    return float(np.min(loss + excess))
+
+
+def compute_weights(
+    strategy: str,
+    *,
+    cov: pd.DataFrame | np.ndarray,
+    returns: np.ndarray | None = None,
+    periods_per_year: float = 1.0,
+    seed: int | None = None,
+    **params: Any,
+) -> tuple[np.ndarray, dict[str, Any]]:
+    """Weights of one strategy of ``STRATEGIES`` and a dict of diagnostics.
+
+    ``cov`` is the estimated covariance (in units of ``periods_per_year`` per year); ``returns`` the (T, N)
+    estimation window, needed by ``mean_variance`` (mu = mean(returns) * periods_per_year) and ``minimum_cvar``
+    (scenarios). ``params``: ``risk_aversion`` (mean_variance), ``alpha`` (minimum_cvar), and for
+    ``risk_parity`` ``solver``, ``budgets``, ``bounds``, ``tol``, ``max_iter`` and the solver's own options.
+    Diagnostics for risk_parity: ``converged``, ``iterations``, ``solver_rc_error``.
+    """
+    if strategy not in STRATEGIES:
+        raise ValueError(f"unknown strategy {strategy!r}; available: {', '.join(STRATEGIES)}")
+    allowed = {"mean_variance": {"risk_aversion"}, "minimum_cvar": {"alpha"}}.get(strategy, set())
+    if strategy != "risk_parity" and set(params) - allowed:
+        raise ValueError(f"strategy {strategy!r} does not take option(s) {sorted(set(params) - allowed)}; "
+                         f"it takes {sorted(allowed)}")
+    n = np.shape(cov)[0]
+    if strategy == "equal_weight":
+        return equal_weight(n), {}
+    if strategy == "inverse_volatility":
+        return inverse_volatility(cov), {}
+    if strategy == "minimum_variance":
+        return minimum_variance(cov), {}
+    if strategy in ("mean_variance", "minimum_cvar") and returns is None:
+        raise ValueError(f"strategy {strategy!r} needs the returns window")
+    if strategy == "mean_variance":
+        mu = _scenarios(returns).mean(axis=0) * periods_per_year
+        return mean_variance(cov, mu, **params), {}
+    if strategy == "minimum_cvar":
+        return minimum_cvar(returns, **params), {}
+    from qrp.api import risk_parity
+
+    res = risk_parity(cov, seed=seed, **params)
+    w = res.weights / res.weights.sum()
+    return w, {"converged": res.converged, "iterations": res.iterations, "solver_rc_error": res.rc_error}
+
+
+def _scenarios(returns) -> np.ndarray:
+    r = np.asarray(returns.to_numpy() if isinstance(returns, pd.DataFrame) else returns, dtype=np.float64)
+    if r.ndim != 2 or r.shape[0] < 1:
+        raise ValueError(f"returns must be a non-empty 2-D (scenarios, assets) table, got shape {r.shape}")
+    if not np.all(np.isfinite(r)):
+        raise ValueError("returns contain NaN or inf")
+    return r

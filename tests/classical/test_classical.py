@@ -1,0 +1,246 @@
+"""Classical risk-parity solvers: closed forms, agreement, budgets, bounds, scaling, pandas, singular matrices, CLI."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from qrp.api import risk_parity
+from qrp.cli import main
+from qrp.data.loaders import example_covariance
+from qrp.data.synthetic import gaussian_factor_covariance
+
+EXACT = ["auto", "ccd", "newton"]
+
+
+def corr_to_cov(corr, vols):
+    return np.asarray(corr) * np.outer(vols, vols)
+
+
+@pytest.mark.parametrize("solver", [*EXACT, "slsqp"])
+@pytest.mark.parametrize("rho", [-0.9, -0.3, 0.0, 0.5, 0.99])
+def test_two_assets_closed_form(solver, rho):
+    s1, s2 = 0.1, 0.35
+    cov = corr_to_cov([[1, rho], [rho, 1]], [s1, s2])
+    res = risk_parity(cov, solver=solver)
+    assert res.converged
+    np.testing.assert_allclose(res.weights, [s2 / (s1 + s2), s1 / (s1 + s2)], rtol=0, atol=1e-8)
+
+
+@pytest.mark.parametrize("solver", [*EXACT, "slsqp"])
+def test_constant_correlation_gives_inverse_volatility(solver):
+    vols = np.array([0.05, 0.1, 0.15, 0.2, 0.3, 0.45])
+    corr = np.full((6, 6), 0.4)
+    np.fill_diagonal(corr, 1.0)
+    res = risk_parity(corr_to_cov(corr, vols), solver=solver)
+    expected = (1 / vols) / (1 / vols).sum()
+    np.testing.assert_allclose(res.weights, expected, rtol=0, atol=1e-8)
+
+
+@pytest.mark.parametrize("solver", [*EXACT, "slsqp"])
+def test_uncorrelated_budgets_closed_form(solver):
+    vols = np.array([0.1, 0.2, 0.05, 0.3])
+    b = np.array([0.1, 0.2, 0.3, 0.4])
+    res = risk_parity(np.diag(vols**2), b, solver=solver)
+    expected = np.sqrt(b) / vols
+    np.testing.assert_allclose(res.weights, expected / expected.sum(), rtol=0, atol=1e-8)
+    np.testing.assert_allclose(res.risk_contributions / res.volatility, b, atol=1e-8)
+
+
+@pytest.mark.parametrize("loading_scale", [0.05, 0.2])
+def test_solvers_agree(loading_scale):
+    n = 40
+    cov = gaussian_factor_covariance(n, loading_scale=loading_scale, seed=7)
+    b = np.random.default_rng(1).uniform(0.5, 2.0, n)
+    b /= b.sum()
+    ref = risk_parity(cov, b, solver="newton")
+    assert ref.converged and ref.rc_error <= 1e-12
+    for solver, opts in [("auto", {}), ("ccd", {"max_iter": 200_000}), ("newton", {"linear_solver": "cg"}),
+                         ("auto", {"linear_solver": "cholesky"})]:
+        res = risk_parity(cov, b, solver=solver, **opts)
+        assert res.converged, (solver, opts)
+        np.testing.assert_allclose(res.weights, ref.weights, rtol=1e-9, atol=0)
+    res = risk_parity(cov[:12, :12], b[:12] / b[:12].sum(), solver="slsqp")
+    ref12 = risk_parity(cov[:12, :12], b[:12] / b[:12].sum())
+    assert res.converged
+    np.testing.assert_allclose(res.weights, ref12.weights, rtol=1e-5)
+
+
+def test_auto_hands_over_to_newton_only_when_coordinate_descent_is_slow():
+    strong = risk_parity(gaussian_factor_covariance(300, loading_scale=0.2, seed=3), check_psd=False)
+    assert strong.converged and strong.rc_error <= 1e-12
+    assert strong.stats["newton_iterations"] > 0 and strong.stats["cg_iterations"] > 0
+    weak = risk_parity(gaussian_factor_covariance(100, loading_scale=0.05, seed=3), check_psd=False)
+    assert weak.converged and weak.rc_error <= 1e-12
+    assert weak.stats["newton_iterations"] == 0
+
+
+@pytest.mark.parametrize("scale", [1.0, 1e-4 / 0.05])
+@pytest.mark.parametrize(("n", "cond"), [(2, 1e8), (30, 1e4), (60, 1e8), (400, 1e6)])
+def test_default_accuracy_on_market_factor_models(n, cond, scale):
+    ls, mean = 0.1, 0.15
+    top = n * (ls**2 + mean**2)
+    cov = gaussian_factor_covariance(n, loading_scale=ls, loading_mean=mean,
+                                     idiosyncratic=(top / cond, 10 * top / cond), scale=scale, seed=n)
+    res = risk_parity(cov)
+    assert res.rc_error <= 1e-10
+    assert res.converged == (res.rc_error <= 1e-12)
+
+
+def test_newton_reports_rounding_floor_when_tol_unreachable():
+    cov = gaussian_factor_covariance(8, loading_scale=0.2, idiosyncratic=(1e-9, 1e-8), seed=0)
+    res = risk_parity(cov, solver="newton", tol=1e-16)
+    assert not res.converged
+    assert res.stats["rc_error_floor"] > 1e-16
+    assert res.rc_error <= 1e-9
+
+
+def test_bounds_inactive_returns_unconstrained():
+    cov = example_covariance()
+    free = risk_parity(cov)
+    res = risk_parity(cov, bounds=(0.0, 1.0))
+    np.testing.assert_array_equal(res.weights, free.weights)
+    assert res.stats["bounds_active"] is False
+
+
+def _check_kkt(res, cov, lo, hi):
+    w, b = res.weights, res.budgets
+    lam = res.stats["lambda"]
+    assert np.all(w >= lo - 1e-12) and np.all(w <= hi + 1e-12)
+    np.testing.assert_allclose(w.sum(), 1.0, atol=1e-12)
+    ratio = w * (cov @ w) / (lam * b)
+    at_lo, at_hi = np.isclose(w, lo, atol=1e-10), np.isclose(w, hi, atol=1e-10)
+    free = ~(at_lo | at_hi)
+    assert free.any()
+    np.testing.assert_allclose(ratio[free], 1.0, rtol=1e-7)
+    assert np.all(ratio[at_hi] <= 1 + 1e-7) and np.all(ratio[at_lo] >= 1 - 1e-7)
+    return at_lo, at_hi
+
+
+@pytest.mark.parametrize("loading_scale", [0.05, 0.2])
+@pytest.mark.parametrize("side", ["upper", "lower"])
+def test_bounds_active_satisfy_kkt(loading_scale, side):
+    n = 25
+    cov = gaussian_factor_covariance(n, loading_scale=loading_scale, seed=11)
+    free = risk_parity(cov)
+    lo, hi = np.zeros(n), np.ones(n)
+    if side == "upper":
+        hi[:] = np.quantile(free.weights, 0.7)
+    else:
+        lo[:] = np.quantile(free.weights, 0.3)
+    res = risk_parity(cov, bounds=np.column_stack([lo, hi]))
+    assert res.converged and res.stats["bounds_active"] is True
+    at_lo, at_hi = _check_kkt(res, cov, lo, hi)
+    assert (at_hi if side == "upper" else at_lo).sum() >= 2
+    assert res.stats["at_upper"] == at_hi.sum() and res.stats["at_lower"] == at_lo.sum()
+    assert res.rc_error > 1e-6  # reported against the budgets anyway
+
+
+def test_bounds_without_solution_are_explained():
+    cov = np.array([[1.0, 0.5, -0.6], [0.5, 1.0, -0.6], [-0.6, -0.6, 1.0]])
+    assert np.linalg.eigvalsh(cov)[0] > 0
+    with pytest.raises(ValueError, match="no solution"):
+        risk_parity(cov, bounds=[(0.45, 1.0), (0.45, 1.0), (0.0, 1.0)])
+
+
+def test_leverage_and_target_volatility():
+    cov = example_covariance()
+    base = risk_parity(cov)
+    lev = risk_parity(cov, leverage=1.5)
+    np.testing.assert_allclose(lev.weights, 1.5 * base.weights, rtol=1e-14)
+    np.testing.assert_allclose(lev.volatility, 1.5 * base.volatility, rtol=1e-12)
+    tv = risk_parity(cov, leverage=2.0, target_volatility=0.1)
+    np.testing.assert_allclose(tv.volatility, 0.1, rtol=1e-12)
+    np.testing.assert_allclose(np.sqrt(tv.weights @ cov.to_numpy() @ tv.weights), 0.1, rtol=1e-12)
+    np.testing.assert_allclose(tv.weights / tv.weights.sum(), base.weights, rtol=1e-12)
+    np.testing.assert_allclose(tv.risk_contributions.sum(), 0.1, rtol=1e-12)
+    assert tv.rc_error == base.rc_error
+
+
+def test_pandas_names_carry_through_and_budgets_align():
+    cov = example_covariance()
+    names = list(cov.columns)
+    b = pd.Series(np.arange(1, 9) / 36.0, index=names)
+    res = risk_parity(cov, b.iloc[::-1])
+    assert res.asset_names == tuple(names)
+    frame = res.to_frame()
+    assert list(frame.index) == names
+    np.testing.assert_allclose(frame["risk_share"].to_numpy(), b.to_numpy(), atol=1e-10)
+    json.dumps(res.to_dict(), default=float)
+
+
+def test_singular_psd_with_solution():
+    cov = np.array([[1.0, 1.0, 0.0], [1.0, 1.0, 0.0], [0.0, 0.0, 1.0]])
+    res = risk_parity(cov)
+    assert res.converged
+    expected = np.array([1.0, 1.0, np.sqrt(2.0)]) / (2 + np.sqrt(2.0))
+    np.testing.assert_allclose(res.weights, expected, atol=1e-9)
+
+
+def test_singular_psd_without_solution():
+    cov = np.array([[1.0, -1.0, 0.0], [-1.0, 1.0, 0.0], [0.0, 0.0, 1.0]])
+    with pytest.raises(ValueError, match=r"no ERC portfolio exists.*zero variance"):
+        risk_parity(cov)
+
+
+def test_slsqp_seed_fails_honestly_on_daily_scale():
+    cov = gaussian_factor_covariance(10, loading_scale=0.05, scale=1e-4 / 0.05, seed=5)
+    res = risk_parity(cov, solver="slsqp_seed")
+    assert res.stats["scipy_success"] is True
+    assert res.converged is False
+    np.testing.assert_allclose(res.weights, 0.1, atol=1e-12)
+    good = risk_parity(cov, solver="slsqp")
+    assert good.converged and good.rc_error <= 1e-8
+
+
+def test_slsqp_seed_takes_no_budgets():
+    with pytest.raises(ValueError, match="no risk budgets"):
+        risk_parity(np.eye(3), [0.2, 0.3, 0.5], solver="slsqp_seed")
+
+
+def test_solver_options_are_checked():
+    with pytest.raises(ValueError, match="does not take option"):
+        risk_parity(np.eye(3), solver="ccd", bits=3)
+    with pytest.raises(ValueError, match="linear_solver"):
+        risk_parity(np.eye(3), solver="newton", linear_solver="lu")
+
+
+def test_cli_solve_table_json_and_errors(capsys, tmp_path):
+    assert main(["solve"]) == 0
+    out = capsys.readouterr().out
+    assert "risk share" in out and "rc_error" in out
+    path = tmp_path / "cov.csv"
+    cov = example_covariance().iloc[:3, :3]
+    cov.to_csv(path)
+    assert main(["solve", "--cov", str(path), "--budgets", "0.5,0.25,0.25", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    np.testing.assert_allclose(np.array(data["risk_contributions"]) / data["volatility"], [0.5, 0.25, 0.25],
+                               atol=1e-10)
+    assert data["asset_names"] == list(cov.columns)
+    assert main(["solve", "--budgets", "0.5,0.5"]) == 2
+    assert "budgets must have length 8" in capsys.readouterr().err
+    assert main(["solvers"]) == 0
+    assert "newton" in capsys.readouterr().out
+
+
+def test_low_rank_preconditioned_cg_matches_cholesky():
+    from qrp.classical.newton import PRECOND_RANK, _preconditioner, _top_eigen
+
+    n = 300
+    cov = gaussian_factor_covariance(n, loading_scale=0.2, seed=5)
+    b = np.random.default_rng(2).uniform(0.5, 2.0, n)
+    b /= b.sum()
+    chol = risk_parity(cov, b, solver="newton", linear_solver="cholesky")
+    cg = risk_parity(cov, b, solver="newton", linear_solver="cg")
+    assert chol.converged and cg.converged
+    assert cg.stats["cholesky_steps"] == 0 and cg.stats["cg_iterations"] > 0
+    np.testing.assert_allclose(cg.weights, chol.weights, rtol=1e-9, atol=0)
+    # the Woodbury application equals the inverse of the explicit preconditioner matrix
+    inv_d = 1.0 / np.sqrt(np.diag(cov))
+    v, lam = _top_eigen(cov, inv_d, PRECOND_RANK)
+    assert v.shape == (n, PRECOND_RANK) and np.all(lam > 0)
+    h = np.random.default_rng(3).uniform(0.1, 2.0, n)
+    p = np.diag(np.maximum(1.0 - (v * v) @ lam, 1e-12) + h) + (v * lam) @ v.T
+    x = np.random.default_rng(4).normal(size=n)
+    np.testing.assert_allclose(_preconditioner((v, lam), h)(x), np.linalg.solve(p, x), rtol=1e-9, atol=1e-12)

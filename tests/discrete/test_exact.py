@@ -1,0 +1,91 @@
+"""Solver "exact": chunked enumeration against an independent brute force."""
+
+import itertools
+
+import numpy as np
+import pytest
+
+import qrp
+from qrp.data.synthetic import random_covariance
+from qrp.discrete.exact import exact_minimum
+
+
+def brute_force(cov, budgets, lo, hi, bits, formulation, log_coef, penalty_weight):
+    """Independent: loop over every assignment, decode by hand, evaluate the formulas of the docstring."""
+    n_assets = len(lo)
+    step = (hi - lo) / (2**bits - 1)
+    best, arg, ties = np.inf, None, 0
+    for bits_tuple in itertools.product((0, 1), repeat=n_assets * bits):
+        x = np.array(bits_tuple)
+        v = np.array([lo[i] + step[i] * sum(2**k * x[i * bits + k] for k in range(bits)) for i in range(n_assets)])
+        if formulation == "log_barrier":
+            d = v - lo
+            e = 0.5 * v @ cov @ v + sum(log_coef[i, 0] + log_coef[i, 1] * d[i] + log_coef[i, 2] * d[i] ** 2
+                                        for i in range(n_assets))
+        else:
+            rc = v * (cov @ v) / (n_assets * budgets)
+            e = sum((rc[i] - rc[j]) ** 2 for i in range(n_assets) for j in range(n_assets))
+            e += penalty_weight * (v.sum() - 1) ** 2
+        if e < best - 1e-12 * abs(e):
+            best, arg, ties = e, x, 1
+        elif abs(e - best) <= 1e-12 * abs(e):
+            ties += 1
+    return arg, best, ties
+
+
+@pytest.mark.parametrize(("formulation", "n_assets", "bits"), [("log_barrier", 3, 3), ("pairwise", 3, 2),
+                                                                  ("log_barrier", 5, 2)])
+def test_exact_matches_brute_force(formulation, n_assets, bits):
+    cov = random_covariance(n_assets, 11)
+    b = np.linspace(1, 2, n_assets) / np.linspace(1, 2, n_assets).sum()
+    p = qrp.discretize(cov, bits, formulation=formulation, budgets=b)
+    lo, hi = p.box
+    arg, best, ties = brute_force(cov, b, lo, hi, bits, formulation, p.log_coef, p.penalty_weight)
+    sample, energy, degeneracy, _ = exact_minimum(p)
+    assert energy == pytest.approx(best, rel=1e-12)
+    np.testing.assert_array_equal(sample, arg)
+    assert degeneracy == ties == 1
+
+
+def test_exact_blocks_cover_every_state(monkeypatch):
+    # force many small blocks so the block loop (high bits) is exercised
+    import qrp.discrete.exact as ex
+
+    monkeypatch.setattr(ex, "BLOCK_ELEMENTS", 8)
+    p = qrp.discretize(random_covariance(4, 12), 3)
+    x = ((np.arange(2**12)[:, None] >> np.arange(12)) & 1)
+    e = p.energies(x)
+    sample, energy, degeneracy, _ = exact_minimum(p)
+    assert energy == pytest.approx(e.min(), rel=1e-12)
+    assert degeneracy == 1
+    np.testing.assert_array_equal(sample, x[np.argmin(e)])
+
+
+def test_degeneracy_is_counted():
+    # two identical uncorrelated assets with a symmetric box: levels of equal energy swap -> a symmetric problem
+    cov = np.diag([0.04, 0.04])
+    p = qrp.discretize(cov, 1, formulation="pairwise", box=([0.25, 0.25], [0.75, 0.75]))
+    _, energy, degeneracy, _ = exact_minimum(p)
+    e = p.energies(np.array([[0, 0], [0, 1], [1, 0], [1, 1]]))
+    assert energy == pytest.approx(e.min())
+    assert degeneracy == 2  # (0,1) and (1,0) tie
+
+
+def test_exact_through_risk_parity_one_shot_equals_discretize():
+    cov = random_covariance(4, 13)
+    res = qrp.risk_parity(cov, solver="exact", bits=3)
+    p = qrp.discretize(cov, 3)
+    sample, energy, _, _ = exact_minimum(p)
+    assert res.iterations == 1 and len(res.history) == 1
+    assert res.energy == pytest.approx(energy, rel=1e-12)
+    np.testing.assert_allclose(res.weights, p.decode(sample))
+    assert res.num_qubits == 12
+    assert res.rc_error == pytest.approx(qrp.rc_error(res.weights, cov))
+
+
+def test_exact_refuses_large_before_work():
+    cov = random_covariance(7, 0)
+    with pytest.raises(ValueError, match=r"2\^28 .*max_qubits = 26.*GiB"):
+        qrp.risk_parity(cov, solver="exact", bits=4)
+    with pytest.raises(ValueError, match="max_qubits"):
+        exact_minimum(qrp.discretize(cov, 2), max_qubits=10)

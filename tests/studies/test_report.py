@@ -1,0 +1,81 @@
+"""``qrp report``: plots and summary written and non-empty; the crossover map finds the smallest passing config."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from qrp.cli import main
+from qrp.studies.report import crossover_table, write_report
+from qrp.studies.runner import RUNS_PARQUET, run_study
+
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
+def test_report_of_a_classical_study(tmp_path):
+    study = tmp_path / "mini.toml"
+    study.write_text('seeds = [0]\n[covariance]\nsource = "synthetic"\nseed = 1\n'
+                     '[[grid]]\nsolver = ["auto", "slsqp_seed"]\nn_assets = [3, 6]\n')
+    out = tmp_path / "res"
+    run_study(study, out, progress=False)
+    assert main(["report", str(out)]) == 0
+    for name in ("rc_vs_n.png", "time_vs_n.png"):
+        data = (out / name).read_bytes()
+        assert data.startswith(PNG) and len(data) > 10_000
+    md = (out / "summary.md").read_text()
+    assert "# Study `mini`" in md and "![rc_vs_n](rc_vs_n.png)" in md
+    assert "## Crossover map (threshold rc_error <= 1e-06)" in md
+    assert "| auto | 3, 6 | none |" in md  # the default solver reaches 1e-6 ...
+    assert "| slsqp_seed | none | 3 (" in md  # ... the seed's SLSQP as written does not (rc_error ~ 1e-3)
+    assert not (out / "rc_vs_bits.png").exists()  # no bits axis in this grid: not drawn, and said so
+    assert "Not drawn" in md
+
+
+def _fake_discrete_rows():
+    """A hand-made table: rc_error = 2^-(bits+rounds) / N, two seeds (median = that value)."""
+    rows = []
+    for n in (4, 8):
+        for bits in (2, 3, 4):
+            for rounds in (1, 5, 10):
+                for seed in (0, 1):
+                    err = 2.0 ** -(bits * rounds) / n * (1 + 0.1 * seed)
+                    rows.append({"run_id": f"{n}-{bits}-{rounds}-{seed}", "status": "ok", "solver": "toy",
+                                 "n_assets": n, "bits": bits, "rounds": rounds, "reps": np.nan, "seed": seed,
+                                 "rc_error": err, "classical_rc_error": 1e-13, "weight_distance": 0.0,
+                                 "elapsed": 0.01 * bits * rounds, "classical_elapsed": 1e-3,
+                                 "num_qubits": n * bits, "energy_gap": np.nan, "study": "toy",
+                                 "config_hash": "h", "versions": json.dumps({"numpy": np.__version__})})
+    return pd.DataFrame(rows)
+
+
+def test_crossover_table_finds_the_smallest_bits_and_rounds():
+    frame = _fake_discrete_rows()
+    table = crossover_table(frame, threshold=1e-6).set_index("N")
+    # N=4: need 2^-(b r) * 1.05 / 4 <= 1e-6, i.e. b r >= 18: bits 2 needs rounds 10, rounds 5 needs bits 4
+    assert table.loc[4, "reached"] == "yes"
+    assert table.loc[4, "smallest bits"] == "2 (rounds=10)"
+    assert table.loc[4, "smallest rounds"] == "5 (bits=4)"
+    assert table.loc[4, "smallest depth p"] == "-"  # not an axis of this solver
+    strict = crossover_table(frame, threshold=1e-15).set_index("N")
+    assert (strict["reached"] == "never").all() and (strict["smallest bits"] == "never").all()
+    assert strict.loc[8, "best rc_error"].startswith(f"{2.0 ** -40 / 8 * 1.05:.2e} (bits=4, rounds=10)")
+
+
+def test_report_draws_bits_rounds_and_crossover_plots(tmp_path):
+    _fake_discrete_rows().to_parquet(tmp_path / RUNS_PARQUET)
+    written = {p.name for p in write_report(tmp_path, threshold=1e-6)}
+    assert {"rc_vs_n.png", "rc_vs_bits.png", "rc_vs_rounds.png", "time_vs_qubits.png", "crossover.png",
+            "summary.md"} <= written
+    for name in written - {"summary.md"}:
+        assert (tmp_path / name).read_bytes().startswith(PNG)
+    md = (tmp_path / "summary.md").read_text()
+    assert "| toy | 4 | yes | " in md
+
+
+def test_report_rejects_bad_input(tmp_path):
+    with pytest.raises(ValueError, match=r"no runs\.parquet"):
+        write_report(tmp_path)
+    _fake_discrete_rows().to_parquet(tmp_path / RUNS_PARQUET)
+    with pytest.raises(ValueError, match="threshold must be a finite number > 0, got -1"):
+        write_report(tmp_path, threshold=-1)

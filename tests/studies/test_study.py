@@ -1,0 +1,168 @@
+"""Study files: grid expansion, stable run_ids, and validation errors that name the key (issue 5)."""
+
+import numpy as np
+import pytest
+
+from qrp.core.registry import _REGISTRY, register_solver
+from qrp.core.result import SolverOutput
+from qrp.data.synthetic import factor_covariance
+from qrp.studies.study import load_study, qubit_limit
+
+BASE = """
+seeds = [0, 1]
+[covariance]
+source = "synthetic"
+seed = 3
+"""
+
+
+def write(tmp_path, text, name="s.toml"):
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def test_grid_expands_to_the_product_per_block_times_seeds(tmp_path):
+    study = load_study(write(tmp_path, BASE + """
+[[grid]]
+solver = ["auto", "newton"]
+n_assets = [4, 8, 16]
+[[grid]]
+solver = "slsqp"
+n_assets = 5
+tol = [1e-6, 1e-8]
+seeds = [7]
+"""))
+    assert len(study.runs) == 2 * 3 * 2 + 1 * 2 * 1
+    assert study.name == "s"
+    assert {r.solver for r in study.runs} == {"auto", "newton", "slsqp"}
+    assert sorted({r.run_args.get("tol") for r in study.runs if r.solver == "slsqp"}) == [1e-8, 1e-6]
+    assert {r.seed for r in study.runs if r.solver == "slsqp"} == {7}
+    ids = [r.run_id for r in study.runs]
+    assert len(set(ids)) == len(ids)
+    assert all(len(i) == 16 for i in ids)
+
+
+def test_run_ids_are_stable_and_follow_the_parameters(tmp_path):
+    text = BASE + '[[grid]]\nsolver = ["auto"]\nn_assets = [4, 8]\n'
+    a = load_study(write(tmp_path, text, "a.toml"))
+    b = load_study(write(tmp_path, text.replace("seeds = [0, 1]", "seeds = [0, 1]\ndescription = 'x'"), "b.toml"))
+    assert [r.run_id for r in a.runs] == [r.run_id for r in b.runs]  # name/description do not change a run
+    c = load_study(write(tmp_path, text.replace("seed = 3", "seed = 4"), "c.toml"))
+    assert not {r.run_id for r in a.runs} & {r.run_id for r in c.runs}  # another covariance: other runs
+    assert a.config_hash != c.config_hash
+
+
+def test_csv_sources_take_the_first_n_assets(tmp_path):
+    cov = factor_covariance(6, seed=1)
+    cov.to_csv(tmp_path / "cov.csv")
+    rng = np.random.default_rng(0)
+    returns = rng.normal(size=(200, 5)) @ np.diag([0.01, 0.02, 0.01, 0.03, 0.02])
+    import pandas as pd
+
+    pd.DataFrame(returns, columns=list("ABCDE")).to_csv(tmp_path / "ret.csv")
+    s = load_study(write(tmp_path, '[covariance]\nsource = "covariance_csv"\npath = "cov.csv"\n'
+                                   '[[grid]]\nsolver = "auto"\nn_assets = [3, 6]\n'))
+    np.testing.assert_array_equal(s.covariance_matrix(3).to_numpy(), cov.to_numpy()[:3, :3])
+    s = load_study(write(tmp_path, '[covariance]\nsource = "returns_csv"\npath = "ret.csv"\nannualization = 252\n'
+                                   '[[grid]]\nsolver = "auto"\n'))
+    assert s.runs[0].n_assets == 5  # omitted: all of them
+    np.testing.assert_allclose(s.covariance_matrix(5).to_numpy(), np.cov(returns, rowvar=False) * 252)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (BASE + 'colour = 1\n[[grid]]\nsolver = "auto"\nn_assets = 4\n', "colour: unknown key"),
+        (BASE.replace("seed = 3", "seed = 3\nfactors = 2") + '[[grid]]\nsolver = "auto"\nn_assets = 4\n',
+         "covariance.factors: unknown key"),
+        (BASE.replace("seed = 3", 'seed = "3"') + '[[grid]]\nsolver = "auto"\nn_assets = 4\n',
+         "covariance.seed: expected Integral, got str"),
+        (BASE + '[[grid]]\nsolver = "auto"\nn_assets = "4"\n', "grid[0].n_assets: expected Integral, got str"),
+        (BASE + '[[grid]]\nsolver = "auto"\nn_assets = []\n', "grid[0].n_assets: empty list"),
+        (BASE + '[[grid]]\nsolver = "auto"\nn_assets = [0]\n', "grid[0].n_assets: must be >= 1"),
+        (BASE.replace("seeds = [0, 1]", "seeds = []") + '[[grid]]\nsolver = "auto"\nn_assets = 4\n',
+         "seeds: empty list"),
+        (BASE + '[[grid]]\nsolver = "nope"\nn_assets = 4\n', "grid[0].solver: unknown solver 'nope'"),
+        (BASE + '[[grid]]\nsolver = "auto"\nn_assets = 4\nnum_reads = 10\n',
+         "grid[0].num_reads: solver 'auto' does not take option 'num_reads'"),
+        (BASE + '[[grid]]\nsolver = "auto"\nn_assets = 4\ntol = "small"\n', "grid[0].tol: expected Real, got str"),
+        (BASE + '[[grid]]\nsolver = "auto"\n', "grid[0].n_assets: required"),
+        (BASE + '[[grid]]\nn_assets = 4\n', "grid[0].solver: required"),
+        (BASE, "grid: required"),
+        ("[[grid]]\nsolver = 'auto'\nn_assets = 4\n", "covariance: required"),
+        ('[covariance]\nsource = "covariance_csv"\npath = "missing.csv"\n[[grid]]\nsolver = "auto"\n',
+         "covariance.path: file not found"),
+        ('[covariance]\nsource = "magic"\n[[grid]]\nsolver = "auto"\n', "covariance.source: expected one of"),
+        ('baseline = "nope"\n' + BASE, "baseline: unknown solver 'nope'"),
+        ('reference = "auto"\n' + BASE, "reference: must be a discrete solver, got 'auto'"),
+        (BASE + '[[grid]]\nsolver = "auto"\nn_assets = [4, 4]\n', "appears twice"),
+    ],
+)
+def test_invalid_studies_name_the_key(tmp_path, text, message):
+    with pytest.raises(ValueError, match=message.replace("[", r"\[").replace("]", r"\]").replace("(", r"\(")):
+        load_study(write(tmp_path, text))
+
+
+def test_too_many_csv_assets(tmp_path):
+    factor_covariance(3, seed=1).to_csv(tmp_path / "cov.csv")
+    with pytest.raises(ValueError, match=r"grid\[0\].n_assets: 5 assets requested but cov.csv has 3"):
+        load_study(write(tmp_path, '[covariance]\nsource = "covariance_csv"\npath = "cov.csv"\n'
+                                   '[[grid]]\nsolver = "auto"\nn_assets = 5\n'))
+
+
+def _toy_discrete(cov, budgets, *, tol, max_iter, seed=None, bits: int = 2, max_qubits: int | None = 12):
+    w = np.full(cov.shape[0], 1.0 / cov.shape[0])
+    return SolverOutput(w, True, 1, energy=0.0, num_qubits=cov.shape[0] * bits)
+
+
+@pytest.fixture
+def toy_solver():
+    register_solver("toy_discrete", _toy_discrete, kind="discrete", overwrite=True)
+    yield "toy_discrete"
+    _REGISTRY.pop("toy_discrete")
+
+
+def test_qubit_limit_is_checked_before_anything_runs(tmp_path, toy_solver):
+    assert qubit_limit(toy_solver, {}) == 12
+    assert qubit_limit(toy_solver, {"max_qubits": 30}) == 30
+    assert qubit_limit("auto", {}) is None
+    ok = BASE + '[[grid]]\nsolver = "toy_discrete"\nn_assets = [2, 4]\nbits = 3\n'
+    assert len(load_study(write(tmp_path, ok)).runs) == 4
+    with pytest.raises(ValueError, match=r"grid\[0\]: n_assets=5 x bits=3 = 15 qubits exceeds solver "
+                                         r"'toy_discrete''s limit max_qubits=12"):
+        load_study(write(tmp_path, ok.replace("[2, 4]", "[2, 5]")))
+    # the grid point's own max_qubits raises the limit; a wrong option type is caught too
+    assert len(load_study(write(tmp_path, ok.replace("[2, 4]", "[2, 5]") + "max_qubits = 16\n")).runs) == 4
+    with pytest.raises(ValueError, match=r"grid\[0\].bits: expected Integral, got float"):
+        load_study(write(tmp_path, ok.replace("bits = 3", "bits = 3.0")))
+
+
+def test_factor_covariance_is_seeded_and_positive_definite():
+    a = factor_covariance(30, n_factors=4, seed=5)
+    np.testing.assert_array_equal(a.to_numpy(), factor_covariance(30, n_factors=4, seed=5).to_numpy())
+    assert not np.array_equal(a.to_numpy(), factor_covariance(30, n_factors=4, seed=6).to_numpy())
+    np.testing.assert_array_equal(a.to_numpy(), a.to_numpy().T)
+    assert np.linalg.eigvalsh(a.to_numpy())[0] > 0
+    vols = np.sqrt(np.diag(a.to_numpy()))
+    assert 0.1 < vols.min() and vols.max() < 0.8  # annualized volatilities of plausible size
+    with pytest.raises(ValueError, match="idio_vol"):
+        factor_covariance(3, idio_vol=(0.3, 0.1))
+
+
+def test_sp500_source_estimates_from_the_bundled_dataset(tmp_path):
+    from qrp.data.covariance import estimate_covariance
+    from qrp.data.returns import load_sp500_returns
+
+    s = load_study(write(tmp_path, '[covariance]\nsource = "sp500"\nstart = "2020-01-01"\nend = "2021-12-31"\n'
+                                   'method = "sample"\n[[grid]]\nsolver = "auto"\nn_assets = [3, 20]\n'))
+    expected = estimate_covariance(load_sp500_returns(start="2020-01-01", end="2021-12-31"), method="sample",
+                                   periods_per_year=252)
+    got = s.covariance_matrix(3)
+    assert list(got.columns) == list(expected.columns[:3])
+    np.testing.assert_allclose(got.to_numpy(), expected.to_numpy()[:3, :3])
+    with pytest.raises(ValueError, match=r"grid\[0\].n_assets: 21 assets requested but source 'sp500' has 20"):
+        load_study(write(tmp_path, '[covariance]\nsource = "sp500"\n[[grid]]\nsolver = "auto"\nn_assets = 21\n'))
+    with pytest.raises(ValueError, match=r"covariance\.method: expected one of"):
+        load_study(write(tmp_path, '[covariance]\nsource = "sp500"\nmethod = "magic"\n'
+                                   '[[grid]]\nsolver = "auto"\nn_assets = 3\n'))
