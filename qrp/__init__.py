@@ -32,6 +32,8 @@ _EXPORTS = {
     "SampleResult": "qrp.discrete.refine",
     "estimate_covariance": "qrp.data.covariance",
     "factor_covariance": "qrp.data.synthetic",
+    "example_covariance": "qrp.data.loaders",
+    "read_covariance_csv": "qrp.data.loaders",
     "factor_risk_parity": "qrp.finance.factor_parity",
     "BacktestConfig": "qrp.finance.backtest",
     "StrategyConfig": "qrp.finance.backtest",
@@ -52,12 +54,14 @@ __all__ = [
     "available_solvers",
     "discretize",
     "estimate_covariance",
+    "example_covariance",
     "factor_covariance",
     "factor_risk_parity",
     "get_solver",
     "load_study",
     "portfolio_stats",
     "rc_error",
+    "read_covariance_csv",
     "refine",
     "register_solver",
     "risk_contributions",
@@ -73,6 +77,7 @@ if TYPE_CHECKING:  # static analysers see the eager imports
     from qrp.core.registry import available_solvers, get_solver, register_solver
     from qrp.core.result import RiskParityResult, SolverOutput
     from qrp.data.covariance import estimate_covariance
+    from qrp.data.loaders import example_covariance, read_covariance_csv
     from qrp.data.synthetic import factor_covariance
     from qrp.discrete.problem import DiscreteProblem, discretize
     from qrp.discrete.refine import SampleResult, refine
