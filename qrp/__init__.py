@@ -35,6 +35,8 @@ _EXPORTS = {
     "example_covariance": "qrp.data.loaders",
     "read_covariance_csv": "qrp.data.loaders",
     "factor_risk_parity": "qrp.finance.factor_parity",
+    "RiskParity": "qrp.finance.estimator",
+    "constrained_risk_budgeting": "qrp.finance.constrained",
     "BacktestConfig": "qrp.finance.backtest",
     "StrategyConfig": "qrp.finance.backtest",
     "run_backtest": "qrp.finance.backtest",
@@ -47,11 +49,13 @@ __all__ = [
     "BacktestConfig",
     "DiscreteProblem",
     "PortfolioStats",
+    "RiskParity",
     "RiskParityResult",
     "SampleResult",
     "SolverOutput",
     "StrategyConfig",
     "available_solvers",
+    "constrained_risk_budgeting",
     "discretize",
     "estimate_covariance",
     "example_covariance",
@@ -82,6 +86,8 @@ if TYPE_CHECKING:  # static analysers see the eager imports
     from qrp.discrete.problem import DiscreteProblem, discretize
     from qrp.discrete.refine import SampleResult, refine
     from qrp.finance.backtest import BacktestConfig, StrategyConfig, run_backtest
+    from qrp.finance.constrained import constrained_risk_budgeting
+    from qrp.finance.estimator import RiskParity
     from qrp.finance.factor_parity import factor_risk_parity
     from qrp.studies.report import write_report
     from qrp.studies.runner import run_study
