@@ -21,9 +21,9 @@ import time
 from pathlib import Path
 
 import numpy as np
-from benchmarks.common import FAMILIES, family_covariance, versions, write_tables
 from threadpoolctl import threadpool_limits
 
+from benchmarks.common import FAMILIES, family_covariance, versions, write_tables
 from qrp.api import risk_parity
 
 SIZES = (2, 3, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 4000)

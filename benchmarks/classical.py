@@ -22,10 +22,10 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from benchmarks.common import FAMILIES, family_covariance, timed, versions, write_tables
 from threadpoolctl import threadpool_limits
 
 import qrp
+from benchmarks.common import FAMILIES, family_covariance, timed, versions, write_tables
 from qrp.core.measures import contributions_kernel, rc_error_kernel
 
 SIZES = (5, 20, 100, 500, 1000, 4000)

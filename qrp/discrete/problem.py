@@ -425,13 +425,10 @@ class DiscreteProblem:
         return dimod.BinaryPolynomial(poly, dimod.BINARY)
 
     @cached_property
-    def _bqm(self):
-        import dimod
-
+    def _quadratization(self):
+        """(linear (n + aux,), (rows, cols, data), offset, products) of the pairwise BQM (arrays, not a BQM: every
+        ``to_bqm`` call builds its own BQM from them, so nothing cached is ever handed out or copied)."""
         n = self.num_qubits
-        if self.is_quadratic:
-            offset, h, q = self.qubo
-            return dimod.BinaryQuadraticModel(h, q, offset, dimod.BINARY), {}
         offset, terms = self._terms
         # Rosenberg substitution, deterministic: x_a x_b x_c -> p_ab x_c and x_a x_b x_c x_d -> p_ab p_cd (sorted
         # indices), one product variable p_uv per distinct pair, each enforced by the penalty
@@ -459,11 +456,8 @@ class DiscreteProblem:
         rows += [u, u, v]
         cols += [v, prod, prod]
         data += [np.full(len(uniq), strength), np.full(len(uniq), -2.0 * strength), np.full(len(uniq), -2.0 * strength)]
-        bqm = dimod.BinaryQuadraticModel.from_numpy_vectors(
-            lin, (np.concatenate(rows), np.concatenate(cols), np.concatenate(data)), offset, dimod.BINARY
-        )
         products = {int(p): (int(a), int(b)) for p, a, b in zip(prod, u, v, strict=True)}
-        return bqm, products
+        return lin, (np.concatenate(rows), np.concatenate(cols), np.concatenate(data)), offset, products
 
     def to_bqm(self):
         """``dimod.BinaryQuadraticModel`` (BINARY). log_barrier: the QUBO, labels 0..n-1. pairwise: quadratized by
@@ -471,18 +465,24 @@ class DiscreteProblem:
         penalty strength = sum of |coefficients| of the degree-3 and -4 terms (enough for any wrong product
         variable to cost more than it can gain), product variables labelled n, n+1, ... (variables in
         label order; ``products`` maps each to the pair (u, v) whose product it stands for); minimizing over them gives
-        ``energy``. A copy is returned."""
-        return self._bqm[0].copy()
+        ``energy``. Each call builds a new BQM, owned by the caller (no defensive copy of a cached one)."""
+        import dimod
+
+        if self.is_quadratic:
+            offset, h, q = self.qubo
+            return dimod.BinaryQuadraticModel(h, q, offset, dimod.BINARY)
+        lin, quadratic, offset, _ = self._quadratization
+        return dimod.BinaryQuadraticModel.from_numpy_vectors(lin, quadratic, offset, dimod.BINARY)
 
     @property
     def products(self) -> dict[int, tuple[int, int]]:
         """Quadratization of ``to_bqm``: {product variable: (u, v)} with product = x_u x_v (empty for QUBOs)."""
-        return dict(self._bqm[1])
+        return {} if self.is_quadratic else dict(self._quadratization[3])
 
     @property
     def num_auxiliary(self) -> int:
         """Variables ``to_bqm`` adds beyond the n bits (0 for log_barrier)."""
-        return 0 if self.is_quadratic else len(self._bqm[0].variables) - self.num_qubits
+        return 0 if self.is_quadratic else len(self._quadratization[0]) - self.num_qubits
 
     def to_ising(self):
         """(``qiskit.quantum_info.SparsePauliOp`` H, offset): energy(x) = offset + <x|H|x> with qubit p = variable p

@@ -199,3 +199,14 @@ def test_caller_inputs_not_mutated():
     p.to_bqm()
     np.testing.assert_array_equal(cov, before)
     assert cov.flags.writeable
+
+
+@pytest.mark.parametrize("formulation", ["log_barrier", "pairwise"])
+def test_to_bqm_returns_a_bqm_the_caller_owns(formulation):
+    p = qrp.discretize(random_covariance(3, 9), 2, formulation=formulation)
+    first = p.to_bqm()
+    reference = first.copy()
+    first.add_linear(0, 123.0)
+    first.offset += 1.0
+    assert p.to_bqm() == reference
+    assert p.to_bqm() is not p.to_bqm()

@@ -89,3 +89,34 @@ def test_exact_refuses_large_before_work():
         qrp.risk_parity(cov, solver="exact", bits=4)
     with pytest.raises(ValueError, match="max_qubits"):
         exact_minimum(qrp.discretize(cov, 2), max_qubits=10)
+
+
+def _all_states(n):
+    return (np.arange(2**n)[:, None] >> np.arange(n)) & 1
+
+
+@pytest.mark.parametrize("formulation", ["log_barrier", "pairwise"])
+@pytest.mark.parametrize(("n_assets", "bits", "symmetric"), [(2, 3, False), (3, 3, False), (5, 2, False),
+                                                            (4, 2, True), (2, 3, True)])
+def test_meet_in_the_middle_equals_brute_force(monkeypatch, formulation, n_assets, bits, symmetric):
+    # brute force over problem.relative_energies: same minimum, a minimizer within the tolerance and the same
+    # degeneracy count (with the tolerance exact_minimum reports); symmetric = identical uncorrelated assets on the
+    # default box, whose levels tie (log_barrier: the box is centred on each asset's own minimizer, so the two middle
+    # levels tie; pairwise: permuting levels between assets), so the minimum is degenerate; tiny blocks force the
+    # high-bit loop
+    import qrp.discrete.exact as ex
+
+    cov = np.diag(np.full(n_assets, 0.04)) if symmetric else random_covariance(n_assets, 21)
+    p = qrp.discretize(cov, bits, formulation=formulation)
+    x = _all_states(p.num_qubits)
+    e = p.relative_energies(x)
+    for block in (ex.BLOCK_ELEMENTS, 4):
+        monkeypatch.setattr(ex, "BLOCK_ELEMENTS", block)
+        sample, energy, degeneracy, atol = exact_minimum(p)
+        assert p.relative_energies(sample[None, :])[0] <= e.min() + atol
+        assert energy == pytest.approx(p.energy(sample), rel=1e-15)
+        assert degeneracy == np.count_nonzero(e <= e.min() + atol)
+        if symmetric:
+            assert degeneracy > 1
+        if degeneracy == 1:
+            np.testing.assert_array_equal(sample, x[np.argmin(e)])
