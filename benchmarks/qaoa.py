@@ -163,7 +163,7 @@ def bench_quality(reps_list: list[int], seed: int) -> dict:
                 for variant, opts in (("cold", {}), ("warm", {"warm_start": True}), ("cvar0.2", {"alpha": 0.2})):
                     res = qrp.risk_parity(cov[:n_assets, :n_assets], solver="qaoa", bits=2, formulation=formulation,
                                           reps=reps, seed=seed, resources=False, **opts)
-                    st = res.history[0]["stats"]
+                    st = res.history[0].stats
                     rows.append({"formulation": formulation, "qubits": 2 * n_assets, "reps": reps,
                                  "variant": variant, "ground_state_probability": st["ground_state_probability"],
                                  "uniform": 2.0 ** (-2 * n_assets), "approximation_ratio": st["approximation_ratio"],

@@ -82,7 +82,7 @@ def run(config, cov_seed: int, rounds: int, tol: float) -> list[dict]:
                           tol=tol, seed=cov_seed, **options)
     elapsed = time.perf_counter() - t
     rows = []
-    for h in res.history:
+    for h in (r.to_dict() for r in res.history):
         st = h["stats"]
         rows.append({
             "solver": solver, "formulation": formulation, "log_fit": fit, "n_assets": n, "bits": bits,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import inspect
 import time
 from numbers import Real
 
@@ -24,16 +23,6 @@ from qrp.core.validation import (
 
 #: Slack allowed when testing whether an unconstrained solution already satisfies ``bounds``.
 BOUNDS_ATOL = 1e-12
-
-
-def _check_options(func, solver: str, options: dict) -> None:
-    params = inspect.signature(func).parameters
-    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
-        return
-    allowed = [k for k, p in params.items() if p.kind is inspect.Parameter.KEYWORD_ONLY]
-    unknown = sorted(set(options) - set(allowed))
-    if unknown:
-        raise ValueError(f"solver {solver!r} does not take option(s) {unknown}; it takes {allowed}")
 
 
 def risk_parity(
@@ -93,9 +82,7 @@ def risk_parity(
     """
     start = time.perf_counter()
     spec = get_solver(solver)
-    func = spec.load()
-    if solver_options:
-        _check_options(func, solver, solver_options)
+    options = spec.validate_options(solver_options)
     c = validate_cov(cov, check_psd=False)
     s = c.matrix
     n = s.shape[0]
@@ -108,7 +95,8 @@ def risk_parity(
         tol = spec.default_tol
     elif isinstance(tol, bool) or not isinstance(tol, Real) or not np.isfinite(tol) or tol < 0:
         raise ValueError(f"tol must be a finite number >= 0, got {plain(tol)!r}")
-    max_iter = spec.default_max_iter if max_iter is None else positive_int(max_iter, "max_iter")
+    if max_iter is not None:  # None: the solver's default (a discrete solver's rounds may set it)
+        max_iter = positive_int(max_iter, "max_iter")
     if box is not None and spec.kind != "classical":
         raise ValueError(f"bounds are supported by classical solvers only, not {solver!r}")
     if check_psd:
@@ -118,7 +106,7 @@ def risk_parity(
             validate_cov(s, check_psd=True)  # raises with the smallest eigenvalue if not PSD
             check_erc_exists(s)
 
-    out = func(s, b, tol=float(tol), max_iter=max_iter, seed=seed, **solver_options)
+    out = spec.solve(s, b, tol=float(tol), max_iter=max_iter, seed=seed, options=options)
     w, converged, stats = out.weights, out.converged, dict(out.stats)
     if box is not None:
         lo, hi = box

@@ -102,8 +102,8 @@ def ccd_minimize(cov, budgets, y0, lo, hi, lam, *, tol, max_sweeps, rc_mode):
 def solve_ccd(cov, budgets, *, tol, max_iter, seed=None) -> SolverOutput:
     """ERC / risk budgeting by cyclical coordinate descent; ``max_iter`` counts sweeps over all N coordinates."""
     n = cov.shape[0]
-    y, sweeps, ok, crit = ccd_minimize(
+    y, sweeps, ok, _ = ccd_minimize(
         cov, budgets, spinu_start(cov, budgets), np.zeros(n), np.full(n, np.inf), 1.0,
         tol=tol, max_sweeps=max_iter, rc_mode=True,
     )
-    return SolverOutput(y / y.sum(), ok, sweeps, stats={"final_rc_error": crit})
+    return SolverOutput(y / y.sum(), ok, sweeps)

@@ -185,7 +185,7 @@ def _newton_from(cov, b, y0_cov, *, tol, max_iter, linear_solver, iterations0=0,
     w = y / d
     stats = dict(stats or {}, newton_iterations=nstats["iterations"], cg_iterations=nstats["cg_iterations"],
                  cholesky_steps=nstats["cholesky_steps"], line_search_halvings=nstats["line_search_halvings"],
-                 newton_decrement=nstats["decrement"], final_rc_error=err)
+                 newton_decrement=nstats["decrement"])
     if err > tol:
         # rc_error moves by about eps * max_i (|C| |y|)_i / |(C y)_i| when y moves by one ulp: below that, tol is
         # unreachable in double precision (near-hedged portfolios of ill-conditioned S).
@@ -247,6 +247,6 @@ def solve_auto(cov, budgets, *, tol, max_iter, seed=None, linear_solver: str = "
         sweeps += k
     if ok:
         return SolverOutput(y / y.sum(), True, sweeps,
-                            stats={"ccd_sweeps": sweeps, "newton_iterations": 0, "final_rc_error": err})
+                            stats={"ccd_sweeps": sweeps, "newton_iterations": 0})
     return _newton_from(cov, budgets, y, tol=tol, max_iter=max_iter, linear_solver=linear_solver,
                         iterations0=sweeps, stats={"ccd_sweeps": sweeps})

@@ -38,7 +38,7 @@ def _output(res, w, s, b, tol, iterations) -> SolverOutput:
     w = np.clip(w, 0.0, None)
     w = w / w.sum()
     err = _rc_err(w, s, b)
-    stats = {"scipy_success": bool(res.success), "scipy_message": str(res.message), "final_rc_error": err}
+    stats = {"scipy_success": bool(res.success), "scipy_message": str(res.message)}
     return SolverOutput(w, err <= tol, iterations, stats=stats)
 
 

@@ -1,26 +1,133 @@
-"""The solver registry: one name per solver, one calling convention, one result type (as dimod's samplers).
+"""The solver registry: one name per solver, one calling convention, one declared option table per solver.
 
-A solver is a function
+Classical solvers are functions
 
     solve(cov, budgets, *, tol, max_iter, seed, **options) -> qrp.core.result.SolverOutput
 
-receiving a validated float64 (N, N) covariance that it must not modify, validated budgets (positive, summing to
-1), the tolerance on ``rc_error``, an iteration cap and a seed (deterministic solvers ignore it). It returns
-long-only weights summing to 1. ``qrp.risk_parity`` does validation, bounds, scaling, timing and the result object.
+receiving a validated float64 (N, N) covariance that they must not modify, validated budgets (positive, summing to
+1), the tolerance on ``rc_error``, an iteration cap and a seed (deterministic solvers ignore it); they return
+long-only weights summing to 1.
 
-Built-in solvers are registered lazily (module path strings) so that ``import qrp`` does not import qiskit; user
-solvers join with ``register_solver``.
+Discrete solvers are *sample-solver factories* ``make(**own_options) -> sample_solver`` with
+``sample_solver(problem, *, seed, state) -> qrp.discrete.refine.SampleResult``; one generic driver
+(``DISCRETE_DRIVER``) validates the shared discretization options once and runs the refinement loop with the
+factory's sampler for every discrete solver.
+
+Every solver declares its options once, as a tuple of ``Option`` (name, default, check, doc) or a lazy
+``"module:ATTR"`` path to one. ``SolverSpec.validate_options`` is the single place options are checked:
+``qrp.risk_parity``, ``qrp.studies`` (dry run before a study starts), the runner and the CLI all call it, and
+nothing reads solver signatures. Built-in solvers are registered lazily (module path strings) so that
+``import qrp`` does not import qiskit; user solvers join with ``register_solver`` and leave with
+``unregister_solver``.
 """
 
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import cached_property
+from numbers import Real
+from typing import Any
+
+import numpy as np
 
 from qrp.core.result import SolverOutput
+from qrp.core.validation import plain, positive_int
 
 SolverFunc = Callable[..., SolverOutput]
+KINDS = ("classical", "discrete")
+#: The driver every discrete solver runs through: ``solve(spec, cov, budgets, *, tol, max_iter, seed, options)``.
+DISCRETE_DRIVER = "qrp.discrete.driver:solve_discrete"
+
+
+@dataclass(frozen=True)
+class Option:
+    """One declared solver option. ``check(value)`` returns the validated (normalized) value or raises
+    ``ValueError`` naming the option; it does no solver work. ``default`` is what an absent option means; an
+    option whose default is None ("automatic" / "none") accepts None without calling ``check``."""
+
+    name: str
+    default: Any
+    check: Callable[[Any], Any]
+    doc: str = ""
+
+
+# ---- option constructors: a declaration is one line ---------------------------------------------------------
+def int_option(name: str, default: int | None, doc: str = "", *, minimum: int = 1,
+               maximum: int | None = None) -> Option:
+    """An integer option in [minimum, maximum]."""
+
+    def check(value):
+        v = positive_int(value, name, minimum=minimum)
+        if maximum is not None and v > maximum:
+            raise ValueError(f"{name} must be an integer <= {maximum}, got {plain(value)!r}")
+        return v
+
+    return Option(name, default, check, doc)
+
+
+def real_option(name: str, default: float | None, doc: str = "", *, low: float = 0.0, high: float = np.inf,
+                low_open: bool = True, high_open: bool = False) -> Option:
+    """A finite real option in the interval (low, high] (openness of each end as given)."""
+    interval = f"{'(' if low_open else '['}{low:g}, {high:g}{')' if high_open or high == np.inf else ']'}"
+
+    def check(value):
+        bad = isinstance(value, bool) or not isinstance(value, Real) or not np.isfinite(value)
+        if not bad:
+            v = float(value)
+            bad = v < low or (low_open and v == low) or v > high or (high_open and v == high)
+        if bad:
+            raise ValueError(f"{name} must be a finite number in {interval}, got {plain(value)!r}")
+        return float(value)
+
+    return Option(name, default, check, doc)
+
+
+def choice_option(name: str, default: str, choices: tuple[str, ...], doc: str = "") -> Option:
+    """One of ``choices`` (strings)."""
+
+    def check(value):
+        if not isinstance(value, str) or value not in choices:
+            raise ValueError(f"{name} must be one of {choices}, got {plain(value)!r}")
+        return value
+
+    return Option(name, default, check, doc)
+
+
+def bool_option(name: str, default: bool, doc: str = "") -> Option:
+    """True or False (not 0 / 1)."""
+
+    def check(value):
+        if not isinstance(value, (bool, np.bool_)):
+            raise ValueError(f"{name} must be True or False, got {plain(value)!r}")
+        return bool(value)
+
+    return Option(name, default, check, doc)
+
+
+def check_options(table: tuple[Option, ...], options: Mapping[str, Any], *, owner: str, extra: bool = False,
+                  fill: bool = True) -> dict[str, Any]:
+    """``options`` checked against ``table``: each value through its option's ``check`` (None accepted without a
+    check where the default is None), absent ones filled with their defaults when ``fill``; an unknown name is a
+    ``ValueError`` naming ``owner`` and the accepted names, unless ``extra`` (then passed through unchecked)."""
+    names = [o.name for o in table]
+    unknown = sorted(set(options) - set(names))
+    if unknown and not extra:
+        raise ValueError(f"{owner} does not take option(s) {unknown}; it takes {sorted(names)}")
+    out = {}
+    for o in table:
+        if o.name not in options and not fill:
+            continue
+        value = options.get(o.name, o.default)
+        out[o.name] = None if value is None and o.default is None else o.check(value)
+    out.update({k: options[k] for k in unknown})
+    return out
+
+
+def _load(path: str) -> Any:
+    module, attr = path.split(":")
+    return getattr(importlib.import_module(module), attr)
 
 
 @dataclass(frozen=True)
@@ -30,26 +137,71 @@ class SolverSpec:
     Attributes
     ----------
     name : registry key, passed as ``solver=`` to ``qrp.risk_parity``.
-    target : the function, or a lazy ``"module:function"`` path.
+    target : the solve function (classical) or sample-solver factory (discrete), or a lazy ``"module:ATTR"`` path.
     kind : ``"classical"`` (continuous) or ``"discrete"`` (QUBO / binary polynomial over encoded weights).
     description : one line for ``qrp solvers`` and the README.
     default_tol : tolerance on rc_error used when the caller passes ``tol=None``.
     default_max_iter : iteration cap used when the caller passes ``max_iter=None``.
+    option_table : the declared options, or a lazy ``"module:ATTR"`` path to them (``options`` loads it).
+    max_qubits : qubit limit: None (none), an int, or a callable / ``"module:ATTR"`` mapping the validated
+        options to the limit (or None).
+    extra_options : accept options beyond the table (passed through unchecked).
     """
 
     name: str
-    target: SolverFunc | str
+    target: Callable[..., Any] | str
     kind: str
     description: str
     default_tol: float
     default_max_iter: int
+    option_table: tuple[Option, ...] | str = ()
+    max_qubits: int | Callable[[dict[str, Any]], int | None] | str | None = None
+    extra_options: bool = False
 
-    def load(self) -> SolverFunc:
-        """The solver function (importing its module on first use)."""
-        if callable(self.target):
-            return self.target
-        module, func = self.target.split(":")
-        return getattr(importlib.import_module(module), func)
+    def load(self) -> Callable[..., Any]:
+        """The target (importing its module on first use)."""
+        return self.target if callable(self.target) else _load(self.target)
+
+    @cached_property
+    def options(self) -> tuple[Option, ...]:
+        """The declared options (loaded on first use when declared as a path)."""
+        table = _load(self.option_table) if isinstance(self.option_table, str) else self.option_table
+        table = tuple(table)
+        names = [o.name for o in table]
+        if len(set(names)) != len(names) or not all(isinstance(o, Option) for o in table):
+            raise ValueError(f"solver {self.name!r}: options must be Options with distinct names, got {names}")
+        return table
+
+    def option_names(self) -> list[str]:
+        return [o.name for o in self.options]
+
+    def defaults(self) -> dict[str, Any]:
+        """{option: declared default}."""
+        return {o.name: o.default for o in self.options}
+
+    def validate_options(self, options: Mapping[str, Any]) -> dict[str, Any]:
+        """Every declared option, validated (its ``check``), defaults filled in; ``ValueError`` for an unknown
+        name (listing the accepted ones) unless ``extra_options``. No solver work is done."""
+        return check_options(self.options, options, owner=f"solver {self.name!r}", extra=self.extra_options)
+
+    def qubit_limit(self, options: Mapping[str, Any]) -> int | None:
+        """The largest number of binary variables this solver accepts with ``options`` (validated first), or None."""
+        if self.max_qubits is None:
+            return None
+        if isinstance(self.max_qubits, int):
+            return self.max_qubits
+        func = _load(self.max_qubits) if isinstance(self.max_qubits, str) else self.max_qubits
+        limit = func(self.validate_options(options))
+        return None if limit is None else int(limit)
+
+    def solve(self, cov, budgets, *, tol: float, max_iter: int | None, seed, options: Mapping[str, Any]):
+        """Run the solver on validated inputs; ``options`` as returned by ``validate_options``. ``max_iter`` None
+        means the registry default (a discrete solver's driver also reconciles it with ``rounds``)."""
+        if self.kind == "discrete":
+            return _load(DISCRETE_DRIVER)(self, cov, budgets, tol=tol, max_iter=max_iter, seed=seed,
+                                          options=dict(options))
+        max_iter = self.default_max_iter if max_iter is None else max_iter
+        return self.load()(cov, budgets, tol=tol, max_iter=max_iter, seed=seed, **options)
 
 
 _REGISTRY: dict[str, SolverSpec] = {}
@@ -57,22 +209,46 @@ _REGISTRY: dict[str, SolverSpec] = {}
 
 def register_solver(
     name: str,
-    target: SolverFunc | str,
+    target: Callable[..., Any] | str,
     *,
     kind: str = "classical",
     description: str = "",
     default_tol: float = 1e-12,
     default_max_iter: int = 10_000,
+    options: tuple[Option, ...] | str = (),
+    max_qubits: int | Callable[[dict[str, Any]], int | None] | str | None = None,
+    extra_options: bool = False,
     overwrite: bool = False,
 ) -> SolverSpec:
-    """Add a solver to the registry and return its spec. ``ValueError`` if the name is taken (unless
-    ``overwrite``) or ``kind`` is unknown."""
-    if kind not in ("classical", "discrete"):
+    """Add a solver to the registry and return its spec (module docstring for the two kinds).
+
+    ``options``: the declared option table (``Option`` tuple or ``"module:ATTR"``); a discrete solver's table
+    holds the shared discretization options and its own (``qrp.discrete.options.discrete_options``).
+    ``ValueError`` if the name is taken (unless ``overwrite``), ``kind`` is unknown or a limit is invalid."""
+    if kind not in KINDS:
         raise ValueError(f"solver kind must be 'classical' or 'discrete', got {kind!r}")
+    if not isinstance(name, str) or not name:
+        raise ValueError(f"solver name must be a non-empty string, got {name!r}")
     if name in _REGISTRY and not overwrite:
         raise ValueError(f"solver {name!r} is already registered")
-    spec = SolverSpec(name, target, kind, description, float(default_tol), int(default_max_iter))
+    if isinstance(max_qubits, int) and not isinstance(max_qubits, bool):
+        max_qubits = positive_int(max_qubits, "max_qubits")
+    elif max_qubits is not None and not callable(max_qubits) and not isinstance(max_qubits, str):
+        raise ValueError(f"max_qubits must be None, an int, a callable or 'module:ATTR', got {max_qubits!r}")
+    if not isinstance(options, str):
+        options = tuple(options)
+    if isinstance(default_tol, bool) or not isinstance(default_tol, Real) or not 0 <= default_tol < np.inf:
+        raise ValueError(f"default_tol must be a finite number >= 0, got {default_tol!r}")
+    spec = SolverSpec(name, target, kind, description, float(default_tol),
+                      positive_int(default_max_iter, "default_max_iter"), options, max_qubits, bool(extra_options))
     _REGISTRY[name] = spec
+    return spec
+
+
+def unregister_solver(name: str) -> SolverSpec:
+    """Remove a solver from the registry and return its spec; ``ValueError`` if it is not registered."""
+    spec = get_solver(name)
+    del _REGISTRY[name]
     return spec
 
 
@@ -89,11 +265,15 @@ def available_solvers(kind: str | None = None) -> dict[str, SolverSpec]:
     return {k: v for k, v in sorted(_REGISTRY.items()) if kind is None or v.kind == kind}
 
 
+#: Linear solvers of the Newton step (``qrp.classical.newton``).
+LINEAR_SOLVERS = ("auto", "cholesky", "cg")
+
 register_solver(
     "auto",
     "qrp.classical.newton:solve_auto",
     description="default: coordinate descent while predicted cheaper, then damped Newton (CG from N=250)",
     default_max_iter=100,
+    options=(choice_option("linear_solver", "auto", LINEAR_SOLVERS, "Newton step: Cholesky, CG, or by size"),),
 )
 register_solver(
     "ccd",
@@ -105,6 +285,7 @@ register_solver(
     "qrp.classical.newton:solve_newton",
     description="damped Newton on Spinu's convex problem min 1/2 y'Sy - b'log y (Spinu 2013), SciPy Cholesky or CG",
     default_max_iter=100,
+    options=(choice_option("linear_solver", "cholesky", LINEAR_SOLVERS, "Newton step: Cholesky, CG, or by size"),),
 )
 register_solver(
     "slsqp",
@@ -112,6 +293,7 @@ register_solver(
     description="SciPy SLSQP on the seed's sum_ij (RC_i/b_i - RC_j/b_j)^2, analytic gradient, scaled",
     default_tol=1e-8,
     default_max_iter=1000,
+    options=(real_option("ftol", 1e-30, "SLSQP's ftol on the scaled objective"),),
 )
 register_solver(
     "slsqp_seed",
@@ -122,25 +304,30 @@ register_solver(
 )
 register_solver(
     "exact",
-    "qrp.discrete.exact:solve_exact",
+    "qrp.discrete.exact:exact_sampler",
     kind="discrete",
     description="exact ground state of the binary-encoded problem by chunked enumeration (n <= 26), refined",
     default_tol=1e-8,
     default_max_iter=1,
+    options="qrp.discrete.exact:OPTIONS",
+    max_qubits="qrp.discrete.exact:qubit_limit",
 )
 register_solver(
     "sa",
-    "qrp.discrete.anneal:solve_sa",
+    "qrp.discrete.anneal:sa_sampler",
     kind="discrete",
     description="simulated annealing (dwave-samplers SimulatedAnnealingSampler) on the QUBO, refined",
     default_tol=1e-8,
     default_max_iter=1,
+    options="qrp.discrete.anneal:OPTIONS",
 )
 register_solver(
     "qaoa",
-    "qrp.discrete.qaoa:solve_qaoa",
+    "qrp.discrete.qaoa:qaoa_sampler",
     kind="discrete",
     description="QAOA on qiskit-aer (fast exact statevector path, shots/CVaR/noise on Aer) on the Ising form, refined",
     default_tol=1e-8,
     default_max_iter=1,
+    options="qrp.discrete.qaoa:OPTIONS",
+    max_qubits="qrp.discrete.qaoa:qubit_limit",
 )

@@ -1,8 +1,9 @@
-"""The two small result objects every solver shares.
+"""The small result objects every solver shares.
 
-``SolverOutput`` is what a registered solver function returns (normalized weights plus its own diagnostics);
+``SolverOutput`` is what a registered solver returns (normalized weights plus its own diagnostics);
 ``RiskParityResult`` is what ``qrp.risk_parity`` returns to users, whatever the solver: classical, exact
-enumeration, simulated annealing or QAOA. Experiments never special-case a solver because of this.
+enumeration, simulated annealing or QAOA. Experiments never special-case a solver because of this. Discrete
+solvers add one typed ``RefinementRound`` per round to ``history``, each with the ``Resources`` it used.
 """
 
 from __future__ import annotations
@@ -12,6 +13,62 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+
+
+@dataclass(frozen=True)
+class Resources:
+    """What one discrete solve consumed (all 0 by default; they add up with ``+``).
+
+    Attributes
+    ----------
+    samples : bitstrings drawn or evaluated (shots x evaluations + readout shots, annealing reads, enumerated
+        states, ...).
+    evaluations : objective (circuit) evaluations by an optimizer.
+    circuit_executions : circuit runs on a simulator or device.
+    simulation_seconds : seconds spent inside the simulator (QAOA), apart from optimizer overhead.
+    """
+
+    samples: int = 0
+    evaluations: int = 0
+    circuit_executions: int = 0
+    simulation_seconds: float = 0.0
+
+    def __add__(self, other: Resources) -> Resources:
+        if not isinstance(other, Resources):
+            return NotImplemented
+        return Resources(*(getattr(self, f.name) + getattr(other, f.name) for f in fields(self)))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+@dataclass(frozen=True)
+class RefinementRound:
+    """One round of ``qrp.refine``.
+
+    Attributes
+    ----------
+    round : 0-based index; seed : the round's seed; box : (lo, hi) lists, the box solved on; energy : of the sample;
+    rc_error : of the decoded weights; on_edge : assets at the lowest or highest level of their box; elapsed :
+    seconds (build, solve, decode); stats : the sample solver's diagnostics; resources : what the solve used.
+    """
+
+    round: int
+    seed: int
+    box: tuple[list[float], list[float]]
+    energy: float
+    rc_error: float
+    on_edge: int
+    elapsed: float
+    stats: dict[str, Any] = field(default_factory=dict)
+    resources: Resources = field(default_factory=Resources)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-friendly: box as {"lo", "hi"}, resources as a dict."""
+        out = {f.name: getattr(self, f.name) for f in fields(self)}
+        out["box"] = {"lo": list(self.box[0]), "hi": list(self.box[1])}
+        out["resources"] = self.resources.to_dict()
+        return out
 
 
 @dataclass(frozen=True)
@@ -25,7 +82,7 @@ class SolverOutput:
     iterations : iterations (classical), or total inner iterations / rounds (discrete solvers).
     energy : the discrete objective of the returned sample (discrete solvers), else None.
     num_qubits : binary variables of one sub-problem (discrete solvers), else None.
-    history : one dict per refinement round (discrete solvers), else empty.
+    history : one ``RefinementRound`` per round (discrete solvers), else empty.
     stats : solver-specific diagnostics (JSON-serializable scalars, lists and dicts).
     """
 
@@ -34,7 +91,7 @@ class SolverOutput:
     iterations: int
     energy: float | None = None
     num_qubits: int | None = None
-    history: tuple[dict[str, Any], ...] = ()
+    history: tuple[RefinementRound, ...] = ()
     stats: dict[str, Any] = field(default_factory=dict)
 
 
@@ -71,7 +128,7 @@ class RiskParityResult:
     asset_names: tuple[str, ...] | None = None
     energy: float | None = None
     num_qubits: int | None = None
-    history: tuple[dict[str, Any], ...] = ()
+    history: tuple[RefinementRound, ...] = ()
     stats: dict[str, Any] = field(default_factory=dict)
     seed: int | None = None
 
@@ -95,6 +152,7 @@ class RiskParityResult:
         for f in fields(self):
             v = getattr(self, f.name)
             out[f.name] = v.tolist() if isinstance(v, np.ndarray) else v
+        out["history"] = [h.to_dict() for h in self.history]
         return out
 
     def __repr__(self) -> str:

@@ -29,8 +29,6 @@ are singular otherwise; ``T >= 2`` for Ledoit-Wolf and PCA, which stay positive 
 
 from __future__ import annotations
 
-import inspect
-
 import numpy as np
 import pandas as pd
 
@@ -193,26 +191,27 @@ def pca_factor_covariance(
     return _finish(systematic + np.diag(specific), frame.columns, ppy)
 
 
-_ESTIMATOR_FUNCS = {
-    "sample": sample_covariance,
-    "ledoit_wolf": ledoit_wolf_covariance,
-    "ewma": ewma_covariance,
-    "garch": garch_ccc_covariance,
-    "pca": pca_factor_covariance,
+#: The declared option table of the estimators: method -> (function, keyword options besides periods_per_year).
+#: Each function validates its own values; ``estimate_covariance`` refuses names outside the table.
+ESTIMATOR_OPTIONS = {
+    "sample": (sample_covariance, ("ddof", "nan_policy")),
+    "ledoit_wolf": (ledoit_wolf_covariance, ("nan_policy",)),
+    "ewma": (ewma_covariance, ("decay", "demean", "nan_policy")),
+    "garch": (garch_ccc_covariance, ("nan_policy",)),
+    "pca": (pca_factor_covariance, ("n_factors", "nan_policy")),
 }
 
 
 def estimate_covariance(returns, *, method: str = "sample", periods_per_year: float, **options) -> pd.DataFrame:
-    """Dispatch to one estimator of ``ESTIMATORS`` by name; ``options`` are that estimator's keyword arguments."""
+    """Dispatch to one estimator of ``ESTIMATORS`` by name; ``options`` are that estimator's keyword arguments
+    (``ESTIMATOR_OPTIONS``)."""
     try:
-        func = _ESTIMATOR_FUNCS[method]
+        func, allowed = ESTIMATOR_OPTIONS[method]
     except (KeyError, TypeError):
         raise ValueError(f"unknown covariance method {method!r}; available: {', '.join(ESTIMATORS)}") from None
-    allowed = [k for k, p in inspect.signature(func).parameters.items()
-               if p.kind is inspect.Parameter.KEYWORD_ONLY and k != "periods_per_year"]
     unknown = sorted(set(options) - set(allowed))
     if unknown:
-        raise ValueError(f"covariance method {method!r} does not take option(s) {unknown}; it takes {allowed}")
+        raise ValueError(f"covariance method {method!r} does not take option(s) {unknown}; it takes {list(allowed)}")
     return func(returns, periods_per_year=periods_per_year, **options)
 
 

@@ -16,11 +16,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from qrp.core.result import SolverOutput
-from qrp.core.validation import positive_int
+from qrp.core.registry import Option, check_options, int_option
+from qrp.core.result import Resources
 from qrp.discrete.exact import DEGENERACY_RTOL, exact_minimum
-from qrp.discrete.problem import DEFAULT_LOG_FIT, DEFAULT_RADIUS
-from qrp.discrete.refine import DEFAULT_SHRINK, SampleResult, refine
+from qrp.discrete.options import discrete_options
+from qrp.discrete.refine import SampleResult
 
 #: Default largest n for which each SA solve is checked against exact enumeration.
 GROUND_STATE_CHECK_QUBITS = 16
@@ -40,16 +40,34 @@ def _validate_beta_range(beta_range):
     return (lo, hi)
 
 
-def sa_sampler(
-    *, num_reads: int = 20, num_sweeps: int = 1000, beta_range=None, check_ground_state: int = GROUND_STATE_CHECK_QUBITS
-):
-    """A ``qrp.refine`` sample solver running simulated annealing (``state`` is ignored)."""
-    from dwave.samplers import SimulatedAnnealingSampler
+#: The annealer's own options.
+OWN_OPTIONS = (
+    int_option("num_reads", 20, "independent anneals per round"),
+    int_option("num_sweeps", 1000, "Metropolis sweeps per anneal"),
+    Option("beta_range", None, _validate_beta_range, "(hot, cold) inverse temperatures (None: the sampler's)"),
+    int_option("check_ground_state", GROUND_STATE_CHECK_QUBITS, "compare with enumeration up to this n (0: never)",
+               minimum=0),
+)
+#: Options of "sa": the shared discretization options (default 4 bits per asset) and the annealer's.
+OPTIONS = (*discrete_options(bits=4), *OWN_OPTIONS)
+_SA_DEFAULTS = {o.name: o.default for o in OWN_OPTIONS}
 
-    num_reads = positive_int(num_reads, "num_reads")
-    num_sweeps = positive_int(num_sweeps, "num_sweeps")
-    beta_range = _validate_beta_range(beta_range)
-    check_ground_state = positive_int(check_ground_state, "check_ground_state", minimum=0)
+
+def sa_sampler(
+    *,
+    num_reads: int = _SA_DEFAULTS["num_reads"],
+    num_sweeps: int = _SA_DEFAULTS["num_sweeps"],
+    beta_range=None,
+    check_ground_state: int = _SA_DEFAULTS["check_ground_state"],
+):
+    """Registry solver "sa" (a sample-solver factory): simulated annealing of each round's ``problem.to_bqm()``
+    (``state`` is ignored); round r anneals with the round's seed (``qrp.refine``). ``check_ground_state``:
+    compare with exact enumeration when n <= this (0: never)."""
+    from dwave.samplers import SimulatedAnnealingSampler  # heavy optional-at-import dependency: loaded on use
+
+    own = check_options(OWN_OPTIONS, {"num_reads": num_reads, "num_sweeps": num_sweeps,
+                        "beta_range": beta_range, "check_ground_state": check_ground_state}, owner="sa_sampler")
+    num_reads, num_sweeps, beta_range, check_ground_state = own.values()
     sampler = SimulatedAnnealingSampler()
 
     def sample_solver(problem, *, seed, state) -> SampleResult:
@@ -76,40 +94,6 @@ def sa_sampler(
             stats["exact_energy"] = exact_e
             stats["ground_state"] = bool(best <= exact_rel + max(atol, exact_atol))
             stats["exact_degeneracy"] = degeneracy
-        return SampleResult(x[j], stats["best_energy"], stats, None)
+        return SampleResult(x[j], stats["best_energy"], stats, None, Resources(samples=num_reads))
 
     return sample_solver
-
-
-def solve_sa(
-    cov,
-    budgets,
-    *,
-    tol,
-    max_iter,
-    seed=None,
-    bits: int = 4,
-    formulation: str = "log_barrier",
-    rounds: int | None = None,
-    num_reads: int = 20,
-    num_sweeps: int = 1000,
-    beta_range=None,
-    check_ground_state: int = GROUND_STATE_CHECK_QUBITS,
-    box=None,
-    shrink: float = DEFAULT_SHRINK,
-    radius: float = DEFAULT_RADIUS,
-    log_fit: str = DEFAULT_LOG_FIT,
-    penalty: float = 1.0,
-) -> SolverOutput:
-    """Registry solver "sa": simulated annealing on each round's discrete problem, refined over ``rounds``
-    (default ``max_iter``, registry default 1: one-shot). Round r anneals with the seed
-    ``SeedSequence(seed).spawn(rounds)[r]`` (``qrp.refine``). ``check_ground_state``: compare with exact
-    enumeration when n <= this (0: never)."""
-    return refine(
-        cov, budgets, bits=bits, formulation=formulation, rounds=max_iter if rounds is None else rounds, tol=tol,
-        seed=seed,
-        sample_solver=sa_sampler(
-            num_reads=num_reads, num_sweeps=num_sweeps, beta_range=beta_range, check_ground_state=check_ground_state
-        ),
-        box=box, shrink=shrink, radius=radius, log_fit=log_fit, penalty=penalty,
-    )

@@ -29,10 +29,11 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from qrp.core.result import SolverOutput
+from qrp.core.registry import int_option
+from qrp.core.result import Resources
 from qrp.core.validation import positive_int
-from qrp.discrete.problem import DEFAULT_LOG_FIT, DEFAULT_RADIUS
-from qrp.discrete.refine import DEFAULT_SHRINK, SampleResult, refine
+from qrp.discrete.options import discrete_options
+from qrp.discrete.refine import SampleResult
 
 #: Default largest number of binary variables enumerated (2^26 = 67M states).
 MAX_EXACT_QUBITS = 26
@@ -172,40 +173,23 @@ def exact_minimum(problem, *, max_qubits: int = MAX_EXACT_QUBITS) -> tuple[np.nd
 
 
 def exact_sampler(*, max_qubits: int = MAX_EXACT_QUBITS):
-    """A ``qrp.refine`` sample solver returning the exact minimum (deterministic: seed and state are ignored)."""
+    """Registry solver "exact" (a sample-solver factory): each round's exact minimum (deterministic: seed and state
+    are ignored). Refuses n > ``max_qubits`` before any work (the driver checks N x bits first)."""
+    max_qubits = positive_int(max_qubits, "max_qubits")
 
     def sample_solver(problem, *, seed, state) -> SampleResult:
         sample, energy, degeneracy, atol = exact_minimum(problem, max_qubits=max_qubits)
-        stats = {"degeneracy": degeneracy, "degeneracy_atol": atol, "states": 2**problem.num_qubits}
-        return SampleResult(sample, energy, stats, None)
+        states = 2**problem.num_qubits
+        stats = {"degeneracy": degeneracy, "degeneracy_atol": atol, "states": states}
+        return SampleResult(sample, energy, stats, None, Resources(samples=states))
 
     return sample_solver
 
 
-def solve_exact(
-    cov,
-    budgets,
-    *,
-    tol,
-    max_iter,
-    seed=None,
-    bits: int = 2,
-    formulation: str = "log_barrier",
-    rounds: int | None = None,
-    box=None,
-    shrink: float = DEFAULT_SHRINK,
-    radius: float = DEFAULT_RADIUS,
-    log_fit: str = DEFAULT_LOG_FIT,
-    penalty: float = 1.0,
-    max_qubits: int = MAX_EXACT_QUBITS,
-) -> SolverOutput:
-    """Registry solver "exact": exact ground state of each round's discrete problem, refined over ``rounds``
-    (default ``max_iter``, whose registry default is 1: one-shot, exactly ``qrp.discretize``'s problem).
-    ``seed`` is ignored. Refuses N * bits > ``max_qubits`` before any work."""
-    max_qubits = positive_int(max_qubits, "max_qubits")
-    check_size(cov.shape[0] * positive_int(bits, "bits"), max_qubits)
-    return refine(
-        cov, budgets, bits=bits, formulation=formulation, rounds=max_iter if rounds is None else rounds, tol=tol,
-        seed=seed, sample_solver=exact_sampler(max_qubits=max_qubits), box=box, shrink=shrink, radius=radius,
-        log_fit=log_fit, penalty=penalty,
-    )
+#: Options of "exact": the shared discretization options and the enumeration limit.
+OPTIONS = (*discrete_options(), int_option("max_qubits", MAX_EXACT_QUBITS, "largest n enumerated"))
+
+
+def qubit_limit(options: dict) -> int:
+    """The registry's qubit limit of "exact": its ``max_qubits`` option."""
+    return options["max_qubits"]

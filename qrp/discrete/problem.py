@@ -79,14 +79,9 @@ from math import comb
 import numpy as np
 
 from qrp.classical.ccd import spinu_start
-from qrp.core.validation import check_erc_exists, positive_int, positive_real, validate_budgets, validate_cov
+from qrp.core.validation import check_erc_exists, validate_budgets, validate_cov
+from qrp.discrete.options import DEFAULTS, Discretization
 
-FORMULATIONS = ("log_barrier", "pairwise")
-LOG_FITS = ("lsq", "taylor")
-#: Default log surrogate (see the module docstring for the measurement behind the choice).
-DEFAULT_LOG_FIT = "taylor"
-#: Default relative half-width of the box around the classical guess.
-DEFAULT_RADIUS = 0.5
 #: Largest n for which the O(n^4)-term pairwise polynomial is exported (C(64, 4) = 635,376 quartic monomials).
 MAX_PAIRWISE_EXPORT_QUBITS = 64
 
@@ -109,12 +104,6 @@ def validate_problem_inputs(cov, budgets, check_psd: bool) -> tuple[np.ndarray, 
     return s, b
 
 
-def validate_formulation(formulation: str) -> str:
-    if formulation not in FORMULATIONS:
-        raise ValueError(f"formulation must be one of {FORMULATIONS}, got {formulation!r}")
-    return formulation
-
-
 def box_centre(cov: np.ndarray, budgets: np.ndarray, formulation: str) -> np.ndarray:
     """The classical guess the default box brackets: Spinu's start y (log_barrier) or inverse-vol weights."""
     if formulation == "log_barrier":
@@ -123,11 +112,9 @@ def box_centre(cov: np.ndarray, budgets: np.ndarray, formulation: str) -> np.nda
     return w / w.sum()
 
 
-def default_box(cov: np.ndarray, budgets: np.ndarray, formulation: str, radius: float = DEFAULT_RADIUS):
-    """(lo, hi) = (c (1 - radius), c (1 + radius)) around ``box_centre``; radius in (0, 1)."""
-    radius = positive_real(radius, "radius")
-    if radius >= 1.0:
-        raise ValueError(f"radius must be < 1 so that the box excludes zero weights, got {radius!r}")
+def default_box(cov: np.ndarray, budgets: np.ndarray, formulation: str, radius: float = DEFAULTS.radius):
+    """(lo, hi) = (c (1 - radius), c (1 + radius)) around ``box_centre``; radius in (0, 1) (validated by
+    ``Discretization``: below 1 so that the box excludes zero weights)."""
     c = box_centre(cov, budgets, formulation)
     return c * (1.0 - radius), c * (1.0 + radius)
 
@@ -234,7 +221,7 @@ class DiscreteProblem:
     (log_barrier), ``penalty_weight`` lambda (pairwise). Immutable; arrays are read-only.
     """
 
-    def __init__(self, cov, budgets, bits, formulation, lo, hi, *, log_fit=DEFAULT_LOG_FIT, penalty=1.0):
+    def __init__(self, cov, budgets, bits, formulation, lo, hi, *, log_fit=DEFAULTS.log_fit, penalty=DEFAULTS.penalty):
         self.cov = cov
         self.budgets = budgets
         self.bits = int(bits)
@@ -527,29 +514,23 @@ class DiscreteProblem:
         return qp
 
 
-def build_problem(cov, budgets, bits, formulation, lo, hi, *, log_fit=DEFAULT_LOG_FIT, penalty=1.0) -> DiscreteProblem:
-    """Build from already validated inputs (used by ``discretize`` and by ``qrp.refine`` every round)."""
-    return DiscreteProblem(cov, budgets, bits, formulation, lo, hi, log_fit=log_fit, penalty=penalty)
-
-
-def validate_options(bits, formulation, log_fit, penalty) -> tuple[int, str, str, float]:
-    bits = positive_int(bits, "bits")
-    formulation = validate_formulation(formulation)
-    if log_fit not in LOG_FITS:
-        raise ValueError(f"log_fit must be one of {LOG_FITS}, got {log_fit!r}")
-    return bits, formulation, log_fit, positive_real(penalty, "penalty")
+def initial_box(cov: np.ndarray, budgets: np.ndarray, options: Discretization) -> tuple[np.ndarray, np.ndarray]:
+    """The first box of ``options``: its ``box`` validated, else ``default_box`` with its ``radius``."""
+    if options.box is None:
+        return default_box(cov, budgets, options.formulation, options.radius)
+    return validate_box(options.box, cov.shape[0], options.formulation)
 
 
 def discretize(
     cov,
     bits: int,
     *,
-    formulation: str = "log_barrier",
+    formulation: str = DEFAULTS.formulation,
     budgets=None,
     box=None,
-    radius: float = DEFAULT_RADIUS,
-    log_fit: str = DEFAULT_LOG_FIT,
-    penalty: float = 1.0,
+    radius: float = DEFAULTS.radius,
+    log_fit: str = DEFAULTS.log_fit,
+    penalty: float = DEFAULTS.penalty,
     check_psd: bool = True,
 ) -> DiscreteProblem:
     """Binary-encode the ERC / risk-budgeting problem of ``cov`` with ``bits`` bits per asset.
@@ -568,10 +549,8 @@ def discretize(
     penalty : dimensionless budget-penalty factor (pairwise): lambda = penalty (w_c' S w_c)^2.
     check_psd : as in ``qrp.risk_parity``.
     """
-    bits, formulation, log_fit, penalty = validate_options(bits, formulation, log_fit, penalty)
+    d = Discretization.validated(bits=bits, formulation=formulation, box=box, radius=radius, log_fit=log_fit,
+                                 penalty=penalty)
     s, b = validate_problem_inputs(cov, budgets, check_psd)
-    if box is None:
-        lo, hi = default_box(s, b, formulation, radius)
-    else:
-        lo, hi = validate_box(box, s.shape[0], formulation)
-    return build_problem(s, b, bits, formulation, lo, hi, log_fit=log_fit, penalty=penalty)
+    lo, hi = initial_box(s, b, d)
+    return DiscreteProblem(s, b, d.bits, d.formulation, lo, hi, log_fit=d.log_fit, penalty=d.penalty)

@@ -39,10 +39,12 @@ from typing import Any
 import numpy as np
 from scipy.optimize import minimize
 
-from qrp.core.result import SolverOutput
+from qrp.classical.newton import solve_auto
+from qrp.core.registry import Option, bool_option, check_options, choice_option, int_option, real_option
+from qrp.core.result import Resources
 from qrp.core.validation import positive_int
-from qrp.discrete.problem import DEFAULT_LOG_FIT, DEFAULT_RADIUS
-from qrp.discrete.refine import DEFAULT_SHRINK, SampleResult, refine
+from qrp.discrete.options import discrete_options
+from qrp.discrete.refine import SampleResult
 from qrp.quantum import statevector as sv
 
 #: SciPy ``minimize`` methods accepted as ``optimizer`` (derivative-free first; gradient ones use finite
@@ -250,7 +252,9 @@ class QAOAResult:
     approximation_ratio : (E_max - <H_C>) / (E_max - E_min) in [0, 1], 1 = ground state (None without the
         exact spectrum).
     evaluations : objective (circuit) evaluations; iterations : optimizer iterations (sum over restarts/depths).
-    wall_time : seconds for optimization and readout; stats : engine, seed, settings, per-start values.
+    wall_time : seconds for optimization and readout; simulation_seconds : the part of it spent simulating
+        circuits (objective evaluations and readout sampling), the rest being optimizer overhead and diagnostics;
+    stats : engine, seed, settings, per-start values.
     """
 
     angles: np.ndarray
@@ -265,6 +269,7 @@ class QAOAResult:
     evaluations: int
     iterations: int
     wall_time: float
+    simulation_seconds: float = 0.0
     stats: dict[str, Any] = field(default_factory=dict)
 
 
@@ -272,7 +277,7 @@ class QAOA:
     """QAOA for a diagonal cost ``offset + sum_m c_m Z^m`` (a Z-only qiskit ``SparsePauliOp``).
 
     Everything per problem is done once here (validation, normalization, diagonal or transpiled circuit);
-    ``objective(angles)`` is then one circuit evaluation. Parameters mirror ``solve_qaoa``.
+    ``objective(angles)`` is then one circuit evaluation. Parameters mirror the "qaoa" solver options.
     """
 
     def __init__(
@@ -303,6 +308,7 @@ class QAOA:
         self.scale = float(np.sqrt(self.coeffs @ self.coeffs)) or 1.0
         self.engine = engine if engine != "auto" else ("fast" if shots is None and noise is None else "aer")
         self.evaluations = 0
+        self.simulation_seconds = 0.0
         self._rng = np.random.default_rng(seed)
         from qiskit.quantum_info import SparsePauliOp
 
@@ -368,7 +374,13 @@ class QAOA:
 
     def sample(self, angles: np.ndarray, shots: int) -> tuple[np.ndarray, np.ndarray]:
         """(states, counts): ``shots`` measurements of the circuit at ``angles`` (integers, qubit i = bit i)."""
-        angles = np.asarray(angles, dtype=np.float64)
+        t0 = time.perf_counter()
+        try:
+            return self._sample(np.asarray(angles, dtype=np.float64), shots)
+        finally:
+            self.simulation_seconds += time.perf_counter() - t0
+
+    def _sample(self, angles: np.ndarray, shots: int) -> tuple[np.ndarray, np.ndarray]:
         if self.engine == "fast":
             counts = self._rng.multinomial(shots, sv.probabilities(self.state(angles)))
             states = np.flatnonzero(counts)
@@ -380,9 +392,15 @@ class QAOA:
     def objective(self, angles: np.ndarray) -> float:
         """F(angles): <H_C> or CVaR_alpha (problem units), exact or from ``shots`` samples. One circuit run."""
         self.evaluations += 1
-        angles = np.asarray(angles, dtype=np.float64)
+        t0 = time.perf_counter()
+        try:
+            return self._evaluate(np.asarray(angles, dtype=np.float64))
+        finally:
+            self.simulation_seconds += time.perf_counter() - t0
+
+    def _evaluate(self, angles: np.ndarray) -> float:
         if self.shots is not None:
-            states, counts = self.sample(angles, self.shots)
+            states, counts = self._sample(angles, self.shots)
             return sv.cvar(self.energies(states), counts.astype(np.float64), self.alpha)
         if self.engine == "fast":
             probs = sv.probabilities(self.state(angles))
@@ -422,6 +440,7 @@ class QAOA:
                 raise ValueError(f"initial_angles must be {2 * p} finite numbers, got {initial_angles!r}")
         start = time.perf_counter()
         self.evaluations = 0
+        self.simulation_seconds = 0.0
         iterations = 0
         runs = []
         used = init
@@ -486,8 +505,11 @@ class QAOA:
 
     def _readout(self, angles, value, evaluations, iterations, shots, exact_reference, start, stats) -> QAOAResult:
         states, counts = self.sample(angles, shots)
-        energies = self.energies(states)
-        best = int(np.argmin(energies))
+        simulated = self.simulation_seconds
+        # ranked by H_C - offset: in narrow boxes the spread is far below the offset's rounding
+        relative = sv.sample_energies(self.masks, self.coeffs, 0.0, states)
+        energies = self.offset + relative
+        best = int(np.argmin(relative))
         bits = ((int(states[best]) >> np.arange(self.num_qubits)) & 1).astype(np.int8)
         if exact_reference is None:
             exact_reference = self._diag is not None or self.num_qubits <= 20
@@ -513,26 +535,17 @@ class QAOA:
                   "best_sample_frequency": float(counts[best] / counts.sum())}
         return QAOAResult(
             angles=np.asarray(angles, dtype=np.float64), value=float(value), expectation=float(expectation),
-            best_state=bits, best_energy=float(energies[best]), ground_energy=e0, ground_state_probability=gs_prob,
+            best_state=bits, best_energy=float(self.offset + relative[best]), ground_energy=e0,
+            ground_state_probability=gs_prob,
             ground_state=is_ground, approximation_ratio=ratio, evaluations=evaluations, iterations=iterations,
-            wall_time=time.perf_counter() - start, stats=stats,
+            wall_time=time.perf_counter() - start, simulation_seconds=simulated, stats=stats,
         )
-
-
-def run_qaoa(cost, offset: float = 0.0, **options) -> QAOAResult:
-    """Convenience: ``QAOA(cost, offset, **engine_options).optimize(**optimize_options)`` in one call."""
-    engine_keys = {"reps", "shots", "alpha", "engine", "noise", "warm_thetas", "max_qubits", "seed"}
-    qaoa = QAOA(cost, offset, **{k: v for k, v in options.items() if k in engine_keys})
-    return qaoa.optimize(**{k: v for k, v in options.items() if k not in engine_keys})
-
 
 
 # -- the registry solver -----------------------------------------------------------------------------------------
 def continuous_solution(cov: np.ndarray, budgets: np.ndarray, formulation: str) -> np.ndarray:
     """The classical ERC solution in the formulation's variable: Spinu's y* = w / sqrt(w'Sw) (log_barrier; at the
     optimum y_i (Sy)_i = b_i, so y*'Sy* = 1) or the weights w* (pairwise), from qrp's Newton solver."""
-    from qrp.classical.newton import solve_auto
-
     w = solve_auto(cov, budgets, tol=1e-12, max_iter=200).weights
     return w / np.sqrt(float(w @ cov @ w)) if formulation == "log_barrier" else w
 
@@ -545,51 +558,65 @@ def warm_bits(problem, v: np.ndarray) -> np.ndarray:
     return ((m[:, None] >> np.arange(problem.bits)[None, :]) & 1).ravel()
 
 
-def qaoa_sampler(
-    *,
-    reps: int = 2,
-    shots: int | None = None,
-    alpha: float = 1.0,
-    optimizer: str = "COBYLA",
-    init: str = "ramp",
-    max_evals: int = 100,
-    multistart: int = 1,
-    warm_start: np.ndarray | None = None,
-    epsilon: float = 0.25,
-    noise=None,
-    engine: str = "auto",
-    readout_shots: int = 1024,
-    carry_angles: bool = True,
-    resources: bool = True,
-    max_qubits: int | None = None,
-):
-    """A ``qrp.refine`` sample solver running QAOA on each round's ``problem.to_ising()``.
+def _check_noise(noise):
+    noise_model(noise)  # validates (builds the model once, discarded)
+    return noise
 
-    ``warm_start``: None (cold start) or the continuous solution in the formulation's variable, mapped into each
-    round's box by ``warm_bits`` and regularized by ``epsilon``. ``carry_angles``: start each round from the
-    previous round's optimized angles (the problems of successive rounds differ only by their box; the cost is
-    normalized, so good angles transfer). ``resources``: transpiled depth and CX counts (``circuit_resources``),
-    computed once per term structure. Options are validated here, before any round runs.
+
+#: The QAOA solver's own options (the discretization options are shared: ``qrp.discrete.options``).
+OWN_OPTIONS = (
+    int_option("reps", 2, "QAOA depth p"),
+    int_option("shots", None, "shots per objective evaluation (None: exact expectation)"),
+    real_option("alpha", 1.0, "CVaR level (1: expectation)", high=1.0),
+    choice_option("optimizer", "COBYLA", OPTIMIZERS, "SciPy minimize method"),
+    choice_option("init", "ramp", INITS, "initial angles: linear ramp or INTERP"),
+    int_option("max_evals", 100, "objective evaluations per optimizer run"),
+    int_option("multistart", 1, "optimizer starts (extra ones random, seeded)"),
+    bool_option("warm_start", False, "Egger et al.'s warm start from the continuous ERC solution"),
+    real_option("epsilon", 0.25, "warm-start regularization", high=0.5, low_open=False),
+    Option("noise", None, _check_noise, "NoiseModel, BackendV2 or {p1, p2, readout} (needs shots)"),
+    choice_option("engine", "auto", ENGINES, "fast statevector, Aer, or by mode"),
+    int_option("readout_shots", 1024, "shots of the final readout"),
+    bool_option("carry_angles", True, "start each round from the previous round's angles"),
+    bool_option("resources", True, "transpiled depth and CX counts per term structure"),
+    int_option("max_qubits", None, "qubit limit (None: what fits in memory)"),
+)
+#: Options of "qaoa": the shared discretization options and QAOA's own.
+OPTIONS = (*discrete_options(), *OWN_OPTIONS)
+
+
+def qubit_limit(options: dict) -> int:
+    """The registry's qubit limit of "qaoa": ``max_qubits``, or what fits in memory when it is None."""
+    return default_max_qubits() if options["max_qubits"] is None else options["max_qubits"]
+
+
+def qaoa_sampler(**options):
+    """Registry solver "qaoa" (a sample-solver factory): QAOA (``QAOA``) on each round's ``problem.to_ising()``,
+    round r seeded by the round's seed. Options: ``OWN_OPTIONS`` (validated here, before any round runs).
+
+    ``warm_start=True``: Egger et al.'s warm start from the classical continuous ERC solution
+    (``continuous_solution``, computed once) mapped into each round's box by ``warm_bits`` and regularized by
+    ``epsilon``. ``carry_angles``: start each round from the previous round's optimized angles (the problems of
+    successive rounds differ only by their box; the cost is normalized, so good angles transfer). ``resources``:
+    transpiled depth and CX counts (``circuit_resources``), computed once per term structure.
     """
-    reps, shots, alpha = check_mode(reps=reps, shots=shots, alpha=alpha, engine=engine, noise=noise)
-    check_choice(optimizer, OPTIMIZERS, "optimizer")
-    check_choice(init, INITS, "init")
-    warm_start_thetas(np.full(1, 0.5), epsilon)  # validates epsilon
-    max_evals = positive_int(max_evals, "max_evals")
-    multistart = positive_int(multistart, "multistart")
-    readout_shots = positive_int(readout_shots, "readout_shots")
-    if noise is not None:
-        noise_model(noise)  # validates
+    o = check_options(OWN_OPTIONS, options, owner="solver 'qaoa'")
+    check_mode(reps=o["reps"], shots=o["shots"], alpha=o["alpha"], engine=o["engine"], noise=o["noise"])
     resource_cache: dict[tuple, dict] = {}
+    warm: dict[str, np.ndarray] = {}
 
     def sample_solver(problem, *, seed, state) -> SampleResult:
         op, offset = problem.to_ising()
-        thetas = None if warm_start is None else warm_start_thetas(warm_bits(problem, warm_start), epsilon)
-        qaoa = QAOA(op, offset, reps=reps, shots=shots, alpha=alpha, engine=engine, noise=noise,
-                    warm_thetas=thetas, max_qubits=max_qubits, seed=seed)
-        res = qaoa.optimize(optimizer=optimizer, init=init, max_evals=max_evals, multistart=multistart,
-                            readout_shots=readout_shots,
-                            initial_angles=state if carry_angles and state is not None else None)
+        thetas = None
+        if o["warm_start"]:
+            if "v" not in warm:  # successive rounds share the covariance: one classical solve per run
+                warm["v"] = continuous_solution(problem.cov, problem.budgets, problem.formulation)
+            thetas = warm_start_thetas(warm_bits(problem, warm["v"]), o["epsilon"])
+        qaoa = QAOA(op, offset, reps=o["reps"], shots=o["shots"], alpha=o["alpha"], engine=o["engine"],
+                    noise=o["noise"], warm_thetas=thetas, max_qubits=o["max_qubits"], seed=seed)
+        res = qaoa.optimize(optimizer=o["optimizer"], init=o["init"], max_evals=o["max_evals"],
+                            multistart=o["multistart"], readout_shots=o["readout_shots"],
+                            initial_angles=state if o["carry_angles"] and state is not None else None)
         stats = {k: v for k, v in res.stats.items() if k != "seed"} | {
             "value": res.value, "expectation": res.expectation, "best_energy": res.best_energy,
             "exact_energy": res.ground_energy, "ground_state_probability": res.ground_state_probability,
@@ -598,66 +625,15 @@ def qaoa_sampler(
         }
         if res.ground_state is not None:
             stats["ground_state"] = res.ground_state
-        if resources:
+        if o["resources"]:
             key = (op.num_qubits, tuple(sorted(qaoa.masks.tolist())))
             if key not in resource_cache:
-                resource_cache[key] = circuit_resources(qaoa.normalized, reps, seed=0)
+                resource_cache[key] = circuit_resources(qaoa.normalized, o["reps"], seed=0)
             stats["resources"] = resource_cache[key]
         sample = res.best_state.astype(np.int64)
-        return SampleResult(sample, problem.energy(sample), stats, res.angles if carry_angles else None)
+        used = Resources(samples=(o["shots"] or 0) * res.evaluations + o["readout_shots"],
+                         evaluations=res.evaluations, circuit_executions=res.evaluations + 1,
+                         simulation_seconds=res.simulation_seconds)
+        return SampleResult(sample, problem.energy(sample), stats, res.angles if o["carry_angles"] else None, used)
 
     return sample_solver
-
-
-def solve_qaoa(
-    cov,
-    budgets,
-    *,
-    tol,
-    max_iter,
-    seed=None,
-    bits: int = 2,
-    formulation: str = "log_barrier",
-    rounds: int | None = None,
-    reps: int = 2,
-    shots: int | None = None,
-    alpha: float = 1.0,
-    optimizer: str = "COBYLA",
-    init: str = "ramp",
-    max_evals: int = 100,
-    multistart: int = 1,
-    warm_start: bool = False,
-    epsilon: float = 0.25,
-    noise=None,
-    engine: str = "auto",
-    readout_shots: int = 1024,
-    carry_angles: bool = True,
-    resources: bool = True,
-    max_qubits: int | None = None,
-    box=None,
-    shrink: float = DEFAULT_SHRINK,
-    radius: float = DEFAULT_RADIUS,
-    log_fit: str = DEFAULT_LOG_FIT,
-    penalty: float = 1.0,
-) -> SolverOutput:
-    """Registry solver "qaoa": QAOA (``QAOA``) on each round's discrete problem, refined over ``rounds`` (default
-    ``max_iter``, registry default 1: one-shot), round r seeded by ``SeedSequence(seed).spawn(rounds)[r]``.
-
-    n = N ``bits`` qubits, checked against ``max_qubits`` (None: what fits in memory) before anything runs.
-    ``warm_start=True``: Egger et al.'s warm start from the classical continuous ERC solution (``continuous_solution``)
-    mapped into each round's box. Other options: ``qaoa_sampler`` and ``QAOA``; box options: ``qrp.discretize``.
-    """
-    n = cov.shape[0] * positive_int(bits, "bits")
-    check_qubits(n, max_qubits)
-    if not isinstance(warm_start, bool):
-        raise ValueError(f"warm_start must be True or False, got {warm_start!r}")
-    solver = qaoa_sampler(
-        reps=reps, shots=shots, alpha=alpha, optimizer=optimizer, init=init, max_evals=max_evals,
-        multistart=multistart, epsilon=epsilon, noise=noise, engine=engine, readout_shots=readout_shots,
-        carry_angles=carry_angles, resources=resources, max_qubits=max_qubits,
-        warm_start=continuous_solution(cov, budgets, formulation) if warm_start else None,
-    )
-    return refine(
-        cov, budgets, bits=bits, formulation=formulation, rounds=max_iter if rounds is None else rounds, tol=tol,
-        seed=seed, sample_solver=solver, box=box, shrink=shrink, radius=radius, log_fit=log_fit, penalty=penalty,
-    )

@@ -18,7 +18,8 @@ the smallest rc_error.
 A sample solver is any callable ``sample_solver(problem, *, seed, state) -> SampleResult``; ``seed`` is the round's
 seed, derived from the run seed by ``numpy.random.SeedSequence(seed).spawn(rounds)`` (so round r of a run is
 reproducible on its own), and ``state`` is what the previous round returned in ``SampleResult.state`` (e.g. QAOA
-angles; None in round 0).
+angles; None in round 0). It reports what it used in ``SampleResult.resources``; each round is recorded as a typed
+``RefinementRound`` and the resources of all rounds are summed into ``stats["resources"]``.
 """
 
 from __future__ import annotations
@@ -31,20 +32,11 @@ from typing import Any
 import numpy as np
 
 from qrp.core.measures import contributions_kernel, rc_error_kernel
-from qrp.core.result import SolverOutput
-from qrp.core.validation import positive_int, positive_real
-from qrp.discrete.problem import (
-    DEFAULT_LOG_FIT,
-    DEFAULT_RADIUS,
-    build_problem,
-    default_box,
-    validate_box,
-    validate_options,
-    validate_problem_inputs,
-)
+from qrp.core.result import RefinementRound, Resources, SolverOutput
+from qrp.core.validation import positive_int
+from qrp.discrete.options import DEFAULTS, Discretization
+from qrp.discrete.problem import DiscreteProblem, initial_box, validate_problem_inputs
 
-#: Default shrink factor of the box half-width per round.
-DEFAULT_SHRINK = 0.5
 #: The half-width never exceeds this fraction of the centre value (keeps lo > 0).
 MAX_RELATIVE_HALF_WIDTH = 0.9
 
@@ -59,12 +51,14 @@ class SampleResult:
     energy : problem.energy(sample) as the solver computed it.
     stats : JSON-friendly diagnostics of this solve (reads, timings, ground-state flags, ...).
     state : anything to hand to the next round's call (e.g. QAOA angles), else None.
+    resources : what this solve used (``Resources``: samples, evaluations, circuit executions, simulator time).
     """
 
     sample: np.ndarray
     energy: float
     stats: dict[str, Any] = field(default_factory=dict)
     state: Any = None
+    resources: Resources = field(default_factory=Resources)
 
 
 SampleSolver = Callable[..., SampleResult]
@@ -102,16 +96,16 @@ def refine(
     budgets,
     *,
     bits: int,
-    formulation: str = "log_barrier",
+    formulation: str = DEFAULTS.formulation,
     rounds: int,
     tol: float,
     seed: int | None,
     sample_solver: SampleSolver,
     box=None,
-    shrink: float = DEFAULT_SHRINK,
-    radius: float = DEFAULT_RADIUS,
-    log_fit: str = DEFAULT_LOG_FIT,
-    penalty: float = 1.0,
+    shrink: float = DEFAULTS.shrink,
+    radius: float = DEFAULTS.radius,
+    log_fit: str = DEFAULTS.log_fit,
+    penalty: float = DEFAULTS.penalty,
 ) -> SolverOutput:
     """Solve ``rounds`` discrete problems on shrinking boxes (module docstring) and return the best round.
 
@@ -128,29 +122,33 @@ def refine(
     Returns
     -------
     SolverOutput with weights of the round of smallest rc_error, its energy, ``num_qubits``, ``converged``
-    (rc_error <= tol), ``iterations`` = rounds run and ``history``: one dict per round with keys round, seed,
-    box {lo, hi}, energy, rc_error, on_edge (assets on the box edge), elapsed (s), stats (the solver's).
+    (rc_error <= tol), ``iterations`` = rounds run and ``history``: one ``RefinementRound`` per round.
     """
-    bits, formulation, log_fit, penalty = validate_options(bits, formulation, log_fit, penalty)
-    rounds = positive_int(rounds, "rounds")
+    disc = Discretization.validated(bits=bits, formulation=formulation, rounds=rounds, box=box, shrink=shrink,
+                                    radius=radius, log_fit=log_fit, penalty=penalty)
+    s, b = validate_problem_inputs(cov, budgets, check_psd=True)
+    return run_refinement(s, b, disc, tol=tol, seed=seed, sample_solver=sample_solver)
+
+
+def run_refinement(s: np.ndarray, b: np.ndarray, disc: Discretization, *, tol: float, seed: int | None,
+                   sample_solver: SampleSolver) -> SolverOutput:
+    """``refine`` on an already validated covariance ``s``, budgets ``b`` and ``disc`` (``disc.rounds`` set)."""
     if isinstance(tol, bool) or not np.isfinite(tol) or tol < 0:
         raise ValueError(f"tol must be a finite number >= 0, got {tol!r}")
-    shrink = positive_real(shrink, "shrink")
-    if shrink >= 1.0:
-        raise ValueError(f"shrink must be < 1, got {shrink!r}")
     if not callable(sample_solver):
         raise ValueError(f"sample_solver must be callable, got {sample_solver!r}")
-    s, b = validate_problem_inputs(cov, budgets, check_psd=True)
-    lo, hi = default_box(s, b, formulation, radius) if box is None else validate_box(box, s.shape[0], formulation)
+    rounds = positive_int(disc.rounds, "rounds")
+    lo, hi = initial_box(s, b, disc)
     seeds, entropy = round_seeds(seed, rounds)
 
-    history: list[dict[str, Any]] = []
+    history: list[RefinementRound] = []
     best: tuple[float, np.ndarray, float, int] | None = None
     state = None
     problem = None
     for r in range(rounds):
         t0 = time.perf_counter()
-        problem = build_problem(s, b, bits, formulation, lo, hi, log_fit=log_fit, penalty=penalty)
+        problem = DiscreteProblem(s, b, disc.bits, disc.formulation, lo, hi, log_fit=disc.log_fit,
+                                  penalty=disc.penalty)
         res = sample_solver(problem, seed=seeds[r], state=state)
         sample = np.asarray(res.sample)
         if sample.shape != (problem.num_qubits,):
@@ -158,36 +156,30 @@ def refine(
         w = problem.decode(sample)
         err = rc_error_kernel(contributions_kernel(w, s), b)
         energy = problem.energy(sample)
-        edge = on_edge(problem, sample)
-        history.append({
-            "round": r,
-            "seed": seeds[r],
-            "box": {"lo": lo.tolist(), "hi": hi.tolist()},
-            "energy": energy,
-            "rc_error": err,
-            "on_edge": int(edge.sum()),
-            "elapsed": time.perf_counter() - t0,
-            "stats": res.stats,
-        })
+        history.append(RefinementRound(
+            round=r, seed=seeds[r], box=(lo.tolist(), hi.tolist()), energy=energy, rc_error=err,
+            on_edge=int(on_edge(problem, sample).sum()), elapsed=time.perf_counter() - t0, stats=res.stats,
+            resources=res.resources,
+        ))
         if best is None or err < best[0]:
             best = (err, w, energy, r)
         if err <= tol:
             break
-        lo, hi = next_box(problem, sample, shrink)
+        lo, hi = next_box(problem, sample, disc.shrink)
         state = res.state
     err, w, energy, best_round = best
     stats = {
-        "formulation": formulation,
-        "bits": bits,
+        "formulation": disc.formulation,
+        "bits": disc.bits,
         "rounds_run": len(history),
         "best_round": best_round,
-        "rc_error": err,
-        "shrink": shrink,
+        "shrink": disc.shrink,
         "seed_entropy": entropy,
+        "resources": sum((h.resources for h in history), Resources()).to_dict(),
     }
     return SolverOutput(
         weights=w,
-        converged=bool(err <= tol),
+        converged=bool(np.isfinite(err) and err <= tol),
         iterations=len(history),
         energy=energy,
         num_qubits=problem.num_qubits,

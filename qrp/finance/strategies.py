@@ -118,7 +118,7 @@ def compute_weights(
     estimation window, needed by ``mean_variance`` (mu = mean(returns) * periods_per_year) and ``minimum_cvar``
     (scenarios). ``params``: ``risk_aversion`` (mean_variance), ``alpha`` (minimum_cvar), and for
     ``risk_parity`` ``solver``, ``budgets``, ``bounds``, ``tol``, ``max_iter`` and the solver's own options.
-    Diagnostics for risk_parity: ``converged``, ``iterations``, ``solver_rc_error``.
+    Diagnostics for risk_parity: ``converged``, ``iterations``, ``rc_error``.
     """
     if strategy not in STRATEGIES:
         raise ValueError(f"unknown strategy {strategy!r}; available: {', '.join(STRATEGIES)}")
@@ -144,7 +144,7 @@ def compute_weights(
 
     res = risk_parity(cov, seed=seed, **params)
     w = res.weights / res.weights.sum()
-    return w, {"converged": res.converged, "iterations": res.iterations, "solver_rc_error": res.rc_error}
+    return w, {"converged": res.converged, "iterations": res.iterations, "rc_error": res.rc_error}
 
 
 def _scenarios(returns) -> np.ndarray:

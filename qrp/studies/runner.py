@@ -24,7 +24,6 @@ Dask reschedules the tasks of a lost worker). Either way a point's row is writte
 
 from __future__ import annotations
 
-import inspect
 import json
 import math
 from collections.abc import Callable, Iterable
@@ -154,7 +153,7 @@ def _run_task(task: Task) -> dict[str, Any]:
         volatility=res.volatility, weights=json.dumps(res.weights.tolist()),
         risk_contributions=json.dumps(res.risk_contributions.tolist()),
         classical_weights=json.dumps(base.weights.tolist()),
-        history=json.dumps(list(res.history), default=_json_default),
+        history=json.dumps([h.to_dict() for h in res.history], default=_json_default),
         exact_energy=None, exact_rc_error=None, energy_gap=None, ground_state=None,
     )
     if (task.reference and res.num_qubits is not None and res.num_qubits <= task.reference_max_qubits
@@ -178,23 +177,17 @@ def _run_task(task: Task) -> dict[str, Any]:
     return row
 
 
-def _keyword_defaults(name: str) -> dict[str, Any]:
-    func = get_solver(name).load()
-    return {k: p.default for k, p in inspect.signature(func).parameters.items()
-            if p.kind is inspect.Parameter.KEYWORD_ONLY and k not in ("tol", "max_iter", "seed")}
-
-
 def reference_options(solver: str, reference: str, options: dict[str, Any]) -> dict[str, Any]:
     """Options for the reference solver so that it builds the same discrete problem as ``solver`` with
     ``options``: every option both take, with the run's value, or else ``solver``'s own default (two solvers may
     default differently, e.g. on the log-term fit); options whose default is None (limits, "automatic") are left
     to the reference's own default unless the run set them."""
-    mine, theirs = _keyword_defaults(solver), _keyword_defaults(reference)
+    mine, theirs = get_solver(solver).defaults(), get_solver(reference).defaults()
     out = {}
     for name in theirs:
         if name in options:
             out[name] = options[name]
-        elif name in mine and mine[name] is not None and mine[name] is not inspect.Parameter.empty:
+        elif name in mine and mine[name] is not None:
             out[name] = mine[name]
     return out
 

@@ -31,9 +31,9 @@ A study file (``experiments/NAME.toml``)::
 
 Validation (``load_study``) runs before anything is solved and raises ``ValueError`` naming the key and what is
 wrong: an unknown key, a wrong type, an empty list (empty grid), an unknown solver or an option the solver does not
-take (checked against its signature), an option of the wrong type (checked against the solver's default), more
-assets than a CSV holds, or a grid point beyond a solver's qubit or memory limit (n_assets x bits > the limit
-``qubit_limit`` reads from the solver).
+take, an option of the wrong type (against its declared default) or value (a dry run of every grid point's options
+through the solver's declared checks, ``SolverSpec.validate_options``), more assets than a CSV holds, or a grid
+point beyond a solver's qubit or memory limit (n_assets x bits > the solver's declared ``qubit_limit``).
 
 Each grid point gets a stable ``run_id``: the first 16 hex digits of the SHA-256 of its canonical JSON parameters
 (solver, n_assets, options, seed, tol, max_iter, plus the covariance source, with a CSV's content hash in place of
@@ -44,7 +44,6 @@ to what a run computes gives a new id.
 from __future__ import annotations
 
 import hashlib
-import inspect
 import itertools
 import json
 from dataclasses import dataclass, field
@@ -170,28 +169,10 @@ class Study:
         return self.covariance.matrix(n)
 
 
-def _keyword_params(solver: str) -> dict[str, inspect.Parameter]:
-    func = get_solver(solver).load()
-    return {k: p for k, p in inspect.signature(func).parameters.items() if p.kind is inspect.Parameter.KEYWORD_ONLY
-            and k not in ("tol", "max_iter", "seed")}
-
-
 def qubit_limit(solver: str, options: dict[str, Any]) -> int | None:
-    """The largest number of binary variables ``solver`` accepts with ``options``, or None when it has no limit.
-
-    The convention of the discrete solvers: a keyword option ``max_qubits`` (the grid point's value, else its
-    default); a default of None means "what fits in memory", given by the solver module's
-    ``default_max_qubits()``. Solvers without a ``max_qubits`` option have no qubit limit.
-    """
-    func = get_solver(solver).load()
-    param = inspect.signature(func).parameters.get("max_qubits")
-    if param is None:
-        return None
-    limit = options.get("max_qubits", param.default)
-    if limit is None:
-        default = getattr(inspect.getmodule(func), "default_max_qubits", None)
-        limit = default() if callable(default) else None
-    return None if limit is None else int(limit)
+    """The largest number of binary variables ``solver`` accepts with ``options``, or None when it has no limit
+    (the solver's declared ``max_qubits``, ``qrp.core.registry.SolverSpec.qubit_limit``)."""
+    return get_solver(solver).qubit_limit(options)
 
 
 def _solver_kind(name: str, where: str) -> str:
@@ -209,14 +190,14 @@ def _axis(value: Any, where: str) -> list[Any]:
     return [value]
 
 
-def _check_option(solver: str, name: str, value: Any, params: dict[str, inspect.Parameter], where: str) -> None:
+def _check_option(solver: str, name: str, value: Any, defaults: dict[str, Any], where: str) -> None:
     if name in RUN_KEYS:
         _check_type(value, RUN_KEYS[name], where)
         return
-    if name not in params:
-        raise ValueError(f"{where}: solver {solver!r} does not take option {name!r}; it takes {sorted(params)}")
-    default = params[name].default
-    if default is inspect.Parameter.empty or default is None:
+    if name not in defaults and not get_solver(solver).extra_options:
+        raise ValueError(f"{where}: solver {solver!r} does not take option {name!r}; it takes {sorted(defaults)}")
+    default = defaults.get(name)
+    if default is None:
         return
     if isinstance(default, bool):
         _check_type(value, bool, where)
@@ -349,17 +330,22 @@ def study_from_dict(config: dict[str, Any], *, name: str, path: Path) -> Study:
         option_axes = {k: _axis(v, f"{where}.{k}") for k, v in block.items()
                        if k not in ("solver", "n_assets", "seeds")}
         for solver in solvers:
-            params = _keyword_params(solver)
+            solver_spec = get_solver(solver)
+            defaults = solver_spec.defaults()
             for key, values in option_axes.items():
                 for v in values:
-                    _check_option(solver, key, v, params, f"{where}.{key}")
+                    _check_option(solver, key, v, defaults, f"{where}.{key}")
             names = list(option_axes)
             for combo in itertools.product(sizes, *option_axes.values(), block_seeds):
                 n, *vals, seed = combo
                 opts = dict(zip(names, vals, strict=True))
                 run_args = {k: opts.pop(k) for k in list(opts) if k in RUN_KEYS}
-                limit = qubit_limit(solver, opts)
-                bits = opts.get(BITS_OPTION, params[BITS_OPTION].default if BITS_OPTION in params else None)
+                try:  # the solver's own checks, dry run: nothing is solved
+                    checked = solver_spec.validate_options(opts)
+                except ValueError as exc:
+                    raise ValueError(f"{where}: {exc}") from None
+                limit = solver_spec.qubit_limit(checked)
+                bits = checked.get(BITS_OPTION)
                 if limit is not None and isinstance(bits, Integral) and n * bits > limit:
                     raise ValueError(
                         f"{where}: n_assets={n} x bits={bits} = {n * bits} qubits exceeds solver {solver!r}'s "
@@ -376,11 +362,6 @@ def study_from_dict(config: dict[str, Any], *, name: str, path: Path) -> Study:
         reference=reference, reference_max_qubits=int(ref_max), seeds=tuple(int(s) for s in seeds),
         runs=tuple(runs), config_hash=_hash(config), config=config,
     )
-
-
-def option_columns(options: dict[str, Any]) -> dict[str, Any]:
-    """Solver options as table cells: scalars as they are, lists as JSON strings."""
-    return {k: (json.dumps(v) if isinstance(v, (list, dict)) else v) for k, v in options.items()}
 
 
 __all__ = ["CovarianceSource", "RunSpec", "Study", "load_study", "qubit_limit", "study_from_dict"]

@@ -26,9 +26,9 @@ def test_sa_through_risk_parity_is_seeded():
     a = qrp.risk_parity(cov, solver="sa", bits=3, rounds=3, seed=7, num_reads=5, num_sweeps=200)
     b = qrp.risk_parity(cov, solver="sa", bits=3, rounds=3, seed=7, num_reads=5, num_sweeps=200)
     np.testing.assert_array_equal(a.weights, b.weights)
-    assert [h["seed"] for h in a.history] == [h["seed"] for h in b.history]
+    assert [h.seed for h in a.history] == [h.seed for h in b.history]
     assert a.num_qubits == 15 and a.seed == 7
-    assert {"ground_state", "best_fraction", "best_energy"} <= set(a.history[0]["stats"])
+    assert {"ground_state", "best_fraction", "best_energy"} <= set(a.history[0].stats)
 
 
 def test_sa_bad_options():

@@ -163,22 +163,22 @@ def test_solver_through_risk_parity_matches_exact_solver():
     assert res.num_qubits == 6 and res.solver == "qaoa" and res.seed == 3
     assert res.energy == pytest.approx(ex.energy, rel=1e-9)
     assert res.rc_error == pytest.approx(ex.rc_error, rel=1e-9)
-    stats = res.history[0]["stats"]
+    stats = res.history[0].stats
     assert stats["ground_state"] and stats["exact_energy"] == pytest.approx(ex.energy, rel=1e-9)
     r = stats["resources"]
     assert r["qubits"] == 6 and r["all_to_all"]["two_qubit_gates"] > 0
     again = qrp.risk_parity(cov, solver="qaoa", bits=2, reps=2, seed=3)
-    assert again.history[0]["stats"]["angles"] == stats["angles"]  # seeded, reproducible
+    assert again.history[0].stats["angles"] == stats["angles"]  # seeded, reproducible
 
 
 def test_refinement_carries_angles_and_improves():
     cov = COV[:3, :3]
     res = qrp.risk_parity(cov, solver="qaoa", bits=2, rounds=5, tol=0.0, seed=0, resources=False)
     assert len(res.history) == 5
-    assert [h["stats"]["init"] for h in res.history] == ["ramp"] + ["given"] * 4  # carried angles started lower
-    assert res.rc_error < 0.5 * res.history[0]["rc_error"]
+    assert [h.stats["init"] for h in res.history] == ["ramp"] + ["given"] * 4  # carried angles started lower
+    assert res.rc_error < 0.5 * res.history[0].rc_error
     # boxes narrow round after round (the offset dwarfs the spread); the normalized cost keeps QAOA on target
-    assert all(h["stats"]["ground_state"] for h in res.history)
+    assert all(h.stats["ground_state"] for h in res.history)
 
 
 def test_cvar_tail_beats_mean_objective_on_its_tail():
@@ -204,9 +204,9 @@ def test_cvar_with_shots_on_aer():
 
 def test_warm_start_at_least_as_good_as_cold():
     cov = COV[:3, :3]
-    cold = qrp.risk_parity(cov, solver="qaoa", bits=2, seed=1, resources=False).history[0]["stats"]
+    cold = qrp.risk_parity(cov, solver="qaoa", bits=2, seed=1, resources=False).history[0].stats
     warm = qrp.risk_parity(cov, solver="qaoa", bits=2, seed=1, resources=False, warm_start=True)
-    warm = warm.history[0]["stats"]
+    warm = warm.history[0].stats
     assert warm["warm_start"] and not cold["warm_start"]
     assert warm["approximation_ratio"] >= cold["approximation_ratio"]
     assert warm["ground_state_probability"] >= cold["ground_state_probability"]

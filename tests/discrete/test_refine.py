@@ -13,13 +13,13 @@ def test_exact_refinement_converges():
     cov = random_covariance(4, 31)
     res = qrp.risk_parity(cov, solver="exact", bits=3, rounds=40, tol=1e-9)
     assert res.converged and res.rc_error <= 1e-9
-    errs = [h["rc_error"] for h in res.history]
+    errs = [h.rc_error for h in res.history]
     assert errs[0] > 1e-3  # one-shot is coarse ...
     assert len(errs) < 40  # ... and refinement stops early
     assert min(errs) == res.rc_error
     h = res.history[-1]
-    assert set(h) >= {"round", "seed", "box", "energy", "rc_error", "on_edge", "elapsed", "stats"}
-    assert h["stats"]["degeneracy"] >= 1
+    assert set(h.to_dict()) >= {"round", "seed", "box", "energy", "rc_error", "on_edge", "elapsed", "stats"}
+    assert h.stats["degeneracy"] >= 1
 
 
 def test_sa_refinement_reaches_1e8_on_n8():
@@ -33,11 +33,11 @@ def test_refine_boxes_shrink_and_recentre():
     out = refine(cov, None, bits=3, rounds=4, tol=0.0, seed=0, sample_solver=exact_sampler(), shrink=0.5)
     assert out.iterations == 4 and not out.converged
     for prev, cur in zip(out.history, out.history[1:], strict=False):
-        w_prev = np.subtract(prev["box"]["hi"], prev["box"]["lo"])
-        w_cur = np.subtract(cur["box"]["hi"], cur["box"]["lo"])
-        if prev["on_edge"] == 0:
+        w_prev = np.subtract(prev.box[1], prev.box[0])
+        w_cur = np.subtract(cur.box[1], cur.box[0])
+        if prev.on_edge == 0:
             np.testing.assert_allclose(w_cur, 0.5 * w_prev)
-        assert np.all(np.array(cur["box"]["lo"]) > 0)
+        assert np.all(np.array(cur.box[0]) > 0)
 
 
 def test_refine_passes_state_and_derives_seeds():
@@ -54,7 +54,7 @@ def test_refine_passes_state_and_derives_seeds():
     seeds = [s for s, _ in calls]
     children = np.random.SeedSequence(5).spawn(3)
     assert seeds == [int(c.generate_state(1, dtype=np.uint32)[0] >> 1) for c in children]
-    assert out.history[2]["stats"] == {"calls": 3}
+    assert out.history[2].stats == {"calls": 3}
 
 
 def test_refine_bad_inputs():

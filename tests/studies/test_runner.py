@@ -197,7 +197,7 @@ def test_mlflow_logs_one_run_per_grid_point(small, tmp_path):
     assert len(mlflow.search_runs(experiment_names=["small"])) == len(frame)
 
 
-def test_discrete_runs_record_the_gap_to_the_exact_optimum(tmp_path):
+def test_discrete_runs_record_the_gap_to_the_exact_optimum(tmp_path, failing_solver):
     study = tmp_path / "disc.toml"
     study.write_text("""
 seeds = [0]
@@ -217,10 +217,9 @@ bits = 2
 reps = 1
 rounds = 1
 [[grid]]
-solver = "sa"
+solver = "toy_failing"
 n_assets = 3
 bits = 2
-num_reads = 0
 """)
     frame = run_study(study, tmp_path / "out", progress=False)
     ok = frame[frame["status"] == "ok"]
@@ -238,33 +237,31 @@ num_reads = 0
     assert ok[ok["n_assets"] == 4]["exact_energy"].isna().all()  # 8 qubits > reference_max_qubits
     # a point the solver rejects at run time is recorded as an error, and retried (not duplicated) on resume
     bad = frame[frame["status"] == "error"]
-    assert len(bad) == 1 and "num_reads" in bad["error"].iloc[0]
+    assert len(bad) == 1 and "toy_failing refuses" in bad["error"].iloc[0]
     again = run_study(study, tmp_path / "out", progress=False)
     assert len(again) == 10 and again["run_id"].is_unique
 
 
-def test_reference_options_follow_the_run_solvers_defaults():
-    from qrp.core.registry import _REGISTRY, register_solver
-    from qrp.core.result import SolverOutput
+def test_reference_options_follow_the_run_solvers_defaults(registered):
+    from qrp.core.registry import choice_option, int_option
     from qrp.studies.runner import reference_options
+    from tests.conftest import zeros_sampler
 
-    def run(cov, budgets, *, tol, max_iter, seed=None, bits: int = 2, fit: str = "a", reads: int = 5,
-            max_qubits=None):
-        return SolverOutput(np.full(len(cov), 1 / len(cov)), True, 1)
+    registered("toy_run", zeros_sampler, kind="discrete", options=(
+        int_option("bits", 2), choice_option("fit", "a", ("a", "b")), int_option("reads", 5),
+        int_option("max_qubits", None)))
+    registered("toy_ref", zeros_sampler, kind="discrete", options=(
+        int_option("bits", 3), choice_option("fit", "b", ("a", "b")), int_option("max_qubits", 20)))
+    # the run's value, else the run solver's default; a None default (a limit) is left to the reference
+    assert reference_options("toy_run", "toy_ref", {"bits": 4, "reads": 9}) == {"bits": 4, "fit": "a"}
+    assert reference_options("toy_run", "toy_ref", {"max_qubits": 12}) == {"bits": 2, "fit": "a", "max_qubits": 12}
 
-    def ref(cov, budgets, *, tol, max_iter, seed=None, bits: int = 3, fit: str = "b", max_qubits: int = 20):
-        return SolverOutput(np.full(len(cov), 1 / len(cov)), True, 1)
 
-    register_solver("toy_run", run, kind="discrete", overwrite=True)
-    register_solver("toy_ref", ref, kind="discrete", overwrite=True)
-    try:
-        # the run's value, else the run solver's default; a None default (a limit) is left to the reference
-        assert reference_options("toy_run", "toy_ref", {"bits": 4, "reads": 9}) == {"bits": 4, "fit": "a"}
-        assert reference_options("toy_run", "toy_ref", {"max_qubits": 12}) == {"bits": 2, "fit": "a",
-                                                                               "max_qubits": 12}
-    finally:
-        _REGISTRY.pop("toy_run")
-        _REGISTRY.pop("toy_ref")
+def test_bad_option_values_are_refused_when_the_study_loads(write_study):
+    text = ('seeds = [0]\n[covariance]\nsource = "synthetic"\n[[grid]]\nsolver = "sa"\nn_assets = 3\nbits = 2\n'
+            'num_reads = [5, 0]\n')
+    with pytest.raises(ValueError, match=r"grid\[0\]: num_reads must be an integer >= 1, got 0"):
+        load_study(write_study(text))
 
 
 def test_column_order_does_not_depend_on_completion_order(tmp_path):

@@ -3,8 +3,6 @@
 import numpy as np
 import pytest
 
-from qrp.core.registry import _REGISTRY, register_solver
-from qrp.core.result import SolverOutput
 from qrp.data.synthetic import factor_covariance
 from qrp.studies.study import load_study, qubit_limit
 
@@ -109,18 +107,6 @@ def test_too_many_csv_assets(tmp_path):
     with pytest.raises(ValueError, match=r"grid\[0\].n_assets: 5 assets requested but cov.csv has 3"):
         load_study(write(tmp_path, '[covariance]\nsource = "covariance_csv"\npath = "cov.csv"\n'
                                    '[[grid]]\nsolver = "auto"\nn_assets = 5\n'))
-
-
-def _toy_discrete(cov, budgets, *, tol, max_iter, seed=None, bits: int = 2, max_qubits: int | None = 12):
-    w = np.full(cov.shape[0], 1.0 / cov.shape[0])
-    return SolverOutput(w, True, 1, energy=0.0, num_qubits=cov.shape[0] * bits)
-
-
-@pytest.fixture
-def toy_solver():
-    register_solver("toy_discrete", _toy_discrete, kind="discrete", overwrite=True)
-    yield "toy_discrete"
-    _REGISTRY.pop("toy_discrete")
 
 
 def test_qubit_limit_is_checked_before_anything_runs(tmp_path, toy_solver):

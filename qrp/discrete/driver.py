@@ -1,0 +1,41 @@
+"""The one driver every registered discrete solver runs through (``qrp.core.registry.DISCRETE_DRIVER``).
+
+A discrete solver is registered as a sample-solver factory plus its option table (``Discretization``'s shared
+options and its own). ``solve_discrete`` splits the validated options into the ``Discretization`` and the
+factory's own, reconciles ``rounds`` with ``max_iter``, refuses a problem beyond the solver's qubit limit before
+any work, builds the sample solver once and runs the refinement loop (``qrp.discrete.refine.run_refinement``) with
+it. Solvers never copy the discretization signature.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import numpy as np
+
+from qrp.core.result import SolverOutput
+from qrp.discrete.options import Discretization
+from qrp.discrete.refine import run_refinement
+
+
+def check_qubits(solver: str, n_assets: int, bits: int, limit: int | None) -> None:
+    """``ValueError`` when n = N x bits exceeds ``limit`` (None: no limit), raised before anything is built."""
+    n = n_assets * bits
+    if limit is not None and n > limit:
+        raise ValueError(
+            f"solver {solver!r} on {n} qubits (N = {n_assets} assets x bits = {bits}): 2^{n} = {2.0**n:.3g} states, "
+            f"over its limit max_qubits = {limit} (2^{n} float64 values alone need {2.0**n * 8 / 2**30:.3g} GiB); "
+            f"use fewer assets or bits, or another solver"
+        )
+
+
+def solve_discrete(spec, cov: np.ndarray, budgets: np.ndarray, *, tol: float, max_iter: int | None, seed,
+                   options: dict[str, Any]) -> SolverOutput:
+    """Run the registered discrete solver ``spec`` on a validated covariance and budgets; ``options`` as returned
+    by ``spec.validate_options`` (every declared option present). ``max_iter`` None: not given by the caller."""
+    disc, own = Discretization.split(options)
+    disc = dataclasses.replace(disc, rounds=disc.resolve_rounds(max_iter))
+    check_qubits(spec.name, cov.shape[0], disc.bits, spec.qubit_limit(options))
+    sample_solver = spec.load()(**own)
+    return run_refinement(cov, budgets, disc, tol=tol, seed=seed, sample_solver=sample_solver)

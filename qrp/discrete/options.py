@@ -1,0 +1,114 @@
+"""The discretization options every discrete solver shares, declared once: ``Discretization``.
+
+A discrete solver is registered as its sample-solver factory plus its own options; its option table is
+``discrete_options(...) + own``, so ``bits, formulation, rounds, box, shrink, radius, log_fit, penalty`` have one
+declaration (name, default, check, doc: the fields below) and one validation, whatever the solver. A solver may
+declare a different *default* for one of them (``sa`` defaults to ``bits=4``) through ``discrete_options(bits=4)``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from qrp.core.registry import Option, choice_option, int_option, real_option
+
+FORMULATIONS = ("log_barrier", "pairwise")
+LOG_FITS = ("lsq", "taylor")
+
+
+def _check_box(box: Any) -> Any:
+    """A box must be readable as finite numbers (its shape and signs are checked against N and the formulation
+    when the problem is built: ``qrp.discrete.problem.validate_box``)."""
+    try:
+        arr = np.asarray(box, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"box could not be read as numbers: {exc}") from None
+    if not np.all(np.isfinite(arr)):
+        raise ValueError("box contains NaN or inf")
+    return box
+
+
+def declare(option: Option):
+    """A dataclass field whose default and metadata come from ``option`` (declared once)."""
+    return field(default=option.default, metadata={"option": option})
+
+
+@dataclass(frozen=True)
+class Discretization:
+    """How the ERC problem is discretized and refined (``qrp.discretize``, ``qrp.refine``).
+
+    Attributes
+    ----------
+    bits : K bits per asset (n = N K binary variables).
+    formulation : "log_barrier" (Spinu's objective, a QUBO in y) or "pairwise" (the seed's, degree 4, in w).
+    rounds : refinement rounds (None: the call's ``max_iter``, registry default 1 = one-shot).
+    box : first round's (lo, hi) in the formulation's variable (None: c (1 -/+ radius) around the classical guess).
+    shrink : factor in (0, 1) on the half-width per round of assets inside their box.
+    radius : relative half-width in (0, 1) of the default box.
+    log_fit : "taylor" or "lsq", the quadratic standing for -b log y (log_barrier).
+    penalty : dimensionless budget-penalty factor (pairwise).
+    """
+
+    bits: int = declare(int_option("bits", 2, "bits per asset K"))
+    formulation: str = declare(choice_option("formulation", "log_barrier", FORMULATIONS, "objective encoded"))
+    rounds: int | None = declare(int_option("rounds", None, "refinement rounds (None: max_iter)"))
+    box: Any = declare(Option("box", None, _check_box, "first round's (lo, hi) (None: around the classical guess)"))
+    shrink: float = declare(real_option("shrink", 0.5, "half-width factor per round", high=1.0, high_open=True))
+    radius: float = declare(real_option("radius", 0.5, "default box half-width / centre", high=1.0, high_open=True))
+    # Taylor by default: measured in qrp.discrete.problem's module docstring (benchmarks/refinement.py --oneshot)
+    log_fit: str = declare(choice_option("log_fit", "taylor", LOG_FITS, "surrogate of -b log y"))
+    penalty: float = declare(real_option("penalty", 1.0, "budget penalty factor (pairwise)"))
+
+    @classmethod
+    def options(cls, **defaults: Any) -> tuple[Option, ...]:
+        """The declared options, in field order, with ``defaults`` replacing declared defaults (a solver's own)."""
+        unknown = sorted(set(defaults) - {f.name for f in dataclasses.fields(cls)})
+        if unknown:
+            raise ValueError(f"not discretization options: {unknown}")
+        out = []
+        for f in dataclasses.fields(cls):
+            opt = f.metadata["option"]
+            out.append(dataclasses.replace(opt, default=defaults[f.name]) if f.name in defaults else opt)
+        return tuple(out)
+
+    @classmethod
+    def names(cls) -> tuple[str, ...]:
+        return tuple(f.name for f in dataclasses.fields(cls))
+
+    @classmethod
+    def validated(cls, options: Mapping[str, Any] | None = None, /, **kwargs: Any) -> Discretization:
+        """Run every option's check on ``options`` (and keyword arguments); absent ones take the defaults."""
+        given = {**(options or {}), **kwargs}
+        values = {}
+        for opt in cls.options():
+            v = given.get(opt.name, opt.default)
+            values[opt.name] = None if v is None and opt.default is None else opt.check(v)
+        return cls(**values)
+
+    @classmethod
+    def split(cls, options: Mapping[str, Any]) -> tuple[Discretization, dict[str, Any]]:
+        """(Discretization from the shared options, the rest): for already validated option dicts."""
+        mine = {k: v for k, v in options.items() if k in cls.names()}
+        return cls(**mine), {k: v for k, v in options.items() if k not in mine}
+
+    def resolve_rounds(self, max_iter: int | None) -> int:
+        """The number of rounds: ``rounds``, else ``max_iter``, else 1; ``ValueError`` when both are set and differ
+        (they name the same thing for a discrete solver)."""
+        if self.rounds is not None and max_iter is not None and self.rounds != max_iter:
+            raise ValueError(f"rounds={self.rounds} and max_iter={max_iter} disagree (for a discrete solver both set "
+                             f"the number of refinement rounds); pass one of them")
+        return self.rounds if self.rounds is not None else (1 if max_iter is None else max_iter)
+
+
+#: The defaults, one place: ``DEFAULTS.radius`` etc. (``qrp.discretize`` and ``qrp.refine`` use them).
+DEFAULTS = Discretization()
+
+
+def discrete_options(**defaults: Any) -> tuple[Option, ...]:
+    """The shared options of a discrete solver's table (``Discretization.options``)."""
+    return Discretization.options(**defaults)
