@@ -17,10 +17,19 @@ h_i = X (standard QAOA) or h_i = cos(theta_i) Z + sin(theta_i) X, whose +1 eigen
 warm-start initial state (Egger, Marecek & Woerner 2021; theta_i = pi/2 gives X and |+>).
 
 Memory: 16 bytes per amplitude (complex128) plus 8 per diagonal entry: 24 * 2^n bytes (384 MiB at n = 24).
-Everything is checked against qiskit-aer in tests/test_qaoa.py to 1e-10.
+Everything is checked against qiskit-aer in tests/discrete/test_qaoa.py to 1e-10.
+
+GPU path: the same two kernels (phase, then one 2x2 mixer pass per qubit) ported to ``numba.cuda``, one thread per
+amplitude (phase) or amplitude pair (mixer), the diagonal and the state kept on the device for all layers.
+``qaoa_state(device="auto")`` uses it when numba finds a CUDA GPU and n >= ``GPU_MIN_QUBITS`` (``QRP_GPU=0``
+turns it off). It is tested for equality with the CPU kernels under numba's CUDA simulator
+(``NUMBA_ENABLE_CUDASIM=1``, tests/quantum/test_statevector_gpu.py); it has not been run on GPU hardware.
 """
 
 from __future__ import annotations
+
+import functools
+import os
 
 import numba
 import numpy as np
@@ -143,15 +152,44 @@ def mixer_matrices(beta: float, num_qubits: int, thetas: np.ndarray | None = Non
     return out
 
 
+#: Smallest n for which ``device="auto"`` uses the GPU (below it launches and transfers cost more than the work).
+GPU_MIN_QUBITS = 16
+DEVICES = ("auto", "cpu", "gpu")
+
+
+@functools.cache
+def gpu_available() -> bool:
+    """True when numba finds a usable CUDA GPU (or its simulator, ``NUMBA_ENABLE_CUDASIM=1``) and ``QRP_GPU`` is
+    not "0"."""
+    if os.environ.get("QRP_GPU", "1") == "0":
+        return False
+    try:
+        from numba import cuda  # optional: importing numba.cuda costs start-up time; only the GPU path needs it
+    except ImportError:  # pragma: no cover - numba without its CUDA module
+        return False
+    return bool(cuda.is_available())
+
+
 def qaoa_state(
-    diagonal: np.ndarray, gammas: np.ndarray, betas: np.ndarray, thetas: np.ndarray | None = None
+    diagonal: np.ndarray, gammas: np.ndarray, betas: np.ndarray, thetas: np.ndarray | None = None, *,
+    device: str = "auto",
 ) -> np.ndarray:
     """The QAOA state prod_l [exp(-i beta_l B) exp(-i gamma_l diag(d))] |psi_0> (complex128, length 2^n).
 
     ``thetas`` None: |psi_0> = |+>^n and B = sum_q X_q. Else the warm start of Egger et al.:
     |psi_0> = prod_q RY(theta_q)|0> and B = sum_q (cos theta_q Z_q + sin theta_q X_q).
+    ``device``: "cpu" (numba kernels), "gpu" (``qrp.quantum.statevector_gpu``; ``ValueError`` without a GPU) or
+    "auto" (the GPU when ``gpu_available()`` and n >= ``GPU_MIN_QUBITS``).
     """
+    if device not in DEVICES:
+        raise ValueError(f"device must be one of {DEVICES}, got {device!r}")
     n = int(diagonal.shape[0]).bit_length() - 1
+    if device == "gpu" and not gpu_available():
+        raise ValueError("device='gpu' but numba finds no CUDA GPU (or QRP_GPU=0)")
+    if device == "gpu" or (device == "auto" and n >= GPU_MIN_QUBITS and gpu_available()):
+        from qrp.quantum.statevector_gpu import qaoa_state_gpu  # optional: it imports numba.cuda (see gpu_available)
+
+        return qaoa_state_gpu(diagonal, gammas, betas, thetas)
     psi = initial_state(n, thetas)
     for gamma, beta in zip(gammas, betas, strict=True):
         u = np.ascontiguousarray(mixer_matrices(float(beta), n, thetas), dtype=np.complex128)
