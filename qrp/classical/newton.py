@@ -37,7 +37,7 @@ import numpy as np
 from scipy.linalg.lapack import dpotrf, dpotrs
 from scipy.sparse.linalg import LinearOperator, cg
 
-from qrp.classical.ccd import ccd_minimize, spinu_start
+from qrp.classical.ccd import auto_ccd, spinu_start
 from qrp.core.result import SolverOutput
 
 #: Below this Newton decrement of F = f / min(b) the full step is taken (quadratic convergence region).
@@ -51,8 +51,10 @@ PRECOND_RANK = 10
 PRECOND_OVERSAMPLE = 5
 #: Newton stops after this many steps in the full-step region without halving the best rc_error (rounding floor).
 STALL_STEPS = 3
-#: Coordinate-descent sweeps between two convergence-rate estimates in ``solve_auto``.
+#: Coordinate-descent sweeps between two convergence-rate estimates in ``solve_auto``, and in each of its first two
+#: chunks (the first estimate, after 2 * AUTO_FIRST sweeps, is the rate over the second chunk).
 AUTO_CHUNK = 8
+AUTO_FIRST = 2
 
 
 def _objective(y, sy, b):
@@ -210,41 +212,31 @@ def _newton_cost_in_sweeps(n: int) -> float:
     """Predicted cost of finishing with Newton, in coordinate-descent sweeps of the same N (one sweep ~ N^2
     multiply-adds, memory-bound).
 
-    Rough calibration on the 2-core sandbox (``benchmarks/classical.py`` families): a Newton solve from a
-    coordinate-descent start takes about 5 steps; a Cholesky step (N < CG_MIN_N) costs about N/3 sweeps plus a
-    fixed ~40 us of Python and LAPACK call overhead (~ 4e4 / N^2 sweeps at ~1 ns per multiply-add); a CG step
-    (N >= CG_MIN_N) about 30 matrix-vector products. The switch only has to be right within a factor of a few.
+    Calibration on the 2-core sandbox (``benchmarks/classical.py`` families, one BLAS thread): a Cholesky step
+    (N < CG_MIN_N) costs about N/3 sweeps plus a fixed ~40 us of Python and LAPACK call overhead (~ 4e4 / N^2
+    sweeps at ~1 ns per multiply-add), about 5 steps in all. Newton-CG (N >= CG_MIN_N) from a 4-sweep start cost
+    16-48 sweeps in all (median 43; N = 500..4000, the three families; 2-7 steps, 7-52 CG iterations), so 45
+    sweeps: auto hands over after its first 4 sweeps unless coordinate descent is predicted to finish sooner. The
+    switch only has to be right within a factor of a few.
     """
     if n >= CG_MIN_N:
-        return 5 * 30.0
+        return 45.0
     return 5 * (n / 3.0 + 4e4 / (n * n))
 
 
 def solve_auto(cov, budgets, *, tol, max_iter, seed=None, linear_solver: str = "auto") -> SolverOutput:
     """Coordinate descent while it is predicted to be cheaper, then damped Newton from its point.
 
-    After a first ``AUTO_CHUNK / 2`` sweeps, every ``AUTO_CHUNK`` sweeps the linear rate rho = (e_k / e_0)^(1/k) of
-    rc_error over the sweeps so far predicts the sweeps still needed, log(tol / e_k) / log(rho); when the total
-    exceeds ``_newton_cost_in_sweeps(N)`` (or rc_error stops decreasing) Newton takes over. ``max_iter`` caps the
+    After ``AUTO_FIRST`` sweeps (rc_error e_0) and ``AUTO_FIRST`` more, then every ``AUTO_CHUNK`` sweeps, the
+    linear rate rho = (e_k / e_0)^(1/k) of rc_error over the k sweeps since e_0 predicts the sweeps still needed,
+    log(tol / e_k) / log(rho); when the total exceeds ``_newton_cost_in_sweeps(N)`` (or rc_error stops decreasing)
+    Newton takes over (at N >= ``CG_MIN_N`` typically after 4 sweeps). The whole coordinate-descent phase is one
+    compiled call (``qrp.classical.ccd.auto_ccd``). ``max_iter`` caps the
     Newton steps; ``iterations`` counts sweeps plus Newton steps, and ``stats`` says how many of each.
     """
     _check_linear_solver(linear_solver)
-    n = len(budgets)
-    budget = _newton_cost_in_sweeps(n)
-    zeros, inf = np.zeros(n), np.full(n, np.inf)
-    y, sweeps, ok, err0 = ccd_minimize(cov, budgets, spinu_start(cov, budgets), zeros, inf, 1.0,
-                                       tol=tol, max_sweeps=AUTO_CHUNK // 2, rc_mode=True)
-    first = sweeps
-    err = err0
-    while not ok:
-        if sweeps > first:
-            rate = (err / err0) ** (1.0 / (sweeps - first)) if err0 > 0 else 0.0
-            if not rate < 1.0 or sweeps + np.log(tol / err) / np.log(rate) > budget:
-                break
-        elif sweeps >= budget:
-            break
-        y, k, ok, err = ccd_minimize(cov, budgets, y, zeros, inf, 1.0, tol=tol, max_sweeps=AUTO_CHUNK, rc_mode=True)
-        sweeps += k
+    y, sweeps, ok, err = auto_ccd(cov, budgets, tol=tol, first=AUTO_FIRST, chunk=AUTO_CHUNK,
+                                  budget=_newton_cost_in_sweeps(len(budgets)))
     if ok:
         return SolverOutput(y / y.sum(), True, sweeps,
                             stats={"ccd_sweeps": sweeps, "newton_iterations": 0})
