@@ -235,8 +235,8 @@ def solve_auto(cov, budgets, *, tol, max_iter, seed=None, linear_solver: str = "
     Newton steps; ``iterations`` counts sweeps plus Newton steps, and ``stats`` says how many of each.
     """
     _check_linear_solver(linear_solver)
-    y, sweeps, ok, err = auto_ccd(cov, budgets, tol=tol, first=AUTO_FIRST, chunk=AUTO_CHUNK,
-                                  budget=_newton_cost_in_sweeps(len(budgets)))
+    y, sweeps, ok, _ = auto_ccd(cov, budgets, tol=tol, first=AUTO_FIRST, chunk=AUTO_CHUNK,
+                                budget=_newton_cost_in_sweeps(len(budgets)))
     if ok:
         return SolverOutput(y / y.sum(), True, sweeps,
                             stats={"ccd_sweeps": sweeps, "newton_iterations": 0})
