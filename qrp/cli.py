@@ -1,4 +1,10 @@
-"""The ``qrp`` command line: ``qrp solve`` and ``qrp solvers`` (more commands join as subparsers)."""
+"""The ``qrp`` command line: ``solve``, ``solvers``, ``backtest``, ``run`` and ``report``.
+
+Every user error (bad input, a file that cannot be read or written, a busy result directory, a missing optional
+package) ends the command with exit status 2 and one line on stderr naming the problem (for a missing optional
+package, the ``pip install "qrp[EXTRA]"`` that provides it); an unexpected error gives exit status 1 and one line.
+Tracebacks are printed only with ``--debug``.
+"""
 
 from __future__ import annotations
 
@@ -6,19 +12,46 @@ import argparse
 import json
 import os
 import sys
+from pathlib import Path
 
 import numpy as np
 from rich.console import Console
 from rich.table import Table
 
+from qrp.core.provenance import DirectoryInUse
+
+#: top-level module of an optional dependency -> the extra of pyproject.toml that installs it
+EXTRAS = {"mlflow": "tracking", "sqlalchemy": "tracking", "alembic": "tracking", "distributed": "distributed",
+          "dask": "distributed", "sklearn": "finance", "arch": "finance", "quadprog": "finance", "skfolio": "data",
+          "qiskit_optimization": "interop"}
+#: exit status of user errors (argparse's own) and of unexpected errors.
+USER_ERROR, INTERNAL_ERROR = 2, 1
+
+
+def _json_options(text: str | None) -> dict:
+    if not text:
+        return {}
+    try:
+        options = json.loads(text)
+    except ValueError as exc:
+        raise ValueError(f"--options: not valid JSON ({exc})") from None
+    if not isinstance(options, dict):
+        raise ValueError(f"--options: expected a JSON object such as '{{\"bits\": 4}}', got {text!r}")
+    return options
+
 
 def _solve(args: argparse.Namespace) -> int:
-    from qrp.api import risk_parity
+    if args.cov is not None and Path(args.cov).is_dir():
+        raise ValueError(f"--cov {args.cov}: is a directory, expected a CSV file")
+    options = _json_options(args.options)
+    try:
+        budgets = None if args.budgets is None else np.array([float(x) for x in args.budgets.split(",")])
+    except ValueError:
+        raise ValueError(f"--budgets: expected comma-separated numbers, got {args.budgets!r}") from None
+    from qrp.api import risk_parity  # the solver stack is imported only once the arguments are read
     from qrp.data.loaders import example_covariance, read_covariance_csv
 
     cov = example_covariance() if args.cov is None else read_covariance_csv(args.cov)
-    budgets = None if args.budgets is None else np.array([float(x) for x in args.budgets.split(",")])
-    options = json.loads(args.options) if args.options else {}
     res = risk_parity(cov, budgets, solver=args.solver, leverage=args.leverage,
                       target_volatility=args.target_volatility, seed=args.seed, **options)
     if args.json:
@@ -80,7 +113,8 @@ def _run(args: argparse.Namespace) -> int:
     if args.dry_run:
         print(f"{study.name}: {len(study.runs)} grid points, config hash {study.config_hash}")
         return 0
-    frame = run_study(study, args.out, workers=args.workers, scheduler=args.scheduler, mlflow_uri=args.mlflow)
+    frame = run_study(study, args.out, workers=args.workers, scheduler=args.scheduler, mlflow_uri=args.mlflow,
+                      scheduler_timeout=args.scheduler_timeout)
     return 0 if (frame["status"] == "ok").all() and len(frame) >= len(study.runs) else 1
 
 
@@ -95,8 +129,13 @@ def _report(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="qrp", description="Quantum/classical hybrid risk parity.")
     sub = parser.add_subparsers(dest="command", required=True)
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--debug", action="store_true", help="print the full traceback of an error")
 
-    p = sub.add_parser("solve", help="solve ERC / risk budgeting for a covariance and print the table")
+    def add(name: str, **kwargs) -> argparse.ArgumentParser:
+        return sub.add_parser(name, parents=[common], **kwargs)
+
+    p = add("solve", help="solve ERC / risk budgeting for a covariance and print the table")
     p.add_argument("--cov", help="CSV covariance with asset names (default: the bundled 8-asset example)")
     p.add_argument("--solver", default="auto", help="registry name (see `qrp solvers`)")
     p.add_argument("--budgets", help="comma-separated risk budgets summing to 1")
@@ -107,25 +146,27 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.set_defaults(func=_solve)
 
-    p = sub.add_parser("solvers", help="list the registered solvers")
+    p = add("solvers", help="list the registered solvers")
     p.set_defaults(func=_solvers)
 
-    p = sub.add_parser("backtest", help="rolling risk parity backtest against comparison strategies (TOML config)")
+    p = add("backtest", help="rolling risk parity backtest against comparison strategies (TOML config)")
     p.add_argument("config", help="backtest TOML file (see experiments/backtest.toml)")
     p.add_argument("--out", help="directory for returns, weights, metrics, plots and summary.json")
     p.set_defaults(func=_backtest)
 
-    p = sub.add_parser("run", help="run (or resume) a study: experiments/NAME.toml -> DIR/runs.parquet")
+    p = add("run", help="run (or resume) a study: experiments/NAME.toml -> DIR/runs.parquet")
     p.add_argument("study", help="study file (TOML), e.g. experiments/quickstart.toml")
     p.add_argument("--out", help="result directory (default: results/NAME)")
     p.add_argument("--workers", type=int, default=os.cpu_count() or 1,
                    help="local worker processes (default: one per core; 1 runs in this process)")
     p.add_argument("--scheduler", help="Dask scheduler address (tcp://host:port): run the grid on that cluster")
+    p.add_argument("--scheduler-timeout", type=float, default=10.0,
+                   help="seconds to wait for the Dask scheduler before giving up (default 10)")
     p.add_argument("--mlflow", help="MLflow tracking URI (e.g. sqlite:///mlflow.db): one MLflow run per grid point")
     p.add_argument("--dry-run", action="store_true", help="validate the study and print its size; run nothing")
     p.set_defaults(func=_run)
 
-    p = sub.add_parser("report", help="plots (PNG) and summary.md of a result directory")
+    p = add("report", help="plots (PNG) and summary.md of a result directory")
     p.add_argument("dir", help="result directory holding runs.parquet")
     p.add_argument("--threshold", type=float, default=1e-6,
                    help="classical-accuracy threshold on rc_error for the crossover map (default 1e-6)")
@@ -133,13 +174,38 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _one_line(text: str) -> str:
+    return "; ".join(line.strip() for line in str(text).splitlines() if line.strip())
+
+
+def describe_error(exc: BaseException) -> tuple[int, str]:
+    """Exit status and one-line message for an exception that ended a command."""
+    if isinstance(exc, ModuleNotFoundError) and exc.name:
+        top = exc.name.split(".")[0]
+        extra = EXTRAS.get(top)
+        how = f'pip install "qrp[{extra}]"' if extra else f"pip install {top}"
+        return USER_ERROR, f"this needs the optional package {top!r}, which is not installed: {how}"
+    if isinstance(exc, OSError) and exc.strerror and exc.filename is not None:
+        return USER_ERROR, f"{exc.strerror}: {exc.filename}"
+    if isinstance(exc, (ValueError, TypeError, OSError, DirectoryInUse)):
+        return USER_ERROR, _one_line(exc) or type(exc).__name__
+    return INTERNAL_ERROR, (f"internal error: {type(exc).__name__}: {_one_line(exc)} "
+                            "(run again with --debug for the traceback)")
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except ValueError as exc:
-        print(f"qrp: error: {exc}", file=sys.stderr)
-        return 2
+    except KeyboardInterrupt:
+        print("qrp: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:
+        if args.debug:
+            raise
+        code, message = describe_error(exc)
+        print(f"qrp: error: {message}", file=sys.stderr)
+        return code
 
 
 if __name__ == "__main__":

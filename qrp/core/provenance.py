@@ -1,19 +1,28 @@
-"""What every result file needs: atomic writes and the versions that produced it.
+"""What every result file needs: atomic writes, one writer at a time, and the versions that produced it.
 
 ``atomic_write`` writes to a temporary file in the target's directory, flushes it to disk and ``os.replace``-s it
 over the target, so a reader (or a process killed with SIGKILL at any moment) sees the old file or the new one,
-never half of one. ``package_versions`` records qrp (with its git commit when run from a checkout), Python and the
-numerical packages that shape results.
+never half of one. ``atomic_directory`` does the same for a whole output directory (written beside it, then
+swapped in). ``DirectoryLock`` is an exclusive ``fcntl.flock`` on a lock file, held for the lifetime of a run, so
+that two processes never write one result directory (the kernel releases it when its holder dies, even by
+SIGKILL). ``package_versions`` records qrp (with its git commit when run from a checkout), Python and the numerical
+packages that shape results.
 """
 
 from __future__ import annotations
 
+import ctypes
+import errno
+import fcntl
 import functools
 import os
 import platform
+import shutil
 import subprocess
 import tempfile
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from importlib import metadata
 from pathlib import Path
 
@@ -41,6 +50,111 @@ def atomic_write(path, write: Callable[[Path], None]) -> Path:
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+class DirectoryInUse(RuntimeError):
+    """Another live process holds the lock of a result directory (``pid`` is its process id, or None)."""
+
+    def __init__(self, message: str, pid: int | None) -> None:
+        super().__init__(message)
+        self.pid = pid
+
+
+class DirectoryLock:
+    """Exclusive, non-blocking ``flock`` on ``lock_file`` for the lifetime of a ``with`` block; the holder's PID is
+    written into the file. A second holder gets ``DirectoryInUse`` naming that PID. The file is left in place
+    (removing it would let a third process lock a different inode)."""
+
+    def __init__(self, lock_file, *, what: str) -> None:
+        self.path = Path(lock_file)
+        self.what = what
+        self._fd = -1
+
+    def __enter__(self) -> DirectoryLock:
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            pid = _holder(fd)
+            os.close(fd)
+            raise DirectoryInUse(f"{self.what} is in use by another qrp process (PID {pid or 'unknown'}, lock "
+                                 f"{self.path}); wait for it to finish or choose another directory", pid) from None
+        except BaseException:
+            os.close(fd)
+            raise
+        os.ftruncate(fd, 0)
+        os.write(fd, f"{os.getpid()}\n".encode())
+        self._fd = fd
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._fd >= 0:
+            os.close(self._fd)  # closing the descriptor releases the lock
+            self._fd = -1
+
+
+def _holder(fd: int) -> int | None:
+    """The PID in a lock file (its holder may be between taking the lock and writing the PID: wait a moment)."""
+    for _ in range(20):
+        text = os.pread(fd, 32, 0).decode(errors="replace").strip()
+        if text.isdigit():
+            return int(text)
+        time.sleep(0.01)
+    return None
+
+
+#: Linux renameat2 flag: exchange two paths atomically.
+_RENAME_EXCHANGE = 2
+_AT_FDCWD = -100
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Atomically swap the directory entries ``a`` and ``b`` (Linux ``renameat2(RENAME_EXCHANGE)``, through ctypes:
+    the standard library has no binding); False where the system or file system does not offer it."""
+    try:
+        renameat2 = ctypes.CDLL(None, use_errno=True).renameat2
+    except (OSError, AttributeError):
+        return False
+    renameat2.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+    if renameat2(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE) == 0:
+        return True
+    err = ctypes.get_errno()
+    if err in (errno.ENOSYS, errno.EINVAL, errno.ENOTSUP):
+        return False
+    raise OSError(err, os.strerror(err), str(a))
+
+
+@contextmanager
+def atomic_directory(path, *, replaceable: Callable[[Path], bool]) -> Iterator[Path]:
+    """Yield a fresh temporary directory beside ``path``; when the block ends without error it replaces ``path``
+    as a whole (atomically where the system can exchange two directories, else by two renames; a reader never
+    sees files of two runs mixed, and no file of the previous content survives). On error the temporary directory
+    is removed and ``path`` is untouched. ``path`` must not exist, be empty, or pass ``replaceable`` (a guard
+    against replacing a directory that is not a previous output). The caller holds a lock on ``path``, so leftover
+    temporary siblings of killed runs are removed first."""
+    path = Path(path).absolute()
+    if path.exists() and not path.is_dir():
+        raise ValueError(f"--out {path}: is a file, not a directory")
+    if path.is_dir() and any(path.iterdir()) and not replaceable(path):
+        raise ValueError(f"--out {path}: the directory exists and is not an output of this command; refusing to "
+                         "replace it (choose a new or empty directory)")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    for stale in path.parent.glob(f".{path.name}.*.partial"):
+        shutil.rmtree(stale, ignore_errors=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent))
+    try:
+        yield tmp
+        os.chmod(tmp, 0o755)  # mkdtemp creates 0700; results are meant to be shared
+        if path.exists() and _exchange(tmp, path):
+            pass  # tmp now holds the previous content
+        elif path.exists():
+            os.replace(path, tmp.with_name(tmp.name + ".old.partial"))
+            os.replace(tmp, path)
+            tmp = tmp.with_name(tmp.name + ".old.partial")
+        else:
+            os.replace(tmp, path)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def qrp_version() -> str:

@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from qrp.core.provenance import atomic_write
-from qrp.studies.runner import RUNS_PARQUET, summarize
+from qrp.studies.table import RUNS_PARQUET, read_table, summarize
 
 #: the grid axes of the crossover map: (column, label in the table).
 DEPTH_AXES = (("bits", "bits"), ("rounds", "rounds"), ("reps", "depth p"))
@@ -266,7 +266,7 @@ def write_report(out_dir, *, threshold: float = 1e-6) -> list[Path]:
         raise ValueError(f"no {RUNS_PARQUET} in {out}: run a study there first (qrp run ... --out {out})")
     if not (isinstance(threshold, float | int) and np.isfinite(threshold) and threshold > 0):
         raise ValueError(f"threshold must be a finite number > 0, got {threshold!r}")
-    table = pd.read_parquet(out / RUNS_PARQUET)
+    table = read_table(out)  # the consolidated table and any rows still in the journal
     frame = table[table["status"] == "ok"].copy()
     if frame.empty:
         raise ValueError(f"{out / RUNS_PARQUET} holds no successful run")

@@ -12,20 +12,26 @@ Every grid point (``qrp.studies.study.RunSpec``) is solved with
   both ran a single round (refinement rounds follow each solver's own path, so only one-round runs solve the very
   same problem), ``energy_gap`` = E(run) - E(exact) >= 0 and ``ground_state`` (gap <= 1e-9 relative).
 
-Rows are appended to ``runs.parquet`` (source of truth) and ``runs.csv`` (a copy) as each run finishes, each file
-written to a temporary name and ``os.replace``-d, so a SIGKILL at any moment leaves the last complete table. Only
-the parent process writes. Running again on the same DIR runs only the run_ids that are missing (or that recorded
-an error), so nothing is duplicated.
+Each finished row is journalled at once and consolidated into ``runs.parquet`` (source of truth) and ``runs.csv``
+(a copy) every few seconds and at the end (``qrp.studies.table``): O(1) work per row, and a SIGKILL at any moment
+loses no finished row. Only the parent process writes, holding an exclusive lock on DIR (``DIR/.qrp.lock``) for the
+whole run: a second run on the same DIR stops at once with ``DirectoryInUse`` naming the holder's PID. Running
+again on the same DIR runs only the run_ids that are missing (or that recorded an error), so nothing is duplicated.
 
 Execution: in-process (``workers=1``), a local ``ProcessPoolExecutor`` (``workers=K``; a pool broken by a lost
 worker is rebuilt and the unfinished points resubmitted), or a Dask distributed cluster (``scheduler=ADDRESS``;
 Dask reschedules the tasks of a lost worker). Either way a point's row is written once, when its result arrives.
+Local workers get grid points in chunks sized from the measured run time (about ``CHUNK_SECONDS`` of work each,
+one point at a time for slow runs), so that cheap runs are not dominated by inter-process messages.
 """
 
 from __future__ import annotations
 
+import functools
 import json
-import math
+import multiprocessing
+import time
+from collections import deque
 from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
@@ -36,20 +42,27 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from threadpoolctl import ThreadpoolController
 
 from qrp.api import risk_parity
-from qrp.core.provenance import atomic_write, package_versions
+from qrp.core.provenance import DirectoryLock, package_versions
 from qrp.core.registry import get_solver
 from qrp.core.result import RiskParityResult
 from qrp.studies.study import RunSpec, Study, load_study
+from qrp.studies.table import RUNS_CSV, RUNS_PARQUET, ResultTable, json_default
+from qrp.studies.terminal import print_summary, progress_bar
+from qrp.studies.tracking import MlflowLogger
 
-RUNS_PARQUET = "runs.parquet"
-RUNS_CSV = "runs.csv"
-#: packages whose versions every row records.
+#: lock file inside a study's result directory (held for the run's lifetime).
+LOCK_FILE = ".qrp.lock"
 #: relative tolerance for ``ground_state``: |E - E_exact| <= GROUND_RTOL * max(1, |E_exact|).
 GROUND_RTOL = 1e-9
 #: pool rebuilds allowed after worker processes die before the runner gives up (the rest stays for a resume).
 MAX_POOL_RESTARTS = 3
+#: seconds of work a local worker gets per message (chunks of cheap grid points; slow points go one by one).
+CHUNK_SECONDS = 0.1
+#: the largest chunk, and the chunks kept in flight per worker.
+MAX_CHUNK, CHUNKS_PER_WORKER = 256, 2
 
 
 @dataclass(frozen=True)
@@ -89,15 +102,7 @@ def _flatten(prefix: str, value: Any, out: dict[str, Any]) -> None:
     elif isinstance(value, str):
         out[prefix] = value
     else:
-        out[prefix] = json.dumps(value, default=_json_default)
-
-
-def _json_default(obj: Any) -> Any:
-    if isinstance(obj, np.ndarray):
-        return obj.tolist()
-    if isinstance(obj, (np.integer, np.floating, np.bool_)):
-        return obj.item()
-    return str(obj)
+        out[prefix] = json.dumps(value, default=json_default)
 
 
 def run_task(task: Task) -> dict[str, Any]:
@@ -107,10 +112,22 @@ def run_task(task: Task) -> dict[str, Any]:
     thread: a row is then bit-for-bit the same whether it ran in this process, a worker process or a Dask worker
     thread (multi-threaded BLAS sums in a different order, enough to change SLSQP's iteration count), and K
     parallel workers use K cores, not K x cores threads. OpenMP (Aer's statevector threads) is left alone."""
-    from threadpoolctl import threadpool_limits
-
-    with threadpool_limits(limits=1, user_api="blas"):
+    _warm_up(task.spec)
+    with _blas().limit(limits=1, user_api="blas"):
         return _run_task(task)
+
+
+def run_chunk(tasks: list[Task]) -> tuple[list[dict[str, Any]], float]:
+    """``run_task`` on each task of a chunk; returns the rows and the seconds they took."""
+    start = time.perf_counter()
+    return [run_task(t) for t in tasks], time.perf_counter() - start
+
+
+@functools.cache
+def _blas() -> ThreadpoolController:
+    """The process's thread-pool controller, made once (2 ms) after the solvers' libraries are loaded (a controller
+    only sees the libraries loaded when it is made; ``_warm_up`` clears it when a new solver is loaded)."""
+    return ThreadpoolController()
 
 
 _WARM: set[str] = set()
@@ -124,6 +141,7 @@ def _warm_up(spec: RunSpec) -> None:
     if spec.solver in _WARM:
         return
     _WARM.add(spec.solver)
+    _blas.cache_clear()
     try:
         risk_parity(_WARM_COV, solver=spec.solver, seed=spec.seed, **spec.options)
     except Exception:  # the timed run itself reports any real error; the warm-up only imports and compiles
@@ -132,7 +150,6 @@ def _warm_up(spec: RunSpec) -> None:
 
 def _run_task(task: Task) -> dict[str, Any]:
     spec = task.spec
-    _warm_up(spec)
     row: dict[str, Any] = {
         "run_id": spec.run_id, "study": task.study, "config_hash": task.config_hash, "solver": spec.solver,
         "solver_kind": get_solver(spec.solver).kind, "n_assets": spec.n_assets, "seed": spec.seed,
@@ -153,7 +170,7 @@ def _run_task(task: Task) -> dict[str, Any]:
         volatility=res.volatility, weights=json.dumps(res.weights.tolist()),
         risk_contributions=json.dumps(res.risk_contributions.tolist()),
         classical_weights=json.dumps(base.weights.tolist()),
-        history=json.dumps([h.to_dict() for h in res.history], default=_json_default),
+        history=json.dumps([h.to_dict() for h in res.history], default=json_default),
         exact_energy=None, exact_rc_error=None, energy_gap=None, ground_state=None,
     )
     if (task.reference and res.num_qubits is not None and res.num_qubits <= task.reference_max_qubits
@@ -200,58 +217,6 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
-class ResultTable:
-    """``DIR/runs.parquet`` (+ ``runs.csv``): loaded on start, rewritten atomically after every finished run."""
-
-    def __init__(self, out_dir: Path) -> None:
-        self.dir = Path(out_dir)
-        self.dir.mkdir(parents=True, exist_ok=True)
-        self.path = self.dir / RUNS_PARQUET
-        self.frame = pd.read_parquet(self.path) if self.path.exists() else pd.DataFrame()
-        if not self.frame.empty:
-            # error rows are retried: drop them now, their run_id is then missing
-            self.frame = self.frame[self.frame["status"] == "ok"].reset_index(drop=True)
-            self._write()
-
-    def done(self) -> set[str]:
-        return set() if self.frame.empty else set(self.frame["run_id"])
-
-    def add(self, row: dict[str, Any]) -> None:
-        if row["run_id"] in self.done():
-            return  # a duplicate delivery (a retried task) never becomes a second row
-        self.frame = pd.concat([self.frame, pd.DataFrame([row])], ignore_index=True) if not self.frame.empty \
-            else pd.DataFrame([row])
-        self.frame = self.frame[_column_order(self.frame.columns)]
-        self._write()
-
-    def _write(self) -> None:
-        frame = _arrow_safe(self.frame)
-        atomic_write(self.path, lambda p: frame.to_parquet(p, index=False))
-        atomic_write(self.dir / RUNS_CSV, lambda p: frame.to_csv(p, index=False))
-
-
-def _column_order(columns) -> list[str]:
-    """Row fields first, then solver options and solver statistics sorted by name, then provenance: the same
-    order however the runs of a grid finished (rows arrive in completion order from parallel workers, and each
-    solver adds its own ``stats.*`` columns)."""
-    tail = [c for c in ("versions", "finished_at") if c in columns]
-    dynamic = sorted(c for c in columns if c.startswith("opt.")) + sorted(c for c in columns if c.startswith("stats."))
-    return [c for c in columns if c not in dynamic and c not in tail] + dynamic + tail
-
-
-def _arrow_safe(frame: pd.DataFrame) -> pd.DataFrame:
-    """Object columns holding mixed types (a stat that is a number for one solver and text for another) as text."""
-    out = frame.copy()
-    for col in out.columns:
-        if out[col].dtype == object:
-            kinds = {type(v) for v in out[col] if v is not None and not (isinstance(v, float) and math.isnan(v))}
-            if len(kinds) > 1:
-                out[col] = [None if v is None or (isinstance(v, float) and math.isnan(v)) else str(v)
-                            for v in out[col]]
-    return out
-
-
-
 def build_tasks(study: Study, skip: set[str] = frozenset()) -> list[Task]:
     """Tasks of the study's grid points whose run_id is not in ``skip``, with their covariance matrices."""
     covs: dict[int | None, pd.DataFrame] = {}
@@ -272,72 +237,49 @@ def _run_local(tasks: list[Task], workers: int) -> Iterable[dict[str, Any]]:
         for task in tasks:
             yield run_task(task)
         return
-    import multiprocessing
-
-    pending = {t.spec.run_id: t for t in tasks}
-    restarts = 0
+    pending = deque(tasks)  # not yet submitted
+    restarts, per_task = 0, None  # per_task: measured seconds per grid point (None until a chunk returns)
     while pending:
         ctx = multiprocessing.get_context("spawn")  # no fork of a process with threads (rich's refresher)
         with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
-            futures = {pool.submit(run_task, t): rid for rid, t in pending.items()}
+            futures: dict = {}
             try:
-                while futures:
+                while pending or futures:
+                    while pending and len(futures) < CHUNKS_PER_WORKER * workers:
+                        size = 1 if per_task is None else int(min(MAX_CHUNK, max(1, CHUNK_SECONDS / per_task)))
+                        chunk = [pending.popleft() for _ in range(min(size, len(pending)))]
+                        futures[pool.submit(run_chunk, chunk)] = chunk
                     finished, _ = wait(futures, return_when=FIRST_COMPLETED)
                     for fut in finished:
-                        rid = futures.pop(fut)
-                        row = fut.result()
-                        pending.pop(rid, None)
-                        yield row
+                        rows, seconds = fut.result()  # raises BrokenProcessPool with the chunk still in futures
+                        del futures[fut]
+                        per_task = max(seconds / len(rows), 1e-6)
+                        yield from rows
             except BrokenProcessPool:
+                for chunk in futures.values():  # the chunks in flight are lost: resubmit them
+                    pending.extendleft(reversed(chunk))
                 restarts += 1
                 if restarts > MAX_POOL_RESTARTS:
                     raise RuntimeError(f"worker processes died {restarts} times; {len(pending)} grid points left "
                                        "unrun (run again to resume)") from None
 
 
-def _run_dask(tasks: list[Task], address: str) -> Iterable[dict[str, Any]]:
+def _run_dask(tasks: list[Task], address: str, timeout: float) -> Iterable[dict[str, Any]]:
     """Run the tasks on the Dask cluster at ``address`` (retried twice if a worker is lost). Rows are bit-identical
     to local ones when each worker runs one thread: ``run_task``'s BLAS limit is process-wide, so runs sharing a
     worker process in several threads can lift each other's limit, and multi-threaded BLAS changes SLSQP's path."""
-    from distributed import Client, as_completed
+    from distributed import Client, as_completed  # optional heavy dependency (the "distributed" extra)
 
-    with Client(address, set_as_default=False) as client:
+    try:
+        client = Client(address, set_as_default=False, timeout=timeout)
+    except (OSError, TimeoutError, ValueError) as exc:
+        raise ValueError(f"--scheduler {address!r}: cannot reach the Dask scheduler ({exc})") from None
+    with client:
         futures = [client.submit(run_task, t, key=f"qrp-run-{t.spec.run_id}", pure=False, retries=2)
                    for t in tasks]
         for fut in as_completed(futures, loop=client.loop):
             yield fut.result()
             fut.release()
-
-
-class MlflowLogger:
-    """One MLflow run per grid point: parameters, metrics, and weights / risk contributions as ``weights.csv``."""
-
-    def __init__(self, uri: str, experiment: str, artifact_dir: Path) -> None:
-        import mlflow
-
-        self.mlflow = mlflow
-        mlflow.set_tracking_uri(uri)
-        if mlflow.get_experiment_by_name(experiment) is None:
-            location = artifact_dir.resolve().as_uri() if uri.split(":", 1)[0] in ("sqlite", "file") else None
-            mlflow.create_experiment(experiment, artifact_location=location)
-        mlflow.set_experiment(experiment)
-
-    def log(self, row: dict[str, Any], asset_names: list[str]) -> None:
-        mlflow = self.mlflow
-        params = {k: row[k] for k in ("run_id", "solver", "n_assets", "seed", "config_hash")}
-        params.update(json.loads(row["options"]))
-        metrics = {k: float(row[k]) for k in ("rc_error", "classical_rc_error", "weight_distance", "elapsed",
-                                               "num_qubits", "energy", "energy_gap", "exact_rc_error", "iterations")
-                   if row.get(k) is not None and not (isinstance(row[k], float) and math.isnan(row[k]))}
-        frame = pd.DataFrame({
-            "asset": asset_names, "weight": json.loads(row["weights"]),
-            "risk_contribution": json.loads(row["risk_contributions"]),
-            "classical_weight": json.loads(row["classical_weights"]),
-        })
-        with mlflow.start_run(run_name=row["run_id"], tags={"qrp.run_id": row["run_id"], "qrp.study": row["study"]}):
-            mlflow.log_params({k: _cell(v) for k, v in params.items()})
-            mlflow.log_metrics(metrics)
-            mlflow.log_text(frame.to_csv(index=False), "weights.csv")
 
 
 def run_study(
@@ -348,64 +290,39 @@ def run_study(
     scheduler: str | None = None,
     mlflow_uri: str | None = None,
     progress: bool = True,
+    scheduler_timeout: float = 10.0,
 ) -> pd.DataFrame:
     """Run every grid point of ``study`` missing from ``out_dir`` (default ``results/<study name>``); return the
-    full table. See the module docstring for the guarantees."""
+    full table. See the module docstring for the guarantees. ``scheduler_timeout``: seconds to wait for the Dask
+    scheduler at ``scheduler``."""
     if not isinstance(study, Study):
         study = load_study(study)
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
         raise ValueError(f"workers must be an integer >= 1, got {workers!r}")
     out = Path(out_dir) if out_dir is not None else Path("results") / study.name
-    table = ResultTable(out)
-    tasks = build_tasks(study, skip=table.done())
-    logger = MlflowLogger(mlflow_uri, study.name, out / "mlruns") if mlflow_uri else None
-    rows = _run_dask(tasks, scheduler) if scheduler else _run_local(tasks, workers)
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeElapsedColumn,
-        TimeRemainingColumn,
-    )
-
-    columns = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-               TextColumn("ETA"), TimeRemainingColumn())
-    names = {t.spec.run_id: list(t.cov.columns) for t in tasks}
-    errors = 0
-    with Progress(*columns, disable=not progress) as bar:
-        job = bar.add_task(f"{study.name} ({len(study.runs) - len(tasks)} done before)", total=len(tasks))
-        for row in rows:
-            table.add(row)
-            errors += row["status"] != "ok"
-            if logger is not None and row["status"] == "ok":
-                logger.log(row, names[row["run_id"]])
-            bar.advance(job)
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"--out {out}: is a file, not a directory")
+    out.mkdir(parents=True, exist_ok=True)
+    with DirectoryLock(out / LOCK_FILE, what=str(out)), ResultTable(out) as table:
+        tasks = build_tasks(study, skip=table.done())
+        logger = MlflowLogger(mlflow_uri, study.name, out / "mlruns") if mlflow_uri else None
+        rows = _run_dask(tasks, scheduler, scheduler_timeout) if scheduler else _run_local(tasks, workers)
+        names = {t.spec.run_id: list(t.cov.columns) for t in tasks}
+        errors = 0
+        with progress_bar(f"{study.name} ({len(study.runs) - len(tasks)} done before)", len(tasks),
+                       enabled=progress) as advance:
+            for row in rows:
+                table.add(row)
+                errors += row["status"] != "ok"
+                if logger is not None and row["status"] == "ok":
+                    logger.log(row, names[row["run_id"]])
+                advance()
+        frame = table.frame
     if progress:
-        print_summary(table.frame, title=f"{study.name}: {len(table.frame)} runs in {out}, {errors} errors")
-    return table.frame
+        print_summary(frame, title=f"{study.name}: {len(frame)} runs in {out}, {errors} errors")
+    return frame
 
 
-def summarize(frame: pd.DataFrame) -> pd.DataFrame:
-    """Per solver: runs, median and max rc_error, medians of classical_rc_error, weight_distance (w_dist) and
-    elapsed (time_s)."""
-    ok = frame[frame["status"] == "ok"]
-    return ok.groupby("solver", sort=False).agg(
-        runs=("run_id", "size"), rc_median=("rc_error", "median"), rc_max=("rc_error", "max"),
-        classical_rc=("classical_rc_error", "median"), w_dist=("weight_distance", "median"),
-        time_s=("elapsed", "median"),
-    )
-
-
-def print_summary(frame: pd.DataFrame, *, title: str) -> None:
-    from rich.console import Console
-    from rich.table import Table
-
-    table = Table(title=title)
-    summary = summarize(frame) if not frame.empty else pd.DataFrame()
-    table.add_column("solver")
-    for col in summary.columns:
-        table.add_column(col, justify="right")
-    for solver, rec in summary.iterrows():
-        table.add_row(str(solver), *(f"{v:.3g}" if isinstance(v, float) else str(v) for v in rec))
-    Console().print(table)
+#: RUNS_PARQUET / RUNS_CSV re-exported: the file names are part of this module's documented contract.
+__all__ = ["LOCK_FILE", "RUNS_CSV", "RUNS_PARQUET", "Task", "build_tasks", "reference_options", "run_chunk",
+           "run_study", "run_task"]

@@ -1,7 +1,6 @@
 """The runner contract (issue 5): one row per grid point, resume without loss or duplicates (also after SIGKILL),
 Dask LocalCluster rows equal local rows, MLflow logging to a real local tracking store."""
 
-import io
 import json
 import os
 import signal
@@ -14,8 +13,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from qrp.studies.runner import RUNS_CSV, RUNS_PARQUET, run_study
+from qrp.studies.runner import run_study
 from qrp.studies.study import load_study
+from qrp.studies.table import JOURNAL, RUNS_CSV, RUNS_PARQUET, ResultTable, read_table
 
 ROOT = Path(__file__).resolve().parents[2]
 #: columns that measure time or the moment a run finished: they differ between two runs of the same grid.
@@ -99,14 +99,14 @@ def test_sigkill_mid_study_loses_and_duplicates_nothing(tmp_path):
     rows = 0
     while time.monotonic() < deadline and proc.poll() is None:
         if (out / RUNS_PARQUET).exists():
-            rows = _rows_now(out / RUNS_PARQUET)  # readable at every moment
+            rows = len(read_table(out))  # readable at every moment
             if rows >= 2:
                 break
         time.sleep(0.02)
     assert proc.poll() is None, "the study finished before it could be killed: make it slower"
     proc.send_signal(signal.SIGKILL)
     proc.wait()
-    before = pd.read_parquet(out / RUNS_PARQUET)
+    before = read_table(out)  # the consolidated rows and the journalled ones
     assert 2 <= len(before) < 8
     after = run_study(study, out, progress=False)
     assert len(after) == 8 and after["run_id"].is_unique
@@ -124,7 +124,7 @@ def test_lost_worker_process_loses_and_duplicates_nothing(tmp_path):
     deadline = time.monotonic() + 120
     killed = None
     while time.monotonic() < deadline and proc.poll() is None and killed is None:
-        if (out / RUNS_PARQUET).exists() and _rows_now(out / RUNS_PARQUET) >= 1:
+        if (out / RUNS_PARQUET).exists() and len(read_table(out)) >= 1:
             workers = [c for c in psutil.Process(proc.pid).children(recursive=True)
                        if "spawn_main" in " ".join(c.cmdline())]
             if workers:
@@ -132,7 +132,7 @@ def test_lost_worker_process_loses_and_duplicates_nothing(tmp_path):
                 os.kill(killed, signal.SIGKILL)
         time.sleep(0.02)
     assert killed is not None, "no worker process was killed: the study finished too early or never started"
-    rows_at_kill = _rows_now(out / RUNS_PARQUET)
+    rows_at_kill = len(read_table(out))
     assert rows_at_kill < 12, "the study finished before a worker could be killed: make it slower"
     _, err = proc.communicate(timeout=300)
     assert proc.returncode == 0, err.decode()[-2000:]
@@ -140,12 +140,6 @@ def test_lost_worker_process_loses_and_duplicates_nothing(tmp_path):
     assert len(after) == 12 and after["run_id"].is_unique
     assert sorted(after["run_id"]) == sorted(r.run_id for r in load_study(study).runs)
     assert (after["status"] == "ok").all()
-
-
-def _rows_now(path: Path) -> int:
-    """Rows of a runs.parquet being rewritten by another process: read its bytes once (one open, one inode), since
-    pyarrow opens a path more than once and could straddle an atomic replace."""
-    return len(pd.read_parquet(io.BytesIO(path.read_bytes())))
 
 
 def _comparable(frame):
@@ -265,15 +259,66 @@ def test_bad_option_values_are_refused_when_the_study_loads(write_study):
 
 
 def test_column_order_does_not_depend_on_completion_order(tmp_path):
-    from qrp.studies.runner import ResultTable
-
     rows = [{"run_id": "a", "status": "ok", "opt.bits": 2, "stats.zeta": 1.0, "versions": "v", "finished_at": "t"},
             {"run_id": "b", "status": "ok", "stats.alpha": 2.0, "opt.reps": 1, "versions": "v", "finished_at": "t"}]
-    first, second = ResultTable(tmp_path / "1"), ResultTable(tmp_path / "2")
-    for row in rows:
-        first.add(row)
-    for row in reversed(rows):
-        second.add(row)
+    with ResultTable(tmp_path / "1") as first, ResultTable(tmp_path / "2") as second:
+        for row in rows:
+            first.add(row)
+        for row in reversed(rows):
+            second.add(row)
     expected = ["run_id", "status", "opt.bits", "opt.reps", "stats.alpha", "stats.zeta", "versions", "finished_at"]
     assert list(first.frame.columns) == list(second.frame.columns) == expected
     assert list(pd.read_parquet(tmp_path / "2" / RUNS_PARQUET).columns) == expected
+
+
+def _row(run_id, status="ok", **extra):
+    return {"run_id": run_id, "status": status, "rc_error": 1e-12, **extra}
+
+
+def test_rows_are_journalled_not_rewritten_and_consolidated_at_the_end(tmp_path):
+    """Adding a row appends one journal line (the parquet is not rewritten); readers see it at once; closing
+    consolidates the table into runs.parquet / runs.csv and empties the journal."""
+    out = tmp_path / "out"
+    with ResultTable(out, consolidate_every=3600) as table:
+        inode = (out / RUNS_PARQUET).stat().st_ino
+        for i in range(50):
+            table.add(_row(f"r{i}", x=np.float64(i), n=np.int64(i)))
+        table.add(_row("r3"))  # a second delivery of a finished run_id is ignored
+        assert (out / RUNS_PARQUET).stat().st_ino == inode  # not rewritten per row
+        assert len(pd.read_parquet(out / RUNS_PARQUET)) == 0
+        assert len((out / JOURNAL).read_text().splitlines()) == 50
+        assert list(read_table(out)["run_id"]) == [f"r{i}" for i in range(50)]
+    disk = pd.read_parquet(out / RUNS_PARQUET)
+    assert list(disk["run_id"]) == [f"r{i}" for i in range(50)] and len(pd.read_csv(out / RUNS_CSV)) == 50
+    assert (out / JOURNAL).stat().st_size == 0
+    assert disk["x"].iloc[7] == 7.0 and disk["n"].iloc[7] == 7
+
+
+def test_opening_recovers_what_a_killed_run_left(tmp_path):
+    """A torn last journal line is skipped, rows both consolidated and journalled (a kill between the two steps)
+    count once, error rows are dropped for a rerun, and temporary files of interrupted atomic writes are removed."""
+    out = tmp_path / "out"
+    with ResultTable(out) as table:
+        table.add(_row("a"))
+        table.add(_row("b"))
+    lines = [json.dumps(_row("b")), json.dumps(_row("c")), json.dumps(_row("d", "error")), '{"run_id": "e", "sta']
+    (out / JOURNAL).write_text("\n".join(lines))
+    for name in (".runs.parquet.abc123.tmp", ".runs.csv.x9.tmp"):
+        (out / name).write_bytes(b"half a file")
+    assert list(read_table(out)["run_id"]) == ["a", "b", "c", "d"]
+    table = ResultTable(out)
+    assert table.done() == {"a", "b", "c"}
+    table.close()
+    assert list(pd.read_parquet(out / RUNS_PARQUET)["run_id"]) == ["a", "b", "c"]
+    assert not list(out.glob("*.tmp")) and (out / JOURNAL).stat().st_size == 0
+
+
+def test_a_foreign_runs_parquet_is_refused(tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    pd.DataFrame({"x": [1, 2]}).to_parquet(out / RUNS_PARQUET)
+    with pytest.raises(ValueError, match="not a qrp runs table"):
+        ResultTable(out)
+    (out / RUNS_PARQUET).write_text("not parquet")
+    with pytest.raises(ValueError, match="not a readable parquet file"):
+        read_table(out)

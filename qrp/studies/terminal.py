@@ -1,0 +1,35 @@
+"""Terminal output of ``qrp run``: the progress bar and the per-solver summary table (rich)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+import pandas as pd
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.table import Table
+
+from qrp.studies.table import summarize
+
+
+@contextmanager
+def progress_bar(description: str, total: int, *, enabled: bool = True) -> Iterator[Callable[[], None]]:
+    """A progress bar (done / total, elapsed, ETA); yields the function that advances it by one."""
+    columns = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+               TextColumn("ETA"), TimeRemainingColumn())
+    with Progress(*columns, disable=not enabled) as bar:
+        job = bar.add_task(description, total=total)
+        yield lambda: bar.advance(job)
+
+
+def print_summary(frame: pd.DataFrame, *, title: str) -> None:
+    """The per-solver medians of ``qrp.studies.table.summarize`` as a table."""
+    table = Table(title=title)
+    summary = summarize(frame) if not frame.empty else pd.DataFrame()
+    table.add_column("solver")
+    for col in summary.columns:
+        table.add_column(col, justify="right")
+    for solver, rec in summary.iterrows():
+        table.add_row(str(solver), *(f"{v:.3g}" if isinstance(v, float) else str(v) for v in rec))
+    Console().print(table)
