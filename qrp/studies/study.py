@@ -7,6 +7,7 @@ A study file (``experiments/NAME.toml``)::
     baseline = "auto"            # classical solver every run is compared with, on the same covariance
     reference = "exact"          # solver giving the exact optimum of the same discrete problem ("": none) ...
     reference_max_qubits = 16    # ... computed when the run's num_qubits is at most this (0: never)
+    max_runs = 100000            # the study refuses to expand to more grid points than this (default 100000)
 
     [covariance]
     source = "synthetic"         # "synthetic" (qrp.data.synthetic.factor_covariance), "covariance_csv", "returns_csv",
@@ -30,10 +31,11 @@ A study file (``experiments/NAME.toml``)::
     seeds = [0]                  # optional: this block's repetitions instead of the study's (deterministic solvers)
 
 Validation (``load_study``) runs before anything is solved and raises ``ValueError`` naming the key and what is
-wrong: an unknown key, a wrong type, an empty list (empty grid), an unknown solver or an option the solver does not
-take, an option of the wrong type (against its declared default) or value (a dry run of every grid point's options
-through the solver's declared checks, ``SolverSpec.validate_options``), more assets than a CSV holds, or a grid
-point beyond a solver's qubit or memory limit (n_assets x bits > the solver's declared ``qubit_limit``).
+wrong: an unknown key, a wrong type, a negative seed, a grid larger than ``max_runs`` (counted before it is
+expanded), an empty list (empty grid), an unknown solver or an option the solver does not take, an option of the
+wrong type (against its declared default) or value (a dry run of every grid point's options through the solver's
+declared checks, ``SolverSpec.validate_options``), more assets than a CSV holds, or a grid point beyond a solver's
+qubit or memory limit (n_assets x bits > the solver's declared ``qubit_limit``).
 
 Each grid point gets a stable ``run_id``: the first 16 hex digits of the SHA-256 of its canonical JSON parameters
 (solver, n_assets, options, seed, tol, max_iter, plus the covariance source, with a CSV's content hash in place of
@@ -46,6 +48,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
+import math
 from dataclasses import dataclass, field
 from numbers import Integral, Real
 from pathlib import Path
@@ -56,7 +59,9 @@ import pandas as pd
 from qrp.core.registry import available_solvers, get_solver
 from qrp.core.validation import read_toml
 
-TOP_KEYS = {"description", "seeds", "baseline", "reference", "reference_max_qubits", "covariance", "grid"}
+TOP_KEYS = {"description", "seeds", "baseline", "reference", "reference_max_qubits", "covariance", "grid", "max_runs"}
+#: the largest grid a study may expand to unless it raises ``max_runs`` itself.
+MAX_RUNS = 100_000
 SOURCES = {
     "synthetic": {"source", "seed", "n_factors", "market_vol", "factor_vol", "idio_vol"},
     "covariance_csv": {"source", "path"},
@@ -175,6 +180,12 @@ def qubit_limit(solver: str, options: dict[str, Any]) -> int | None:
     return get_solver(solver).qubit_limit(options)
 
 
+def _check_seed(value: Any, where: str) -> None:
+    _check_type(value, Integral, where)
+    if value < 0:
+        raise ValueError(f"{where}: a seed must be an integer >= 0, got {value}")
+
+
 def _solver_kind(name: str, where: str) -> str:
     try:
         return get_solver(name).kind
@@ -270,7 +281,11 @@ def study_from_dict(config: dict[str, Any], *, name: str, path: Path) -> Study:
     _check_type(description, str, "description")
     seeds = _axis(config.get("seeds", [0]), "seeds")
     for s in seeds:
-        _check_type(s, Integral, "seeds")
+        _check_seed(s, "seeds")
+    max_runs = config.get("max_runs", MAX_RUNS)
+    _check_type(max_runs, Integral, "max_runs")
+    if max_runs < 1:
+        raise ValueError(f"max_runs: must be >= 1, got {max_runs}")
     baseline = config.get("baseline", "auto")
     _check_type(baseline, str, "baseline")
     if _solver_kind(baseline, "baseline") != "classical":
@@ -326,9 +341,13 @@ def study_from_dict(config: dict[str, Any], *, name: str, path: Path) -> Study:
         if "seeds" in block:
             block_seeds = _axis(block["seeds"], f"{where}.seeds")
             for s in block_seeds:
-                _check_type(s, Integral, f"{where}.seeds")
+                _check_seed(s, f"{where}.seeds")
         option_axes = {k: _axis(v, f"{where}.{k}") for k, v in block.items()
                        if k not in ("solver", "n_assets", "seeds")}
+        size = len(solvers) * len(sizes) * len(block_seeds) * math.prod(len(v) for v in option_axes.values())
+        if len(runs) + size > max_runs:
+            raise ValueError(f"{where}: the grid reaches {len(runs) + size} points, more than max_runs = {max_runs} "
+                             "(set a larger max_runs in the study file to run it)")
         for solver in solvers:
             solver_spec = get_solver(solver)
             defaults = solver_spec.defaults()

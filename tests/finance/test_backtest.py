@@ -1,4 +1,9 @@
 import json
+import os
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -180,3 +185,65 @@ def test_cli_backtest_writes_everything(tmp_path):
 def test_shipped_config_parses():
     cfg, data, _ = B.load_config(Path(__file__).parents[2] / "experiments" / "backtest.toml")
     assert data["source"] == "sp500" and cfg.rebalance == "monthly" and len(cfg.strategies) >= 6
+
+
+def _two_configs(tmp_path):
+    """Backtest configs A (strategies ERC + equal_weight) and B (inverse_volatility only) on one CSV."""
+    prices = (1 + _returns(t=320, n=3)).cumprod() * 100
+    prices.rename_axis("date").to_csv(tmp_path / "prices.csv")
+    head = '[data]\nsource = "csv"\npath = "prices.csv"\n[backtest]\nwindow = 100\nestimator = "sample"\n'
+    (tmp_path / "a.toml").write_text(head + '[[strategies]]\nname = "ERC"\ntype = "risk_parity"\n'
+                                     '[[strategies]]\ntype = "equal_weight"\n')
+    (tmp_path / "b.toml").write_text(head + '[[strategies]]\ntype = "inverse_volatility"\n')
+    return tmp_path / "a.toml", tmp_path / "b.toml"
+
+
+def _snapshot(out: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(out)): p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()}
+
+
+def test_backtest_output_is_replaced_whole(tmp_path):
+    """A second backtest into the same --out leaves no file of the first (targets of strategies it does not have),
+    and the result directory of a config run from elsewhere reads its data relative to the config file."""
+    a, b = _two_configs(tmp_path)
+    out = tmp_path / "out"
+    elsewhere = tmp_path / "cwd"
+    elsewhere.mkdir()
+    cwd = os.getcwd()
+    os.chdir(elsewhere)
+    try:
+        assert main(["backtest", str(a), "--out", str(out)]) == 0
+        assert {p.name for p in (out / "targets").iterdir()} == {"ERC.csv", "ERC.json", "equal_weight.csv",
+                                                                 "equal_weight.json"}
+        assert main(["backtest", str(b), "--out", str(out)]) == 0
+    finally:
+        os.chdir(cwd)
+    assert {p.name for p in (out / "targets").iterdir()} == {"inverse_volatility.csv", "inverse_volatility.json"}
+    assert list(pd.read_parquet(out / "returns.parquet").columns) == ["inverse_volatility"]
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".out.")) == [".out.lock"]
+
+
+def test_backtest_killed_mid_write_leaves_the_previous_output(tmp_path):
+    """SIGKILL `qrp backtest` while it writes into its temporary directory: --out is still exactly the previous
+    run's output (no file of the new run beside it); the next run cleans the leftovers and replaces it whole."""
+    a, b = _two_configs(tmp_path)
+    out = tmp_path / "out"
+    assert main(["backtest", str(a), "--out", str(out)]) == 0
+    before = _snapshot(out)
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    proc = subprocess.Popen([sys.executable, "-m", "qrp", "backtest", str(b), "--out", str(out)], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline, killed_with = time.monotonic() + 120, None
+    while time.monotonic() < deadline and proc.poll() is None:
+        partial = [p for p in tmp_path.glob(".out.*.partial") if any(p.iterdir())]
+        if partial:
+            proc.send_signal(signal.SIGKILL)
+            proc.wait()
+            killed_with = sorted(q.name for q in partial[0].rglob("*"))
+            break
+        time.sleep(0.005)
+    assert killed_with, "the backtest finished before it could be killed mid-write"
+    assert _snapshot(out) == before  # the previous output, byte for byte
+    assert main(["backtest", str(b), "--out", str(out)]) == 0
+    assert {p.name for p in (out / "targets").iterdir()} == {"inverse_volatility.csv", "inverse_volatility.json"}
+    assert not list(tmp_path.glob(".out.*.partial"))

@@ -152,3 +152,23 @@ def test_sp500_source_estimates_from_the_bundled_dataset(tmp_path):
     with pytest.raises(ValueError, match=r"covariance\.method: expected one of"):
         load_study(write(tmp_path, '[covariance]\nsource = "sp500"\nmethod = "magic"\n'
                                    '[[grid]]\nsolver = "auto"\nn_assets = 3\n'))
+
+
+def test_negative_seeds_and_oversized_grids_are_refused_before_expanding(tmp_path):
+    path = tmp_path / "s.toml"
+    base = '[covariance]\nsource = "synthetic"\n[[grid]]\nsolver = "newton"\nn_assets = [3, 4]\n'
+    path.write_text("seeds = [0, -1]\n" + base)
+    with pytest.raises(ValueError, match=r"seeds: a seed must be an integer >= 0, got -1"):
+        load_study(path)
+    path.write_text(base + "seeds = [-2]\n")
+    with pytest.raises(ValueError, match=r"grid\[0\]\.seeds: a seed must be"):
+        load_study(path)
+    # 10^4 x 10^4 x 2 points: refused from the axis lengths alone (expanding them would take minutes)
+    path.write_text(f"seeds = {list(range(10_000))}\n" + base.replace("[3, 4]", str(list(range(1, 10_001)))))
+    with pytest.raises(ValueError, match=r"grid\[0\]: the grid reaches 100000000 points, more than max_runs = 100000"):
+        load_study(path)
+    path.write_text("max_runs = 3\nseeds = [0, 1]\n" + base)
+    with pytest.raises(ValueError, match="more than max_runs = 3"):
+        load_study(path)
+    path.write_text("max_runs = 4\nseeds = [0, 1]\n" + base)
+    assert len(load_study(path).runs) == 4
