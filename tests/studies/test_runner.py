@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from qrp.studies.runner import LOCK_FILE, run_study
+from qrp.studies.runner import run_study
 from qrp.studies.study import load_study
 from qrp.studies.table import JOURNAL, RUNS_CSV, RUNS_PARQUET, ResultTable, read_table
 
@@ -325,26 +325,20 @@ def test_a_foreign_runs_parquet_is_refused(tmp_path):
 
 
 def test_two_qrp_run_processes_on_one_out_lose_nothing(tmp_path):
-    """A second `qrp run` on a directory another one is writing stops at once (exit 2, naming the holder's PID);
-    the first finishes with every row exactly once; the same study again afterwards computes nothing."""
+    """Two `qrp run` started together on one directory: one runs the study, the other stops at once (exit 2,
+    naming the holder's PID); every row is there exactly once; the same study again afterwards computes nothing."""
     study, out, first = _start_slow_study(tmp_path, seeds=10, workers=1)
-    deadline = time.monotonic() + 120
-    lock = out / LOCK_FILE
-    while time.monotonic() < deadline and first.poll() is None:
-        if lock.exists() and lock.read_text().strip() == str(first.pid):
-            break
-        time.sleep(0.02)
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    second = subprocess.run([sys.executable, "-m", "qrp", "run", str(study), "--out", str(out), "--workers", "1"],
-                            env=env, capture_output=True, text=True, timeout=300)
-    assert first.poll() is None, "the first run finished before the second started: make it slower"
-    assert second.returncode == 2 and "Traceback" not in second.stderr, second.stderr
-    assert f"PID {first.pid}" in second.stderr and len(second.stderr.strip().splitlines()) == 1
-    _, err = first.communicate(timeout=300)
-    assert first.returncode == 0, err.decode()[-2000:]
+    command = [sys.executable, "-m", "qrp", "run", str(study), "--out", str(out), "--workers", "1"]
+    second = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    errors = {proc.pid: proc.communicate(timeout=300)[1].decode() for proc in (first, second)}
+    codes = {first.pid: first.returncode, second.pid: second.returncode}
+    assert sorted(codes.values()) == [0, 2], errors
+    winner, loser = sorted(codes, key=codes.get)
+    assert f"PID {winner}" in errors[loser] and len(errors[loser].strip().splitlines()) == 1, errors[loser]
+    assert "Traceback" not in errors[loser]
     frame = read_table(out)
     assert len(frame) == 20 and frame["run_id"].is_unique and (frame["status"] == "ok").all()
-    again = subprocess.run([sys.executable, "-m", "qrp", "run", str(study), "--out", str(out), "--workers", "1"],
-                           env=env, capture_output=True, text=True, timeout=300)
+    again = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
     assert again.returncode == 0, again.stderr
     pd.testing.assert_frame_equal(read_table(out), frame)
