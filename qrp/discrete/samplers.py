@@ -1,0 +1,86 @@
+"""Any ``dimod.Sampler`` as a discrete solver (solver "dimod"), and the readout every BQM sampler shares.
+
+``qrp.risk_parity(cov, solver="dimod", sampler=S, bits=..., rounds=..., **sample_kwargs)`` runs ``S.sample`` on each
+refinement round's ``problem.to_bqm()`` (the QUBO for log_barrier; the Rosenberg quadratization, product variables
+included, for pairwise) with ``sample_kwargs``: dwave-samplers' SimulatedAnnealingSampler, TabuSampler or
+SteepestDescentSolver, dimod's ExactSolver, or a D-Wave Leap hybrid / QPU sampler from dwave-system
+(``LeapHybridSampler()``, ``EmbeddingComposite(DWaveSampler())``) for users with access. Keyword arguments are
+checked against ``S.parameters`` before anything runs (dimod's convention for what a sampler accepts); the round's
+seed is passed as ``seed=`` when ``S.parameters`` has one and the caller did not fix it.
+
+Readout (``read_sampleset``): every read is re-scored by ``problem.relative_energies`` on its first n variables (the
+bits), so energies are those of the discrete problem whatever the product variables did, compared without
+cancellation against the constant offset; the best read is returned, with the fraction of reads at it and, when
+n <= ``check_ground_state``, whether it is an exact ground state (``qrp.discrete.exact``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from qrp.core.validation import positive_int
+from qrp.discrete.exact import DEGENERACY_RTOL, exact_minimum
+from qrp.discrete.refine import SampleResult
+
+#: Default largest n for which each solve is checked against exact enumeration.
+GROUND_STATE_CHECK_QUBITS = 16
+
+
+def check_sampler(sampler, sample_kwargs: dict) -> None:
+    """``ValueError`` unless ``sampler`` is a dimod sampler (``sample`` and ``parameters``) accepting every key of
+    ``sample_kwargs``."""
+    if sampler is None:
+        raise ValueError("solver 'dimod' needs sampler=, a dimod.Sampler such as dwave.samplers.TabuSampler()")
+    if not callable(getattr(sampler, "sample", None)) or not hasattr(sampler, "parameters"):
+        raise ValueError(f"sampler must be a dimod.Sampler (with .sample and .parameters), got {sampler!r}")
+    unknown = sorted(set(sample_kwargs) - set(sampler.parameters))
+    if unknown:
+        raise ValueError(
+            f"{type(sampler).__name__} does not take sample argument(s) {unknown}; "
+            f"its parameters are {sorted(sampler.parameters)}"
+        )
+
+
+def read_sampleset(problem, sampleset, num_variables: int, check_ground_state: int) -> tuple[np.ndarray, dict]:
+    """(best sample (n,), stats) of a dimod ``SampleSet`` over the problem's bits (module docstring)."""
+    n = problem.num_qubits
+    cols = [sampleset.variables.index(p) for p in range(n)]
+    x = np.asarray(sampleset.record.sample[:, cols], dtype=np.int64)
+    occurrences = np.asarray(sampleset.record.num_occurrences, dtype=np.int64)
+    e = problem.relative_energies(x)
+    j = int(np.argmin(e))
+    best = float(e[j])
+    atol = DEGENERACY_RTOL * max(abs(best), float(e.max() - best), np.finfo(float).tiny)
+    stats: dict[str, Any] = {
+        "best_energy": problem.energy(x[j]),
+        "best_fraction": float(occurrences[e <= best + atol].sum() / occurrences.sum()),
+        "reads": int(occurrences.sum()),
+        "num_auxiliary": num_variables - n,
+    }
+    if n <= check_ground_state:
+        exact_x, exact_e, degeneracy, exact_atol = exact_minimum(problem, max_qubits=n)
+        exact_rel = float(problem.relative_energies(exact_x[None, :])[0])
+        stats["exact_energy"] = exact_e
+        stats["ground_state"] = bool(best <= exact_rel + max(atol, exact_atol))
+        stats["exact_degeneracy"] = degeneracy
+    return x[j], stats
+
+
+def bqm_sample_solver(sampler, *, check_ground_state: int = GROUND_STATE_CHECK_QUBITS, **sample_kwargs):
+    """A ``qrp.refine`` sample solver running ``sampler.sample(problem.to_bqm(), **sample_kwargs)`` (``state``
+    ignored; seeded as in the module docstring). Validated here, before any round runs."""
+    check_sampler(sampler, sample_kwargs)
+    check_ground_state = positive_int(check_ground_state, "check_ground_state", minimum=0)
+    seeded = "seed" in sampler.parameters and "seed" not in sample_kwargs
+
+    def sample_solver(problem, *, seed, state) -> SampleResult:
+        bqm = problem.to_bqm()
+        kwargs = sample_kwargs | ({"seed": seed} if seeded else {})
+        sampleset = sampler.sample(bqm, **kwargs)
+        x, stats = read_sampleset(problem, sampleset, len(bqm.variables), check_ground_state)
+        stats["sampler"] = type(sampler).__name__
+        return SampleResult(x, stats["best_energy"], stats, None)
+
+    return sample_solver

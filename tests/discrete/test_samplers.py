@@ -1,0 +1,48 @@
+"""qrp.discrete.samplers: any dimod sampler as a discrete solver, seeded when it takes a seed."""
+
+import dimod
+import numpy as np
+import pytest
+from dwave.samplers import SteepestDescentSolver, TabuSampler
+
+from qrp.data.synthetic import random_covariance
+from qrp.discrete.exact import exact_minimum
+from qrp.discrete.problem import discretize
+from qrp.discrete.refine import refine
+from qrp.discrete.samplers import bqm_sample_solver
+
+
+def test_tabu_and_steepest_descent_refine_to_1e8():
+    cov = random_covariance(6, 40)
+    # tabu stops at num_restarts (deterministic) long before its timeout (ms)
+    for solver in (bqm_sample_solver(TabuSampler(), num_reads=4, timeout=100_000, num_restarts=3),
+                   bqm_sample_solver(SteepestDescentSolver(), num_reads=50)):
+        out = refine(cov, None, bits=3, rounds=30, tol=1e-8, seed=1, sample_solver=solver)
+        assert out.converged and out.stats["rc_error"] <= 1e-8
+
+
+def test_seed_is_passed_and_reads_are_rescored():
+    p = discretize(random_covariance(4, 41), 3)
+    solver = bqm_sample_solver(SteepestDescentSolver(), num_reads=20)
+    a, b, c = (solver(p, seed=s, state=None) for s in (7, 7, 8))
+    np.testing.assert_array_equal(a.sample, b.sample)
+    assert a.stats == b.stats and a.stats["reads"] == 20 and a.stats["sampler"] == "SteepestDescentSolver"
+    assert a.energy == pytest.approx(p.energy(a.sample), rel=0, abs=1e-14)
+    _, e, _, _ = exact_minimum(p)
+    assert a.stats["ground_state"] == (a.energy <= e + 1e-12)
+    assert c.stats["reads"] == 20
+
+
+def test_exact_solver_has_no_seed_and_finds_the_ground_state():
+    p = discretize(random_covariance(3, 42), 2, formulation="pairwise")  # product variables re-scored away
+    res = bqm_sample_solver(dimod.ExactSolver())(p, seed=3, state=None)
+    assert res.stats["ground_state"] and res.stats["num_auxiliary"] == p.num_auxiliary > 0
+
+
+def test_bad_sampler_arguments():
+    with pytest.raises(ValueError, match="needs sampler"):
+        bqm_sample_solver(None)
+    with pytest.raises(ValueError, match=r"dimod\.Sampler"):
+        bqm_sample_solver(object())
+    with pytest.raises(ValueError, match="num_sweeps"):
+        bqm_sample_solver(TabuSampler(), num_sweeps=10)
