@@ -164,3 +164,40 @@ def backend_timings(backend) -> dict[str, float]:
 def circuit_seconds(depth: int, shots: int, timings: Mapping[str, float], latency: float = DEFAULT_LATENCY) -> float:
     """The hardware time model: shots x (depth x t_2q + t_readout) + latency, in seconds (module docstring)."""
     return float(shots) * (int(depth) * timings["t_2q"] + timings["t_readout"]) + float(latency)
+
+
+# -- a device error model for exact state vectors ----------------------------------------------------------------
+def error_budget(circuit, backend) -> dict[str, Any]:
+    """The calibrated error of ``circuit`` (transpiled for ``backend``) on that device: gate fidelity
+    F = prod_g (1 - e_g) over its gates with their calibrated errors on the physical qubits they act on, and the
+    readout flip probability of each logical qubit (the measurement error of the physical qubit it lands on)."""
+    target = backend.target
+    log_f = 0.0
+    flips: dict[int, float] = {}
+    for inst in circuit.data:
+        name = inst.operation.name
+        qubits = tuple(circuit.find_bit(q).index for q in inst.qubits)
+        if name == "barrier" or name not in target.operation_names:
+            continue
+        props = target[name].get(qubits)
+        err = 0.0 if props is None or props.error is None else float(props.error)
+        if name == "measure":
+            flips[circuit.find_bit(inst.clbits[0]).index] = err
+        else:
+            log_f += np.log1p(-min(err, 1.0 - 1e-15))
+    n = circuit.num_clbits
+    return {"fidelity": float(np.exp(log_f)), "readout": np.array([flips.get(i, 0.0) for i in range(n)])}
+
+
+def depolarized(probs: np.ndarray, fidelity: float, readout: np.ndarray) -> np.ndarray:
+    """Measured distribution under the global white-noise model: F p + (1 - F) / 2^n (deep noisy circuits turn
+    local noise into global white noise: Dalzell, Hunter-Jones & Brandao 2021, arXiv:2111.14907), then an
+    independent flip of bit q with probability ``readout[q]`` (index bit q = qubit q)."""
+    n = len(readout)
+    p = fidelity * np.asarray(probs, dtype=np.float64) + (1.0 - fidelity) / probs.size
+    t = p.reshape((2,) * n)  # axis n - 1 - q is qubit q (C order: the highest qubit varies slowest)
+    for q, r in enumerate(readout):
+        if r > 0:
+            ax = n - 1 - q
+            t = (1.0 - r) * t + r * np.flip(t, axis=ax)
+    return t.reshape(-1)

@@ -6,9 +6,20 @@ from qiskit.circuit import ParameterVector, QuantumCircuit
 from qiskit.primitives import StatevectorSampler
 from qiskit.quantum_info import Statevector
 from qiskit_aer import AerSimulator
-from qiskit_ibm_runtime.fake_provider import FakeManilaV2
+from qiskit_ibm_runtime.fake_provider import FakeKolkataV2, FakeManilaV2
 
-from qrp.quantum.primitives import SamplerRunner, aer_options, backend_timings, circuit_seconds
+from qrp.data.synthetic import random_covariance
+from qrp.discrete.problem import discretize
+from qrp.discrete.qaoa import QAOA, qaoa_circuit
+from qrp.quantum import statevector as sv
+from qrp.quantum.primitives import (
+    SamplerRunner,
+    aer_options,
+    backend_timings,
+    circuit_seconds,
+    depolarized,
+    error_budget,
+)
 
 
 def _circuit():
@@ -75,3 +86,37 @@ def test_hardware_time_model():
     t = backend_timings(FakeManilaV2())
     assert t["two_qubit_gate"] == "cx" and 1e-8 < t["t_2q"] < 1e-5 and 1e-7 < t["t_readout"] < 1e-4
     assert circuit_seconds(100, 1000, t, latency=0.5) == pytest.approx(1000 * (100 * t["t_2q"] + t["t_readout"]) + 0.5)
+
+
+def test_error_budget_and_white_noise_model():
+    qc, values, probs = _circuit()
+    backend = FakeManilaV2()
+    runner = SamplerRunner(qc, backend=backend, seed=3)
+    budget = error_budget(runner.circuit.assign_parameters([values[p] for p in runner.parameters]), backend)
+    assert 0.9 < budget["fidelity"] < 1.0 and budget["readout"].shape == (3,) and np.all(budget["readout"] > 0)
+    noisy = depolarized(probs, budget["fidelity"], budget["readout"])
+    assert noisy.sum() == pytest.approx(1.0) and np.all(noisy > 0)
+    # one qubit flipped with certainty permutes the distribution; zero fidelity is uniform
+    np.testing.assert_allclose(depolarized(probs, 1.0, np.array([1.0, 0, 0])), probs[np.arange(8) ^ 1])
+    np.testing.assert_allclose(depolarized(probs, 0.0, np.zeros(3)), np.full(8, 1 / 8))
+
+
+def test_white_noise_model_is_closer_to_aer_with_the_backend_noise_than_the_noiseless_state():
+    p = discretize(random_covariance(2, 1), 3)
+    op, offset = p.to_ising()
+    qaoa = QAOA(op, offset, reps=1)
+    angles = np.array([0.4, 0.3])
+    probs = sv.probabilities(qaoa.state(angles))
+    qc, gammas, betas = qaoa_circuit(qaoa.normalized, 1)
+    qc.measure_all()
+    backend = FakeKolkataV2()
+    runner = SamplerRunner(qc, backend=backend, seed=3)
+    values = {gammas[0]: angles[0], betas[0]: angles[1]}
+    budget = error_budget(runner.circuit.assign_parameters([values[x] for x in runner.parameters]), backend)
+    model = depolarized(probs, budget["fidelity"], budget["readout"])
+    states, counts = runner.sample(values, 4000)  # Aer with the full noise model: thermal relaxation included
+    freq = np.zeros(len(probs))
+    freq[states] = counts / counts.sum()
+    d = qaoa.diagonal()
+    assert abs(model @ d - freq @ d) < abs(probs @ d - freq @ d)
+    assert _tv(states, counts, model) < _tv(states, counts, probs)
