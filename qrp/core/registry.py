@@ -322,6 +322,16 @@ register_solver(
     options="qrp.discrete.anneal:OPTIONS",
 )
 register_solver(
+    "dimod",
+    "qrp.discrete.samplers:bqm_sample_solver",
+    kind="discrete",
+    description="any dimod.Sampler (sampler=..., its sample arguments passed through) on the QUBO, refined",
+    default_tol=1e-8,
+    default_max_iter=1,
+    options="qrp.discrete.samplers:OPTIONS",
+    extra_options=True,
+)
+register_solver(
     "qaoa",
     "qrp.discrete.qaoa:qaoa_sampler",
     kind="discrete",

@@ -18,12 +18,9 @@ import numpy as np
 
 from qrp.core.registry import Option, check_options, int_option
 from qrp.core.result import Resources
-from qrp.discrete.exact import DEGENERACY_RTOL, exact_minimum
 from qrp.discrete.options import discrete_options
 from qrp.discrete.refine import SampleResult
-
-#: Default largest n for which each SA solve is checked against exact enumeration.
-GROUND_STATE_CHECK_QUBITS = 16
+from qrp.discrete.samplers import GROUND_STATE_CHECK_QUBITS, read_sampleset
 
 
 def _validate_beta_range(beta_range):
@@ -71,29 +68,11 @@ def sa_sampler(
     sampler = SimulatedAnnealingSampler()
 
     def sample_solver(problem, *, seed, state) -> SampleResult:
-        n = problem.num_qubits
         bqm = problem.to_bqm()
         sampleset = sampler.sample(bqm, num_reads=num_reads, num_sweeps=num_sweeps, beta_range=beta_range, seed=seed)
-        cols = [sampleset.variables.index(p) for p in range(n)]
-        x = sampleset.record.sample[:, cols].astype(np.int64)
-        e = problem.relative_energies(x)
-        j = int(np.argmin(e))
-        best = float(e[j])
-        atol = DEGENERACY_RTOL * max(abs(best), float(e.max() - best), np.finfo(float).tiny)
-        stats = {
-            "best_energy": problem.energy(x[j]),
-            "best_fraction": float(np.mean(e <= best + atol)),
-            "num_reads": num_reads,
-            "num_sweeps": num_sweeps,
-            "beta_range": list(sampleset.info.get("beta_range", beta_range or [])),
-            "num_auxiliary": len(bqm.variables) - n,
-        }
-        if n <= check_ground_state:
-            exact_x, exact_e, degeneracy, exact_atol = exact_minimum(problem, max_qubits=n)
-            exact_rel = float(problem.relative_energies(exact_x[None, :])[0])
-            stats["exact_energy"] = exact_e
-            stats["ground_state"] = bool(best <= exact_rel + max(atol, exact_atol))
-            stats["exact_degeneracy"] = degeneracy
-        return SampleResult(x[j], stats["best_energy"], stats, None, Resources(samples=num_reads))
+        x, stats = read_sampleset(problem, sampleset, len(bqm.variables), check_ground_state)
+        stats |= {"num_reads": num_reads, "num_sweeps": num_sweeps,
+                  "beta_range": list(sampleset.info.get("beta_range", beta_range or []))}
+        return SampleResult(x, stats["best_energy"], stats, None, Resources(samples=num_reads))
 
     return sample_solver

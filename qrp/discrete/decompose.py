@@ -33,20 +33,17 @@ single variables and hand a plain BQM to a dimod sampler, while a block here mus
 from __future__ import annotations
 
 import time
-from dataclasses import fields, replace
 from typing import Any
 
 import numpy as np
 from scipy.cluster.hierarchy import leaves_list, linkage
 from scipy.spatial.distance import squareform
 
+from qrp.core.result import Resources
 from qrp.core.validation import positive_int
+from qrp.discrete.options import BLOCK_ORDERS, DEFAULTS
 from qrp.discrete.problem import DiscreteProblem
 from qrp.discrete.refine import SampleResult, round_seeds
-
-BLOCK_ORDERS = ("energy_impact", "correlation")
-#: Default cap on sweeps per round (a sweep that changes nothing ends the round earlier).
-DEFAULT_BLOCK_SWEEPS = 4
 
 
 def check_formulation(formulation: str) -> None:
@@ -116,8 +113,8 @@ def _impact_block(problem, x, visited: np.ndarray, k: int) -> np.ndarray:
     return np.concatenate([fresh, ranked[visited[ranked]]])[:k]
 
 
-def block_sampler(inner, *, block_size: int, block_order: str = "energy_impact",
-                  block_sweeps: int = DEFAULT_BLOCK_SWEEPS):
+def block_sampler(inner, *, block_size: int, block_order: str = DEFAULTS.block_order,
+                  block_sweeps: int = DEFAULTS.block_sweeps):
     """A ``qrp.refine`` sample solver that solves each round's problem by sweeping ``inner`` (any sample solver)
     over blocks of ``block_size`` assets (module docstring). ``inner``'s state (e.g. QAOA angles) is handed from
     block to block and round to round; its resources are summed. Block b of a round gets the seed
@@ -140,7 +137,7 @@ def block_sampler(inner, *, block_size: int, block_order: str = "energy_impact",
         x = centre_sample(problem)
         solved = improved = sweeps = 0
         ground = []
-        resources = []
+        resources = Resources()
         for sweep in range(block_sweeps):
             sweeps += 1
             changed = False
@@ -158,8 +155,7 @@ def block_sampler(inner, *, block_size: int, block_order: str = "energy_impact",
                 solved += 1
                 if res.stats.get("ground_state") is not None:
                     ground.append(bool(res.stats["ground_state"]))
-                if getattr(res, "resources", None) is not None:
-                    resources.append(res.resources)
+                resources += res.resources
                 cur = x[sub.parent_bits]
                 new = np.asarray(res.sample, dtype=np.int64)
                 e_new, e_cur = sub.relative_energies(np.stack([new, cur]))
@@ -175,15 +171,7 @@ def block_sampler(inner, *, block_size: int, block_order: str = "energy_impact",
         }
         if ground:
             stats["block_ground_state_fraction"] = float(np.mean(ground))
-        extra = {"resources": sum_resources(resources)} if resources else {}
-        return SampleResult(x, problem.energy(x), stats, state, **extra)
+        return SampleResult(x, problem.energy(x), stats, state, resources)
 
     return sample_solver
 
-
-def sum_resources(items: list) -> Any:
-    """The field-wise sum of a list of ``Resources`` (frozen dataclasses of numbers)."""
-    total = items[0]
-    for r in items[1:]:
-        total = replace(total, **{f.name: getattr(total, f.name) + getattr(r, f.name) for f in fields(r)})
-    return total

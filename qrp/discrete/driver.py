@@ -3,8 +3,9 @@
 A discrete solver is registered as a sample-solver factory plus its option table (``Discretization``'s shared
 options and its own). ``solve_discrete`` splits the validated options into the ``Discretization`` and the
 factory's own, reconciles ``rounds`` with ``max_iter``, refuses a problem beyond the solver's qubit limit before
-any work, builds the sample solver once and runs the refinement loop (``qrp.discrete.refine.run_refinement``) with
-it. Solvers never copy the discretization signature.
+any work (with ``block_size=k``, the limit applies to one block of k assets), builds the sample solver once (wrapped
+in ``qrp.discrete.decompose.block_sampler`` when ``block_size`` is below N) and runs the refinement loop
+(``qrp.discrete.refine.run_refinement``) with it. Solvers never copy the discretization signature.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from qrp.core.result import SolverOutput
+from qrp.discrete.decompose import block_sampler, check_formulation
 from qrp.discrete.options import Discretization
 from qrp.discrete.refine import run_refinement
 
@@ -36,6 +38,12 @@ def solve_discrete(spec, cov: np.ndarray, budgets: np.ndarray, *, tol: float, ma
     by ``spec.validate_options`` (every declared option present). ``max_iter`` None: not given by the caller."""
     disc, own = Discretization.split(options)
     disc = dataclasses.replace(disc, rounds=disc.resolve_rounds(max_iter))
-    check_qubits(spec.name, cov.shape[0], disc.bits, spec.qubit_limit(options))
+    blocks = disc.block_size is not None and disc.block_size < cov.shape[0]
+    if blocks:
+        check_formulation(disc.formulation)
+    check_qubits(spec.name, disc.block_size if blocks else cov.shape[0], disc.bits, spec.qubit_limit(options))
     sample_solver = spec.load()(**own)
+    if blocks:
+        sample_solver = block_sampler(sample_solver, block_size=disc.block_size, block_order=disc.block_order,
+                                      block_sweeps=disc.block_sweeps)
     return run_refinement(cov, budgets, disc, tol=tol, seed=seed, sample_solver=sample_solver)

@@ -19,6 +19,7 @@ from qrp.core.registry import Option, choice_option, int_option, real_option
 
 FORMULATIONS = ("log_barrier", "pairwise")
 LOG_FITS = ("lsq", "taylor")
+BLOCK_ORDERS = ("energy_impact", "correlation")
 
 
 def _check_box(box: Any) -> Any:
@@ -52,6 +53,11 @@ class Discretization:
     radius : relative half-width in (0, 1) of the default box.
     log_fit : "taylor" or "lsq", the quadratic standing for -b log y (log_barrier).
     penalty : dimensionless budget-penalty factor (pairwise).
+    block_size : None (solve each round's problem whole) or k: sweep the solver over blocks of k assets, the others
+        fixed (``qrp.discrete.decompose``; log_barrier only); each solve then has k K qubits.
+    block_order : how blocks are chosen: "energy_impact" (as dwave-hybrid's EnergyImpactDecomposer) or
+        "correlation" (runs of correlated assets).
+    block_sweeps : sweeps over the blocks per round at most (fewer when a sweep changes nothing).
     """
 
     bits: int = declare(int_option("bits", 2, "bits per asset K"))
@@ -63,6 +69,9 @@ class Discretization:
     # Taylor by default: measured in qrp.discrete.problem's module docstring (benchmarks/refinement.py --oneshot)
     log_fit: str = declare(choice_option("log_fit", "taylor", LOG_FITS, "surrogate of -b log y"))
     penalty: float = declare(real_option("penalty", 1.0, "budget penalty factor (pairwise)"))
+    block_size: int | None = declare(int_option("block_size", None, "assets per block (None: no decomposition)"))
+    block_order: str = declare(choice_option("block_order", "energy_impact", BLOCK_ORDERS, "how blocks are chosen"))
+    block_sweeps: int = declare(int_option("block_sweeps", 4, "sweeps over the blocks per round at most"))
 
     @classmethod
     def options(cls, **defaults: Any) -> tuple[Option, ...]:

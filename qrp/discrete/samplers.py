@@ -20,12 +20,31 @@ from typing import Any
 
 import numpy as np
 
+from qrp.core.registry import Option, int_option
+from qrp.core.result import Resources
 from qrp.core.validation import positive_int
 from qrp.discrete.exact import DEGENERACY_RTOL, exact_minimum
+from qrp.discrete.options import discrete_options
 from qrp.discrete.refine import SampleResult
 
 #: Default largest n for which each solve is checked against exact enumeration.
 GROUND_STATE_CHECK_QUBITS = 16
+
+
+def _check_sampler_object(sampler):
+    if sampler is not None and (not callable(getattr(sampler, "sample", None)) or not hasattr(sampler, "parameters")):
+        raise ValueError(f"sampler must be a dimod.Sampler (with .sample and .parameters), got {sampler!r}")
+    return sampler
+
+
+#: Options of "dimod": the shared discretization options, the sampler and the ground-state check; any other
+#: keyword is a sample argument of the sampler (checked against its ``parameters`` when the solver is built).
+OPTIONS = (
+    *discrete_options(bits=3),
+    Option("sampler", None, _check_sampler_object, "a dimod.Sampler instance (required)"),
+    int_option("check_ground_state", GROUND_STATE_CHECK_QUBITS, "compare with enumeration up to this n (0: never)",
+               minimum=0),
+)
 
 
 def check_sampler(sampler, sample_kwargs: dict) -> None:
@@ -33,8 +52,7 @@ def check_sampler(sampler, sample_kwargs: dict) -> None:
     ``sample_kwargs``."""
     if sampler is None:
         raise ValueError("solver 'dimod' needs sampler=, a dimod.Sampler such as dwave.samplers.TabuSampler()")
-    if not callable(getattr(sampler, "sample", None)) or not hasattr(sampler, "parameters"):
-        raise ValueError(f"sampler must be a dimod.Sampler (with .sample and .parameters), got {sampler!r}")
+    _check_sampler_object(sampler)
     unknown = sorted(set(sample_kwargs) - set(sampler.parameters))
     if unknown:
         raise ValueError(
@@ -68,9 +86,10 @@ def read_sampleset(problem, sampleset, num_variables: int, check_ground_state: i
     return x[j], stats
 
 
-def bqm_sample_solver(sampler, *, check_ground_state: int = GROUND_STATE_CHECK_QUBITS, **sample_kwargs):
-    """A ``qrp.refine`` sample solver running ``sampler.sample(problem.to_bqm(), **sample_kwargs)`` (``state``
-    ignored; seeded as in the module docstring). Validated here, before any round runs."""
+def bqm_sample_solver(sampler=None, *, check_ground_state: int = GROUND_STATE_CHECK_QUBITS, **sample_kwargs):
+    """Registry solver "dimod" (a sample-solver factory): ``sampler.sample(problem.to_bqm(), **sample_kwargs)`` on
+    each round's problem (``state`` ignored; seeded as in the module docstring). Validated here, before any round
+    runs."""
     check_sampler(sampler, sample_kwargs)
     check_ground_state = positive_int(check_ground_state, "check_ground_state", minimum=0)
     seeded = "seed" in sampler.parameters and "seed" not in sample_kwargs
@@ -81,6 +100,6 @@ def bqm_sample_solver(sampler, *, check_ground_state: int = GROUND_STATE_CHECK_Q
         sampleset = sampler.sample(bqm, **kwargs)
         x, stats = read_sampleset(problem, sampleset, len(bqm.variables), check_ground_state)
         stats["sampler"] = type(sampler).__name__
-        return SampleResult(x, stats["best_energy"], stats, None)
+        return SampleResult(x, stats["best_energy"], stats, None, Resources(samples=stats["reads"]))
 
     return sample_solver

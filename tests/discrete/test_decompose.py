@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 
+import qrp
 from qrp.data.synthetic import factor_covariance, random_covariance
 from qrp.discrete.decompose import BlockProblem, block_sampler, centre_sample, correlation_order, flip_gains
 from qrp.discrete.exact import exact_minimum, exact_sampler
@@ -49,12 +50,23 @@ def test_correlation_order_groups_correlated_assets():
 
 @pytest.mark.parametrize("order", ["energy_impact", "correlation"])
 def test_blocks_of_4_assets_reach_1e6_on_20_assets(order):
-    cov = factor_covariance(20, seed=1)
-    out = refine(cov, None, bits=3, rounds=30, tol=1e-6, seed=0,
-                 sample_solver=block_sampler(exact_sampler(), block_size=4, block_order=order))
-    assert out.converged and out.stats["rc_error"] <= 1e-6
-    h = out.history[0]["stats"]
+    cov = factor_covariance(20, seed=1)  # 60 bits: beyond exact enumeration, 12 bits per block
+    res = qrp.risk_parity(cov, solver="exact", bits=3, rounds=30, tol=1e-6, block_size=4, block_order=order)
+    assert res.converged and res.rc_error <= 1e-6 and res.num_qubits == 60
+    h = res.history[0].stats
     assert h["block_qubits"] == 12 and h["blocks_solved"] >= 5 and h["blocks_improved"] >= 1
+    same = refine(cov, None, bits=3, rounds=30, tol=1e-6, seed=None,
+                  sample_solver=block_sampler(exact_sampler(), block_size=4, block_order=order))
+    np.testing.assert_array_equal(same.weights, res.weights)
+
+
+def test_sa_in_blocks_is_seeded_and_counts_its_reads():
+    cov = factor_covariance(10, seed=3)
+    a, b = (qrp.risk_parity(cov, solver="sa", bits=3, rounds=3, block_size=3, num_reads=5, num_sweeps=100, seed=4)
+            for _ in range(2))
+    np.testing.assert_array_equal(a.weights, b.weights)
+    solved = sum(h.stats["blocks_solved"] for h in a.history)
+    assert a.stats["resources"]["samples"] == 5 * solved
 
 
 def test_a_sweep_never_raises_the_energy():
@@ -72,3 +84,9 @@ def test_bad_block_options():
     p = discretize(random_covariance(4, 5), 2, formulation="pairwise")
     with pytest.raises(ValueError, match="log_barrier"):
         block_sampler(exact_sampler(), block_size=2)(p, seed=0, state=None)
+    with pytest.raises(ValueError, match="log_barrier"):
+        qrp.risk_parity(random_covariance(4, 5), solver="exact", formulation="pairwise", block_size=2)
+    with pytest.raises(ValueError, match="block_size"):
+        qrp.risk_parity(random_covariance(4, 5), solver="exact", block_size=0)
+    with pytest.raises(ValueError, match="max_qubits"):  # the limit applies to one block
+        qrp.risk_parity(factor_covariance(30, seed=1), solver="exact", bits=3, block_size=10)

@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 from dwave.samplers import SteepestDescentSolver, TabuSampler
 
+import qrp
 from qrp.data.synthetic import random_covariance
 from qrp.discrete.exact import exact_minimum
 from qrp.discrete.problem import discretize
@@ -12,13 +13,28 @@ from qrp.discrete.refine import refine
 from qrp.discrete.samplers import bqm_sample_solver
 
 
-def test_tabu_and_steepest_descent_refine_to_1e8():
+def test_tabu_and_steepest_descent_through_solver_dimod():
     cov = random_covariance(6, 40)
     # tabu stops at num_restarts (deterministic) long before its timeout (ms)
-    for solver in (bqm_sample_solver(TabuSampler(), num_reads=4, timeout=100_000, num_restarts=3),
-                   bqm_sample_solver(SteepestDescentSolver(), num_reads=50)):
-        out = refine(cov, None, bits=3, rounds=30, tol=1e-8, seed=1, sample_solver=solver)
-        assert out.converged and out.stats["rc_error"] <= 1e-8
+    tabu = qrp.risk_parity(cov, solver="dimod", sampler=TabuSampler(), bits=3, rounds=30, seed=1, num_reads=4,
+                           timeout=100_000, num_restarts=3)
+    steep = qrp.risk_parity(cov, solver="dimod", sampler=SteepestDescentSolver(), bits=3, rounds=30, seed=1,
+                            num_reads=50)
+    for res in (tabu, steep):
+        assert res.converged and res.rc_error <= 1e-8
+        assert res.stats["resources"]["samples"] == sum(h.stats["reads"] for h in res.history)
+    again = qrp.risk_parity(cov, solver="dimod", sampler=TabuSampler(), bits=3, rounds=30, seed=1, num_reads=4,
+                            timeout=100_000, num_restarts=3)
+    np.testing.assert_array_equal(again.weights, tabu.weights)  # seeded
+
+
+def test_the_dimod_solver_refines_like_a_hand_built_loop():
+    cov = random_covariance(4, 43)
+    out = refine(cov, None, bits=3, rounds=5, tol=0.0, seed=2,
+                 sample_solver=bqm_sample_solver(SteepestDescentSolver(), num_reads=10))
+    res = qrp.risk_parity(cov, solver="dimod", sampler=SteepestDescentSolver(), bits=3, rounds=5, tol=0.0, seed=2,
+                          num_reads=10)
+    np.testing.assert_array_equal(res.weights, out.weights)
 
 
 def test_seed_is_passed_and_reads_are_rescored():
@@ -46,3 +62,7 @@ def test_bad_sampler_arguments():
         bqm_sample_solver(object())
     with pytest.raises(ValueError, match="num_sweeps"):
         bqm_sample_solver(TabuSampler(), num_sweeps=10)
+    with pytest.raises(ValueError, match="needs sampler"):
+        qrp.risk_parity(random_covariance(3, 1), solver="dimod", bits=2)
+    with pytest.raises(ValueError, match="num_sweeps"):
+        qrp.risk_parity(random_covariance(3, 1), solver="dimod", sampler=TabuSampler(), num_sweeps=5)
