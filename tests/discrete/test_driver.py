@@ -14,8 +14,9 @@ from qrp.discrete.options import DEFAULTS, Discretization, discrete_options
 
 def test_discretization_is_declared_once_and_shared():
     names = Discretization.names()
-    assert names == ("bits", "formulation", "rounds", "box", "shrink", "radius", "log_fit", "penalty")
-    for solver in ("exact", "sa", "qaoa"):
+    assert names == ("bits", "formulation", "rounds", "box", "shrink", "radius", "log_fit", "penalty",
+                     "block_size", "block_order", "block_sweeps")
+    for solver in ("exact", "sa", "qaoa", "dimod"):
         table = get_solver(solver).options
         shared = [o for o in table if o.name in names]
         assert [o.name for o in shared] == list(names)
