@@ -86,7 +86,7 @@ def bench_eval(n: int, reps: int, repeat: int, seed: int, with_aer: bool) -> dic
     from qiskit_optimization.minimum_eigensolvers import QAOA as QiskitQAOA
     from qiskit_optimization.optimizers import OptimizerResult
 
-    from qrp.discrete.qaoa import QAOA
+    from qrp.quantum.qaoa import QAOA
 
     op, offset = dense_qubo_ising(n, seed)
     x = np.random.default_rng(seed).uniform(0, 1, 2 * reps)
@@ -134,7 +134,7 @@ def bench_eval(n: int, reps: int, repeat: int, seed: int, with_aer: bool) -> dic
 
 
 def bench_optimize(n: int, reps: int, evals: int, seed: int) -> dict:
-    from qrp.discrete.qaoa import QAOA
+    from qrp.quantum.qaoa import QAOA
 
     op, offset = dense_qubo_ising(n, seed)
     t = time.perf_counter()
@@ -172,11 +172,11 @@ def bench_quality(reps_list: list[int], seed: int) -> dict:
 
 
 def bench_resources(reps: int) -> dict:
-    """Transpiled QAOA circuit cost (``qrp.discrete.qaoa.circuit_resources``)
+    """Transpiled QAOA circuit cost (``qrp.quantum.circuits.circuit_resources``)
     for ERC problems of the example covariance."""
     import qrp
     from qrp.data.loaders import example_covariance
-    from qrp.discrete.qaoa import circuit_resources
+    from qrp.quantum.circuits import circuit_resources
 
     cov = np.asarray(example_covariance())
     rows = []

@@ -20,6 +20,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
+from qrp.core.measures import rc_error_kernel
 from qrp.core.result import SolverOutput
 
 
@@ -59,10 +60,10 @@ def _ccd_kernel(s, b, y, lo, hi, lam, tol, max_sweeps, rc_mode):  # pragma: no c
             if yi > ymax:
                 ymax = yi
         if rc_mode:
-            crit = _rc_err(y, sy, b)
+            crit = rc_error_kernel(y * sy, b)
             if crit <= tol:
                 sy = s @ y  # drop accumulated rounding before declaring convergence
-                crit = _rc_err(y, sy, b)
+                crit = rc_error_kernel(y * sy, b)
                 if crit <= tol:
                     return sweep, True, crit
         else:
@@ -70,19 +71,6 @@ def _ccd_kernel(s, b, y, lo, hi, lam, tol, max_sweeps, rc_mode):  # pragma: no c
             if crit <= tol:
                 return sweep, True, crit
     return max_sweeps, False, crit
-
-
-@numba.njit(cache=True, nogil=True)
-def _rc_err(y, sy, b):  # pragma: no cover - compiled
-    total = 0.0
-    for i in range(y.shape[0]):
-        total += y[i] * sy[i]
-    err = 0.0
-    for i in range(y.shape[0]):
-        e = abs(y[i] * sy[i] / total - b[i])
-        if e > err:
-            err = e
-    return err
 
 
 # Hand-written (numba): the whole coordinate-descent phase of ``qrp.classical.newton.solve_auto`` in one compiled

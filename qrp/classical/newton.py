@@ -38,6 +38,7 @@ from scipy.linalg.lapack import dpotrf, dpotrs
 from scipy.sparse.linalg import LinearOperator, cg
 
 from qrp.classical.ccd import auto_ccd, spinu_start
+from qrp.core.measures import rc_error_kernel
 from qrp.core.result import SolverOutput
 
 #: Below this Newton decrement of F = f / min(b) the full step is taken (quadratic convergence region).
@@ -124,8 +125,7 @@ def newton_minimize(cov, b, y, *, tol, max_iter, linear_solver="cholesky", cg_ma
     top = _top_eigen(cov, inv_d, PRECOND_RANK) if use_cg and n >= 10 * PRECOND_RANK else None
     sy = corr_mv(y)
     fy = _objective(y, sy, b)
-    u = y * sy
-    err = float(np.max(np.abs(u / u.sum() - b)))
+    err = rc_error_kernel(y * sy, b)
     stats = {"iterations": 0, "cg_iterations": 0, "cholesky_steps": 0, "line_search_halvings": 0,
              "decrement": float("inf")}
     best_y, best_err, stall = y, err, 0
@@ -171,8 +171,7 @@ def newton_minimize(cov, b, y, *, tol, max_iter, linear_solver="cholesky", cg_ma
                 raise ValueError("newton: line search failed; is cov positive semi-definite with an ERC solution?")
         y, sy = y_new, sy_new
         fy = _objective(y, sy, b)
-        u = y * sy
-        err = float(np.max(np.abs(u / u.sum() - b)))
+        err = rc_error_kernel(y * sy, b)
         stall = stall + 1 if decrement < FULL_STEP_DECREMENT and err > 0.5 * best_err else 0
         if err < best_err:
             best_y, best_err = y, err

@@ -26,18 +26,14 @@ from __future__ import annotations
 import numpy as np
 from scipy.optimize import minimize
 
+from qrp.core.measures import rc_error_kernel
 from qrp.core.result import SolverOutput
-
-
-def _rc_err(w, s, b):
-    u = w * (s @ w)
-    return float(np.max(np.abs(u / u.sum() - b)))
 
 
 def _output(res, w, s, b, tol, iterations) -> SolverOutput:
     w = np.clip(w, 0.0, None)
     w = w / w.sum()
-    err = _rc_err(w, s, b)
+    err = rc_error_kernel(w * (s @ w), b)
     stats = {"scipy_success": bool(res.success), "scipy_message": str(res.message)}
     return SolverOutput(w, err <= tol, iterations, stats=stats)
 

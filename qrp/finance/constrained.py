@@ -45,6 +45,7 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import brentq
 
+from qrp.core.measures import rc_error_kernel
 from qrp.core.result import RiskParityResult
 from qrp.core.validation import as_float_array, positive_real, validate_budgets, validate_cov, validate_weights
 from qrp.finance.risk_measures import RISK_MEASURES, check_alpha, euler_contributions, scenario_matrix
@@ -373,7 +374,7 @@ def constrained_risk_budgeting(
     else:
         rc = euler_contributions(w, risk_measure, cov=s, returns=scen, alpha=alpha, tail_weights=tail)
     risk = float(rc.sum())
-    err = float(np.max(np.abs(rc / risk - b)))
+    err = rc_error_kernel(rc, b)
     finite = bool(np.all(np.isfinite(w)) and np.isfinite(err))
     return RiskParityResult(
         weights=w,

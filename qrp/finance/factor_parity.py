@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import minimize
 
+from qrp.core.measures import rc_error_kernel
 from qrp.core.validation import as_float_array, check_psd_matrix, validate_budgets, validate_cov, validate_weights
 
 FACTOR_METHODS = ("auto", "exact", "slsqp")
@@ -128,7 +129,7 @@ def factor_risk_parity(
     c, var = _shares(w, a, s, pinv)
     sigma = float(np.sqrt(var))
     shares = c / c.sum()
-    err = float(np.max(np.abs(shares - b)))
+    err = rc_error_kernel(c, b)
     return FactorRiskParityResult(
         weights=w, factor_risk_contributions=c / sigma, factor_risk_shares=shares,
         residual_share=float(1.0 - c.sum() / var), volatility=sigma, rc_error=err, converged=err <= tol,
