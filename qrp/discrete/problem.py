@@ -337,12 +337,8 @@ class DiscreteProblem:
         return export.quadratize(self)
 
     def to_bqm(self):
-        """``dimod.BinaryQuadraticModel`` (BINARY). log_barrier: the QUBO, labels 0..n-1. pairwise: quadratized by
-        Rosenberg substitution of sorted index pairs (x_a x_b x_c x_d -> p_ab p_cd, x_a x_b x_c -> p_ab x_c) with
-        penalty strength = sum of |coefficients| of the degree-3 and -4 terms (enough for any wrong product
-        variable to cost more than it can gain), product variables labelled n, n+1, ... (variables in
-        label order; ``products`` maps each to the pair (u, v) whose product it stands for); minimizing over them gives
-        ``energy``. Each call builds a new BQM, owned by the caller (no defensive copy of a cached one)."""
+        """``dimod.BinaryQuadraticModel`` (BINARY): the QUBO, or the Rosenberg quadratization of pairwise with
+        product variables n, n+1, ... (``products``); a new BQM per call (``qrp.discrete.export.to_bqm``)."""
         return export.to_bqm(self)
 
     @property
@@ -356,10 +352,8 @@ class DiscreteProblem:
         return 0 if self.is_quadratic else len(self.quadratization[0]) - self.num_qubits
 
     def to_ising(self):
-        """(``qiskit.quantum_info.SparsePauliOp`` H, offset): energy(x) = offset + <x|H|x> with qubit p = variable p
-        and bit 1 = Z eigenvalue -1 (x_p = (1 - Z_p)/2). Qiskit labels are little-endian: qubit 0 is the rightmost
-        character. Exact, with no auxiliary qubits: ZZ terms for log_barrier, up to ZZZZ for pairwise. H has no
-        identity term (it is folded into offset)."""
+        """(``SparsePauliOp`` H, offset) with energy(x) = offset + <x|H|x>, qubit p = variable p, exact and without
+        auxiliary qubits (``qrp.discrete.export.to_ising``)."""
         return export.to_ising(self)
 
     def to_quadratic_program(self):
