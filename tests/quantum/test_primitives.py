@@ -10,8 +10,8 @@ from qiskit_ibm_runtime.fake_provider import FakeKolkataV2, FakeManilaV2
 
 from qrp.data.synthetic import random_covariance
 from qrp.discrete.problem import discretize
-from qrp.discrete.qaoa import QAOA, qaoa_circuit
 from qrp.quantum import statevector as sv
+from qrp.quantum.circuits import qaoa_circuit
 from qrp.quantum.primitives import (
     SamplerRunner,
     aer_options,
@@ -20,6 +20,7 @@ from qrp.quantum.primitives import (
     depolarized,
     error_budget,
 )
+from qrp.quantum.qaoa import QAOA
 
 
 def _circuit():
