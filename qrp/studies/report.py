@@ -11,7 +11,11 @@ Plots (each written only when its x axis takes at least two values in the table;
 * ``crossover.png``: per discrete solver, the N x bits map of the best median rc_error (colour, log10) with the
   smallest number of rounds reaching the threshold written in each cell ("x": never within the grid).
 
-Every point is the median over the study's seeds of one grid configuration; the lines of a panel are the
+* ``rc_vs_samples.png``, ``rc_vs_time.png``: rc_error against total samples and against wall time, every solver on
+  one axis per N with the classical baseline (the equal-resources view).
+
+Every point is the median over the study's covariance instances and seeds of one grid configuration, with a
+bootstrap 95% interval (shaded; ``qrp.studies.statistics``); the lines of a panel are the
 configurations that differ in the other grid axes. ``summary.md`` gives the grid each solver covers, per-solver
 medians, and the crossover table: for each solver and N, the smallest bits, rounds and depth at which the median
 rc_error reaches the classical-accuracy threshold (default 1e-6), with the configuration that does, or the statement
@@ -27,6 +31,9 @@ import numpy as np
 import pandas as pd
 
 from qrp.core.provenance import atomic_write
+from qrp.studies.ground_state_report import write_ground_state_report
+from qrp.studies.render import markdown_table, save_figure
+from qrp.studies.statistics import format_interval, grouped_intervals, median_interval
 from qrp.studies.table import RUNS_PARQUET, read_table, summarize
 
 #: the grid axes of the crossover map: (column, label in the table).
@@ -72,6 +79,14 @@ def _medians(frame: pd.DataFrame, keys: list[str], y: str) -> pd.DataFrame:
     return filled.groupby(keys, sort=True, dropna=False)[y].median().reset_index()
 
 
+def _intervals(frame: pd.DataFrame, keys: list[str], y: str) -> pd.DataFrame:
+    """Per configuration: the median of ``y`` over instances and seeds with its bootstrap 95% interval."""
+    filled = frame.copy()
+    for k in keys:  # NaN axes (an option a solver does not take) must stay a group, not vanish
+        filled[k] = filled[k].astype(object).where(filled[k].notna(), "default")
+    return grouped_intervals(filled, keys, y)
+
+
 def _line_figure(frame, x, y, *, title, xlabel, ylabel, logx=False, logy=True, baseline=None, ignore=(), path):
     import matplotlib
 
@@ -90,13 +105,15 @@ def _line_figure(frame, x, y, *, title, xlabel, ylabel, logx=False, logy=True, b
     for ax, solver in zip(axes.flat, solvers, strict=False):
         sub = frame[(frame["solver"] == solver) & frame[x].notna() & frame[y].notna()]
         others = _varying(sub, [a for a in _axes(frame) if a != x and a not in ignore])
-        med = _medians(sub, [*others, x], y)
+        med = _intervals(sub, [*others, x], y)
         groups = list(med.groupby(others, sort=True)) if others else [((), med)]
         for keys, g in groups[:MAX_LINES]:
             keys = keys if isinstance(keys, tuple) else (keys,)
             g = g.sort_values(x)
             label = _label(keys, others) or solver
-            ax.plot(g[x].astype(float), g[y].astype(float), marker="o", label=label)
+            line, = ax.plot(g[x].astype(float), g[y].astype(float), marker="o", label=label)
+            ax.fill_between(g[x].astype(float), g[f"{y}_lo"].astype(float), g[f"{y}_hi"].astype(float),
+                            color=line.get_color(), alpha=0.15, lw=0)
         if baseline is not None:
             base = _medians(sub, [x], baseline).sort_values(x)
             ax.plot(base[x].astype(float), base[baseline].astype(float), "k--", lw=1.5, label="classical baseline")
@@ -120,9 +137,86 @@ def _line_figure(frame, x, y, *, title, xlabel, ylabel, logx=False, logy=True, b
     for row in axes:
         row[0].set_ylabel(ylabel)
     fig.suptitle(title)
-    fig.tight_layout()
-    atomic_write(path, lambda p: fig.savefig(p, dpi=110, format="png"))
-    plt.close(fig)
+    save_figure(fig, path)
+
+
+#: candidate columns holding a run's total samples (refinement: summed over rounds by qrp.refine).
+SAMPLE_COLUMNS = ("stats.resources.samples", "samples")
+#: accuracy targets of the ensemble table.
+TARGETS = (1e-6, 1e-8)
+#: at most this many N panels in the resource plots.
+MAX_PANELS = 4
+
+
+def _instance_count(g: pd.DataFrame) -> int:
+    return int(g["instance"].nunique()) if "instance" in g else 1
+
+
+def ensemble_table(frame: pd.DataFrame, samples: str | None) -> pd.DataFrame:
+    """Per solver, N and configuration: runs, instances, rc_error median [lo, hi] (bootstrap 95% over instances and
+    seeds), the fraction of runs reaching each of ``TARGETS``, median total samples, wall time median [lo, hi]."""
+    rows = []
+    for solver, sub in frame.groupby("solver", sort=False):
+        others = _varying(sub, [a for a in _axes(frame) if a != "n_assets"])
+        keys = ["n_assets", *others]
+        filled = sub.copy()
+        for k in keys:
+            filled[k] = filled[k].astype(object).where(filled[k].notna(), "default")
+        for k, g in filled.groupby(keys, sort=True, dropna=False):
+            rc, tm = median_interval(g["rc_error"]), median_interval(g["elapsed"])
+            rec = {"solver": solver, "N": _fmt(k[0]), "configuration": _label(k[1:], others) or "-",
+                   "runs": len(g), "instances": _instance_count(g),
+                   "rc_error median [95% CI]": format_interval(*rc)}
+            for target in TARGETS:
+                rec[f"≤ {target:g}"] = f"{float(np.mean(g['rc_error'] <= target)):.2f}"
+            if samples is not None:
+                s_med = pd.to_numeric(g[samples], errors="coerce").median()
+                rec["samples (median)"] = "-" if np.isnan(s_med) else f"{s_med:.3g}"
+            rec["time s median [95% CI]"] = format_interval(*tm, ".3g")
+            rows.append(rec)
+    return pd.DataFrame(rows)
+
+
+def _resource_figure(frame: pd.DataFrame, x: str, xlabel: str, path: Path) -> bool:
+    """rc_error against a resource (total samples or wall time), one panel per N with every solver on its axis:
+    each configuration's median with its bootstrap 95% interval, each solver's best median reached within a budget
+    (a step line), and the classical baseline (dashed line; on the time axis its own point)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    disc = frame[frame["bits"].notna() & pd.to_numeric(frame[x], errors="coerce").gt(0)]
+    if disc.empty:
+        return False
+    sizes = sorted(disc["n_assets"].unique())[:MAX_PANELS]
+    fig, axes = plt.subplots(1, len(sizes), figsize=(6.0 * len(sizes), 5.0), squeeze=False)
+    for ax, n in zip(axes[0], sizes, strict=True):
+        at_n = frame[frame["n_assets"] == n]
+        for solver, sub in disc[disc["n_assets"] == n].groupby("solver", sort=False):
+            sub = sub.assign(**{x: pd.to_numeric(sub[x], errors="coerce")})
+            keys = _varying(sub, _axes(frame)) or ["solver"]
+            rc, xs = _intervals(sub, keys, "rc_error"), _intervals(sub, keys, x)
+            xv, yv = xs[x].to_numpy(float), rc["rc_error"].to_numpy(float)
+            err = np.vstack([yv - rc["rc_error_lo"].to_numpy(float), rc["rc_error_hi"].to_numpy(float) - yv])
+            pts = ax.errorbar(xv, yv, yerr=err, fmt="o", ms=4, alpha=0.6, label=solver)
+            order = np.argsort(xv)
+            ax.step(xv[order], np.minimum.accumulate(yv[order]), where="post", color=pts[0].get_color(), lw=1.5)
+        base = at_n["classical_rc_error"].median()
+        ax.axhline(base, color="k", ls="--", lw=1.2, label=f"classical ({base:.1e})")
+        if x == "elapsed":
+            ax.plot(at_n["classical_elapsed"].median(), base, "k*", ms=12, label="classical solve")
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlabel(xlabel)
+        ax.set_title(f"N = {_fmt(n)}", fontsize=10)
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend(fontsize=7)
+    axes[0][0].set_ylabel("rc_error (median, 95% CI)")
+    fig.suptitle(f"rc_error against {xlabel} (points: configurations; steps: each solver's best median within "
+                 "the budget)", fontsize=10)
+    save_figure(fig, path)
+    return True
 
 
 def crossover_table(frame: pd.DataFrame, threshold: float = 1e-6) -> pd.DataFrame:
@@ -233,18 +327,8 @@ def _crossover_figure(frame: pd.DataFrame, threshold: float, path: Path) -> bool
         fig.colorbar(im, ax=ax, label="log10 best median rc_error")
     fig.suptitle(f"crossover map: smallest rounds R reaching rc_error <= {threshold:g}\n"
                  "(ok: reached, x: never in grid)", fontsize=10)
-    fig.tight_layout()
-    atomic_write(path, lambda p: fig.savefig(p, dpi=110, format="png"))
-    plt.close(fig)
+    save_figure(fig, path)
     return True
-
-
-def _markdown(frame: pd.DataFrame) -> str:
-    cols = [str(c) for c in frame.columns]
-    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
-    for rec in frame.itertuples(index=False):
-        lines.append("| " + " | ".join(f"{v:.3g}" if isinstance(v, float) else str(v) for v in rec) + " |")
-    return "\n".join(lines)
 
 
 def _coverage(frame: pd.DataFrame) -> pd.DataFrame:
@@ -270,6 +354,8 @@ def write_report(out_dir, *, threshold: float = 1e-6) -> list[Path]:
     frame = table[table["status"] == "ok"].copy()
     if frame.empty:
         raise ValueError(f"{out / RUNS_PARQUET} holds no successful run")
+    if "ground_state_probability" in frame:
+        return write_ground_state_report(out, table, frame)
     for col in ("bits", "rounds", "reps", "num_qubits", "energy_gap"):
         if col not in frame:
             frame[col] = np.nan
@@ -308,6 +394,13 @@ def write_report(out_dir, *, threshold: float = 1e-6) -> list[Path]:
             written.append(out / name)
     if _crossover_figure(frame, threshold, out / "crossover.png"):
         written.append(out / "crossover.png")
+    samples = next((c for c in SAMPLE_COLUMNS if c in frame), None)
+    resource_plots = [("elapsed", "wall time per run (s)", "rc_vs_time.png")]
+    if samples is not None:
+        resource_plots.insert(0, (samples, "total samples per run", "rc_vs_samples.png"))
+    for col, label, name in resource_plots:
+        if _resource_figure(frame, col, label, out / name):
+            written.append(out / name)
 
     first = table.iloc[0]
     versions = json.loads(first["versions"]) if "versions" in table and isinstance(first["versions"], str) else {}
@@ -318,27 +411,36 @@ def write_report(out_dir, *, threshold: float = 1e-6) -> list[Path]:
         f"hash(es) {', '.join(f'`{h}`' for h in dict.fromkeys(table['config_hash']))} (a study grown and resumed "
         "keeps each row's own). Versions: " + ", ".join(f"{k} {v}" for k, v in versions.items()) + ".",
         "",
-        "rc_error = max_i |RC_i / sum(RC) - b_i| (0 = exact risk parity); every figure below is a median over seeds.",
+        "rc_error = max_i |RC_i / sum(RC) - b_i| (0 = exact risk parity); every figure below is a median over "
+        "covariance instances and seeds (plots: shaded bootstrap 95% intervals).",
         "",
         "## Grid covered",
         "",
-        _markdown(_coverage(frame)),
+        markdown_table(_coverage(frame)),
         "",
         "## Per solver",
         "",
-        _markdown(summarize(frame).reset_index()),
+        markdown_table(summarize(frame).reset_index()),
+        "",
+        "## Ensemble medians with bootstrap 95% intervals",
+        "",
+        "Per configuration, over covariance instances and solver seeds: rc_error median [95% CI], the fraction of "
+        "runs reaching each target, the median total samples (optimizer evaluations x shots + readout, summed over "
+        "rounds) and the wall time.",
+        "",
+        markdown_table(ensemble_table(frame, samples)),
         "",
         f"## Crossover map (threshold rc_error <= {threshold:g})",
         "",
         "For each solver and N: the smallest bits per asset, refinement rounds and QAOA depth p among the grid's "
         "configurations whose median rc_error reaches the threshold (with the rest of that configuration), or never.",
         "",
-        _markdown(crossover_table(frame[_has_depth(frame)], threshold)) if _has_depth(frame).any() else
+        markdown_table(crossover_table(frame[_has_depth(frame)], threshold)) if _has_depth(frame).any() else
         "No solver in this grid has a bits, rounds or depth axis.",
         "",
         "Solvers without such an axis (classical):",
         "",
-        _markdown(_reach_table(frame[~_has_depth(frame)], threshold)) if (~_has_depth(frame)).any() else "none.",
+        markdown_table(_reach_table(frame[~_has_depth(frame)], threshold)) if (~_has_depth(frame)).any() else "none.",
         "",
         "## Plots",
         "",

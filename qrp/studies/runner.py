@@ -48,6 +48,7 @@ from qrp.api import risk_parity
 from qrp.core.provenance import DirectoryLock, package_versions
 from qrp.core.registry import get_solver
 from qrp.core.result import RiskParityResult
+from qrp.studies.ground_state import run_ground_state
 from qrp.studies.study import RunSpec, Study, load_study
 from qrp.studies.table import RUNS_CSV, RUNS_PARQUET, ResultTable, json_default
 from qrp.studies.terminal import print_summary, progress_bar
@@ -77,6 +78,7 @@ class Task:
     reference_max_qubits: int
     study: str
     config_hash: str
+    kind: str = "refinement"
 
 
 _CACHE: dict[tuple, RiskParityResult] = {}
@@ -114,6 +116,8 @@ def run_task(task: Task) -> dict[str, Any]:
     parallel workers use K cores, not K x cores threads. OpenMP (Aer's statevector threads) is left alone."""
     _warm_up(task.spec)
     with _blas().limit(limits=1, user_api="blas"):
+        if task.kind == "ground_state":
+            return run_ground_state(task, base_row(task))
         return _run_task(task)
 
 
@@ -148,15 +152,21 @@ def _warm_up(spec: RunSpec) -> None:
         return
 
 
-def _run_task(task: Task) -> dict[str, Any]:
+def base_row(task: Task) -> dict[str, Any]:
+    """The fields every row starts with: identity, grid point, options and covariance instance."""
     spec = task.spec
-    row: dict[str, Any] = {
+    return {
         "run_id": spec.run_id, "study": task.study, "config_hash": task.config_hash, "solver": spec.solver,
         "solver_kind": get_solver(spec.solver).kind, "n_assets": spec.n_assets, "seed": spec.seed,
         "bits": spec.options.get("bits"), "rounds": spec.options.get("rounds"), "reps": spec.options.get("reps"),
         "options": json.dumps(spec.options, sort_keys=True), **{f"opt.{k}": _cell(v) for k, v in spec.options.items()},
-        **spec.run_args,
+        **spec.run_args, **spec.instance, "instance": task.cov_key,
     }
+
+
+def _run_task(task: Task) -> dict[str, Any]:
+    spec = task.spec
+    row = base_row(task)
     try:
         res = risk_parity(task.cov, solver=spec.solver, seed=spec.seed, **spec.run_args, **spec.options)
         base = _cached(("baseline", task.cov_key, task.baseline), lambda: risk_parity(task.cov, solver=task.baseline))
@@ -219,16 +229,17 @@ def _now() -> str:
 
 def build_tasks(study: Study, skip: set[str] = frozenset()) -> list[Task]:
     """Tasks of the study's grid points whose run_id is not in ``skip``, with their covariance matrices."""
-    covs: dict[int | None, pd.DataFrame] = {}
+    covs: dict[str, pd.DataFrame] = {}
     tasks = []
     for spec in study.runs:
         if spec.run_id in skip:
             continue
-        if spec.n_assets not in covs:
-            covs[spec.n_assets] = study.covariance_matrix(spec.n_assets)
-        key = json.dumps({"source": study.covariance.key, "n": spec.n_assets}, sort_keys=True, default=str)
-        tasks.append(Task(spec, covs[spec.n_assets], key, study.baseline, study.reference,
-                          study.reference_max_qubits, study.name, study.config_hash))
+        key = json.dumps({"source": study.covariance.key, "n": spec.n_assets, **spec.instance}, sort_keys=True,
+                         default=str)
+        if key not in covs:
+            covs[key] = study.covariance_matrix(spec.n_assets, spec.instance)
+        tasks.append(Task(spec, covs[key], key, study.baseline, study.reference,
+                          study.reference_max_qubits, study.name, study.config_hash, study.kind))
     return tasks
 
 

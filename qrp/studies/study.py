@@ -29,6 +29,11 @@ A study file (``experiments/NAME.toml``)::
     rounds = [1, 10]
     num_reads = 200              # a scalar is fixed; a list is an axis; a list-valued option is wrapped: [[0.1, 10]]
     seeds = [0]                  # optional: this block's repetitions instead of the study's (deterministic solvers)
+    covariance_seed = [0, 1, 2]  # optional instance axis: synthetic source, the factor model's seed (replaces
+                                 # covariance.seed); subset_seed = [...]: file / sp500 sources, a random subset of
+                                 # n_assets assets drawn by numpy.random.default_rng(subset_seed)
+
+    kind = "ground_state"        # top level, optional (default "refinement"): see qrp.studies.ground_state
 
 Validation (``load_study``) runs before anything is solved and raises ``ValueError`` naming the key and what is
 wrong: an unknown key, a wrong type, a negative seed, a grid larger than ``max_runs`` (counted before it is
@@ -54,14 +59,20 @@ from numbers import Integral, Real
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from qrp.core.registry import available_solvers, get_solver
 from qrp.core.validation import read_toml
 
-TOP_KEYS = {"description", "seeds", "baseline", "reference", "reference_max_qubits", "covariance", "grid", "max_runs"}
+TOP_KEYS = {"description", "kind", "seeds", "baseline", "reference", "reference_max_qubits", "covariance", "grid",
+            "max_runs"}
 #: the largest grid a study may expand to unless it raises ``max_runs`` itself.
 MAX_RUNS = 100_000
+#: study kinds: "refinement" (a row per qrp.risk_parity run) and "ground_state" (qrp.studies.ground_state).
+KINDS = ("refinement", "ground_state")
+#: grid keys that pick the covariance instance (not solver options), and the sources each applies to.
+INSTANCE_KEYS = {"covariance_seed": ("synthetic",), "subset_seed": ("covariance_csv", "returns_csv", "sp500")}
 SOURCES = {
     "synthetic": {"source", "seed", "n_factors", "market_vol", "factor_vol", "idio_vol"},
     "covariance_csv": {"source", "path"},
@@ -72,6 +83,8 @@ SOURCES = {
 SP500_METHOD = "ledoit_wolf"
 #: grid keys that are not solver options: passed to ``qrp.risk_parity`` itself.
 RUN_KEYS = {"tol": Real, "max_iter": Integral}
+#: grid keys of ground-state studies that define the discrete problem, not the solver (qrp.studies.ground_state).
+PROBLEM_KEYS = {"box_round": Integral}
 #: the solver option that sets the bits per asset of discrete solvers (num_qubits = n_assets x bits).
 BITS_OPTION = "bits"
 
@@ -125,14 +138,22 @@ class CovarianceSource:
             return estimate_covariance(returns, method=self.params.get("method", SP500_METHOD), periods_per_year=252)
         return None
 
-    def matrix(self, n: int | None) -> pd.DataFrame:
-        """The (n, n) covariance: a synthetic factor model with N = n, or the first n assets of the CSV."""
+    def matrix(self, n: int | None, instance: dict[str, int] | None = None) -> pd.DataFrame:
+        """The (n, n) covariance: a synthetic factor model with N = n (seed ``instance["covariance_seed"]`` when
+        given), or the first n assets of the file, or with ``instance["subset_seed"]`` the n assets drawn without
+        replacement by ``numpy.random.default_rng(subset_seed)`` (in file order)."""
+        instance = instance or {}
         if self.source == "synthetic":
             from qrp.data.synthetic import factor_covariance
 
             kwargs = {k: (tuple(v) if isinstance(v, list) else v) for k, v in self.params.items() if k != "source"}
+            if "covariance_seed" in instance:
+                kwargs["seed"] = instance["covariance_seed"]
             return factor_covariance(n, **kwargs)
         full = self.full()
+        if "subset_seed" in instance:
+            pick = np.sort(np.random.default_rng(instance["subset_seed"]).choice(full.shape[0], n, replace=False))
+            return full.iloc[pick, pick]
         return full if n is None else full.iloc[:n, :n]
 
 
@@ -147,11 +168,14 @@ class RunSpec:
     options: dict[str, Any]
     run_args: dict[str, Any] = field(default_factory=dict)
     block: int = 0
+    instance: dict[str, int] = field(default_factory=dict)
 
     def params(self) -> dict[str, Any]:
-        """The canonical parameters (what the run_id hashes, with the study-level settings)."""
+        """The canonical parameters (what the run_id hashes, with the study-level settings; the instance keys only
+        when set, so the ids of studies without an instance axis do not change)."""
+        extra = {"instance": self.instance} if self.instance else {}
         return {"solver": self.solver, "n_assets": self.n_assets, "seed": self.seed, "options": self.options,
-                **self.run_args}
+                **self.run_args, **extra}
 
 
 @dataclass(frozen=True)
@@ -169,9 +193,10 @@ class Study:
     runs: tuple[RunSpec, ...]
     config_hash: str
     config: dict[str, Any]
+    kind: str = "refinement"
 
-    def covariance_matrix(self, n: int | None) -> pd.DataFrame:
-        return self.covariance.matrix(n)
+    def covariance_matrix(self, n: int | None, instance: dict[str, int] | None = None) -> pd.DataFrame:
+        return self.covariance.matrix(n, instance)
 
 
 def qubit_limit(solver: str, options: dict[str, Any]) -> int | None:
@@ -279,6 +304,9 @@ def study_from_dict(config: dict[str, Any], *, name: str, path: Path) -> Study:
         raise ValueError(f"{unknown[0]}: unknown key (allowed: {sorted(TOP_KEYS)})")
     description = config.get("description", "")
     _check_type(description, str, "description")
+    kind = config.get("kind", "refinement")
+    if kind not in KINDS:
+        raise ValueError(f"kind: expected one of {list(KINDS)}, got {kind!r}")
     seeds = _axis(config.get("seeds", [0]), "seeds")
     for s in seeds:
         _check_seed(s, "seeds")
@@ -311,7 +339,7 @@ def study_from_dict(config: dict[str, Any], *, name: str, path: Path) -> Study:
     if not isinstance(blocks, list) or not blocks:
         raise ValueError("grid: expected one or more [[grid]] tables (the grid is empty)")
     study_key = {"covariance": cov.key, "baseline": baseline, "reference": reference,
-                 "reference_max_qubits": int(ref_max)}
+                 "reference_max_qubits": int(ref_max), **({"kind": kind} if kind != "refinement" else {})}
     runs: list[RunSpec] = []
     seen: set[str] = set()
     for b, block in enumerate(blocks):
@@ -342,9 +370,19 @@ def study_from_dict(config: dict[str, Any], *, name: str, path: Path) -> Study:
             block_seeds = _axis(block["seeds"], f"{where}.seeds")
             for s in block_seeds:
                 _check_seed(s, f"{where}.seeds")
+        instance_axes = {k: _axis(v, f"{where}.{k}") for k, v in block.items() if k in INSTANCE_KEYS}
+        for key, values in instance_axes.items():
+            if cov.source not in INSTANCE_KEYS[key]:
+                raise ValueError(f"{where}.{key}: applies to covariance sources {list(INSTANCE_KEYS[key])}, "
+                                 f"not {cov.source!r}")
+            for v in values:
+                _check_type(v, Integral, f"{where}.{key}")
+                if v < 0:
+                    raise ValueError(f"{where}.{key}: must be >= 0, got {v}")
         option_axes = {k: _axis(v, f"{where}.{k}") for k, v in block.items()
-                       if k not in ("solver", "n_assets", "seeds")}
-        size = len(solvers) * len(sizes) * len(block_seeds) * math.prod(len(v) for v in option_axes.values())
+                       if k not in ("solver", "n_assets", "seeds", *INSTANCE_KEYS)}
+        size = len(solvers) * len(sizes) * len(block_seeds) * math.prod(len(v) for v in option_axes.values()) \
+            * math.prod(len(v) for v in instance_axes.values())
         if len(runs) + size > max_runs:
             raise ValueError(f"{where}: the grid reaches {len(runs) + size} points, more than max_runs = {max_runs} "
                              "(set a larger max_runs in the study file to run it)")
@@ -353,14 +391,19 @@ def study_from_dict(config: dict[str, Any], *, name: str, path: Path) -> Study:
             defaults = solver_spec.defaults()
             for key, values in option_axes.items():
                 for v in values:
-                    _check_option(solver, key, v, defaults, f"{where}.{key}")
-            names = list(option_axes)
-            for combo in itertools.product(sizes, *option_axes.values(), block_seeds):
+                    if kind == "ground_state" and key in PROBLEM_KEYS:
+                        _check_type(v, PROBLEM_KEYS[key], f"{where}.{key}")
+                    else:
+                        _check_option(solver, key, v, defaults, f"{where}.{key}")
+            names, inames = list(option_axes), list(instance_axes)
+            for combo in itertools.product(sizes, *instance_axes.values(), *option_axes.values(), block_seeds):
                 n, *vals, seed = combo
-                opts = dict(zip(names, vals, strict=True))
+                instance = {k: int(v) for k, v in zip(inames, vals[:len(inames)], strict=True)}
+                opts = dict(zip(names, vals[len(inames):], strict=True))
                 run_args = {k: opts.pop(k) for k in list(opts) if k in RUN_KEYS}
+                solver_opts = {k: v for k, v in opts.items() if not (kind == "ground_state" and k in PROBLEM_KEYS)}
                 try:  # the solver's own checks, dry run: nothing is solved
-                    checked = solver_spec.validate_options(opts)
+                    checked = solver_spec.validate_options(solver_opts)
                 except ValueError as exc:
                     raise ValueError(f"{where}: {exc}") from None
                 limit = solver_spec.qubit_limit(checked)
@@ -370,16 +413,16 @@ def study_from_dict(config: dict[str, Any], *, name: str, path: Path) -> Study:
                         f"{where}: n_assets={n} x bits={bits} = {n * bits} qubits exceeds solver {solver!r}'s "
                         f"limit max_qubits={limit}"
                     )
-                spec = RunSpec("", solver, int(n), int(seed), opts, run_args, b)
+                spec = RunSpec("", solver, int(n), int(seed), opts, run_args, b, instance)
                 run_id = _hash({**study_key, **spec.params()})
                 if run_id in seen:
                     raise ValueError(f"{where}: grid point {spec.params()} appears twice in the study")
                 seen.add(run_id)
-                runs.append(RunSpec(run_id, solver, int(n), int(seed), opts, run_args, b))
+                runs.append(RunSpec(run_id, solver, int(n), int(seed), opts, run_args, b, instance))
     return Study(
         name=name, path=path, description=description, covariance=cov, baseline=baseline,
         reference=reference, reference_max_qubits=int(ref_max), seeds=tuple(int(s) for s in seeds),
-        runs=tuple(runs), config_hash=_hash(config), config=config,
+        runs=tuple(runs), config_hash=_hash(config), config=config, kind=kind,
     )
 
 

@@ -202,8 +202,14 @@ def _arrow_safe(frame: pd.DataFrame) -> pd.DataFrame:
 
 def summarize(frame: pd.DataFrame) -> pd.DataFrame:
     """Per solver: runs, median and max rc_error, medians of classical_rc_error, weight_distance (w_dist) and
-    elapsed (time_s)."""
+    elapsed (time_s). Ground-state studies (``qrp.studies.ground_state``): runs, the fraction whose sample is a ground
+    state (found), medians of p, p / p_uniform, TTS and wall time."""
     ok = frame[frame["status"] == "ok"]
+    if "ground_state_probability" in ok:
+        return ok.groupby("solver", sort=False).agg(
+            runs=("run_id", "size"), found=("found", "mean"), p_median=("ground_state_probability", "median"),
+            p_over_uniform=("probability_ratio", "median"), tts_median=("tts", "median"), time_s=("elapsed", "median"),
+        )
     return ok.groupby("solver", sort=False).agg(
         runs=("run_id", "size"), rc_median=("rc_error", "median"), rc_max=("rc_error", "max"),
         classical_rc=("classical_rc_error", "median"), w_dist=("weight_distance", "median"),
