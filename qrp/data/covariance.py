@@ -202,9 +202,33 @@ ESTIMATOR_OPTIONS = {
 }
 
 
-def estimate_covariance(returns, *, method: str = "sample", periods_per_year: float, **options) -> pd.DataFrame:
-    """Dispatch to one estimator of ``ESTIMATORS`` by name; ``options`` are that estimator's keyword arguments
-    (``ESTIMATOR_OPTIONS``)."""
+def estimator_covariance(estimator, returns, *, periods_per_year: float, nan_policy: str = "raise") -> pd.DataFrame:
+    """Covariance from any scikit-learn-style estimator object: a clone is fitted to the (T, N) returns and its
+    ``covariance_`` (scikit-learn and skfolio covariance estimators) or ``return_distribution_.covariance`` (skfolio
+    priors) is annualized by ``periods_per_year``. The caller's estimator is never fitted."""
+    from sklearn.base import clone  # optional heavy dependency (finance extra)
+
+    ppy = positive_real(periods_per_year, "periods_per_year")
+    frame = validate_returns(returns, nan_policy=nan_policy, min_observations=2)
+    fitted = clone(estimator).fit(frame.to_numpy())
+    cov = getattr(fitted, "covariance_", None)
+    if cov is None and hasattr(fitted, "return_distribution_"):
+        cov = fitted.return_distribution_.covariance
+    if cov is None:
+        raise ValueError(f"covariance method {type(estimator).__name__} set neither covariance_ nor "
+                         "return_distribution_ when fitted")
+    return _finish(np.asarray(cov, dtype=np.float64), frame.columns, ppy)
+
+
+def estimate_covariance(returns, *, method="sample", periods_per_year: float, **options) -> pd.DataFrame:
+    """Dispatch to one estimator of ``ESTIMATORS`` by name (``options`` are that estimator's keyword arguments,
+    ``ESTIMATOR_OPTIONS``), or to ``estimator_covariance`` when ``method`` is an estimator object (anything with a
+    ``fit`` method)."""
+    if not isinstance(method, str) and callable(getattr(method, "fit", None)):
+        unknown = sorted(set(options) - {"nan_policy"})
+        if unknown:
+            raise ValueError(f"an estimator object takes only the option nan_policy, got {unknown}")
+        return estimator_covariance(method, returns, periods_per_year=periods_per_year, **options)
     try:
         func, allowed = ESTIMATOR_OPTIONS[method]
     except (KeyError, TypeError):

@@ -139,3 +139,27 @@ def test_bad_options():
         C.garch_ccc_covariance(r, periods_per_year=252)
     with pytest.raises(ValueError, match="2-D"):
         C.sample_covariance(np.ones(10), periods_per_year=252)
+
+
+def test_estimator_objects():
+    from sklearn.covariance import OAS, LedoitWolf
+
+    r = _returns()
+    lw = LedoitWolf()
+    out = C.estimate_covariance(r, method=lw, periods_per_year=252)
+    np.testing.assert_allclose(out.to_numpy(), C.ledoit_wolf_covariance(r, periods_per_year=252).to_numpy(),
+                               rtol=1e-13)
+    assert list(out.columns) == list(r.columns) and not hasattr(lw, "covariance_")  # a clone is fitted
+    np.testing.assert_allclose(C.estimate_covariance(r, method=OAS(), periods_per_year=1).to_numpy(),
+                               OAS().fit(r.to_numpy()).covariance_, rtol=1e-13)
+    skfolio_moments = pytest.importorskip("skfolio.moments")
+    skfolio_prior = pytest.importorskip("skfolio.prior")
+    shrunk = skfolio_moments.ShrunkCovariance(shrinkage=0.3)
+    ref = shrunk.fit(r.to_numpy()).covariance_
+    np.testing.assert_allclose(C.estimate_covariance(r, method=shrunk, periods_per_year=1).to_numpy(), ref,
+                               rtol=1e-13)
+    prior = skfolio_prior.EmpiricalPrior(covariance_estimator=skfolio_moments.ShrunkCovariance(shrinkage=0.3))
+    np.testing.assert_allclose(C.estimate_covariance(r, method=prior, periods_per_year=1).to_numpy(), ref,
+                               rtol=1e-13)
+    with pytest.raises(ValueError, match="takes only the option nan_policy"):
+        C.estimate_covariance(r, method=lw, periods_per_year=1, decay=0.9)
