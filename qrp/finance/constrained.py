@@ -54,6 +54,7 @@ from qrp.finance.risk_measures import RISK_MEASURES, check_alpha, euler_contribu
 #: problem; these reach ~1e-10 in about 25 interior-point iterations).
 CLARABEL_SETTINGS = {"tol_gap_abs": 1e-12, "tol_gap_rel": 1e-12, "tol_feas": 1e-12, "tol_ktratio": 1e-10,
                      "max_iter": 500}
+FORMULATIONS = ("richard_roncalli", "homogeneous")
 #: Tolerance on |sum x*(lambda*) - 1| for ``converged``.
 SUM_TOL = 1e-8
 
@@ -175,7 +176,7 @@ class _Model:
     """The inner problem x*(lambda) as a compiled cvxpy problem with lambda a Parameter."""
 
     def __init__(self, measure: str, b: np.ndarray, signs: np.ndarray, cons: Constraints, *, factor=None,
-                 scenarios=None, alpha=0.95, pi=None, c=1.0):
+                 scenarios=None, alpha=0.95, pi=None, c=1.0, homogeneous: bool = False):
         import cvxpy as cp  # optional heavy dependency (finance extra)
 
         n = b.shape[0]
@@ -202,16 +203,17 @@ class _Model:
             constraints.append(v >= -centred @ x)
             risk = cp.norm(v, 2) / np.sqrt(scenarios.shape[0] - 1)
             self.degree = 1
+        k = cp.sum(x) if homogeneous else 1.0  # constraints on w = x / k, multiplied through by k = 1'x
         if cons.lo is not None:
-            constraints += [x >= cons.lo, x <= cons.hi]
+            constraints += [x >= cons.lo * k, x <= cons.hi * k]
         if cons.c_ub is not None:
-            constraints.append(cons.c_ub @ x <= cons.d_ub)
+            constraints.append(cons.c_ub @ x <= cons.d_ub * k)
         if cons.a_eq is not None:
-            constraints.append(cons.a_eq @ x == cons.e_eq)
+            constraints.append(cons.a_eq @ x == cons.e_eq * k)
         if cons.turnover is not None:
-            constraints.append(cp.norm(x - cons.previous, 1) <= cons.turnover)
+            constraints.append(cp.norm(x - cons.previous * k, 1) <= cons.turnover * k)
         if cons.leverage is not None:
-            constraints.append(cp.norm(x, 1) <= cons.leverage)
+            constraints.append(cp.norm(x, 1) <= cons.leverage * k)
         objective = cp.Minimize(risk - self.lam * (b @ cp.log(cp.multiply(signs, x))))
         self.problem = cp.Problem(objective, constraints)
         self.solves = 0
@@ -288,6 +290,7 @@ def constrained_risk_budgeting(
     previous_weights=None,
     expected_returns=None,
     risk_aversion: float = 1.0,
+    formulation: str = "richard_roncalli",
 ) -> RiskParityResult:
     """Constrained risk-budgeting portfolio (module docstring: definition, KKT conditions, solver).
 
@@ -304,6 +307,9 @@ def constrained_risk_budgeting(
     signs : (N,) of +1 / -1, the prescribed side of each position (Bai, Scheinberg & Tutuncu 2016).
     leverage : cap L >= 1 on sum |w_i|.  turnover : cap on sum |w_i - previous_weights_i|.
     expected_returns, risk_aversion : pi and c of R(w) = -pi'w + c sigma(w) (volatility only; pyrb's ``pi``, ``c``).
+    formulation : ``"richard_roncalli"`` (default; the module's definition, as pyrb and ``qrp.classical.bounded``)
+        or ``"homogeneous"``: one solve of min R(x) - b'log(s x) with every constraint on w = x / 1'x multiplied
+        through by 1'x (C x <= d 1'x, ...), the form skfolio's and Riskfolio-Lib's risk budgeting use.
 
     Returns
     -------
@@ -345,6 +351,9 @@ def constrained_risk_budgeting(
             raise ValueError("expected_returns apply to risk_measure='volatility' only")
         pi = validate_weights(expected_returns, n, what="expected_returns")
     c_ra = positive_real(risk_aversion, "risk_aversion")
+    if formulation not in FORMULATIONS:
+        raise ValueError(f"formulation must be one of {FORMULATIONS}, got {formulation!r}")
+    homogeneous = formulation == "homogeneous"
 
     # Scale the risk to O(1) at the equal-weight portfolio: lambda* scales with it, x*(lambda*) does not.
     w_eq = np.full(n, 1.0 / n)
@@ -352,8 +361,8 @@ def constrained_risk_budgeting(
     scale = scale if np.isfinite(scale) and scale > 0 else 1.0
     factor = _factor(s) / scale if risk_measure == "volatility" else None
     model = _Model(risk_measure, b, sg, cons, factor=factor, scenarios=None if scen is None else scen / scale,
-                   alpha=alpha, pi=None if pi is None else pi / scale, c=c_ra)
-    if cons.empty:  # x*(lambda) is a ray: normalize one solve
+                   alpha=alpha, pi=None if pi is None else pi / scale, c=c_ra, homogeneous=homogeneous)
+    if cons.empty or homogeneous:  # x*(lambda) is a ray: normalize one solve
         x = model.solve(1.0)
         if x.sum() <= 0:
             raise ValueError(f"the prescribed-sign portfolio has non-positive net exposure ({x.sum():.6g}); it "
@@ -389,5 +398,5 @@ def constrained_risk_budgeting(
         asset_names=names,
         stats={"lambda": lam, "risk_measure": risk_measure, "risk": risk, "conic_solves": model.solves,
                "sum_error": sum_error, "solver_status": model.problem.status, "signs": sg.tolist(),
-               "constrained": not cons.empty},
+               "constrained": not cons.empty, "formulation": formulation},
     )

@@ -64,6 +64,8 @@ class RiskParity(BaseOptimization):
     linear_constraints : skfolio equation strings (with ``groups``) or (C, d) for C w <= d.
     groups : (n_groups, N) array of group labels per asset, as skfolio's ``groups``.
     max_turnover : cap on sum |w - previous_weights| (needs ``previous_weights``).
+    formulation : "richard_roncalli" (default, as ``qrp.risk_parity``'s bounds and pyrb) or "homogeneous" (as
+        skfolio's ``RiskBudgeting``); see ``qrp.finance.constrained``.
     prior_estimator : None (skfolio ``EmpiricalPrior``: sample mean and covariance), a skfolio prior, or any
         scikit-learn / skfolio covariance estimator.
     solver_options : dict of options for ``qrp.risk_parity`` (``tol``, ``bits``, ``rounds``, ...).
@@ -81,7 +83,8 @@ class RiskParity(BaseOptimization):
 
     def __init__(self, risk_budget=None, solver: str = "auto", risk_measure: str = "volatility",
                  cvar_beta: float = 0.95, min_weights=0.0, max_weights=1.0, linear_constraints=None, groups=None,
-                 max_turnover: float | None = None, prior_estimator=None, solver_options: dict | None = None,
+                 max_turnover: float | None = None, formulation: str = "richard_roncalli",
+                 prior_estimator=None, solver_options: dict | None = None,
                  seed: int | None = None, portfolio_params: dict | None = None, fallback=None,
                  previous_weights=None, raise_on_failure: bool = True):
         super().__init__(portfolio_params=portfolio_params, fallback=fallback, previous_weights=previous_weights,
@@ -95,6 +98,7 @@ class RiskParity(BaseOptimization):
         self.linear_constraints = linear_constraints
         self.groups = groups
         self.max_turnover = max_turnover
+        self.formulation = formulation
         self.prior_estimator = prior_estimator
         self.solver_options = solver_options
         self.seed = seed
@@ -144,7 +148,8 @@ class RiskParity(BaseOptimization):
         budgets = self._budgets(n)
         bounds = self._bounds(n)
         ub, eq = self._linear(n)
-        conic = self.risk_measure != "volatility" or ub is not None or eq is not None or self.max_turnover is not None
+        conic = (self.risk_measure != "volatility" or ub is not None or eq is not None
+                 or self.max_turnover is not None or self.formulation != "richard_roncalli")
         if self.solver != CONIC_SOLVER and self.solver not in available_solvers():
             raise ValueError(f"unknown solver {self.solver!r}; available: {CONIC_SOLVER}, "
                              f"{', '.join(available_solvers())}")
@@ -161,7 +166,7 @@ class RiskParity(BaseOptimization):
             res = constrained_risk_budgeting(cov, budgets, returns=scenarios, risk_measure=self.risk_measure,
                                              alpha=self.cvar_beta, bounds=bounds, linear_constraints=ub,
                                              equality_constraints=eq, turnover=self.max_turnover,
-                                             previous_weights=previous)
+                                             previous_weights=previous, formulation=self.formulation)
         else:
             res = risk_parity(cov, budgets, solver=self.solver, bounds=bounds, seed=self.seed,
                               **(self.solver_options or {}))

@@ -159,3 +159,25 @@ def test_cvar_contributions_are_euler():
     h = 1e-7  # away from ties the historical CVaR is linear in w locally: exact finite differences
     grad = [(historical_cvar(w + h * e, r, alpha=0.9) - historical_cvar(w, r, alpha=0.9)) / h for e in np.eye(5)]
     np.testing.assert_allclose(rc, w * np.array(grad), rtol=1e-5)
+
+
+@pytest.mark.parametrize("measure", ["volatility", "cvar"])
+def test_homogeneous_formulation_reproduces_skfolio_constraints(sp500, measure):
+    """skfolio's RiskBudgeting with weight bounds and a group constraint is the homogeneous form; the Richard &
+    Roncalli form is a different portfolio once a constraint binds (documented in the module docstring)."""
+    from skfolio import RiskMeasure
+    from skfolio.optimization import RiskBudgeting
+
+    rm = {"volatility": RiskMeasure.VARIANCE, "cvar": RiskMeasure.CVAR}[measure]
+    cov = sp500.cov() if measure == "volatility" else None
+    groups = np.array([["tech"] * 4 + ["other"] * 4])
+    cases = [({"bounds": (0.05, 0.2)}, {"min_weights": 0.05, "max_weights": 0.2}),
+             ({"groups": {"tech": ([0, 1, 2, 3], None, 0.3)}},
+              {"groups": groups, "linear_constraints": ["tech <= 0.3"]})]
+    for ours, theirs in cases:
+        sk = RiskBudgeting(risk_measure=rm, **theirs).fit(sp500)
+        hom = constrained_risk_budgeting(cov, returns=sp500, risk_measure=measure, formulation="homogeneous", **ours)
+        assert hom.converged
+        np.testing.assert_allclose(hom.weights, sk.weights_, atol=2e-5)
+        rr = constrained_risk_budgeting(cov, returns=sp500, risk_measure=measure, **ours)
+        assert np.abs(rr.weights - sk.weights_).max() > 1e-4

@@ -75,6 +75,9 @@ def test_budgets_bounds_and_constraints(returns):
     assert est.weights_[:4].sum() <= 0.3 + 1e-8 and est.result_.solver == "clarabel"
     eq = RiskParity(linear_constraints=["tech == 0.3"], groups=groups).fit(returns)
     np.testing.assert_allclose(eq.weights_[:4].sum(), 0.3, atol=1e-8)
+    hom = RiskParity(linear_constraints=["tech <= 0.3"], groups=groups, formulation="homogeneous").fit(returns)
+    sk = RiskBudgeting(risk_measure=RiskMeasure.VARIANCE, linear_constraints=["tech <= 0.3"], groups=groups)
+    np.testing.assert_allclose(hom.weights_, sk.fit(returns).weights_, atol=2e-5)
     with pytest.raises(ValueError, match="solver 'newton' handles volatility"):
         RiskParity(solver="newton", linear_constraints=["tech <= 0.3"], groups=groups).fit(returns)
     with pytest.raises(ValueError, match="unknown solver"):
