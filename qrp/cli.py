@@ -1,4 +1,4 @@
-"""The ``qrp`` command line: ``solve``, ``solvers``, ``backtest``, ``run`` and ``report``.
+"""The ``qrp`` command line: ``solve``, ``rebalance``, ``solvers``, ``backtest``, ``run`` and ``report``.
 
 Every user error (bad input, a file that cannot be read or written, a busy result directory, a missing optional
 package) ends the command with exit status 2 and one line on stderr naming the problem (for a missing optional
@@ -18,12 +18,12 @@ import numpy as np
 from rich.console import Console
 from rich.table import Table
 
-from qrp.core.provenance import DirectoryInUse
+from qrp.core.provenance import DirectoryInUse, qrp_version
 
 #: top-level module of an optional dependency -> the extra of pyproject.toml that installs it
 EXTRAS = {"mlflow": "tracking", "sqlalchemy": "tracking", "alembic": "tracking", "distributed": "distributed",
-          "dask": "distributed", "sklearn": "finance", "arch": "finance", "quadprog": "finance", "skfolio": "data",
-          "qiskit_optimization": "interop"}
+          "dask": "distributed", "sklearn": "finance", "arch": "finance", "quadprog": "finance", "cvxpy": "finance",
+          "skfolio": "data", "qiskit_optimization": "interop"}
 #: exit status of user errors (argparse's own) and of unexpected errors.
 USER_ERROR, INTERNAL_ERROR = 2, 1
 
@@ -40,20 +40,27 @@ def _json_options(text: str | None) -> dict:
     return options
 
 
+def _budgets(text: str | None) -> np.ndarray | None:
+    try:
+        return None if text is None else np.array([float(x) for x in text.split(",")])
+    except ValueError:
+        raise ValueError(f"--budgets: expected comma-separated numbers, got {text!r}") from None
+
+
 def _solve(args: argparse.Namespace) -> int:
     if args.cov is not None and Path(args.cov).is_dir():
         raise ValueError(f"--cov {args.cov}: is a directory, expected a CSV file")
     options = _json_options(args.options)
-    try:
-        budgets = None if args.budgets is None else np.array([float(x) for x in args.budgets.split(",")])
-    except ValueError:
-        raise ValueError(f"--budgets: expected comma-separated numbers, got {args.budgets!r}") from None
+    budgets = _budgets(args.budgets)
     from qrp.api import risk_parity  # the solver stack is imported only once the arguments are read
     from qrp.data.loaders import example_covariance, read_covariance_csv
 
     cov = example_covariance() if args.cov is None else read_covariance_csv(args.cov)
     res = risk_parity(cov, budgets, solver=args.solver, leverage=args.leverage,
                       target_volatility=args.target_volatility, seed=args.seed, **options)
+    if args.mlflow:
+        _log_result(args.mlflow, "qrp-solve", res, cov, {"cov": args.cov or "example", "solver": args.solver,
+                                                          "leverage": args.leverage, "seed": args.seed, **options})
     if args.json:
         print(json.dumps(res.to_dict(), default=float, indent=2))
         return 0
@@ -70,6 +77,39 @@ def _solve(args: argparse.Namespace) -> int:
         f"solver={res.solver}  volatility={res.volatility:.6f}  rc_error={res.rc_error:.2e}  "
         f"converged={res.converged}  iterations={res.iterations}  elapsed={res.elapsed * 1e3:.2f} ms"
     )
+    return 0 if res.converged else 1
+
+
+def _log_result(uri: str, experiment: str, res, cov, params: dict) -> None:
+    import pandas as pd
+
+    from qrp.finance.tracking import log_to_mlflow
+
+    metrics = {"rc_error": res.rc_error, "volatility": res.volatility, "elapsed": res.elapsed,
+               "iterations": res.iterations, "converged": float(res.converged)}
+    log_to_mlflow(uri, experiment, run_name=f"{experiment}-{res.solver}", params=params, metrics=metrics,
+                  table=res.to_frame(), covariance=pd.DataFrame(cov))
+
+
+def _rebalance(args: argparse.Namespace) -> int:
+    options = _json_options(args.options)
+    budgets = _budgets(args.budgets)
+    from qrp.data.returns import load_sp500_returns, read_csv  # imported only once the arguments are read
+    from qrp.finance.rebalance import rebalance, write_rebalance
+
+    returns = load_sp500_returns() if args.returns == "sp500" else read_csv(args.returns, kind=args.kind)
+    reb = rebalance(returns, estimator=args.estimator, window=args.window, solver=args.solver, budgets=budgets,
+                    solver_options=options, seed=args.seed)
+    csv_path, json_path = write_rebalance(reb, args.out)
+    if args.mlflow:
+        _log_result(args.mlflow, "qrp-rebalance", reb.result, reb.covariance,
+                    {"returns": args.returns, "estimator": args.estimator, "window": args.window,
+                     "solver": args.solver, "as_of": reb.target.metadata["as_of"],
+                     "input_hash": reb.target.input_hash})
+    res = reb.result
+    print(f"targets for the day after {reb.target.metadata['as_of']}: {csv_path} {json_path}")
+    print(f"solver={res.solver}  rc_error={res.rc_error:.2e}  converged={res.converged}  "
+          f"input_hash={reb.target.input_hash[:16]}")
     return 0 if res.converged else 1
 
 
@@ -101,6 +141,15 @@ def _backtest(args: argparse.Namespace) -> int:
     console = Console(width=max(Console().width, 150))  # strategy names and seven metrics need the room
     console.print(table)
     console.print(f"elapsed {res.elapsed:.2f} s" + (f"; results in {args.out}" if args.out else ""))
+    if args.mlflow:
+        from qrp.finance.tracking import log_to_mlflow
+
+        metrics = {f"{name}.{k}": float(v) for name, row in res.metrics.iterrows() for k, v in row.items()
+                   if isinstance(v, (int, float, np.floating, np.integer))}
+        params = {"config": str(args.config),
+                  **{k: v for k, v in res.config.items() if not isinstance(v, (list, dict))}}
+        log_to_mlflow(args.mlflow, "qrp-backtest", run_name=Path(args.config).stem, params=params, metrics=metrics,
+                      table=res.metrics, artifacts={"config.toml": Path(args.config).read_text()})
     return 0
 
 
@@ -128,6 +177,7 @@ def _report(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="qrp", description="Quantum/classical hybrid risk parity.")
+    parser.add_argument("--version", action="version", version=f"qrp {qrp_version()}")
     sub = parser.add_subparsers(dest="command", required=True)
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--debug", action="store_true", help="print the full traceback of an error")
@@ -144,7 +194,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=None)
     p.add_argument("--options", help='solver options as JSON, e.g. \'{"bits": 4, "rounds": 10}\'')
     p.add_argument("--json", action="store_true", help="print the result as JSON")
+    p.add_argument("--mlflow", help="MLflow tracking URI: log parameters, metrics, risk contributions, covariance")
     p.set_defaults(func=_solve)
+
+    p = add("rebalance", help="today's target weights from a returns history (CSV + JSON)")
+    p.add_argument("--returns", required=True, help="CSV of daily returns (date column first) or 'sp500'")
+    p.add_argument("--kind", choices=("returns", "prices"), default="returns", help="what the CSV holds")
+    p.add_argument("--estimator", default="ledoit_wolf", help="covariance estimator (qrp.data.covariance)")
+    p.add_argument("--window", type=int, default=252, help="rows of history for the covariance (default 252)")
+    p.add_argument("--solver", default="auto", help="registry name (see `qrp solvers`)")
+    p.add_argument("--budgets", help="comma-separated risk budgets summing to 1")
+    p.add_argument("--options", help="solver options as JSON")
+    p.add_argument("--seed", type=int, default=None)
+    p.add_argument("--out", required=True, help="directory for target_weights.csv and target_weights.json")
+    p.add_argument("--mlflow", help="MLflow tracking URI: log parameters, metrics, risk contributions, covariance")
+    p.set_defaults(func=_rebalance)
 
     p = add("solvers", help="list the registered solvers")
     p.set_defaults(func=_solvers)
@@ -152,6 +216,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("backtest", help="rolling risk parity backtest against comparison strategies (TOML config)")
     p.add_argument("config", help="backtest TOML file (see experiments/backtest.toml)")
     p.add_argument("--out", help="directory for returns, weights, metrics, plots and summary.json")
+    p.add_argument("--mlflow", help="MLflow tracking URI: log the config, per-strategy metrics and the metrics table")
     p.set_defaults(func=_backtest)
 
     p = add("run", help="run (or resume) a study: experiments/NAME.toml -> DIR/runs.parquet")

@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from qrp.core.provenance import atomic_write
+from qrp.core.result import RiskParityResult
 from qrp.core.validation import validate_weights
 
 
@@ -80,7 +81,15 @@ class TargetWeights:
 
 def target_weights(weights, *, inputs: Mapping[str, Any], asset_names=None, timestamp: datetime | None = None,
                    metadata: Mapping[str, Any] | None = None) -> TargetWeights:
-    """Stamp ``weights`` (array or Series) with ``timestamp`` (default: now, UTC) and the hash of ``inputs``."""
+    """Stamp ``weights`` (array, Series or ``RiskParityResult``) with ``timestamp`` (default: now, UTC) and the hash
+    of ``inputs``. A ``RiskParityResult`` gives its weights and asset names, and its solver, rc_error and converged
+    flag to ``metadata`` (entries of ``metadata`` win)."""
+    if isinstance(weights, RiskParityResult):
+        metadata = {"solver": weights.solver, "rc_error": weights.rc_error, "converged": weights.converged,
+                    **(metadata or {})}
+        if asset_names is None and weights.asset_names is not None:
+            asset_names = weights.asset_names
+        weights = weights.weights
     if isinstance(weights, pd.Series):
         names = [str(k) for k in weights.index] if asset_names is None else list(asset_names)
     else:
