@@ -76,3 +76,19 @@ def test_mlflow_logging(returns_csv, tmp_path, monkeypatch):
         table = mlflow.artifacts.load_text(f"{run.info.artifact_uri}/risk_contributions.csv")
         assert table.splitlines()[0] == "asset,weight,risk_contribution,risk_share,budget"
         assert run.info.artifact_uri.startswith((tmp_path / "mlartifacts").as_uri())
+
+
+def test_backtest_mlflow(tmp_path, monkeypatch):
+    mlflow = pytest.importorskip("mlflow")
+    monkeypatch.chdir(tmp_path)
+    config = tmp_path / "bt.toml"
+    config.write_text('seed = 1\n[data]\nsource = "sp500"\nassets = ["AAPL", "JNJ", "XOM"]\nstart = "2022-01-03"\n'
+                      'end = "2022-12-28"\n[backtest]\nrebalance = "monthly"\nwindow = 63\nestimator = "sample"\n'
+                      '[[strategies]]\nname = "ERC (auto)"\ntype = "risk_parity"\n')
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    assert main(["backtest", str(config), "--mlflow", uri]) == 0
+    client = mlflow.tracking.MlflowClient(uri)
+    (run,) = client.search_runs([client.get_experiment_by_name("qrp-backtest").experiment_id])
+    assert run.data.params["rebalance"] == "monthly"
+    assert np.isfinite(run.data.metrics["ERC _auto_.sharpe"])
+    assert run.data.metrics["ERC _auto_.avg_rc_error"] < 1e-10
