@@ -23,7 +23,7 @@ from qrp.core.provenance import DirectoryInUse, qrp_version
 #: top-level module of an optional dependency -> the extra of pyproject.toml that installs it
 EXTRAS = {"mlflow": "tracking", "sqlalchemy": "tracking", "alembic": "tracking", "distributed": "distributed",
           "dask": "distributed", "sklearn": "finance", "arch": "finance", "quadprog": "finance", "cvxpy": "finance",
-          "skfolio": "data", "qiskit_optimization": "interop"}
+          "statsmodels": "finance", "skfolio": "data", "qiskit_optimization": "interop"}
 #: exit status of user errors (argparse's own) and of unexpected errors.
 USER_ERROR, INTERNAL_ERROR = 2, 1
 

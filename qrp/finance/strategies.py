@@ -13,6 +13,9 @@
 
   solved by ``scipy.optimize.linprog`` (HiGHS).
 * ``risk_parity``: ``qrp.risk_parity`` with any solver of the registry (classical or discrete) and its options.
+* ``factor_risk_parity``: ``qrp.finance.factor_parity.factor_risk_parity`` on k statistical factors of the
+  estimated covariance: loadings A = V_k Lambda_k^(1/2) (top-k eigenpairs), factor covariance I, specific variances
+  the clipped diagonal of S - A A'; factor budgets ``budgets`` (1/k by default).
 
 ``compute_weights(strategy, cov=, returns=, ...)`` gives every strategy one calling convention for the backtest.
 """
@@ -26,10 +29,12 @@ import pandas as pd
 from scipy import sparse
 from scipy.optimize import linprog
 
-from qrp.core.validation import positive_real, validate_cov, validate_weights
+from qrp.core.validation import positive_int, positive_real, validate_cov, validate_weights
+from qrp.finance.factor_parity import factor_risk_parity
 
 STRATEGIES = (
     "equal_weight", "inverse_volatility", "minimum_variance", "mean_variance", "minimum_cvar", "risk_parity",
+    "factor_risk_parity",
 )
 
 
@@ -94,6 +99,21 @@ def minimum_cvar(returns, *, alpha: float = 0.95) -> np.ndarray:
     return w / w.sum()
 
 
+def pca_factor_risk_parity(cov, *, n_factors: int = 3, budgets=None) -> tuple[np.ndarray, dict[str, Any]]:
+    """Factor risk parity on the top ``n_factors`` (1 <= k < N) principal components of ``cov`` (module docstring);
+    returns the weights and ``converged``, ``factor_rc_error``, ``residual_share``."""
+    s = validate_cov(cov, check_psd=False).matrix
+    k = positive_int(n_factors, "n_factors")
+    if k >= s.shape[0]:
+        raise ValueError(f"n_factors must be smaller than the number of assets {s.shape[0]}, got {k}")
+    vals, vecs = np.linalg.eigh(s)
+    loadings = vecs[:, -k:] * np.sqrt(np.clip(vals[-k:], 0.0, None))
+    specific = np.clip(np.diag(s) - np.sum(loadings**2, axis=1), 0.0, None)
+    res = factor_risk_parity(loadings, np.eye(k), budgets, specific_variances=specific)
+    return res.weights, {"converged": res.converged, "factor_rc_error": res.rc_error,
+                         "residual_share": res.residual_share}
+
+
 def historical_cvar(weights, returns, *, alpha: float = 0.95) -> float:
     """Historical CVaR_alpha of the loss -r_t'w: min_zeta zeta + E[(L - zeta)^+]/(1 - alpha), exactly (the
     minimum is attained at one of the T losses)."""
@@ -122,7 +142,8 @@ def compute_weights(
     """
     if strategy not in STRATEGIES:
         raise ValueError(f"unknown strategy {strategy!r}; available: {', '.join(STRATEGIES)}")
-    allowed = {"mean_variance": {"risk_aversion"}, "minimum_cvar": {"alpha"}}.get(strategy, set())
+    allowed = {"mean_variance": {"risk_aversion"}, "minimum_cvar": {"alpha"},
+               "factor_risk_parity": {"n_factors", "budgets"}}.get(strategy, set())
     if strategy != "risk_parity" and set(params) - allowed:
         raise ValueError(f"strategy {strategy!r} does not take option(s) {sorted(set(params) - allowed)}; "
                          f"it takes {sorted(allowed)}")
@@ -140,6 +161,8 @@ def compute_weights(
         return mean_variance(cov, mu, **params), {}
     if strategy == "minimum_cvar":
         return minimum_cvar(returns, **params), {}
+    if strategy == "factor_risk_parity":
+        return pca_factor_risk_parity(cov, **params)
     from qrp.api import risk_parity
 
     res = risk_parity(cov, seed=seed, **params)

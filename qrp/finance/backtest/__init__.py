@@ -17,12 +17,12 @@ from qrp.finance.backtest.engine import (
     BacktestResult,
     performance_metrics,
     rebalance_positions,
-    regime_signal,
     run_backtest,
     simulate,
 )
 from qrp.finance.backtest.io import load_returns, run_backtest_config, write_results
 from qrp.finance.backtest.plots import plot_results
+from qrp.finance.regimes import regime_signal
 
 __all__ = [
     "REBALANCE_FREQUENCIES",

@@ -41,12 +41,16 @@ class StrategyConfig:
 
 @dataclass(frozen=True)
 class RegimeConfig:
-    """Volatility-threshold regime signal (see the module docstring); threshold is an annualized volatility."""
+    """Regime signal (``qrp.finance.regimes``): ``method`` "volatility" (threshold, an annualized volatility, on the
+    trailing ``signal_window``-day volatility), "markov" (two-state Markov switching) or "labels" (``labels``: a CSV
+    of dates and labels, relative to the config file)."""
 
     signal_window: int = 21
     threshold: float = 0.25
     lookback: int = 1260
     min_observations: int = 60
+    method: str = "volatility"
+    labels: str | None = None
 
 
 @dataclass(frozen=True)
@@ -151,7 +155,10 @@ def load_config(path) -> tuple[BacktestConfig, dict[str, Any], Path]:
         bt = {k: v for k, v in bt.items() if k != "estimator_options"}
     regime = None
     if "regime" in raw:
-        regime = RegimeConfig(**_table(raw["regime"], set(RegimeConfig.__dataclass_fields__), "[regime]"))
+        table = _table(raw["regime"], set(RegimeConfig.__dataclass_fields__), "[regime]")
+        if isinstance(table.get("labels"), str):
+            table["labels"] = str(path.parent / table["labels"])
+        regime = RegimeConfig(**table)
     listed = raw.get("strategies", [])
     if not isinstance(listed, list):
         raise ValueError(f"strategies: expected [[strategies]] tables, got {type(listed).__name__} {listed!r}")

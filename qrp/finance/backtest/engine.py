@@ -17,10 +17,11 @@ The engine of ``qrp backtest CONFIG.toml [--out DIR]`` and ``run_backtest``. Con
   max_t (1 - V_t / max_{s <= t} V_s) with V_0 = 1 included; annual turnover (sum of turnover after the first
   allocation, per year); total cost; average rc_error max_i |RC_i/sum RC - b_i| of the target weights under the
   estimated covariance (b = the strategy's risk budgets, 1/N unless a risk_parity strategy sets ``budgets``).
-* Regime-specific covariance (a strategy with ``regime = true``): the signal is the annualized volatility of the
-  equal-weight portfolio over the trailing ``signal_window`` days; a day is "stress" when it exceeds
-  ``threshold``, else "calm". At rebalance day p the regime is that of day p - 1, and the covariance is estimated
-  from the days among the last ``lookback`` (before p) that share this regime; when fewer than
+* Regime-specific covariance (a strategy with ``regime = true``): by default the signal is the annualized
+  volatility of the equal-weight portfolio over the trailing ``signal_window`` days; a day is "stress" when it
+  exceeds ``threshold``, else "calm" (``[regime] method = "markov"`` or ``"labels"``: a Markov-switching model or
+  the user's labels, ``qrp.finance.regimes``). At rebalance day p the regime is that of day p - 1, and the
+  covariance is estimated from the days among the last ``lookback`` (before p) that share this regime; when fewer than
   ``min_observations`` such days exist it falls back to the plain ``window`` (recorded per rebalance).
 * Every random thing is seeded: the solver seed of rebalance k of strategy j derives from the config seed by
   ``numpy.random.SeedSequence([seed, j, k])``.
@@ -41,6 +42,7 @@ from qrp.core.measures import contributions_kernel, rc_error_kernel
 from qrp.core.validation import validate_budgets
 from qrp.data.covariance import estimate_covariance
 from qrp.finance.backtest.config import REBALANCE_FREQUENCIES, BacktestConfig, config_to_dict
+from qrp.finance.regimes import RegimeLabeller
 from qrp.finance.strategies import compute_weights
 
 
@@ -84,13 +86,6 @@ def rebalance_positions(index: pd.DatetimeIndex, frequency: str, window: int) ->
     return starts[starts >= window]
 
 
-def regime_signal(returns: np.ndarray, *, signal_window: int, periods_per_year: float) -> np.ndarray:
-    """Annualized trailing volatility of the equal-weight portfolio over ``signal_window`` days ending at each
-    day (NaN for the first ``signal_window - 1`` days)."""
-    ew = pd.Series(returns.mean(axis=1))
-    return (ew.rolling(signal_window).std() * np.sqrt(periods_per_year)).to_numpy()
-
-
 def simulate(returns: np.ndarray, positions: np.ndarray, targets: np.ndarray, cost_rate: float):
     """Portfolio accounting of the module docstring.
 
@@ -128,14 +123,14 @@ def performance_metrics(daily: np.ndarray, *, periods_per_year: float, risk_free
     }
 
 
-def _cov_sample(r: np.ndarray, p: int, cfg: BacktestConfig, regimes: np.ndarray | None) -> tuple[np.ndarray, str]:
+def _cov_sample(r: np.ndarray, p: int, cfg: BacktestConfig, regimes: RegimeLabeller | None) -> tuple[np.ndarray, str]:
     """Rows used to estimate the covariance at rebalance row p, and the regime label."""
     if regimes is None:
         return r[p - cfg.window: p], "all"
     start = max(0, p - cfg.regime.lookback)
-    current = regimes[p - 1]
-    same = np.flatnonzero(regimes[start:p] == current) + start
-    label = "stress" if current else "calm"
+    labels = regimes.window(p, start)
+    label = str(labels[-1])
+    same = np.flatnonzero(labels == labels[-1]) + start
     if len(same) < cfg.regime.min_observations:
         return r[p - cfg.window: p], f"{label}-fallback"
     return r[same], label
@@ -163,8 +158,9 @@ def run_backtest(returns: pd.DataFrame, config: BacktestConfig) -> BacktestResul
     ppy = float(config.periods_per_year)
     regimes = None
     if config.regime is not None:
-        signal = regime_signal(r, signal_window=config.regime.signal_window, periods_per_year=ppy)
-        regimes = signal > config.regime.threshold  # NaN (warm-up) compares False: calm
+        rc = config.regime
+        regimes = RegimeLabeller(r, returns.index, method=rc.method, signal_window=rc.signal_window,
+                                 threshold=rc.threshold, periods_per_year=ppy, labels=rc.labels)
     n_strat, n_reb = len(config.strategies), len(positions)
     budgets = [validate_budgets(s.params.get("budgets"), n) if s.kind == "risk_parity" else np.full(n, 1.0 / n)
                for s in config.strategies]
