@@ -23,7 +23,6 @@ log(lambda).
 from __future__ import annotations
 
 import numpy as np
-from scipy.optimize import brentq
 
 from qrp.classical.ccd import ccd_minimize, spinu_start
 
@@ -62,6 +61,8 @@ def solve_bounded(cov, budgets, lo, hi, *, tol: float = 1e-13, max_iter: int = 1
         if b > 700:
             raise ValueError(f"bounded risk budgeting: no lambda reaches weights summing to 1 (sum {fb + 1.0:.6g})")
         fb = excess(b)
+    from scipy.optimize import brentq  # scipy.optimize costs ~0.1-0.3 s to import; only active bounds need it
+
     log_lam = brentq(excess, a, b, xtol=1e-15, rtol=4 * np.finfo(float).eps, maxiter=200)
     excess(log_lam)
     x = state["y"]

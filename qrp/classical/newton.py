@@ -34,8 +34,6 @@ predicted cost of the remaining sweeps exceeds the predicted cost of Newton (see
 from __future__ import annotations
 
 import numpy as np
-from scipy.linalg.lapack import dpotrf, dpotrs
-from scipy.sparse.linalg import LinearOperator, cg
 
 from qrp.classical.ccd import auto_ccd, spinu_start
 from qrp.core.measures import rc_error_kernel
@@ -89,6 +87,8 @@ def _preconditioner(top, hdiag):
 
 def _cg_step(corr_mv, hdiag, grad, rtol, max_iter, top=None):
     """Preconditioned CG for (C + diag(hdiag)) dy = grad; (dy, iterations) or (None, iterations) if it fails."""
+    from scipy.sparse.linalg import LinearOperator, cg  # imported when CG runs: scipy.sparse is slow to import
+
     n = len(grad)
     hess = LinearOperator((n, n), matvec=lambda v: corr_mv(v) + hdiag * v, dtype=np.float64)
     precond = LinearOperator((n, n), matvec=_preconditioner(top, hdiag), dtype=np.float64)
@@ -145,6 +145,8 @@ def newton_minimize(cov, b, y, *, tol, max_iter, linear_solver="cholesky", cg_ma
             hess.flat[:: n + 1] += hdiag
             # LAPACK directly: scipy.linalg.cho_factor/cho_solve add ~50 us of checks a step, as much as the
             # factorization itself at N = 100.
+            from scipy.linalg.lapack import dpotrf, dpotrs  # imported when Newton runs: scipy.linalg is slow to import
+
             factor, info = dpotrf(hess, lower=1, clean=0, overwrite_a=1)
             if info != 0:  # only reachable for an indefinite S passed with check_psd=False
                 raise ValueError(f"newton: Hessian S + diag(b/y^2) is not positive definite (LAPACK info {info})")

@@ -1,0 +1,269 @@
+"""Every performance target of issue 13 in one table: what was measured, against what, the ratio and the target.
+
+Rows (each a median over repeats, ratios from timings taken in this one process, interleaved so that the load of a
+shared machine falls on both sides alike):
+
+* exact enumeration at n = 24 (N = 12 assets x 2 bits): states per second of ``exact_minimum``, both formulations
+  (target >= 100 M states/s for the QUBO; the degree-4 pairwise form is reported as measured);
+* start-up, in fresh subprocesses: ``import qrp`` against ``import numpy`` (<= 3x and <= 0.25 s), ``python -m qrp
+  solve`` end to end against ``import qrp`` + the same solve in one interpreter (<= 2x), and the first solve of a
+  fresh process (numba kernels loaded from their ``cache=True`` files);
+* the classical default call ``qrp.risk_parity(cov)`` (PSD certificate on) against riskparityportfolio
+  ``vanilla.design(cov, b, tol=1e-12)`` at N = 5, 20 (<= 3x), 100 (<= 0.7x), 1000 and 4000 (<= 0.5x), with both
+  rc_errors (equal or better accuracy), BLAS pinned to one thread;
+* the DataFrame overhead of the same call (DataFrame minus ndarray input);
+* the QUBO build ``discretize(cov, 8).to_bqm()`` at N = 100 and the share a defensive BQM copy would add;
+* the QAOA state vector: the CPU kernels at n = 20, and the GPU path, not measured without a GPU.
+
+    python -m benchmarks.all            # full run, writes benchmarks/results/all.{md,csv}
+    python -m benchmarks.all --quick    # fewer repeats, no N = 4000 (a few minutes less); same table
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+from threadpoolctl import threadpool_limits
+
+import qrp
+from benchmarks.common import family_covariance, versions, write_tables
+from qrp.core.measures import contributions_kernel, rc_error_kernel
+from qrp.data.synthetic import random_covariance
+from qrp.discrete.exact import exact_minimum
+
+RESULTS = Path(__file__).parent / "results" / "all"
+
+
+def interleaved(funcs: dict, repeats: int) -> dict[str, float]:
+    """Median seconds of each callable, calls interleaved round-robin after one warm-up call each."""
+    for f in funcs.values():
+        f()
+    times: dict[str, list[float]] = {k: [] for k in funcs}
+    for _ in range(repeats):
+        for k, f in funcs.items():
+            t = time.perf_counter()
+            f()
+            times[k].append(time.perf_counter() - t)
+    return {k: statistics.median(v) for k, v in times.items()}
+
+
+def row(target, measured, reference, ratio, goal, met, note=""):
+    return {"target": target, "measured": measured, "reference": reference, "ratio": ratio, "goal": goal,
+            "met": met, "note": note}
+
+
+def bench_exact(repeats: int) -> list[dict]:
+    rows = []
+    for formulation, goal in (("log_barrier", 100e6), ("pairwise", None)):
+        p = qrp.discretize(random_covariance(12, 1), 2, formulation=formulation)
+        exact_minimum(qrp.discretize(random_covariance(3, 1), 2, formulation=formulation))  # load the kernels
+        wall, cpu = [], []
+        for _ in range(repeats):
+            t, c = time.perf_counter(), time.process_time()
+            _, _, degeneracy, _ = exact_minimum(p)
+            wall.append(time.perf_counter() - t)
+            cpu.append(time.process_time() - c)
+        rate, rate_cpu = 2**24 / statistics.median(wall), 2**24 / statistics.median(cpu)
+        rows.append(row(
+            f"exact enumeration, {formulation}, n = 24", f"{rate / 1e6:.0f} M states/s (wall)",
+            f"{rate_cpu / 1e6:.0f} M states/s per CPU second", rate / goal if goal else None,
+            ">= 100 M states/s" if goal else "stated", (rate >= goal) if goal else None,
+            f"degeneracy counted ({degeneracy}); median of {repeats}",
+        ))
+    return rows
+
+
+def _subprocess_seconds(code: str, repeats: int, *args: str) -> float:
+    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parent.parent))
+    times = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        subprocess.run([sys.executable, *args, *(["-c", code] if code else [])], env=env, check=True,
+                       capture_output=True)
+        times.append(time.perf_counter() - t)
+    return statistics.median(times)
+
+
+def bench_startup(repeats: int) -> list[dict]:
+    times: dict[str, list[float]] = {}
+    cases = {
+        "pass": ("pass", ()),
+        "numpy": ("import numpy", ()),
+        "qrp": ("import qrp", ()),
+        "qrp+solve": ("import qrp; qrp.risk_parity(qrp.example_covariance())", ()),
+        "cli": ("", ("-m", "qrp", "solve")),
+    }
+    for _ in range(repeats):  # interleaved, one run each per round
+        for k, (code, args) in cases.items():
+            times.setdefault(k, []).append(_subprocess_seconds(code, 1, *args))
+    m = {k: statistics.median(v) for k, v in times.items()}
+    first = _first_solve_seconds(repeats)
+    return [
+        row("import qrp", f"{m['qrp']:.3f} s", f"import numpy {m['numpy']:.3f} s (python -c pass {m['pass']:.3f} s)",
+            m["qrp"] / m["numpy"], "<= 3x import numpy and <= 0.25 s", m["qrp"] / m["numpy"] <= 3 and m["qrp"] <= 0.25,
+            f"fresh interpreters, median of {repeats}"),
+        row("qrp solve end to end", f"{m['cli']:.3f} s", f"import qrp + solve {m['qrp+solve']:.3f} s",
+            m["cli"] / m["qrp+solve"], "<= 2x", m["cli"] / m["qrp+solve"] <= 2, "the bundled 8-asset example"),
+        row("first solve in a fresh process", f"{first * 1e3:.0f} ms", "numba kernels from their cache files", None,
+            "no JIT compilation", None, "risk_parity on the example, after import qrp"),
+    ]
+
+
+def _first_solve_seconds(repeats: int) -> float:
+    code = ("import time, qrp; c = qrp.example_covariance(); t = time.perf_counter(); qrp.risk_parity(c); "
+            "print(time.perf_counter() - t)")
+    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parent.parent))
+    out = [float(subprocess.run([sys.executable, "-c", code], env=env, check=True, capture_output=True,
+                                text=True).stdout) for _ in range(repeats)]
+    return statistics.median(out)
+
+
+def bench_classical(sizes, repeats: int) -> list[dict]:
+    from riskparityportfolio import vanilla
+
+    goals = {5: 3.0, 20: 3.0, 100: 0.7}
+    rows = []
+    for n in sizes:
+        cov = family_covariance("weak", n, seed=2024 + n)
+        b = np.full(n, 1.0 / n)
+        reps = repeats if n <= 100 else max(3, repeats // 10) if n <= 1000 else 3
+        calls = {"qrp": lambda c=cov: qrp.risk_parity(c).weights,
+                 "qrp_nopsd": lambda c=cov: qrp.risk_parity(c, check_psd=False).weights,
+                 "rpp": lambda c=cov, b=b: vanilla.design(c, b, tol=1e-12)}
+        m = interleaved(calls, reps)
+        err = {k: rc_error_kernel(contributions_kernel(np.asarray(f(), dtype=float), cov), b) for k, f in calls.items()}
+        goal = goals.get(n, 0.5)
+        ratio = m["qrp"] / m["rpp"]
+        rows.append(row(
+            f"classical default call, N = {n}", f"{_fmt(m['qrp'])} (rc_error {err['qrp']:.1e})",
+            f"rpp tol=1e-12 {_fmt(m['rpp'])} (rc_error {err['rpp']:.1e})", ratio, f"<= {goal:g}x, equal accuracy",
+            ratio <= goal and err["qrp"] <= max(err["rpp"], 1e-12),
+            f"check_psd=False {_fmt(m['qrp_nopsd'])} ({m['qrp_nopsd'] / m['rpp']:.2f}x); weak-factor family, "
+            f"median of {reps}",
+        ))
+    return rows
+
+
+def bench_dataframe(sizes, repeats: int) -> list[dict]:
+    import pandas as pd
+
+    rows = []
+    for n in sizes:
+        cov = family_covariance("weak", n, seed=2024 + n)
+        names = [f"asset{i}" for i in range(n)]
+        frame = pd.DataFrame(cov, index=names, columns=names)
+        m = interleaved({"array": lambda c=cov: qrp.risk_parity(c), "frame": lambda f=frame: qrp.risk_parity(f)},
+                        repeats if n <= 100 else max(3, repeats // 10))
+        rows.append(row(f"DataFrame input overhead, N = {n}", _fmt(m["frame"] - m["array"]),
+                        f"ndarray call {_fmt(m['array'])}", m["frame"] / m["array"], "reduced", None,
+                        "DataFrame call minus ndarray call"))
+    return rows
+
+
+def bench_qubo(repeats: int) -> list[dict]:
+    cov = random_covariance(100, 0)
+    bqm = qrp.discretize(cov, 8).to_bqm()
+    m = interleaved({"build": lambda: qrp.discretize(cov, 8).to_bqm(), "copy": bqm.copy}, repeats)
+    return [row("QUBO build, N = 100 x 8 bits (BQM included)", _fmt(m["build"]),
+                f"a BQM copy {_fmt(m['copy'])}", m["copy"] / m["build"], "no defensive copy", True,
+                "to_bqm builds a caller-owned BQM; the ratio is what the removed copy would add")]
+
+
+def bench_statevector(repeats: int) -> list[dict]:
+    from qrp.quantum import statevector as sv
+
+    n = 20
+    d = np.random.default_rng(0).standard_normal(2**n)
+    m = interleaved({"cpu": lambda: sv.qaoa_state(d, [0.3, 0.2], [0.5, 0.4], device="cpu")}, repeats)
+    gpu = sv.gpu_available()
+    out = [row(f"QAOA state vector, n = {n}, 2 layers, CPU", _fmt(m["cpu"]), "numba kernels (serial)", None,
+               "", None, "")]
+    if gpu:
+        g = interleaved({"gpu": lambda: sv.qaoa_state(d, [0.3, 0.2], [0.5, 0.4], device="gpu")}, repeats)
+        out.append(row(f"QAOA state vector, n = {n}, GPU", _fmt(g["gpu"]), f"CPU {_fmt(m['cpu'])}",
+                       g["gpu"] / m["cpu"], "used when a GPU is present", True, "measured on this machine's GPU"))
+    else:
+        out.append(row("QAOA state vector, GPU path", "not measured", "no GPU on this machine", None,
+                       "used when a GPU is present", None, "tested only under numba's CUDA simulator"))
+    return out
+
+
+def _fmt(seconds: float) -> str:
+    if abs(seconds) < 1e-3:
+        return f"{seconds * 1e6:.1f} us"
+    return f"{seconds * 1e3:.3g} ms" if abs(seconds) < 1 else f"{seconds:.3g} s"
+
+
+def machine() -> str:
+    load = os.getloadavg() if hasattr(os, "getloadavg") else ("?",)
+    return (f"{platform.platform()}, {os.cpu_count()} logical CPUs ({platform.processor() or 'unknown CPU'}), "
+            f"load average {load[0]:.1f} at the start")
+
+
+def markdown(rows: list[dict], header: str) -> str:
+    out = io.StringIO()
+    out.write(header)
+    out.write("\n| target | measured | reference | ratio | goal | met | note |\n|---|---|---|---:|---|---|---|\n")
+    for r in rows:
+        ratio = "" if r["ratio"] is None else f"{r['ratio']:.2f}"
+        met = {True: "yes", False: "**no**", None: ""}[r["met"]]
+        out.write(f"| {r['target']} | {r['measured']} | {r['reference']} | {ratio} | {r['goal']} | {met} | "
+                  f"{r['note']} |\n")
+    return out.getvalue()
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="fewer repeats, classical sizes up to 1000")
+    parser.add_argument("--only", default="", help="comma-separated subset: exact,startup,classical,dataframe,"
+                                                   "qubo,statevector")
+    parser.add_argument("--out", default=str(RESULTS))
+    args = parser.parse_args(argv)
+    warnings.filterwarnings("ignore")
+    reps = 5 if args.quick else 15
+    sizes = (5, 20, 100, 1000) if args.quick else (5, 20, 100, 1000, 4000)
+    sections = {
+        "exact": lambda: bench_exact(3 if args.quick else 5),
+        "startup": lambda: bench_startup(5 if args.quick else 11),
+        "classical": lambda: bench_classical(sizes, 20 * reps),
+        "dataframe": lambda: bench_dataframe((20, 1000), 20 * reps),
+        "qubo": lambda: bench_qubo(reps),
+        "statevector": lambda: bench_statevector(3 if args.quick else 5),
+    }
+    chosen = [s for s in args.only.split(",") if s] or list(sections)
+    unknown = set(chosen) - set(sections)
+    if unknown:
+        raise SystemExit(f"unknown sections {sorted(unknown)}; known: {sorted(sections)}")
+    head = machine()
+    rows = []
+    with threadpool_limits(1):
+        for name in chosen:
+            new = sections[name]()
+            rows += new
+            print(markdown(new, f"{name}:\n"), flush=True)
+    env = versions("qrp", "numpy", "scipy", "numba", "dimod", "riskparityportfolio")
+    header = (
+        "## Performance targets (issue 13), one process\n\n"
+        f"Command: `python -m benchmarks.all {' '.join(argv if argv is not None else sys.argv[1:])}`. "
+        f"Machine: {head}; a 2-core sandbox shared with other sessions, so absolute times carry the load of the "
+        "moment; ratios compare timings interleaved in one process (medians). BLAS pinned to one thread. "
+        f"Versions: {env}.\n"
+    )
+    md = markdown(rows, header)
+    print(md)
+    write_tables(Path(args.out), md, rows, ["target", "measured", "reference", "ratio", "goal", "met", "note"])
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
