@@ -341,3 +341,39 @@ register_solver(
     options="qrp.discrete.qaoa:OPTIONS",
     max_qubits="qrp.discrete.qaoa:qubit_limit",
 )
+register_solver(
+    "random",
+    "qrp.discrete.baselines:random_sampler",
+    kind="discrete",
+    description="null baseline: best of `shots` uniformly random bitstrings (seeded), refined",
+    default_tol=1e-8,
+    default_max_iter=1,
+    options="qrp.discrete.baselines:RANDOM_OPTIONS",
+)
+register_solver(
+    "greedy",
+    "qrp.discrete.baselines:greedy_sampler",
+    kind="discrete",
+    description="null baseline: steepest-descent bit flips from `starts` random bitstrings (dwave-samplers), refined",
+    default_tol=1e-8,
+    default_max_iter=1,
+    options="qrp.discrete.baselines:GREEDY_OPTIONS",
+)
+register_solver(
+    "rounding",
+    "qrp.discrete.baselines:rounding_sampler",
+    kind="discrete",
+    description="null baseline: the box's continuous minimizer rounded to the grid, polished by bit flips, refined",
+    default_tol=1e-8,
+    default_max_iter=1,
+    options="qrp.discrete.baselines:ROUNDING_OPTIONS",
+)
+register_solver(
+    "tabu",
+    "qrp.discrete.baselines:tabu_sampler",
+    kind="discrete",
+    description="null baseline: multistart tabu search (dwave-samplers TabuSampler) by move budget, refined",
+    default_tol=1e-8,
+    default_max_iter=1,
+    options="qrp.discrete.baselines:TABU_OPTIONS",
+)

@@ -73,6 +73,8 @@ def sa_sampler(
         x, stats = read_sampleset(problem, sampleset, len(bqm.variables), check_ground_state)
         stats |= {"num_reads": num_reads, "num_sweeps": num_sweeps,
                   "beta_range": list(sampleset.info.get("beta_range", beta_range or []))}
-        return SampleResult(x, stats["best_energy"], stats, None, Resources(samples=num_reads))
+        # one Metropolis proposal per variable per sweep: the single-flip evaluations of greedy and tabu
+        used = Resources(samples=num_reads, evaluations=num_reads * num_sweeps * len(bqm.variables))
+        return SampleResult(x, stats["best_energy"], stats, None, used)
 
     return sample_solver

@@ -172,6 +172,37 @@ def exact_minimum(problem, *, max_qubits: int = MAX_EXACT_QUBITS) -> tuple[np.nd
     return sample, problem.energy(sample), int(count), float(atol)
 
 
+def energy_tolerance(energies: np.ndarray) -> float:
+    """Energies (relative, ``problem.relative_energies``) within this of the lowest count as equal:
+    ``DEGENERACY_RTOL`` x max(|E_min|, spread of ``energies``)."""
+    best = float(np.min(energies))
+    return DEGENERACY_RTOL * max(abs(best), float(np.max(energies)) - best, np.finfo(float).tiny)
+
+
+def ground_state_check(problem, best: float, atol: float, check_ground_state: int) -> dict:
+    """When n <= ``check_ground_state``: ``exact_energy``, ``ground_state`` (the relative energy ``best`` is within
+    ``atol`` of the exact minimum's) and ``exact_degeneracy`` from enumeration; else {}."""
+    n = problem.num_qubits
+    if n > check_ground_state:
+        return {}
+    exact_x, exact_e, degeneracy, exact_atol = exact_minimum(problem, max_qubits=n)
+    exact_rel = float(problem.relative_energies(exact_x[None, :])[0])
+    return {"exact_energy": exact_e, "ground_state": bool(best <= exact_rel + max(atol, exact_atol)),
+            "exact_degeneracy": degeneracy}
+
+
+def best_sample(problem, x: np.ndarray, energies: np.ndarray, stats: dict, resources: Resources,
+                check_ground_state: int) -> SampleResult:
+    """A sampler's ``SampleResult`` from its rows x (m, n) and their relative energies: the lowest row, with
+    ``best_energy``, ``best_fraction`` (rows at it) and ``ground_state_check`` added to ``stats``."""
+    j = int(np.argmin(energies))
+    best, atol = float(energies[j]), energy_tolerance(energies)
+    sample = np.asarray(x[j], dtype=np.int64)
+    stats = stats | {"best_energy": problem.energy(sample), "best_fraction": float(np.mean(energies <= best + atol))}
+    stats |= ground_state_check(problem, best, atol, check_ground_state)
+    return SampleResult(sample, stats["best_energy"], stats, None, resources)
+
+
 def exact_sampler(*, max_qubits: int = MAX_EXACT_QUBITS):
     """Registry solver "exact" (a sample-solver factory): each round's exact minimum (deterministic: seed and state
     are ignored). Refuses n > ``max_qubits`` before any work (the driver checks N x bits first)."""

@@ -2,8 +2,9 @@
 
 Registered as a sample-solver factory (``qaoa_sampler``) with the shared discretization options and its own:
 the engine's declared settings (``ENGINE_OPTIONS``, ``OPTIMIZE_OPTIONS``; the solver's default depth is reps = 2)
-and the ERC glue below: the warm start from the classical continuous solution (Egger, Marecek & Woerner 2021,
-Quantum 5, 479), mapped into each round's box, angles carried from round to round, and circuit resources.
+and the ERC glue below: the warm start (Egger, Marecek & Woerner 2021, Quantum 5, 479) from each round's QUBO
+relaxation or, as a labelled upper bound, from the classical solution; transferred first angles
+(``qrp.discrete.angles``); angles carried from round to round; and circuit resources.
 Every n = N x bits qubit problem is checked against ``max_qubits`` (None: what fits in memory) before it runs.
 """
 
@@ -14,10 +15,12 @@ import dataclasses
 import numpy as np
 
 from qrp.classical.newton import solve_auto
-from qrp.core.registry import bool_option, check_options
+from qrp.core.registry import Option, bool_option, check_options, choice_option
 from qrp.core.result import Resources
+from qrp.discrete.angles import transfer_angles
 from qrp.discrete.options import discrete_options
 from qrp.discrete.refine import SampleResult
+from qrp.discrete.relax import nearest_sample, relaxed_bits
 from qrp.quantum.angles import EPSILON, interp_angles, ramp_angles, warm_start_thetas
 from qrp.quantum.circuits import circuit_resources, noise_model, qaoa_circuit
 from qrp.quantum.qaoa import (
@@ -39,19 +42,41 @@ def continuous_solution(cov: np.ndarray, budgets: np.ndarray, formulation: str) 
     return w / np.sqrt(float(w @ cov @ w)) if formulation == "log_barrier" else w
 
 
-def warm_bits(problem, v: np.ndarray) -> np.ndarray:
-    """Bits of the level nearest to v on each asset's grid, m_i = clip(round((v_i - lo_i) / step_i), 0, 2^K - 1),
-    asset-major as the problem's variables (the hard guess Egger et al. regularize by epsilon)."""
-    lo, _ = problem.box
-    m = np.clip(np.rint((v - lo) / problem.step), 0, 2**problem.bits - 1).astype(np.int64)
-    return ((m[:, None] >> np.arange(problem.bits)[None, :]) & 1).ravel()
+#: ``warm_start`` values: no warm start, the QUBO's continuous relaxation (True means this), the oracle.
+WARM_STARTS = (False, "relaxation", "oracle")
+#: ``angles`` values: the optimizer's first start.
+ANGLES = ("ramp", "transfer")
+
+
+def _check_warm_start(value):
+    """False, True / "relaxation" (returned as "relaxation") or "oracle"."""
+    if value is True:
+        return "relaxation"
+    if isinstance(value, (bool, str)) and value in WARM_STARTS:
+        return value
+    raise ValueError(f"warm_start must be False, True (= 'relaxation') or 'oracle', got {value!r}")
+
+
+def warm_thetas(problem, warm_start: str, epsilon: float, oracle: dict) -> np.ndarray:
+    """Egger et al.'s initial-state angles for ``problem``: from the QUBO's continuous relaxation (``relaxation``:
+    ``qrp.discrete.relax.relaxed_bits``, nothing outside the problem is used) or, ``oracle``, from the bits of the
+    grid level nearest to the classical ERC solution (``continuous_solution``, solved once per run and kept in
+    ``oracle``): an upper bound, since it hands QAOA the answer (its nearest level is often the discrete ground
+    state), not a method."""
+    if warm_start == "relaxation":
+        return warm_start_thetas(relaxed_bits(problem), epsilon)
+    if "v" not in oracle:  # successive rounds share the covariance: one classical solve per run
+        oracle["v"] = continuous_solution(problem.cov, problem.budgets, problem.formulation)
+    return warm_start_thetas(nearest_sample(problem, oracle["v"]), epsilon)
 
 
 #: The QAOA solver's own options: the engine's declarations (default depth 2 here) and the ERC glue's.
 OWN_OPTIONS = (
     *(dataclasses.replace(o, default=2) if o.name == "reps" else o for o in ENGINE_OPTIONS),
     *OPTIMIZE_OPTIONS,
-    bool_option("warm_start", False, "Egger et al.'s warm start from the continuous ERC solution"),
+    Option("warm_start", False, _check_warm_start, "Egger et al.'s warm start: False, True / 'relaxation' (the "
+           "QUBO's continuous relaxation) or 'oracle' (the classical ERC solution: an upper bound, not a method)"),
+    choice_option("angles", "ramp", ANGLES, "first start: the linear ramp or transferred angles (init='ramp')"),
     EPSILON,
     bool_option("carry_angles", True, "start each round from the previous round's angles"),
     bool_option("resources", True, "transpiled depth and CX counts per term structure"),
@@ -69,31 +94,35 @@ def qaoa_sampler(**options):
     """Registry solver "qaoa" (a sample-solver factory): QAOA (``QAOA``) on each round's ``problem.to_ising()``,
     round r seeded by the round's seed. Options: ``OWN_OPTIONS`` (validated here, before any round runs).
 
-    ``warm_start=True``: Egger et al.'s warm start from the classical continuous ERC solution
-    (``continuous_solution``, computed once) mapped into each round's box by ``warm_bits`` and regularized by
-    ``epsilon``. ``carry_angles``: start each round from the previous round's optimized angles (the problems of
+    ``warm_start``: Egger et al.'s warm start, regularized by ``epsilon``, from each round's QUBO relaxation
+    (True / "relaxation") or from the classical solution ("oracle", an upper bound): ``warm_thetas``.
+    ``angles="transfer"``: the first start is the shipped median of optimized angles at this depth
+    (``qrp.discrete.angles.transfer_angles``). ``carry_angles``: start each round from the previous round's
+    optimized angles when they start lower (the problems of
     successive rounds differ only by their box; the cost is normalized, so good angles transfer). ``resources``:
     transpiled depth and CX counts (``circuit_resources``), computed once per term structure.
     """
     o = check_options(OWN_OPTIONS, options, owner="solver 'qaoa'")
     check_mode(reps=o["reps"], shots=o["shots"], alpha=o["alpha"], engine=o["engine"], noise=o["noise"])
+    start = None
+    if o["angles"] == "transfer":
+        if o["init"] != "ramp":
+            raise ValueError(f"angles='transfer' is the first start of init='ramp', not of init={o['init']!r}")
+        start = transfer_angles(o["reps"])
     resource_cache: dict[tuple, dict] = {}
-    warm: dict[str, np.ndarray] = {}
+    oracle: dict[str, np.ndarray] = {}
 
     def sample_solver(problem, *, seed, state) -> SampleResult:
         op, offset = problem.to_ising()
-        thetas = None
-        if o["warm_start"]:
-            if "v" not in warm:  # successive rounds share the covariance: one classical solve per run
-                warm["v"] = continuous_solution(problem.cov, problem.budgets, problem.formulation)
-            thetas = warm_start_thetas(warm_bits(problem, warm["v"]), o["epsilon"])
+        thetas = None if not o["warm_start"] else warm_thetas(problem, o["warm_start"], o["epsilon"], oracle)
         qaoa = QAOA(op, offset, reps=o["reps"], shots=o["shots"], alpha=o["alpha"], engine=o["engine"],
                     noise=o["noise"], warm_thetas=thetas, max_qubits=o["max_qubits"], seed=seed)
         res = qaoa.optimize(optimizer=o["optimizer"], init=o["init"], max_evals=o["max_evals"],
-                            multistart=o["multistart"], readout_shots=o["readout_shots"],
+                            multistart=o["multistart"], readout_shots=o["readout_shots"], start=start,
                             initial_angles=state if o["carry_angles"] and state is not None else None)
         stats = {k: v for k, v in res.stats.items() if k != "seed"} | {
-            "value": res.value, "expectation": res.expectation, "best_energy": res.best_energy,
+            "warm_start": o["warm_start"], "start_angles": o["angles"], "value": res.value,
+            "expectation": res.expectation, "best_energy": res.best_energy,
             "exact_energy": res.ground_energy, "ground_state_probability": res.ground_state_probability,
             "approximation_ratio": res.approximation_ratio, "evaluations": res.evaluations,
             "optimizer_iterations": res.iterations, "wall_time": res.wall_time, "angles": res.angles.tolist(),
@@ -129,6 +158,6 @@ __all__ = [  # the engine's public names, also reachable from here (where they l
     "qaoa_sampler",
     "qubit_limit",
     "ramp_angles",
-    "warm_bits",
     "warm_start_thetas",
+    "warm_thetas",
 ]

@@ -23,7 +23,7 @@ import numpy as np
 from qrp.core.registry import Option, int_option
 from qrp.core.result import Resources
 from qrp.core.validation import positive_int
-from qrp.discrete.exact import DEGENERACY_RTOL, exact_minimum
+from qrp.discrete.exact import energy_tolerance, ground_state_check
 from qrp.discrete.options import discrete_options
 from qrp.discrete.refine import SampleResult
 
@@ -69,21 +69,14 @@ def read_sampleset(problem, sampleset, num_variables: int, check_ground_state: i
     occurrences = np.asarray(sampleset.record.num_occurrences, dtype=np.int64)
     e = problem.relative_energies(x)
     j = int(np.argmin(e))
-    best = float(e[j])
-    atol = DEGENERACY_RTOL * max(abs(best), float(e.max() - best), np.finfo(float).tiny)
+    best, atol = float(e[j]), energy_tolerance(e)
     stats: dict[str, Any] = {
         "best_energy": problem.energy(x[j]),
         "best_fraction": float(occurrences[e <= best + atol].sum() / occurrences.sum()),
         "reads": int(occurrences.sum()),
         "num_auxiliary": num_variables - n,
     }
-    if n <= check_ground_state:
-        exact_x, exact_e, degeneracy, exact_atol = exact_minimum(problem, max_qubits=n)
-        exact_rel = float(problem.relative_energies(exact_x[None, :])[0])
-        stats["exact_energy"] = exact_e
-        stats["ground_state"] = bool(best <= exact_rel + max(atol, exact_atol))
-        stats["exact_degeneracy"] = degeneracy
-    return x[j], stats
+    return x[j], stats | ground_state_check(problem, best, atol, check_ground_state)
 
 
 def bqm_sample_solver(sampler=None, *, check_ground_state: int = GROUND_STATE_CHECK_QUBITS, **sample_kwargs):

@@ -17,7 +17,8 @@ solver (``qrp.discrete.qaoa``) hands it each refinement round's Ising form.
 Objective F(gamma, beta): the expectation <H_C> (``alpha = 1``) or the CVaR_alpha of the energy distribution, the
 mean of its lowest alpha-tail (Barkoutsos et al. 2020, Quantum 4, 256), computed exactly from the state
 (``shots=None``) or from ``shots`` samples. Minimized by SciPy (COBYLA by default) from a linear-ramp schedule
-(gamma_l = t_l delta, beta_l = (1 - t_l) delta, t_l = (l - 1/2)/p: a discretized anneal, Sack & Serbyn 2021) or,
+(gamma_l = t_l delta, beta_l = -(1 - t_l) delta, t_l = (l - 1/2)/p: a discretized anneal to the minimum, Sack &
+Serbyn 2021), from given first angles (``start``, e.g. transferred ones) or,
 ``init="interp"``, by optimizing p = 1, 2, ..., reps in turn, each from the INTERP extrapolation of the previous
 optimum (Zhou et al. 2020, PRX 10, 021067), plus optional random restarts (``multistart``), all seeded.
 
@@ -310,11 +311,13 @@ class QAOA:
         max_evals: int = _O["max_evals"],
         readout_shots: int = _O["readout_shots"],
         exact_reference: bool | None = None,
+        start: np.ndarray | None = None,
     ) -> QAOAResult:
         """Minimize the objective and read out the best bitstring (see the module docstring for the schedule).
 
-        ``initial_angles`` (2p,) (e.g. angles carried from a previous refinement round) replace ``init`` for the
-        first start when their objective is no higher than the linear ramp's (``stats["init"]`` says which ran).
+        ``start`` (2p,): the first start in place of the linear ramp (``init="ramp"`` only; ``stats["init"]`` is
+        then "start"). ``initial_angles`` (2p,) (e.g. angles carried from a previous refinement round) replace it
+        when their objective is no higher than the ramp's or ``start``'s (``stats["init"]`` says which ran).
         ``max_evals`` caps evaluations per optimizer run. ``exact_reference`` (default: when n <= 20 or the state
         is held exactly) computes the ground energy, ground-state probability and approximation ratio from the
         full spectrum (2^n, so within ``max_qubits``).
@@ -323,23 +326,25 @@ class QAOA:
                                              "max_evals": max_evals, "readout_shots": readout_shots}, owner="QAOA")
         optimizer, init, multistart, max_evals, readout_shots = o.values()
         p = self.reps
-        if initial_angles is not None:
-            initial_angles = np.asarray(initial_angles, dtype=np.float64)
-            if initial_angles.shape != (2 * p,) or not np.all(np.isfinite(initial_angles)):
-                raise ValueError(f"initial_angles must be {2 * p} finite numbers, got {initial_angles!r}")
+        for name, x in (("initial_angles", initial_angles), ("start", start)):
+            if x is not None and (np.shape(x) != (2 * p,) or not np.all(np.isfinite(x))):
+                raise ValueError(f"{name} must be {2 * p} finite numbers, got {x!r}")
+        if start is not None and init != "ramp":
+            raise ValueError(f"start angles replace the linear ramp; init={init!r} builds its own start")
+        first, label = (ramp_angles(p), "ramp") if start is None else (np.asarray(start, dtype=np.float64), "start")
+        initial_angles = None if initial_angles is None else np.asarray(initial_angles, dtype=np.float64)
         start = time.perf_counter()
         self.evaluations = 0
         self.simulation_seconds = 0.0
         iterations = 0
         runs = []
-        used = init
+        used = label if init == "ramp" else init
         if initial_angles is not None:
-            # given (e.g. carried) angles are used only when they start lower than the linear ramp: two evaluations
-            ramp = ramp_angles(p)
-            if self.objective(initial_angles) <= self.objective(ramp):
+            # given (e.g. carried) angles are used only when they start lower than the first start: two evaluations
+            if self.objective(initial_angles) <= self.objective(first):
                 used = "given"
             else:
-                initial_angles, used = None, "ramp"
+                initial_angles, used = None, label
                 init = "ramp"
         for k in range(multistart):
             if k == 0 and initial_angles is not None:
@@ -347,9 +352,9 @@ class QAOA:
             elif k == 0 and init == "interp":
                 x, it = self._interp(optimizer, max_evals)
             elif k == 0:
-                x, it = self._minimize(optimizer, ramp_angles(p), max_evals)
-            else:
-                x0 = np.concatenate([self._rng.uniform(0, np.pi, p), self._rng.uniform(0, np.pi / 2, p)])
+                x, it = self._minimize(optimizer, first, max_evals)
+            else:  # beta has period pi (exp(-i pi B) = -1 for both mixers): draw it over a whole period
+                x0 = np.concatenate([self._rng.uniform(0, np.pi, p), self._rng.uniform(-np.pi / 2, np.pi / 2, p)])
                 x, it = self._minimize(optimizer, x0, max_evals)
             iterations += it
             runs.append((self.objective(x), x))

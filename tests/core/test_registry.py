@@ -43,7 +43,7 @@ def test_validate_options_names_unknown_and_bad_values_and_fills_defaults():
         spec.validate_options({"shrink": 1.0})
     opts = spec.validate_options({"bits": np.int64(3)})
     assert opts["bits"] == 3 and type(opts["bits"]) is int and opts["rounds"] is None
-    with pytest.raises(ValueError, match="warm_start must be True or False"):
+    with pytest.raises(ValueError, match="warm_start must be False, True"):
         get_solver("qaoa").validate_options({"warm_start": 1})
 
 

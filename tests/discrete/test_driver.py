@@ -55,8 +55,9 @@ def test_history_is_typed_and_resources_add_up():
     cov = random_covariance(3, 3)
     res = qrp.risk_parity(cov, solver="sa", bits=2, rounds=3, tol=0.0, seed=1, num_reads=7, num_sweeps=50)
     assert all(isinstance(h, RefinementRound) for h in res.history) and len(res.history) == 3
-    assert [h.resources for h in res.history] == [Resources(samples=7)] * 3
-    assert res.stats["resources"] == Resources(samples=21).to_dict()
+    per_round = Resources(samples=7, evaluations=7 * 50 * 6)  # reads x sweeps x variables: single-flip proposals
+    assert [h.resources for h in res.history] == [per_round] * 3
+    assert res.stats["resources"] == Resources(samples=21, evaluations=3 * 7 * 50 * 6).to_dict()
     d = res.to_dict()["history"][0]
     assert set(d["box"]) == {"lo", "hi"} and d["resources"]["samples"] == 7
     ex = qrp.risk_parity(cov, solver="exact", bits=2, rounds=2, tol=0.0)

@@ -111,7 +111,7 @@ def test_interp_and_ramp():
     x = np.array([1.0, 2.0, 10.0, 20.0])  # p = 2
     assert np.allclose(interp_angles(x), [1.0, 1.5, 2.0, 10.0, 15.0, 20.0])
     r = ramp_angles(4)
-    assert np.all(np.diff(r[:4]) > 0) and np.all(np.diff(r[4:]) < 0)
+    assert np.all(np.diff(r[:4]) > 0) and np.all(r[4:] < 0) and np.all(np.diff(np.abs(r[4:])) < 0)
     assert np.allclose(warm_start_thetas(np.array([0.5])), [np.pi / 2])
 
 
