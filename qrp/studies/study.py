@@ -13,7 +13,7 @@ A study file (``experiments/NAME.toml``)::
     source = "synthetic"         # "synthetic" (qrp.data.synthetic.factor_covariance), "covariance_csv", "returns_csv",
                                  # "sp500" (the bundled 20-stock S&P 500 daily dataset, qrp.data.returns)
     seed = 7                     # synthetic: seed, n_factors, market_vol, factor_vol, idio_vol
-    # path = "my_cov.csv"        # csv sources: path relative to the TOML file
+    # path = "my_cov.csv"        # csv sources: path relative to the TOML file (any file the user can read)
     # annualization = 252        # returns_csv: sample covariance x this factor
     # start = "2018-01-01"       # sp500: date range (inclusive), and method = a qrp.data.covariance estimator
                                  # (default "ledoit_wolf"), annualized with 252 days
@@ -63,7 +63,7 @@ import numpy as np
 import pandas as pd
 
 from qrp.core.registry import available_solvers, get_solver
-from qrp.core.validation import read_toml
+from qrp.core.validation import read_toml, validate_cov
 
 TOP_KEYS = {"description", "kind", "seeds", "baseline", "reference", "reference_max_qubits", "covariance", "grid",
             "max_runs"}
@@ -259,9 +259,10 @@ def _load_covariance(raw: Any, base: Path) -> CovarianceSource:
                          f"(allowed: {sorted(SOURCES[source])})")
     path = None
     if source == "synthetic":
-        for key in ("seed", "n_factors"):
-            if key in raw:
-                _check_type(raw[key], Integral, f"covariance.{key}")
+        if "seed" in raw:
+            _check_seed(raw["seed"], "covariance.seed")
+        if "n_factors" in raw:
+            _check_type(raw["n_factors"], Integral, "covariance.n_factors")
         for key in ("market_vol", "factor_vol"):
             if key in raw:
                 _check_type(raw[key], Real, f"covariance.{key}")
@@ -289,6 +290,19 @@ def _load_covariance(raw: Any, base: Path) -> CovarianceSource:
         if "annualization" in raw:
             _check_type(raw["annualization"], Real, "covariance.annualization")
     return CovarianceSource(source, dict(raw), path)
+
+
+def _checked_full(cov: CovarianceSource) -> pd.DataFrame | None:
+    """The whole matrix of a CSV or dataset source, validated as a covariance (numeric, finite, symmetric, positive
+    variances, positive semi-definite: every leading block a grid point takes is then one too)."""
+    where = "covariance" if cov.path is None else f"covariance.path {cov.path}"
+    try:
+        full = cov.full()
+        # a synthetic source is dry-run at N = 2: its generator checks every parameter (seed included)
+        validate_cov(cov.matrix(2) if full is None else full, check_psd=True, name="the matrix")
+    except (ValueError, TypeError) as exc:
+        raise ValueError(f"{where}: {exc}") from None
+    return full
 
 
 def load_study(path) -> Study:
@@ -330,7 +344,7 @@ def study_from_dict(config: dict[str, Any], *, name: str, path: Path) -> Study:
     if "covariance" not in config:
         raise ValueError("covariance: required table is missing")
     cov = _load_covariance(config["covariance"], path.parent)
-    full = cov.full()
+    full = _checked_full(cov)
     available = None if full is None else full.shape[0]
 
     blocks = config.get("grid")

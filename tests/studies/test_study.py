@@ -172,3 +172,41 @@ def test_negative_seeds_and_oversized_grids_are_refused_before_expanding(tmp_pat
         load_study(path)
     path.write_text("max_runs = 4\nseeds = [0, 1]\n" + base)
     assert len(load_study(path).runs) == 4
+
+
+@pytest.mark.parametrize("text, message", [
+    (",a,b\na,0.04,x\nb,x,0.09\n", "must be numeric"),
+    (",a,b\na,0.04,0.1\nb,0.1,0.09\n", "positive semi-definite"),
+    (",a,b\na,0.04,0.01\nb,0.02,0.09\n", "not symmetric"),
+    (",a,b\na,0.04,0.01\nc,0.01,0.09\n", "identical index and columns"),
+])
+def test_covariance_csv_is_checked_when_the_study_loads(tmp_path, text, message):
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "cov.csv").write_text(text)
+    path = tmp_path / "s.toml"
+    path.write_text('[covariance]\nsource = "covariance_csv"\npath = "data/cov.csv"\n[[grid]]\nsolver = "newton"\n')
+    with pytest.raises(ValueError, match=rf"covariance.path {tmp_path / 'data' / 'cov.csv'}: .*{message}"):
+        load_study(path)
+
+
+def test_csv_paths_are_relative_to_the_study_file(tmp_path, monkeypatch):
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "cov.csv").write_text(",a,b\na,0.04,0.01\nb,0.01,0.09\n")
+    path = tmp_path / "s.toml"
+    path.write_text('[covariance]\nsource = "covariance_csv"\npath = "data/cov.csv"\n[[grid]]\nsolver = "newton"\n')
+    monkeypatch.chdir(tmp_path / "data")  # a working directory where "data/cov.csv" does not exist
+    study = load_study(path)
+    assert study.covariance.path == (tmp_path / "data" / "cov.csv").resolve() and study.runs[0].n_assets == 2
+
+
+@pytest.mark.parametrize("line, message", [
+    ("seed = -3", "covariance.seed: a seed must be an integer >= 0, got -3"),
+    ("market_vol = -0.1", "covariance: market_vol"),
+    ("n_factors = 0", "covariance: n_factors"),
+    ("idio_vol = [0.3, 0.1]", "covariance: idio_vol"),
+])
+def test_synthetic_parameters_are_checked_when_the_study_loads(tmp_path, line, message):
+    path = tmp_path / "s.toml"
+    path.write_text(f'[covariance]\nsource = "synthetic"\n{line}\n[[grid]]\nsolver = "newton"\nn_assets = 3\n')
+    with pytest.raises(ValueError, match=message):
+        load_study(path)
