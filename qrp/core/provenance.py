@@ -60,6 +60,23 @@ class DirectoryInUse(RuntimeError):
         self.pid = pid
 
 
+#: descriptors of the locks this process holds: a forked child closes its copies at once, so that a worker that
+#: outlives a killed parent never keeps the parent's directory locked.
+_HELD_LOCKS: set[int] = set()
+
+
+def _close_inherited_locks() -> None:
+    for fd in _HELD_LOCKS:
+        try:
+            os.close(fd)  # the parent's descriptor, and so its lock, stays
+        except OSError:
+            pass
+    _HELD_LOCKS.clear()
+
+
+os.register_at_fork(after_in_child=_close_inherited_locks)
+
+
 class DirectoryLock:
     """Exclusive, non-blocking ``flock`` on ``lock_file`` for the lifetime of a ``with`` block; the holder's PID is
     written into the file. A second holder gets ``DirectoryInUse`` naming that PID. The file is left in place
@@ -85,10 +102,12 @@ class DirectoryLock:
         os.ftruncate(fd, 0)
         os.write(fd, f"{os.getpid()}\n".encode())
         self._fd = fd
+        _HELD_LOCKS.add(fd)
         return self
 
     def __exit__(self, *exc) -> None:
         if self._fd >= 0:
+            _HELD_LOCKS.discard(self._fd)
             os.close(self._fd)  # closing the descriptor releases the lock
             self._fd = -1
 

@@ -21,8 +21,9 @@ again on the same DIR runs only the run_ids that are missing (or that recorded a
 Execution: in-process (``workers=1``), a local ``ProcessPoolExecutor`` (``workers=K``; a pool broken by a lost
 worker is rebuilt and the unfinished points resubmitted), or a Dask distributed cluster (``scheduler=ADDRESS``;
 Dask reschedules the tasks of a lost worker). Either way a point's row is written once, when its result arrives.
-Local workers get grid points in chunks sized from the measured run time (about ``CHUNK_SECONDS`` of work each,
-one point at a time for slow runs), so that cheap runs are not dominated by inter-process messages.
+Local workers are forked where that is safe (``_context``: no re-import per worker) and get grid points in chunks
+sized from the measured run time (about ``CHUNK_SECONDS`` of work each, one point at a time for slow runs), so that
+cheap runs are not dominated by worker start-up and inter-process messages.
 """
 
 from __future__ import annotations
@@ -30,6 +31,8 @@ from __future__ import annotations
 import functools
 import json
 import multiprocessing
+import sys
+import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable
@@ -243,6 +246,15 @@ def build_tasks(study: Study, skip: set[str] = frozenset()) -> list[Task]:
     return tasks
 
 
+def _context() -> multiprocessing.context.BaseContext:
+    """How to start worker processes: fork on Linux when this process runs a single thread (the workers start in
+    milliseconds with every module already imported, instead of importing qrp, numba and SciPy again; forking a
+    process with threads is unsafe, and fork is unsafe on macOS), spawn otherwise."""
+    if sys.platform == "linux" and threading.active_count() == 1:
+        return multiprocessing.get_context("fork")
+    return multiprocessing.get_context("spawn")
+
+
 def _run_local(tasks: list[Task], workers: int) -> Iterable[dict[str, Any]]:
     if workers <= 1:
         for task in tasks:
@@ -251,7 +263,7 @@ def _run_local(tasks: list[Task], workers: int) -> Iterable[dict[str, Any]]:
     pending = deque(tasks)  # not yet submitted
     restarts, per_task = 0, None  # per_task: measured seconds per grid point (None until a chunk returns)
     while pending:
-        ctx = multiprocessing.get_context("spawn")  # no fork of a process with threads (rich's refresher)
+        ctx = _context()
         with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
             futures: dict = {}
             try:

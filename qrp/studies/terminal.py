@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
@@ -12,15 +13,29 @@ from rich.table import Table
 
 from qrp.studies.table import summarize
 
+#: seconds between redraws of the progress bar.
+REDRAW_SECONDS = 0.1
+
 
 @contextmanager
 def progress_bar(description: str, total: int, *, enabled: bool = True) -> Iterator[Callable[[], None]]:
     """A progress bar (done / total, elapsed, ETA); yields the function that advances it by one."""
     columns = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                TextColumn("ETA"), TimeRemainingColumn())
-    with Progress(*columns, disable=not enabled) as bar:
+    # redrawn by the caller's advances (at most every REDRAW_SECONDS), not by a thread: the runner may then fork
+    with Progress(*columns, disable=not enabled, auto_refresh=False) as bar:
         job = bar.add_task(description, total=total)
-        yield lambda: bar.advance(job)
+        last = time.monotonic()
+
+        def advance() -> None:
+            nonlocal last
+            bar.advance(job)
+            if time.monotonic() - last >= REDRAW_SECONDS:
+                bar.refresh()
+                last = time.monotonic()
+
+        bar.refresh()
+        yield advance
 
 
 def print_summary(frame: pd.DataFrame, *, title: str) -> None:

@@ -82,3 +82,26 @@ def test_atomic_directory_replaces_everything_or_nothing(tmp_path):
     assert (tmp_path / "mine" / "notes.txt").read_text() == "keep"
     with pytest.raises(ValueError, match="is a file"), atomic_directory(out / "mark", replaceable=lambda p: True):
         pass
+
+
+def test_a_forked_child_does_not_keep_the_lock(tmp_path):
+    """A worker forked while the lock is held closes its copy: once the parent releases the lock (or dies), the
+    directory is free even while the child still runs."""
+    lock = tmp_path / ".lock"
+    go_read, go_write = os.pipe()
+    ready_read, ready_write = os.pipe()
+    with DirectoryLock(lock, what="the dir"):
+        pid = os.fork()
+        if pid == 0:  # the child: say it runs (its fork hook has run), then wait until told to exit
+            os.write(ready_write, b"r")
+            os.read(go_read, 1)
+            os._exit(0)
+        assert os.read(ready_read, 1) == b"r"
+    try:
+        with DirectoryLock(lock, what="the dir"):  # the child is alive, the lock is free
+            pass
+    finally:
+        os.write(go_write, b"x")
+        os.waitpid(pid, 0)
+        for fd in (go_read, go_write, ready_read, ready_write):
+            os.close(fd)

@@ -125,8 +125,9 @@ def test_lost_worker_process_loses_and_duplicates_nothing(tmp_path):
     killed = None
     while time.monotonic() < deadline and proc.poll() is None and killed is None:
         if (out / RUNS_PARQUET).exists() and len(read_table(out)) >= 1:
+            # worker processes: forked (the parent's command line) or spawned, not multiprocessing's helper
             workers = [c for c in psutil.Process(proc.pid).children(recursive=True)
-                       if "spawn_main" in " ".join(c.cmdline())]
+                       if "resource_tracker" not in " ".join(c.cmdline())]
             if workers:
                 killed = workers[0].pid
                 os.kill(killed, signal.SIGKILL)
