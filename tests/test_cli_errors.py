@@ -81,6 +81,12 @@ CASES = [
     ("run-study-shape", lambda t: (["run", _study(t, "grid = 3\n[covariance]\nsource = 'synthetic'\n")], None),
      "grid"),
     ("run-negative-seed", lambda t: (["run", _study(t, GOOD_STUDY.replace("[0]", "[-1]"))], None), "seed"),
+    ("run-bad-option-value", lambda t: (["run", _study(t, GOOD_STUDY.replace('"newton"', '"sa"') + "bits = 0\n")],
+                                        None), "bits"),
+    ("run-non-psd-csv", lambda t: ((t / "c.csv").write_text(",a,b\na,0.04,0.1\nb,0.1,0.09\n"),
+                                   (["run", _study(t, '[covariance]\nsource = "covariance_csv"\npath = "c.csv"\n'
+                                                      '[[grid]]\nsolver = "newton"\n')], None))[1],
+     "positive semi-definite"),
     ("run-out-is-file", lambda t: ((t / "f").write_text("x"), (["run", _study(t), "--out", str(t / "f")], None))[1],
      "is a file"),
     ("run-out-unwritable", lambda t: (["run", _study(t), "--out", "/sys/qrp-cli-test/out"], None), "/sys/"),
