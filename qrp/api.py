@@ -3,22 +3,21 @@
 from __future__ import annotations
 
 import time
-from numbers import Real
 
 import numpy as np
 
 from qrp.classical.bounded import solve_bounded
 from qrp.core.measures import contributions_kernel, rc_error_kernel
 from qrp.core.registry import get_solver
-from qrp.core.result import RiskParityResult
+from qrp.core.result import RiskParityResult, SolverOutput
 from qrp.core.validation import (
-    check_erc_exists,
-    plain,
-    positive_int,
+    MAX_ITERATIONS,
+    bounded_int,
+    bounds_fixed_point,
+    check_finite_result,
+    nonnegative_real,
     positive_real,
-    validate_bounds,
-    validate_budgets,
-    validate_cov,
+    validate_problem,
 )
 
 #: Slack allowed when testing whether an unconstrained solution already satisfies ``bounds``.
@@ -83,60 +82,57 @@ def risk_parity(
     start = time.perf_counter()
     spec = get_solver(solver)
     options = spec.validate_options(solver_options)
-    c = validate_cov(cov, check_psd=False)
-    s = c.matrix
-    n = s.shape[0]
-    b = validate_budgets(budgets, n, c.names)
-    box = validate_bounds(bounds, n)
+    problem = validate_problem(cov, budgets, bounds=bounds, seed=seed, check_psd=check_psd)
+    s, b = problem.cov, problem.budgets
     leverage = positive_real(leverage, "leverage")
     if target_volatility is not None:
         target_volatility = positive_real(target_volatility, "target_volatility")
-    if tol is None:
-        tol = spec.default_tol
-    elif isinstance(tol, bool) or not isinstance(tol, Real) or not np.isfinite(tol) or tol < 0:
-        raise ValueError(f"tol must be a finite number >= 0, got {plain(tol)!r}")
+    tol = spec.default_tol if tol is None else nonnegative_real(tol, "tol")
     if max_iter is not None:  # None: the solver's default (a discrete solver's rounds may set it)
-        max_iter = positive_int(max_iter, "max_iter")
-    if box is not None and spec.kind != "classical":
+        max_iter = bounded_int(max_iter, "max_iter", maximum=MAX_ITERATIONS)
+    if problem.bounds is not None and spec.kind != "classical":
         raise ValueError(f"bounds are supported by classical solvers only, not {solver!r}")
-    if check_psd:
-        try:
-            np.linalg.cholesky(s)
-        except np.linalg.LinAlgError:
-            validate_cov(s, check_psd=True)  # raises with the smallest eigenvalue if not PSD
-            check_erc_exists(s)
 
-    out = spec.solve(s, b, tol=float(tol), max_iter=max_iter, seed=seed, options=options)
-    w, converged, stats = out.weights, out.converged, dict(out.stats)
-    if box is not None:
-        lo, hi = box
-        if np.any(w < lo - BOUNDS_ATOL) or np.any(w > hi + BOUNDS_ATOL):
-            w, converged, bstats = solve_bounded(s, b, lo, hi)
-            stats = {"unconstrained": stats, **bstats}
-        else:
-            stats["bounds_active"] = False
+    fixed = None if problem.bounds is None else bounds_fixed_point(*problem.bounds)
+    if fixed is not None:  # the bounds leave one feasible point (sum(lo) or sum(hi) is 1): it is the answer
+        out = SolverOutput(weights=fixed, converged=True, iterations=0)
+        w, converged, stats = fixed, True, {"bounds_active": True, "bounds_fixed_point": True}
+    else:
+        # the validated arrays go down as they are: no solver validates again (check_psd=False holds throughout)
+        out = spec.solve(s, b, tol=float(tol), max_iter=max_iter, seed=problem.seed, options=options)
+        w, converged, stats = out.weights, out.converged, dict(out.stats)
+        if problem.bounds is not None:
+            lo, hi = problem.bounds
+            if np.any(w < lo - BOUNDS_ATOL) or np.any(w > hi + BOUNDS_ATOL):
+                w, converged, bstats = solve_bounded(s, b, lo, hi)
+                stats = {"unconstrained": stats, **bstats}
+            else:
+                stats["bounds_active"] = False
 
+    check_finite_result(weights=w)
     rc = contributions_kernel(w, s)
+    check_finite_result(risk_contributions=rc)
     err = rc_error_kernel(rc, b)
-    w = w * leverage
-    if target_volatility is not None:
-        w = w * (target_volatility / np.sqrt(float(w @ s @ w)))
-    if leverage != 1.0 or target_volatility is not None:
-        rc = contributions_kernel(w, s)
+    # RC is homogeneous of degree 1 in w: scale the unscaled solution's numbers instead of recomputing w'Sw of the
+    # scaled weights, which over- or underflows long before the weights do (leverage 1e308, or 1e-300 then a target)
+    vol = float(rc.sum())
+    scale = leverage if target_volatility is None else target_volatility / vol
+    w, rc, vol = w * scale, rc * scale, vol * scale
+    check_finite_result(weights=w, risk_contributions=rc, volatility=vol, rc_error=err)
     return RiskParityResult(
         weights=w,
         risk_contributions=rc,
-        volatility=float(rc.sum()),
+        volatility=vol,
         rc_error=err,
         converged=bool(converged),
         iterations=out.iterations,
         solver=solver,
         elapsed=time.perf_counter() - start,
-        budgets=b,
-        asset_names=c.names,
+        budgets=np.array(b),
+        asset_names=problem.names,
         energy=out.energy,
         num_qubits=out.num_qubits,
         history=out.history,
         stats=stats,
-        seed=seed,
+        seed=problem.seed,
     )

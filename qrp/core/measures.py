@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numba
 import numpy as np
 
-from qrp.core.validation import positive_real, validate_budgets, validate_cov, validate_weights
+from qrp.core.validation import align_labels, positive_real, validate_budgets, validate_cov, validate_weights
 
 
 def contributions_kernel(w: np.ndarray, s: np.ndarray) -> np.ndarray:
@@ -47,24 +47,38 @@ def rc_error_kernel(rc: np.ndarray, budgets: np.ndarray) -> float:  # pragma: no
     return err
 
 
+def _labelled_weights(weights, cov, what: str = "weights"):
+    """(validated cov, weights aligned to its asset names by label and validated)."""
+    c = validate_cov(cov, check_psd=False)
+    w = validate_weights(align_labels(weights, c.names, what), c.matrix.shape[0], what=what)
+    return c, w
+
+
 def risk_contributions(weights, cov) -> np.ndarray:
     """Risk contributions RC_i = w_i (S w)_i / sqrt(w' S w), shape (N,), in units of volatility.
 
-    They sum to the portfolio volatility sqrt(w' S w). ``cov`` is not checked for positive semi-definiteness
-    here (call ``qrp.core.validation.check_psd_matrix`` for that); everything else about it is.
+    They sum to the portfolio volatility sqrt(w' S w). A labelled Series of weights is aligned to the covariance's
+    asset names. ``cov`` is not checked for positive semi-definiteness here (call
+    ``qrp.core.validation.check_psd_matrix`` for that); everything else about it is.
     """
-    c = validate_cov(cov, check_psd=False)
-    w = validate_weights(weights, c.matrix.shape[0])
+    c, w = _labelled_weights(weights, cov)
     return contributions_kernel(w, c.matrix)
 
 
 def rc_error(weights, cov, budgets=None) -> float:
-    """max_i |RC_i / sum(RC) - b_i|, with b_i = 1/N when ``budgets`` is None. Dimensionless, in [0, 1]."""
-    c = validate_cov(cov, check_psd=False)
-    n = c.matrix.shape[0]
-    w = validate_weights(weights, n)
-    b = validate_budgets(budgets, n, c.names)
-    return rc_error_kernel(contributions_kernel(w, c.matrix), b)
+    """max_i |RC_i / sum(RC) - b_i|, with b_i = 1/N when ``budgets`` is None. Dimensionless, in [0, 1].
+
+    Scale-free by construction: weights are divided by max_i |w_i| and the covariance by its largest variance before
+    the contributions are formed, so w'Sw neither overflows (weights 1e200) nor underflows (1e-200). Labelled
+    weights and budgets are aligned to the covariance's asset names.
+    """
+    c, w = _labelled_weights(weights, cov)
+    b = validate_budgets(budgets, c.matrix.shape[0], c.names)
+    scale = float(np.max(np.abs(w)))
+    if scale == 0.0:
+        raise ValueError("weights are all zero: risk contributions are undefined")
+    s = c.matrix / float(np.max(np.diag(c.matrix)))
+    return rc_error_kernel(contributions_kernel(w / scale, s), b)
 
 
 @dataclass(frozen=True)
@@ -89,15 +103,22 @@ def portfolio_stats(weights, cov, expected_returns=None, risk_free_rate: float =
     """Volatility, expected return and Sharpe ratio of ``weights``.
 
     ``expected_returns`` (shape (N,)) and ``risk_free_rate`` must be in the same period as ``cov``
-    (annualized with annualized, daily with daily).
+    (annualized with annualized, daily with daily). Labelled Series are aligned to the covariance's asset names.
+    ``ValueError`` when w'Sw is negative beyond rounding (a covariance that is not positive semi-definite).
     """
-    c = validate_cov(cov, check_psd=False)
+    c, w = _labelled_weights(weights, cov)
     n = c.matrix.shape[0]
-    w = validate_weights(weights, n)
-    vol = float(np.sqrt(max(float(w @ c.matrix @ w), 0.0)))
+    var = float(w @ c.matrix @ w)
+    # rounding alone moves w'Sw by at most about n eps |w|'|S||w|; anything more negative is a non-PSD covariance
+    slack = 4.0 * n * np.finfo(np.float64).eps * float(np.abs(w) @ np.abs(c.matrix) @ np.abs(w))
+    if not np.isfinite(var):
+        raise ValueError(f"portfolio variance w'Sw = {var!r} is not finite (weights or cov too large)")
+    if var < -slack:
+        raise ValueError(f"portfolio variance w'Sw = {var!r} is negative: cov is not positive semi-definite")
+    vol = float(np.sqrt(max(var, 0.0)))
     ret = sharpe = None
     if expected_returns is not None:
-        mu = validate_weights(expected_returns, n, what="expected_returns")
+        mu = validate_weights(align_labels(expected_returns, c.names, "expected_returns"), n, what="expected_returns")
         if not np.isfinite(risk_free_rate):
             raise ValueError(f"risk_free_rate must be finite, got {risk_free_rate!r}")
         ret = float(w @ mu)

@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 
 from qrp.core.result import SolverOutput
-from qrp.core.validation import plain, positive_int
+from qrp.core.validation import finite_float, plain, positive_int
 
 SolverFunc = Callable[..., SolverOutput]
 KINDS = ("classical", "discrete")
@@ -73,13 +73,11 @@ def real_option(name: str, default: float | None, doc: str = "", *, low: float =
     interval = f"{'(' if low_open else '['}{low:g}, {high:g}{')' if high_open or high == np.inf else ']'}"
 
     def check(value):
-        bad = isinstance(value, bool) or not isinstance(value, Real) or not np.isfinite(value)
-        if not bad:
-            v = float(value)
-            bad = v < low or (low_open and v == low) or v > high or (high_open and v == high)
+        v = finite_float(value)  # any finite numbers.Real (Fraction too), not bool
+        bad = v is None or v < low or (low_open and v == low) or v > high or (high_open and v == high)
         if bad:
             raise ValueError(f"{name} must be a finite number in {interval}, got {plain(value)!r}")
-        return float(value)
+        return v
 
     return Option(name, default, check, doc)
 

@@ -132,6 +132,13 @@ class RiskParityResult:
     stats: dict[str, Any] = field(default_factory=dict)
     seed: int | None = None
 
+    @property
+    def weights_series(self) -> pd.Series:
+        """The weights as a Series indexed by ``asset_names`` (a positional index without names), named "weight"."""
+        index = pd.Index(self.asset_names, name="asset") if self.asset_names else pd.RangeIndex(
+            len(self.weights), name="asset")
+        return pd.Series(self.weights, index=index, name="weight")
+
     def to_frame(self) -> pd.DataFrame:
         """One row per asset: weight, risk_contribution, risk_share (RC_i / sum RC) and budget."""
         rc = self.risk_contributions

@@ -12,6 +12,7 @@ optional (``check_psd``).
 
 from __future__ import annotations
 
+import math
 import tomllib
 from dataclasses import dataclass
 from numbers import Integral, Real
@@ -27,6 +28,26 @@ SYMMETRY_RTOL = 1e-10
 PSD_RTOL = 1e-10
 #: Absolute tolerance on sum(budgets) == 1.
 BUDGET_ATOL = 1e-8
+#: Slack on sum(lo) <= 1 <= sum(hi) for bounds; within it of 1 the only feasible point is lo (or hi) itself.
+BOUNDS_SUM_ATOL = 1e-12
+
+# Upper limits of the integer options, checked before anything is allocated (``bounded_int``). They are far above
+# anything that runs in reasonable time and memory, and far below what overflows an int64 or a float.
+#: Bits per asset of a binary encoding (2^bits levels; 2^32 levels already exceed float64 resolution of a box).
+MAX_BITS = 32
+#: Refinement rounds (a seed is spawned per round before the first one runs).
+MAX_ROUNDS = 10_000
+#: Samples of one solve: annealing reads, circuit shots, readout shots.
+MAX_SAMPLES = 10**7
+#: QAOA layers (2 angles each).
+MAX_REPS = 1000
+#: Discretized problems need variances in [1/DISCRETE_SCALE_LIMIT, DISCRETE_SCALE_LIMIT] and budgets >=
+#: 1/DISCRETE_SCALE_LIMIT: the pairwise energies are quadratic in the covariance and the log surrogate divides by
+#: squared box centres, so beyond that range they leave the float range (ERC weights do not depend on the scale of
+#: the covariance: rescale its units).
+DISCRETE_SCALE_LIMIT = 1e100
+#: Iteration / evaluation caps of the classical solvers and optimizers (fits a C int and a Python float exactly).
+MAX_ITERATIONS = 10**9
 
 
 @dataclass(frozen=True)
@@ -51,6 +72,9 @@ def as_float_array(x, what: str) -> np.ndarray:
     return arr
 
 
+_TINY = float(np.finfo(np.float64).tiny)
+
+
 # Hand-written because numpy needs three O(N^2) temporaries (isfinite, S - S.T, abs) for the same answer; this
 # single pass keeps validation well under the solver's own cost at N >= 1000.
 @numba.njit(cache=True, nogil=True)
@@ -61,7 +85,7 @@ def _scan_matrix(s, rtol):  # pragma: no cover - compiled
         d = s[i, i]
         if not np.isfinite(d):
             return 1, i, i
-        if d <= 0.0:
+        if d < _TINY:  # zero, negative, or subnormal (w'Sw of such a variance underflows to 0)
             return 2, i, i
         if d > dmax:
             dmax = d
@@ -81,9 +105,9 @@ def validate_cov(cov, *, check_psd: bool = True, name: str = "cov") -> Covarianc
     """Validate a covariance matrix and return it as float64 with its asset names.
 
     Checks (all raise ``ValueError``): 2-D, square, non-empty, numeric, finite, symmetric to
-    ``SYMMETRY_RTOL * max(diag)``, strictly positive variances, and (``check_psd=True``) positive semi-definite to
-    ``PSD_RTOL * lambda_max``, the message quoting the smallest eigenvalue. The PSD certificate is a Cholesky
-    factorization, O(N^3/3); only when it fails are the eigenvalues computed.
+    ``SYMMETRY_RTOL * max(diag)``, variances >= the smallest normal float (2.2e-308), and (``check_psd=True``)
+    positive semi-definite to ``PSD_RTOL * lambda_max``, the message quoting the smallest eigenvalue. The PSD
+    certificate is a Cholesky factorization, O(N^3/3); only when it fails are the eigenvalues computed.
     """
     names = None
     if isinstance(cov, pd.DataFrame):
@@ -102,7 +126,8 @@ def validate_cov(cov, *, check_psd: bool = True, name: str = "cov") -> Covarianc
     if code == 1:
         raise ValueError(f"{name} contains NaN or inf at [{i}, {j}]: {float(arr[i, j])!r}")
     if code == 2:
-        raise ValueError(f"{name} has a zero or negative variance at [{i}, {i}]: {float(arr[i, i])!r}")
+        kind = "zero or negative" if arr[i, i] <= 0 else f"subnormal (below {_TINY:.3g})"
+        raise ValueError(f"{name} has a {kind} variance at [{i}, {i}]: {float(arr[i, i])!r}")
     if code == 3:
         raise ValueError(
             f"{name} is not symmetric: [{i}, {j}] = {float(arr[i, j])!r} but [{j}, {i}] = {float(arr[j, i])!r} "
@@ -154,19 +179,35 @@ def check_erc_exists(cov: np.ndarray) -> None:
         )
 
 
+def align_labels(x, names: tuple[str, ...] | None, what: str):
+    """Reorder a labelled pandas input (a Series, or a DataFrame by rows) to the covariance's asset ``names``.
+
+    Alignment is by label, exactly: every asset must appear once and no other label may (``ValueError`` naming the
+    missing and unexpected labels). Positional use stays for plain arrays, for inputs whose index is the default
+    ``RangeIndex`` and when the covariance carries no names. Anything else is returned unchanged.
+    """
+    if names is None or not isinstance(x, (pd.Series, pd.DataFrame)) or x.index.equals(pd.RangeIndex(len(x))):
+        return x
+    labels = [str(k) for k in x.index]
+    if len(set(labels)) != len(labels):
+        raise ValueError(f"{what} have duplicate labels: {sorted({k for k in labels if labels.count(k) > 1})}")
+    missing = [k for k in names if k not in set(labels)]
+    extra = [k for k in labels if k not in set(names)]
+    if missing or extra:
+        raise ValueError(
+            f"{what} labels do not match the assets of cov: missing {missing}, unexpected {extra}"
+        )
+    return x.set_axis(labels, axis=0).loc[list(names)]
+
+
 def validate_budgets(budgets, n: int, names: tuple[str, ...] | None = None) -> np.ndarray:
     """Risk budgets b: length n, finite, strictly positive, summing to 1 within ``BUDGET_ATOL``.
 
-    ``None`` gives 1/n each. A pandas Series is aligned to ``names`` when both carry labels.
+    ``None`` gives 1/n each. A labelled Series is aligned to ``names`` (``align_labels``).
     """
     if budgets is None:
         return np.full(n, 1.0 / n)
-    if isinstance(budgets, pd.Series) and names is not None:
-        missing = set(names) - {str(k) for k in budgets.index}
-        if missing:
-            raise ValueError(f"budgets lack assets {sorted(missing)}")
-        budgets = budgets.set_axis([str(k) for k in budgets.index]).loc[list(names)]
-    b = as_float_array(budgets, "budgets").astype(np.float64)
+    b = as_float_array(align_labels(budgets, names, "budgets"), "budgets").astype(np.float64)
     if b.ndim != 1:
         raise ValueError(f"budgets must be 1-D, got shape {b.shape}")
     if b.shape[0] != n:
@@ -184,15 +225,16 @@ def validate_budgets(budgets, n: int, names: tuple[str, ...] | None = None) -> n
     return b
 
 
-def validate_bounds(bounds, n: int) -> tuple[np.ndarray, np.ndarray] | None:
+def validate_bounds(bounds, n: int, names: tuple[str, ...] | None = None) -> tuple[np.ndarray, np.ndarray] | None:
     """Per-asset weight bounds as ``(lo, hi)`` arrays, or ``None``.
 
     Accepts ``None``, a pair ``(lo, hi)`` of scalars applied to every asset, or a sequence of ``n`` pairs
-    (an (n, 2) array). Requires 0 <= lo <= hi, hi > 0 and sum(lo) <= 1 <= sum(hi) (else infeasible).
+    (an (n, 2) array; a DataFrame with one row per asset is aligned to ``names`` by its index). Requires
+    0 <= lo <= hi, hi > 0 and sum(lo) <= 1 <= sum(hi) within ``BOUNDS_SUM_ATOL`` (else infeasible).
     """
     if bounds is None:
         return None
-    arr = as_float_array(bounds, "bounds").astype(np.float64)
+    arr = as_float_array(align_labels(bounds, names, "bounds"), "bounds").astype(np.float64)
     if arr.shape == (2,):
         lo, hi = np.full(n, arr[0]), np.full(n, arr[1])
     elif arr.shape == (n, 2):
@@ -214,11 +256,116 @@ def validate_bounds(bounds, n: int) -> tuple[np.ndarray, np.ndarray] | None:
     if (lo > hi).any():
         k = int(np.argmax(lo > hi))
         raise ValueError(f"bounds: asset {k} has lower bound {float(lo[k])!r} above upper bound {float(hi[k])!r}")
-    if lo.sum() > 1.0 + 1e-12:
+    if lo.sum() > 1.0 + BOUNDS_SUM_ATOL:
         raise ValueError(f"bounds are infeasible: lower bounds sum to {float(lo.sum())!r} > 1")
-    if hi.sum() < 1.0 - 1e-12:
+    if hi.sum() < 1.0 - BOUNDS_SUM_ATOL:
         raise ValueError(f"bounds are infeasible: upper bounds sum to {float(hi.sum())!r} < 1")
     return lo, np.minimum(hi, 1.0)
+
+
+def bounds_fixed_point(lo: np.ndarray, hi: np.ndarray) -> np.ndarray | None:
+    """The only feasible weights when sum(lo) or sum(hi) is 1 within ``BOUNDS_SUM_ATOL`` (every asset at its lower,
+    or every asset at its upper bound: 20 assets in [0.05, 1], or 7 assets in [0, 1/7]), normalized to sum 1
+    exactly; None when the feasible set has more than one point."""
+    for edge in (lo, hi):
+        total = float(edge.sum())
+        if abs(total - 1.0) <= BOUNDS_SUM_ATOL:
+            return edge / total
+    return None
+
+
+@dataclass(frozen=True)
+class ValidatedProblem:
+    """A risk-budgeting problem validated once at the boundary (``validate_problem``) and passed down as is.
+
+    cov : (N, N) float64, read-only. budgets : (N,) float64, read-only. names : asset labels or None.
+    bounds : (lo, hi) read-only arrays or None. seed : None or an int >= 0. check_psd : whether the PSD certificate
+    (and, for a singular matrix, the ERC existence check) ran.
+    """
+
+    cov: np.ndarray
+    budgets: np.ndarray
+    names: tuple[str, ...] | None
+    bounds: tuple[np.ndarray, np.ndarray] | None
+    seed: int | None
+    check_psd: bool
+
+    @property
+    def n_assets(self) -> int:
+        return int(self.cov.shape[0])
+
+
+def _read_only(a: np.ndarray) -> np.ndarray:
+    out = np.array(a, dtype=np.float64, copy=True)
+    out.setflags(write=False)
+    return out
+
+
+def validate_problem(cov, budgets=None, *, bounds=None, seed=None, check_psd: bool = True) -> ValidatedProblem:
+    """Every check of a risk-budgeting problem, once: ``validate_cov`` (O(N^2) checks always; with ``check_psd`` the
+    Cholesky certificate, on failure the eigenvalue test and ``check_erc_exists``), ``validate_budgets`` and
+    ``validate_bounds`` (labelled pandas inputs aligned to the covariance's names), ``check_seed``.
+
+    Given a ``ValidatedProblem`` it returns it unchanged (nothing is checked twice), so ``qrp.risk_parity``,
+    ``qrp.discretize``, ``qrp.refine`` and the discrete solvers can all call it and ``check_psd=False`` at the
+    boundary holds all the way down. ``budgets`` must then be None or equal to the problem's.
+    """
+    if isinstance(cov, ValidatedProblem):
+        if budgets is not None and not np.array_equal(np.asarray(budgets, dtype=np.float64), cov.budgets):
+            raise ValueError("budgets differ from those of the validated problem passed as cov")
+        if bounds is not None or seed is not None:
+            raise ValueError("pass bounds and seed to validate_problem with the covariance, not with a validated "
+                             "problem")
+        return cov
+    if not isinstance(check_psd, (bool, np.bool_)):
+        raise ValueError(f"check_psd must be True or False, got {check_psd!r}")
+    c = validate_cov(cov, check_psd=False)
+    s = c.matrix
+    n = s.shape[0]
+    b = validate_budgets(budgets, n, c.names)
+    box = validate_bounds(bounds, n, c.names)
+    seed = check_seed(seed)
+    if check_psd:
+        try:
+            np.linalg.cholesky(s)
+        except np.linalg.LinAlgError:
+            check_psd_matrix(s)
+            check_erc_exists(s)
+    return ValidatedProblem(
+        cov=_read_only(s), budgets=_read_only(b), names=c.names,
+        bounds=None if box is None else (_read_only(box[0]), _read_only(box[1])), seed=seed, check_psd=bool(check_psd),
+    )
+
+
+def check_discretizable(cov: np.ndarray, budgets: np.ndarray) -> None:
+    """``ValueError`` unless a validated covariance and budgets can be binary-encoded without the energies leaving
+    the float range (``DISCRETE_SCALE_LIMIT``): largest variance within [1e-100, 1e100], every budget >= 1e-100."""
+    vmax = float(np.max(np.diag(cov)))
+    if not 1.0 / DISCRETE_SCALE_LIMIT <= vmax <= DISCRETE_SCALE_LIMIT:
+        raise ValueError(
+            f"cov: largest variance {vmax!r} is outside [{1 / DISCRETE_SCALE_LIMIT:g}, {DISCRETE_SCALE_LIMIT:g}], "
+            "where discrete energies would over- or underflow; rescale the covariance (ERC weights do not depend on "
+            "its scale)"
+        )
+    bmin = float(np.min(budgets))
+    if bmin < 1.0 / DISCRETE_SCALE_LIMIT:
+        k = int(np.argmin(budgets))
+        raise ValueError(f"budgets[{k}] = {bmin!r} is below {1 / DISCRETE_SCALE_LIMIT:g}: too small to discretize "
+                         "(the encoded box of that asset underflows)")
+
+
+def check_finite_result(**values) -> None:
+    """``ValueError`` naming the first non-finite value (weights, volatility, risk contributions, ...): a result
+    holding NaN or inf is an error, never a converged answer. The one check every ``RiskParityResult`` passes."""
+    for name, v in values.items():
+        arr = np.asarray(v, dtype=np.float64)
+        if not np.all(np.isfinite(arr)):
+            k = int(np.argmax(~np.isfinite(arr.ravel())))
+            raise ValueError(
+                f"the result is not finite: {name}{'' if arr.ndim == 0 else f'[{k}]'} = "
+                f"{float(arr.ravel()[k])!r} (the covariance is not positive semi-definite, or the scaling by "
+                "leverage / target_volatility leaves the float range)"
+            )
 
 
 def plain(value):
@@ -226,18 +373,60 @@ def plain(value):
     return value.item() if isinstance(value, np.generic) else value
 
 
+def finite_float(value) -> float | None:
+    """``float(value)`` for a real number that is finite as a float (Fraction, Decimal and numpy scalars included),
+    else None (bool, non-numbers, NaN, inf, and values beyond the float range)."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, Real):
+        return None
+    try:
+        x = float(value)
+    except (OverflowError, ValueError, TypeError):
+        return None
+    return x if math.isfinite(x) else None
+
+
 def positive_real(value, what: str) -> float:
-    """A finite real number > 0 (not bool), else ``ValueError`` naming ``what`` and the value."""
-    if isinstance(value, bool) or not isinstance(value, Real) or not np.isfinite(value) or value <= 0:
+    """A finite real number > 0 (not bool; any ``numbers.Real`` such as ``Fraction``), returned as a float, else
+    ``ValueError`` naming ``what`` and the value."""
+    x = finite_float(value)
+    if x is None or x <= 0:
         raise ValueError(f"{what} must be a finite number > 0, got {plain(value)!r}")
-    return float(value)
+    return x
+
+
+def nonnegative_real(value, what: str) -> float:
+    """A finite real number >= 0 (not bool), as a float, else ``ValueError`` naming ``what`` and the value."""
+    x = finite_float(value)
+    if x is None or x < 0:
+        raise ValueError(f"{what} must be a finite number >= 0, got {plain(value)!r}")
+    return x
 
 
 def positive_int(value, what: str, *, minimum: int = 1) -> int:
     """An integer >= ``minimum`` (not bool), else ``ValueError`` naming ``what`` and the value."""
-    if isinstance(value, bool) or not isinstance(value, Integral) or value < minimum:
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, Integral) or value < minimum:
         raise ValueError(f"{what} must be an integer >= {minimum}, got {plain(value)!r}")
     return int(value)
+
+
+def bounded_int(value, what: str, *, minimum: int = 1, maximum: int) -> int:
+    """An integer in [``minimum``, ``maximum``] (not bool), else ``ValueError`` naming ``what``, the value and the
+    range. The limits (``MAX_BITS``, ``MAX_ROUNDS``, ``MAX_SAMPLES``, ``MAX_REPS``, ``MAX_ITERATIONS``) are checked
+    before anything is allocated, so ``bits=10**9`` or ``num_reads=10**9`` fail at once instead of exhausting
+    memory."""
+    v = positive_int(value, what, minimum=minimum)
+    if v > maximum:
+        raise ValueError(f"{what} must be an integer in [{minimum}, {maximum}], got {v!r}")
+    return v
+
+
+def check_seed(seed) -> int | None:
+    """The one seed check of qrp: None or an integer >= 0 (not bool), else ``ValueError`` naming the value."""
+    if seed is None:
+        return None
+    if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, Integral) or seed < 0:
+        raise ValueError(f"seed must be None or an integer >= 0, got {plain(seed)!r}")
+    return int(seed)
 
 
 def validate_weights(weights, n: int | None = None, *, what: str = "weights") -> np.ndarray:

@@ -85,6 +85,12 @@ def validate_returns(returns, *, nan_policy: str = "raise", min_observations: in
             f"{min_observations}"
         )
     values = frame.to_numpy()
+    peak = np.max(np.abs(values), axis=0)
+    too_big = peak**2 * len(values) > np.finfo(np.float64).max / 16  # sums of squares would overflow
+    if too_big.any():
+        k = int(np.argmax(too_big))
+        raise ValueError(f"returns of asset {names[k]!r} reach {float(peak[k])!r}: their sums of squares overflow "
+                         "float64, so no covariance estimate is usable; rescale the returns")
     constant = np.all(values == values[0], axis=0)
     if constant.any():
         bad = [names[i] for i in np.flatnonzero(constant)]
@@ -94,8 +100,21 @@ def validate_returns(returns, *, nan_policy: str = "raise", min_observations: in
 
 
 def _finish(matrix: np.ndarray, names, periods_per_year: float) -> pd.DataFrame:
-    """Symmetrize, annualize, certify PSD and label."""
-    out = (matrix + matrix.T) * (0.5 * periods_per_year)
+    """Symmetrize, annualize, check as every covariance is checked (``validate_cov``: finite, variances >= the
+    smallest normal float), certify PSD and label. Returns scaled by 1e160 overflow to inf and returns scaled by
+    1e-160 (or ``periods_per_year=1e-320``) underflow to zero or subnormal variances: both are rejected here, as
+    constant columns are, naming the asset, instead of returning a matrix no solver can use."""
+    with np.errstate(over="ignore", under="ignore", invalid="ignore"):
+        out = (matrix + matrix.T) * (0.5 * periods_per_year)
+    diag = np.diag(out)
+    bad = ~np.isfinite(out).all(axis=0) | ~(diag >= np.finfo(np.float64).tiny)
+    if bad.any():
+        k = int(np.argmax(bad))
+        raise ValueError(
+            f"estimated covariance of asset {list(names)[k]!r} is not usable (variance {float(diag[k])!r}): the "
+            "returns or periods_per_year are so large or small that the estimate over- or underflows float64; "
+            "rescale the returns"
+        )
     check_psd_matrix(out, name="estimated covariance")
     return pd.DataFrame(out, index=list(names), columns=list(names))
 

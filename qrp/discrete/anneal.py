@@ -18,6 +18,7 @@ import numpy as np
 
 from qrp.core.registry import Option, check_options, int_option
 from qrp.core.result import Resources
+from qrp.core.validation import MAX_ITERATIONS, MAX_SAMPLES
 from qrp.discrete.options import discrete_options
 from qrp.discrete.refine import SampleResult
 from qrp.discrete.samplers import GROUND_STATE_CHECK_QUBITS, read_sampleset
@@ -39,8 +40,8 @@ def _validate_beta_range(beta_range):
 
 #: The annealer's own options.
 OWN_OPTIONS = (
-    int_option("num_reads", 20, "independent anneals per round"),
-    int_option("num_sweeps", 1000, "Metropolis sweeps per anneal"),
+    int_option("num_reads", 20, "independent anneals per round", maximum=MAX_SAMPLES),
+    int_option("num_sweeps", 1000, "Metropolis sweeps per anneal", maximum=MAX_ITERATIONS),
     Option("beta_range", None, _validate_beta_range, "(hot, cold) inverse temperatures (None: the sampler's)"),
     int_option("check_ground_state", GROUND_STATE_CHECK_QUBITS, "compare with enumeration up to this n (0: never)",
                minimum=0),

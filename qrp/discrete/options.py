@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from qrp.core.registry import Option, choice_option, int_option, real_option
+from qrp.core.validation import MAX_BITS, MAX_ROUNDS
 
 FORMULATIONS = ("log_barrier", "pairwise")
 LOG_FITS = ("lsq", "taylor")
@@ -60,9 +61,9 @@ class Discretization:
     block_sweeps : sweeps over the blocks per round at most (fewer when a sweep changes nothing).
     """
 
-    bits: int = declare(int_option("bits", 2, "bits per asset K"))
+    bits: int = declare(int_option("bits", 2, "bits per asset K", maximum=MAX_BITS))
     formulation: str = declare(choice_option("formulation", "log_barrier", FORMULATIONS, "objective encoded"))
-    rounds: int | None = declare(int_option("rounds", None, "refinement rounds (None: max_iter)"))
+    rounds: int | None = declare(int_option("rounds", None, "refinement rounds (None: max_iter)", maximum=MAX_ROUNDS))
     box: Any = declare(Option("box", None, _check_box, "first round's (lo, hi) (None: around the classical guess)"))
     shrink: float = declare(real_option("shrink", 0.5, "half-width factor per round", high=1.0, high_open=True))
     radius: float = declare(real_option("radius", 0.5, "default box half-width / centre", high=1.0, high_open=True))

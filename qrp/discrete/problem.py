@@ -78,28 +78,10 @@ from functools import cached_property
 import numpy as np
 
 from qrp.classical.ccd import spinu_start
-from qrp.core.validation import check_erc_exists, validate_budgets, validate_cov
+from qrp.core.validation import check_discretizable, validate_problem
 from qrp.discrete import export
 from qrp.discrete.export import MAX_PAIRWISE_EXPORT_QUBITS
 from qrp.discrete.options import DEFAULTS, Discretization
-
-
-def validate_problem_inputs(cov, budgets, check_psd: bool) -> tuple[np.ndarray, np.ndarray]:
-    """The checks of ``qrp.risk_parity`` in the same order with the same errors; returns read-only copies."""
-    c = validate_cov(cov, check_psd=False)
-    s = c.matrix
-    b = validate_budgets(budgets, s.shape[0], c.names)
-    if check_psd:
-        try:
-            np.linalg.cholesky(s)
-        except np.linalg.LinAlgError:
-            validate_cov(s, check_psd=True)
-            check_erc_exists(s)
-    s = np.array(s, dtype=np.float64, copy=True)
-    b = np.array(b, dtype=np.float64, copy=True)
-    s.setflags(write=False)
-    b.setflags(write=False)
-    return s, b
 
 
 def box_centre(cov: np.ndarray, budgets: np.ndarray, formulation: str) -> np.ndarray:
@@ -114,25 +96,48 @@ def default_box(cov: np.ndarray, budgets: np.ndarray, formulation: str, radius: 
     """(lo, hi) = (c (1 - radius), c (1 + radius)) around ``box_centre``; radius in (0, 1) (validated by
     ``Discretization``: below 1 so that the box excludes zero weights)."""
     c = box_centre(cov, budgets, formulation)
-    return c * (1.0 - radius), c * (1.0 + radius)
+    if not np.all(np.isfinite(c) & (c > 0)):
+        raise ValueError(f"the default box centre {c.tolist()} is not finite and positive (a covariance that is not "
+                         "positive semi-definite, passed with check_psd=False?); pass box=")
+    lo, hi = c * (1.0 - radius), c * (1.0 + radius)
+    if np.any(lo >= hi):
+        raise ValueError(f"radius {radius!r} is too small: the box c (1 -/+ radius) collapses to a point in float64")
+    return lo, hi
+
+
+def box_resolvable(lo: np.ndarray, hi: np.ndarray, bits: int) -> bool:
+    """Whether every asset's 2^bits levels are distinct floats (the step (hi - lo) / (2^bits - 1) does not vanish
+    against lo)."""
+    step = (hi - lo) / (2.0**bits - 1.0)
+    return bool(np.all(lo + step > lo))
+
+
+def check_box_resolvable(lo: np.ndarray, hi: np.ndarray, bits: int) -> None:
+    """``ValueError`` unless ``box_resolvable`` (a box too narrow for its levels gives equal energies, not answers)."""
+    if not box_resolvable(lo, hi, bits):
+        raise ValueError(f"box is too narrow for 2^{bits} distinct levels in float64 (lo={lo.tolist()}, "
+                         f"hi={hi.tolist()}); widen it or use fewer bits")
 
 
 def validate_box(box, n_assets: int, formulation: str) -> tuple[np.ndarray, np.ndarray]:
-    """A box as fresh (lo, hi) float64 arrays. Accepts a (lo, hi) pair of scalars or length-N arrays, or an (N, 2)
-    array. Requires finite lo < hi, hi > 0, lo > 0 for log_barrier (log y) and lo >= 0 for pairwise (long-only)."""
+    """A box as fresh (lo, hi) float64 arrays. The one accepted shape is the pair ``(lo, hi)``, each a scalar or a
+    length-N array (an array of shape (2,) or (2, N)); per-asset rows (an (N, 2) array, N != 2) are rejected, so a
+    2 x 2 box has one reading: row 0 = lo, row 1 = hi. Requires finite lo < hi, hi > 0, lo > 0 for log_barrier
+    (log y) and lo >= 0 for pairwise (long-only)."""
     try:
         arr = np.asarray(box, dtype=np.float64)
     except (TypeError, ValueError) as exc:
         raise ValueError(f"box could not be read as numbers: {exc}") from None
-    if arr.shape == (n_assets, 2) and n_assets != 2:
-        lo, hi = arr[:, 0].copy(), arr[:, 1].copy()
-    elif arr.shape == (2,):
+    if arr.shape == (2,):
         lo, hi = np.full(n_assets, arr[0]), np.full(n_assets, arr[1])
     elif arr.shape == (2, n_assets):
         lo, hi = arr[0].copy(), arr[1].copy()
     else:
+        hint = "; per-asset rows of shape (N, 2) are not accepted, pass their transpose" if arr.shape == (
+            n_assets, 2) else ""
         raise ValueError(
-            f"box must be a (lo, hi) pair of scalars or of length-{n_assets} arrays, got shape {arr.shape}"
+            f"box must be a (lo, hi) pair of scalars or of length-{n_assets} arrays (shape (2,) or (2, {n_assets})), "
+            f"got shape {arr.shape}{hint}"
         )
     if not (np.all(np.isfinite(lo)) and np.all(np.isfinite(hi))):
         raise ValueError("box contains NaN or inf")
@@ -271,7 +276,12 @@ class DiscreteProblem:
 
     def levels(self, samples) -> np.ndarray:
         """Integer level m_i = sum_k 2^k x_ik in 0..2^K-1 of each asset, (N,) or (m, N)."""
-        x = np.asarray(samples, dtype=np.int64)
+        x = np.asarray(samples)
+        if x.ndim not in (1, 2) or x.shape[-1] != self.num_qubits:
+            raise ValueError(f"samples must have shape ({self.num_qubits},) or (m, {self.num_qubits}), got {x.shape}")
+        if not np.all((x == 0) | (x == 1)):
+            raise ValueError("samples must contain only 0 and 1")
+        x = x.astype(np.int64)
         return (x.reshape(*x.shape[:-1], self.n_assets, self.bits) << np.arange(self.bits)).sum(axis=-1)
 
     def objective(self, v) -> float:
@@ -385,13 +395,13 @@ def discretize(
 
     Parameters
     ----------
-    cov : (N, N) covariance (validated exactly as by ``qrp.risk_parity``).
+    cov : (N, N) covariance (validated exactly as by ``qrp.risk_parity``: ``validate_problem``).
     bits : K >= 1 bits per asset; n = N K binary variables.
     formulation : "log_barrier" (Spinu's objective, a QUBO, variable y) or "pairwise" (the seed's objective plus a
         budget penalty, degree 4, variable w). See the module docstring for the math.
     budgets : (N,) risk budgets summing to 1, or None for ERC.
-    box : (lo, hi) of scalars or (N,) arrays, or an (N, 2) array, in the formulation's variable; None for the default
-        bracket c (1 -/+ radius) around ``box_centre``.
+    box : (lo, hi) of scalars or of (N,) arrays (shape (2,) or (2, N); see ``validate_box``), in the formulation's
+        variable; None for the default bracket c (1 -/+ radius) around ``box_centre``.
     radius : relative half-width of the default box, in (0, 1).
     log_fit : "lsq" or "taylor", the quadratic standing for -b_i log y_i (log_barrier).
     penalty : dimensionless budget-penalty factor (pairwise): lambda = penalty (w_c' S w_c)^2.
@@ -399,10 +409,12 @@ def discretize(
     """
     d = Discretization.validated(bits=bits, formulation=formulation, box=box, radius=radius, log_fit=log_fit,
                                  penalty=penalty)
-    s, b = validate_problem_inputs(cov, budgets, check_psd)
-    lo, hi = initial_box(s, b, d)
+    p = validate_problem(cov, budgets, check_psd=check_psd)
+    check_discretizable(p.cov, p.budgets)
+    lo, hi = initial_box(p.cov, p.budgets, d)
+    check_box_resolvable(lo, hi, d.bits)
+    s, b = p.cov, p.budgets
     return DiscreteProblem(s, b, d.bits, d.formulation, lo, hi, log_fit=d.log_fit, penalty=d.penalty)
 
 
-__all__ = ["MAX_PAIRWISE_EXPORT_QUBITS", "DiscreteProblem", "default_box", "discretize", "initial_box", "validate_box",
-           "validate_problem_inputs"]
+__all__ = ["MAX_PAIRWISE_EXPORT_QUBITS", "DiscreteProblem", "default_box", "discretize", "initial_box", "validate_box"]

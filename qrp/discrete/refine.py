@@ -33,9 +33,9 @@ import numpy as np
 
 from qrp.core.measures import contributions_kernel, rc_error_kernel
 from qrp.core.result import RefinementRound, Resources, SolverOutput
-from qrp.core.validation import positive_int
+from qrp.core.validation import MAX_ROUNDS, bounded_int, check_discretizable, check_seed, validate_problem
 from qrp.discrete.options import DEFAULTS, Discretization
-from qrp.discrete.problem import DiscreteProblem, initial_box, validate_problem_inputs
+from qrp.discrete.problem import DiscreteProblem, box_resolvable, check_box_resolvable, initial_box
 
 #: The half-width never exceeds this fraction of the centre value (keeps lo > 0).
 MAX_RELATIVE_HALF_WIDTH = 0.9
@@ -67,9 +67,7 @@ SampleSolver = Callable[..., SampleResult]
 def round_seeds(seed: int | None, rounds: int) -> tuple[list[int], int]:
     """One seed in [0, 2^31) per round (the range dwave-samplers accepts) from ``SeedSequence(seed).spawn(rounds)``,
     and the sequence's entropy (recorded so that a ``seed=None`` run can be replayed)."""
-    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0):
-        raise ValueError(f"seed must be None or an integer >= 0, got {seed!r}")
-    ss = np.random.SeedSequence(None if seed is None else int(seed))
+    ss = np.random.SeedSequence(check_seed(seed))
     return [int(c.generate_state(1, dtype=np.uint32)[0] >> 1) for c in ss.spawn(rounds)], int(ss.entropy)
 
 
@@ -126,8 +124,8 @@ def refine(
     """
     disc = Discretization.validated(bits=bits, formulation=formulation, rounds=rounds, box=box, shrink=shrink,
                                     radius=radius, log_fit=log_fit, penalty=penalty)
-    s, b = validate_problem_inputs(cov, budgets, check_psd=True)
-    return run_refinement(s, b, disc, tol=tol, seed=seed, sample_solver=sample_solver)
+    p = validate_problem(cov, budgets)
+    return run_refinement(p.cov, p.budgets, disc, tol=tol, seed=seed, sample_solver=sample_solver)
 
 
 def run_refinement(s: np.ndarray, b: np.ndarray, disc: Discretization, *, tol: float, seed: int | None,
@@ -137,7 +135,8 @@ def run_refinement(s: np.ndarray, b: np.ndarray, disc: Discretization, *, tol: f
         raise ValueError(f"tol must be a finite number >= 0, got {tol!r}")
     if not callable(sample_solver):
         raise ValueError(f"sample_solver must be callable, got {sample_solver!r}")
-    rounds = positive_int(disc.rounds, "rounds")
+    rounds = bounded_int(disc.rounds, "rounds", maximum=MAX_ROUNDS)
+    check_discretizable(s, b)
     lo, hi = initial_box(s, b, disc)
     seeds, entropy = round_seeds(seed, rounds)
 
@@ -146,6 +145,10 @@ def run_refinement(s: np.ndarray, b: np.ndarray, disc: Discretization, *, tol: f
     state = None
     problem = None
     for r in range(rounds):
+        if r == 0:
+            check_box_resolvable(lo, hi, disc.bits)
+        elif not box_resolvable(lo, hi, disc.bits):  # the levels no longer differ in float64: nothing finer to find
+            break
         t0 = time.perf_counter()
         problem = DiscreteProblem(s, b, disc.bits, disc.formulation, lo, hi, log_fit=disc.log_fit,
                                   penalty=disc.penalty)

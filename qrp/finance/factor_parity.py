@@ -31,7 +31,17 @@ import pandas as pd
 from scipy.optimize import minimize
 
 from qrp.core.measures import rc_error_kernel
-from qrp.core.validation import as_float_array, check_psd_matrix, validate_budgets, validate_cov, validate_weights
+from qrp.core.validation import (
+    MAX_ITERATIONS,
+    align_labels,
+    as_float_array,
+    bounded_int,
+    check_finite_result,
+    check_psd_matrix,
+    nonnegative_real,
+    validate_problem,
+    validate_weights,
+)
 
 FACTOR_METHODS = ("auto", "exact", "slsqp")
 
@@ -61,8 +71,8 @@ class FactorRiskParityResult:
     factor_names: tuple[str, ...] | None = None
 
 
-def _model(loadings, factor_cov, specific_variances):
-    """Validated (A, Omega, d, S, A^+, asset names, factor names)."""
+def _model(loadings, factor_cov, specific_variances, budgets=None):
+    """Validated (A, Omega, S, A^+, factor budgets, asset names, factor names)."""
     a = as_float_array(loadings, "loadings").astype(np.float64)
     if a.ndim != 2 or a.shape[0] == 0 or a.shape[1] == 0:
         raise ValueError(f"loadings must be a non-empty 2-D (assets, factors) matrix, got shape {a.shape}")
@@ -71,22 +81,23 @@ def _model(loadings, factor_cov, specific_variances):
     n, k = a.shape
     if k > n:
         raise ValueError(f"loadings have more factors ({k}) than assets ({n})")
-    omega = validate_cov(factor_cov, check_psd=True, name="factor_cov")
-    if omega.matrix.shape[0] != k:
-        raise ValueError(f"factor_cov must be {k} x {k} to match the loadings, got {omega.matrix.shape}")
-    d = np.zeros(n) if specific_variances is None else validate_weights(specific_variances, n,
-                                                                          what="specific_variances")
+    if np.shape(factor_cov)[:1] != (k,):
+        raise ValueError(f"factor_cov must be {k} x {k} to match the loadings, got shape {np.shape(factor_cov)}")
+    # the factor problem (Omega, factor budgets) is validated once, as qrp.risk_parity validates (S, budgets)
+    omega = validate_problem(factor_cov, budgets)
+    asset_names = tuple(str(i) for i in loadings.index) if isinstance(loadings, pd.DataFrame) else None
+    d = np.zeros(n) if specific_variances is None else validate_weights(
+        align_labels(specific_variances, asset_names, "specific_variances"), n, what="specific_variances")
     if (d < 0).any():
         raise ValueError(f"specific_variances must be >= 0; got {d[int(np.argmax(d < 0))]!r}")
-    s = a @ omega.matrix @ a.T + np.diag(d)
+    s = a @ omega.cov @ a.T + np.diag(d)
     s = 0.5 * (s + s.T)
     pinv = np.linalg.pinv(a)
     if np.linalg.matrix_rank(a) < k:
         raise ValueError(f"loadings have rank {np.linalg.matrix_rank(a)} < {k} factors: factors are not identified")
-    asset_names = tuple(str(i) for i in loadings.index) if isinstance(loadings, pd.DataFrame) else None
     factor_names = omega.names or (tuple(str(c) for c in loadings.columns) if isinstance(loadings, pd.DataFrame)
                                    else None)
-    return a, omega.matrix, s, pinv, asset_names, factor_names
+    return a, omega.cov, s, pinv, omega.budgets, asset_names, factor_names
 
 
 def _shares(w, a, s, pinv):
@@ -97,7 +108,7 @@ def _shares(w, a, s, pinv):
 
 def factor_risk_contributions(weights, loadings, factor_cov, specific_variances=None) -> tuple[np.ndarray, float]:
     """(RC(F_j) for j = 1..k, RC(residual)); their sum is sigma(w) = sqrt(w'Sw)."""
-    a, _, s, pinv, _, _ = _model(loadings, factor_cov, specific_variances)
+    a, _, s, pinv, _, _, _ = _model(loadings, factor_cov, specific_variances)
     w = validate_weights(weights, a.shape[0])
     c, var = _shares(w, a, s, pinv)
     sigma = np.sqrt(var)
@@ -108,12 +119,18 @@ def factor_risk_parity(
     loadings, factor_cov, budgets=None, *, specific_variances=None, method: str = "auto", tol: float = 1e-8,
     max_iter: int = 1000,
 ) -> FactorRiskParityResult:
-    """Long-only weights whose factor risk shares match ``budgets`` (see the module docstring)."""
+    """Long-only weights whose factor risk shares match ``budgets`` (see the module docstring).
+
+    ``tol`` >= 0 (finite) on the factor rc_error; ``max_iter`` in [1, ``MAX_ITERATIONS``] SLSQP iterations. Labelled
+    ``budgets`` are aligned to the factor names, ``specific_variances`` to the asset names. A result with a
+    non-finite weight, share or volatility is a ``ValueError``.
+    """
     if method not in FACTOR_METHODS:
         raise ValueError(f"method must be one of {FACTOR_METHODS}, got {method!r}")
-    a, _, s, pinv, asset_names, factor_names = _model(loadings, factor_cov, specific_variances)
+    tol = nonnegative_real(tol, "tol")
+    max_iter = bounded_int(max_iter, "max_iter", maximum=MAX_ITERATIONS)
+    a, _, s, pinv, b, asset_names, factor_names = _model(loadings, factor_cov, specific_variances, budgets)
     n, k = a.shape
-    b = validate_budgets(budgets, k, factor_names)
     if method == "exact" and k != n:
         raise ValueError(f"method 'exact' needs as many factors as assets (k = N), got k = {k}, N = {n}")
     w, iterations, used = None, 0, "slsqp"
@@ -130,6 +147,7 @@ def factor_risk_parity(
     sigma = float(np.sqrt(var))
     shares = c / c.sum()
     err = rc_error_kernel(c, b)
+    check_finite_result(weights=w, factor_risk_shares=shares, volatility=sigma)
     return FactorRiskParityResult(
         weights=w, factor_risk_contributions=c / sigma, factor_risk_shares=shares,
         residual_share=float(1.0 - c.sum() / var), volatility=sigma, rc_error=err, converged=err <= tol,

@@ -137,7 +137,9 @@ def compute_weights(
     ``cov`` is the estimated covariance (in units of ``periods_per_year`` per year); ``returns`` the (T, N)
     estimation window, needed by ``mean_variance`` (mu = mean(returns) * periods_per_year) and ``minimum_cvar``
     (scenarios). ``params``: ``risk_aversion`` (mean_variance), ``alpha`` (minimum_cvar), and for
-    ``risk_parity`` ``solver``, ``budgets``, ``bounds``, ``tol``, ``max_iter`` and the solver's own options.
+    ``risk_parity`` ``solver``, ``budgets``, ``bounds``, ``leverage``, ``target_volatility``, ``tol``, ``max_iter``
+    and the solver's own options. Every strategy's weights sum to 1 except risk_parity's with ``leverage`` or
+    ``target_volatility``, which sum to the invested fraction (the rest is cash).
     Diagnostics for risk_parity: ``converged``, ``iterations``, ``rc_error``.
     """
     if strategy not in STRATEGIES:
@@ -166,8 +168,9 @@ def compute_weights(
     from qrp.api import risk_parity
 
     res = risk_parity(cov, seed=seed, **params)
-    w = res.weights / res.weights.sum()
-    return w, {"converged": res.converged, "iterations": res.iterations, "rc_error": res.rc_error}
+    # not renormalized: leverage and target_volatility (in the units of cov) set the invested fraction sum(w); the
+    # backtest holds the rest, 1 - sum(w), in cash at the risk-free rate (borrowing when negative)
+    return res.weights, {"converged": res.converged, "iterations": res.iterations, "rc_error": res.rc_error}
 
 
 def _scenarios(returns) -> np.ndarray:

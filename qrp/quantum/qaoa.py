@@ -46,6 +46,7 @@ import numpy as np
 from scipy.optimize import minimize
 
 from qrp.core.registry import Option, check_options, choice_option, int_option, real_option
+from qrp.core.validation import MAX_ITERATIONS, MAX_REPS, MAX_ROUNDS, MAX_SAMPLES
 from qrp.quantum import statevector as sv
 from qrp.quantum.angles import interp_angles, ramp_angles
 from qrp.quantum.circuits import RESOURCE_BASIS, noise_model, qaoa_circuit
@@ -66,8 +67,9 @@ def _check_noise(noise):
 
 #: Circuit settings of ``QAOA`` (one declaration; the "qaoa" solver reuses them, with its own default depth).
 ENGINE_OPTIONS = (
-    int_option("reps", 1, "QAOA depth p"),
-    int_option("shots", None, "shots per objective evaluation (None: exact expectation)"),
+    int_option("reps", 1, "QAOA depth p", maximum=MAX_REPS),
+    int_option("shots", None, "shots per objective evaluation (None: exact expectation)",
+               maximum=MAX_SAMPLES),
     real_option("alpha", 1.0, "CVaR level (1: expectation)", high=1.0),
     choice_option("engine", "auto", ENGINES, "fast statevector, Aer, or by mode"),
     Option("noise", None, _check_noise, "NoiseModel, BackendV2 or {p1, p2, readout} (needs shots)"),
@@ -77,9 +79,9 @@ ENGINE_OPTIONS = (
 OPTIMIZE_OPTIONS = (
     choice_option("optimizer", "COBYLA", OPTIMIZERS, "SciPy minimize method"),
     choice_option("init", "ramp", INITS, "initial angles: linear ramp or INTERP"),
-    int_option("multistart", 1, "optimizer starts (extra ones random, seeded)"),
-    int_option("max_evals", 100, "objective evaluations per optimizer run"),
-    int_option("readout_shots", 1024, "shots of the final readout"),
+    int_option("multistart", 1, "optimizer starts (extra ones random, seeded)", maximum=MAX_ROUNDS),
+    int_option("max_evals", 100, "objective evaluations per optimizer run", maximum=MAX_ITERATIONS),
+    int_option("readout_shots", 1024, "shots of the final readout", maximum=MAX_SAMPLES),
 )
 _E = {o.name: o.default for o in ENGINE_OPTIONS}
 _O = {o.name: o.default for o in OPTIMIZE_OPTIONS}

@@ -87,7 +87,7 @@ BAD_BUDGETS = [
     ([0.2, 0.2, 0.2], "sum to 1, got 0.6"),
     ([[0.2, 0.3, 0.5]], r"1-D, got shape \(1, 3\)"),
     (["a", "b", "c"], "numeric"),
-    (pd.Series([0.5, 0.5], index=["a", "b"]), r"lack assets \['c'\]"),
+    (pd.Series([0.5, 0.5], index=["a", "b"]), r"missing \['c'\]"),
 ]
 
 

@@ -11,6 +11,11 @@ The engine of ``qrp backtest CONFIG.toml [--out DIR]`` and ``run_backtest``. Con
 * Turnover at a rebalance is sum_i |w_target,i - w_drift,i| (two-way; the first allocation from cash counts
   sum_i w_i = 1). Costs are ``cost_bps`` / 1e4 times turnover, paid from wealth before investing, so the first day's
   return is (1 - c)(1 + w'R[p]) - 1.
+* Leverage and target volatility (a risk_parity strategy with ``leverage`` or ``target_volatility`` in its params,
+  the latter annualized like the covariance): the targets then sum to L = sum_i w_i != 1, and the remainder 1 - L is
+  cash earning the risk-free rate, ``risk_free_rate`` / ``periods_per_year`` per day (borrowed at that rate when
+  L > 1), compounded daily until the next rebalance: wealth after days p..q is
+  sum_i w_i prod (1 + R[s, i]) + (1 - L)(1 + r_f / ppy)^(q - p + 1). A wealth <= 0 is a ``ValueError``.
 * Wealth is V_t = prod_{s <= t} (1 + r_s) with the daily portfolio return r_s above, V_0 = 1.
 * Metrics per strategy (ppy = ``periods_per_year``): annualized return V_T^(ppy/T) - 1; annualized volatility
   std(r) sqrt(ppy) (ddof 1); Sharpe (mean(r) - r_f/ppy) ppy / volatility; maximum drawdown
@@ -86,10 +91,12 @@ def rebalance_positions(index: pd.DatetimeIndex, frequency: str, window: int) ->
     return starts[starts >= window]
 
 
-def simulate(returns: np.ndarray, positions: np.ndarray, targets: np.ndarray, cost_rate: float):
+def simulate(returns: np.ndarray, positions: np.ndarray, targets: np.ndarray, cost_rate: float,
+             cash_rate: float = 0.0):
     """Portfolio accounting of the module docstring.
 
-    returns (T, N) simple returns; positions (K,) rebalance rows; targets (K, N) target weights; cost_rate = bps/1e4.
+    returns (T, N) simple returns; positions (K,) rebalance rows; targets (K, N) target weights; cost_rate = bps/1e4;
+    cash_rate: per-period rate earned by the cash 1 - sum(w) of each target (paid on borrowing when sum(w) > 1).
     Returns (daily portfolio returns for rows positions[0]..T-1, turnover per rebalance (K,)).
     """
     t_end = returns.shape[0]
@@ -101,8 +108,12 @@ def simulate(returns: np.ndarray, positions: np.ndarray, targets: np.ndarray, co
         w = targets[k]
         turnover[k] = np.abs(w - drift).sum()
         values = w * np.cumprod(1.0 + returns[p:q], axis=0)
-        wealth = values.sum(axis=1)
-        daily = wealth / np.concatenate([[w.sum()], wealth[:-1]]) - 1.0
+        cash = (1.0 - w.sum()) * (1.0 + cash_rate) ** np.arange(1, q - p + 1)
+        wealth = values.sum(axis=1) + cash
+        if np.any(wealth <= 0):
+            row = p + int(np.argmax(wealth <= 0))
+            raise ValueError(f"the leveraged portfolio is wiped out (wealth <= 0) at row {row}")
+        daily = wealth / np.concatenate([[1.0], wealth[:-1]]) - 1.0
         daily[0] = (1.0 - cost_rate * turnover[k]) * (1.0 + daily[0]) - 1.0
         out[p - positions[0]: q - positions[0]] = daily
         drift = values[-1] / wealth[-1]
@@ -194,7 +205,7 @@ def run_backtest(returns: pd.DataFrame, config: BacktestConfig) -> BacktestResul
                                  "n_observations": len(sample), "elapsed": elapsed})
     daily, weights, shares, rows = {}, {}, {}, []
     for j, s in enumerate(config.strategies):
-        port, turnover = simulate(r, positions, targets[j], config.cost_bps * 1e-4)
+        port, turnover = simulate(r, positions, targets[j], config.cost_bps * 1e-4, config.risk_free_rate / ppy)
         for k, row in enumerate(info_rows[j]):
             row.update(turnover=float(turnover[k]), cost=float(turnover[k] * config.cost_bps * 1e-4))
         rows.extend(info_rows[j])
