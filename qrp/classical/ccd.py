@@ -90,6 +90,8 @@ def _auto_kernel(s, b, tol, first, chunk, budget):  # pragma: no cover - compile
     err = err0
     done = start
     while not ok:
+        if not err >= 0.0:  # NaN (a matrix that is not PSD, passed with check_psd=False): no rate, stop
+            break
         if done > start:
             rate = (err / err0) ** (1.0 / (done - start)) if err0 > 0.0 else 0.0
             if not rate < 1.0 or done + np.log(tol / err) / np.log(rate) > budget:
