@@ -26,6 +26,10 @@ _EXPORTS = {
     "available_solvers": "qrp.core.registry",
     "get_solver": "qrp.core.registry",
     "register_solver": "qrp.core.registry",
+    "unregister_solver": "qrp.core.registry",
+    "Option": "qrp.core.registry",
+    "Resources": "qrp.core.result",
+    "discrete_options": "qrp.discrete.options",
     "DiscreteProblem": "qrp.discrete.problem",
     "discretize": "qrp.discrete.problem",
     "refine": "qrp.discrete.refine",
@@ -48,7 +52,9 @@ _EXPORTS = {
 __all__ = [
     "BacktestConfig",
     "DiscreteProblem",
+    "Option",
     "PortfolioStats",
+    "Resources",
     "RiskParity",
     "RiskParityResult",
     "SampleResult",
@@ -56,6 +62,7 @@ __all__ = [
     "StrategyConfig",
     "available_solvers",
     "constrained_risk_budgeting",
+    "discrete_options",
     "discretize",
     "estimate_covariance",
     "example_covariance",
@@ -72,17 +79,19 @@ __all__ = [
     "risk_parity",
     "run_backtest",
     "run_study",
+    "unregister_solver",
     "write_report",
 ]
 
 if TYPE_CHECKING:  # static analysers see the eager imports
     from qrp.api import risk_parity
     from qrp.core.measures import PortfolioStats, portfolio_stats, rc_error, risk_contributions
-    from qrp.core.registry import available_solvers, get_solver, register_solver
-    from qrp.core.result import RiskParityResult, SolverOutput
+    from qrp.core.registry import Option, available_solvers, get_solver, register_solver, unregister_solver
+    from qrp.core.result import Resources, RiskParityResult, SolverOutput
     from qrp.data.covariance import estimate_covariance
     from qrp.data.loaders import example_covariance, read_covariance_csv
     from qrp.data.synthetic import factor_covariance
+    from qrp.discrete.options import discrete_options
     from qrp.discrete.problem import DiscreteProblem, discretize
     from qrp.discrete.refine import SampleResult, refine
     from qrp.finance.backtest import BacktestConfig, StrategyConfig, run_backtest

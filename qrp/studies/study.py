@@ -422,9 +422,10 @@ def study_from_dict(config: dict[str, Any], *, name: str, path: Path) -> Study:
                     raise ValueError(f"{where}: {exc}") from None
                 limit = solver_spec.qubit_limit(checked)
                 bits = checked.get(BITS_OPTION)
-                if limit is not None and isinstance(bits, Integral) and n * bits > limit:
+                k = min(n, checked.get("block_size") or n)  # with block_size, one solve holds k assets
+                if limit is not None and isinstance(bits, Integral) and k * bits > limit:
                     raise ValueError(
-                        f"{where}: n_assets={n} x bits={bits} = {n * bits} qubits exceeds solver {solver!r}'s "
+                        f"{where}: n_assets={k} x bits={bits} = {k * bits} qubits exceeds solver {solver!r}'s "
                         f"limit max_qubits={limit}"
                     )
                 spec = RunSpec("", solver, int(n), int(seed), opts, run_args, b, instance)
