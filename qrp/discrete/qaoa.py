@@ -23,16 +23,16 @@ from qrp.discrete.refine import SampleResult
 from qrp.discrete.relax import nearest_sample, relaxed_bits
 from qrp.quantum.angles import EPSILON, interp_angles, ramp_angles, warm_start_thetas
 from qrp.quantum.circuits import circuit_resources, noise_model, qaoa_circuit
-from qrp.quantum.qaoa import (
+from qrp.quantum.device_model import circuit_seconds
+from qrp.quantum.engine_options import (
     ENGINE_OPTIONS,
     INITS,
     OPTIMIZE_OPTIONS,
     OPTIMIZERS,
-    QAOA,
-    QAOAResult,
     check_mode,
-    default_max_qubits,
+    holds_state_vector,
 )
+from qrp.quantum.qaoa import QAOA, QAOAResult, default_max_qubits
 
 
 def continuous_solution(cov: np.ndarray, budgets: np.ndarray, formulation: str) -> np.ndarray:
@@ -85,9 +85,25 @@ OWN_OPTIONS = (
 OPTIONS = (*discrete_options(), *OWN_OPTIONS)
 
 
-def qubit_limit(options: dict) -> int:
-    """The registry's qubit limit of "qaoa": ``max_qubits``, or what fits in memory when it is None."""
+#: The engine's circuit settings handed through unchanged (``qrp.quantum.primitives``).
+CIRCUIT_KEYS = ("sampler", "backend", "pass_manager", "optimization_level", "method", "bond_dimension", "device",
+                "noise_method")
+
+
+def qubit_limit(options: dict) -> int | None:
+    """The registry's qubit limit of "qaoa": ``max_qubits``, or what fits in memory when it is None; no limit when
+    no state vector is held here (MPS, a sampler or a backend)."""
+    if options["max_qubits"] is None and not holds_state_vector(options):
+        return None
     return default_max_qubits() if options["max_qubits"] is None else options["max_qubits"]
+
+
+def device_seconds(res: QAOAResult, shots: int | None, readout_shots: int, timing: dict) -> float:
+    """Modelled device time of one QAOA solve (``qrp.quantum.primitives.circuit_seconds`` per circuit): every
+    objective evaluation a circuit of ``shots`` shots (``readout_shots`` when the run used exact expectations),
+    plus the readout circuit."""
+    per_eval = circuit_seconds(timing["depth"], shots or readout_shots, timing["timings"])
+    return res.evaluations * per_eval + circuit_seconds(timing["depth"], readout_shots, timing["timings"])
 
 
 def qaoa_sampler(**options):
@@ -103,7 +119,8 @@ def qaoa_sampler(**options):
     transpiled depth and CX counts (``circuit_resources``), computed once per term structure.
     """
     o = check_options(OWN_OPTIONS, options, owner="solver 'qaoa'")
-    check_mode(reps=o["reps"], shots=o["shots"], alpha=o["alpha"], engine=o["engine"], noise=o["noise"])
+    circuit = {k: o[k] for k in CIRCUIT_KEYS}
+    check_mode(reps=o["reps"], shots=o["shots"], alpha=o["alpha"], engine=o["engine"], noise=o["noise"], **circuit)
     start = None
     if o["angles"] == "transfer":
         if o["init"] != "ramp":
@@ -116,7 +133,7 @@ def qaoa_sampler(**options):
         op, offset = problem.to_ising()
         thetas = None if not o["warm_start"] else warm_thetas(problem, o["warm_start"], o["epsilon"], oracle)
         qaoa = QAOA(op, offset, reps=o["reps"], shots=o["shots"], alpha=o["alpha"], engine=o["engine"],
-                    noise=o["noise"], warm_thetas=thetas, max_qubits=o["max_qubits"], seed=seed)
+                    noise=o["noise"], warm_thetas=thetas, max_qubits=o["max_qubits"], seed=seed, **circuit)
         res = qaoa.optimize(optimizer=o["optimizer"], init=o["init"], max_evals=o["max_evals"],
                             multistart=o["multistart"], readout_shots=o["readout_shots"], start=start,
                             initial_angles=state if o["carry_angles"] and state is not None else None)
@@ -129,6 +146,8 @@ def qaoa_sampler(**options):
         }
         if res.ground_state is not None:
             stats["ground_state"] = res.ground_state
+        if qaoa.white is not None:  # the hardware time model on the backend whose errors were simulated
+            stats["device_seconds"] = device_seconds(res, o["shots"], o["readout_shots"], qaoa.white)
         if o["resources"]:
             key = (op.num_qubits, tuple(sorted(qaoa.masks.tolist())))
             if key not in resource_cache:

@@ -13,6 +13,12 @@ import numpy as np
 
 #: Basis for resource counts (IBM-like, all-to-all or heavy-hex coupling).
 RESOURCE_BASIS = ("cx", "rz", "sx", "x")
+#: Aer simulation methods and devices offered through ``qrp.quantum.primitives``.
+AER_METHODS = ("automatic", "statevector", "matrix_product_state", "density_matrix")
+DEVICES = ("CPU", "GPU")
+#: How a backend's noise is simulated: Aer's noise model from its calibration, or the global white-noise model on
+#: the exact state (``qrp.quantum.primitives.depolarized``; for 12-21 qubits, where Aer's trajectories are too slow).
+NOISE_METHODS = ("aer", "white")
 
 
 def noise_model(noise):

@@ -19,13 +19,7 @@ This module imports qiskit and qiskit-aer at the top: it is loaded only when a c
 The circuit must end with ``measure_all()`` (register ``meas``): classical bit i is virtual qubit i whatever layout
 the transpiler picks, so counts come back as integers with bit i = qubit i of the logical circuit.
 
-Hardware time model (``circuit_seconds``): seconds for one circuit on a device,
-t = shots x (depth x t_2q + t_readout) + latency, with the depth of the transpiled circuit, t_2q and t_readout the
-median two-qubit-gate and measurement durations of the backend's target (calibration data of the fake backends),
-and ``latency`` the per-circuit overhead of submitting a job (an assumption the caller states; qrp's default
-``DEFAULT_LATENCY`` is a round figure, not a measurement). Depth x t_2q over-counts single-qubit layers by charging
-them a two-qubit duration; it leaves out the repetition delay between shots (device-specific, ~250 us on IBM
-devices), so it is a lower bound on shot time whenever t_2q times depth is below that delay.
+The device time and error models of a backend are in ``qrp.quantum.device_model``.
 """
 
 from __future__ import annotations
@@ -38,15 +32,12 @@ from qiskit.primitives import BackendSamplerV2, BaseSamplerV2
 from qiskit.providers import BackendV2
 from qiskit.transpiler import generate_preset_pass_manager
 from qiskit_aer import AerSimulator
+from qiskit_aer.primitives import EstimatorV2 as AerEstimatorV2
 from qiskit_aer.primitives import SamplerV2 as AerSamplerV2
 
 from qrp.core.validation import positive_int
-
-AER_METHODS = ("automatic", "statevector", "matrix_product_state", "density_matrix")
-DEVICES = ("CPU", "GPU")
-TWO_QUBIT_GATES = ("cx", "ecr", "cz", "rzz")
-#: Default per-circuit latency (s) of ``circuit_seconds``: an assumed round figure for job submission overhead.
-DEFAULT_LATENCY = 1.0
+from qrp.quantum.circuits import AER_METHODS, DEVICES, RESOURCE_BASIS, noise_model, qaoa_circuit
+from qrp.quantum.device_model import TWO_QUBIT_GATES, backend_timings, error_budget
 
 
 def aer_options(*, method: str = "automatic", bond_dimension: int | None = None, device: str = "CPU",
@@ -79,11 +70,36 @@ def check_sampler(sampler) -> None:
                          f"qiskit_ibm_runtime.SamplerV2(mode=backend)), got {sampler!r}")
 
 
+def resolve_backend(backend):
+    """A ``BackendV2``, or the fake IBM backend named by a string (``"FakeTorino"``: a class of
+    ``qiskit_ibm_runtime.fake_provider``, so that study files can name one); ``ValueError`` otherwise."""
+    if isinstance(backend, str):
+        from qiskit_ibm_runtime import fake_provider  # the backends extra: only when a fake backend is named
+
+        cls = getattr(fake_provider, backend, None)
+        if not (isinstance(cls, type) and backend.startswith("Fake")):
+            raise ValueError(f"backend {backend!r} is not a fake backend of qiskit_ibm_runtime.fake_provider "
+                             f"(e.g. 'FakeTorino', 'FakeSherbrooke', 'FakeKolkataV2')")
+        backend = cls()
+    check_backend(backend)
+    return backend
+
+
 def check_backend(backend) -> None:
     """``ValueError`` unless ``backend`` is a ``BackendV2``."""
     if not isinstance(backend, BackendV2):
         raise ValueError(f"backend must be a qiskit BackendV2 (e.g. qiskit_ibm_runtime.fake_provider.FakeTorino()), "
                          f"got {backend!r}")
+
+
+class _NoRun(BaseSamplerV2):
+    """A sampler that is never run: lets ``SamplerRunner`` transpile for a backend without building one."""
+
+    def run(self, pubs, *, shots=None):  # pragma: no cover - never called
+        raise RuntimeError("not a sampler")
+
+
+_NO_RUN = _NoRun()
 
 
 class SamplerRunner:
@@ -94,7 +110,7 @@ class SamplerRunner:
     """
 
     def __init__(self, circuit, *, sampler=None, backend=None, pass_manager=None, optimization_level: int = 1,
-                 seed: int | None = None, aer: Mapping[str, Any] | None = None):
+                 seed: int | None = None, aer: Mapping[str, Any] | None = None, aer_backend=None):
         if "meas" not in {c.name for c in circuit.cregs}:
             raise ValueError("the circuit must end with measure_all() (classical register 'meas')")
         if sampler is not None:
@@ -104,13 +120,18 @@ class SamplerRunner:
         level = positive_int(optimization_level, "optimization_level", minimum=0)
         if level > 3:
             raise ValueError(f"optimization_level must be 0, 1, 2 or 3, got {optimization_level!r}")
-        seed_t = 0 if seed is None else int(seed)
+        seed_t = 0  # one layout whatever the simulator seed (rounds and blocks transpile alike)
         self.backend = backend
         if backend is not None and pass_manager is None:
             pass_manager = generate_preset_pass_manager(optimization_level=level, backend=backend,
                                                         seed_transpiler=seed_t)
         if sampler is not None:
             self.kind, self.sampler = "sampler", sampler
+        elif aer_backend is not None:  # Aer with a backend's calibrated noise, on its coupling map
+            self.kind = "aer"
+            self.sampler = AerSamplerV2.from_backend(aer_backend, seed=seed)
+            pass_manager = pass_manager or generate_preset_pass_manager(
+                optimization_level=level, backend=aer_backend, seed_transpiler=seed_t)
         elif backend is not None:
             opts = {} if seed is None else {"seed_simulator": int(seed)}
             self.kind, self.sampler = "backend", BackendSamplerV2(backend=backend, options=opts)
@@ -120,8 +141,8 @@ class SamplerRunner:
             self.sampler = AerSamplerV2(seed=seed, options={"backend_options": backend_options})
             if pass_manager is None:
                 sim = AerSimulator(**{k: v for k, v in backend_options.items() if k != "noise_model"})
-                target = {"basis_gates": sorted(backend_options["noise_model"].basis_gates)} \
-                    if "noise_model" in backend_options else {"backend": sim}
+                # with a noise model, gates are those the model attaches errors to; else Aer's own basis
+                target = {"basis_gates": list(RESOURCE_BASIS)} if "noise_model" in backend_options else {"backend": sim}
                 pass_manager = generate_preset_pass_manager(optimization_level=level, seed_transpiler=seed_t,
                                                             **target)
         self.circuit = circuit if pass_manager is None else pass_manager.run(circuit)
@@ -144,60 +165,55 @@ class SamplerRunner:
         return int(sum(ops.get(g, 0) for g in TWO_QUBIT_GATES))
 
 
-def backend_timings(backend) -> dict[str, float]:
-    """Median two-qubit-gate and measurement durations (s) and errors of ``backend``'s target."""
-    target = backend.target
-    two = next((g for g in TWO_QUBIT_GATES if g in target.operation_names), None)
-    if two is None or "measure" not in target.operation_names:
-        raise ValueError(f"backend {backend.name!r} has no two-qubit gate among {TWO_QUBIT_GATES} or no measure")
+class CircuitEngine:
+    """The QAOA circuit of a normalized cost, built and transpiled once, bound per evaluation: exact expectations
+    by Aer's EstimatorV2 (``shots=None``; statevector or MPS), samples by ``SamplerRunner`` (a user's sampler, a
+    backend, or Aer with ``method`` / ``bond_dimension`` / ``device`` and a noise model or a backend's noise)."""
 
-    def median(name: str, attr: str) -> float:
-        vals = [getattr(p, attr) for p in target[name].values() if p is not None and getattr(p, attr) is not None]
-        if not vals:
-            raise ValueError(f"backend {backend.name!r} reports no {attr} for {name!r}")
-        return float(np.median(vals))
+    def __init__(self, normalized, reps: int, warm_thetas, *, shots, noise, seed, sampler=None, backend=None,
+                 pass_manager=None, optimization_level: int = 1, method: str = "automatic",
+                 bond_dimension: int | None = None, device: str = "CPU"):
+        qc, self.gammas, self.betas = qaoa_circuit(normalized, reps, warm_thetas)
+        self.reps = reps
+        model, noise_backend = (None, None) if noise is None else noise_model(noise)
+        opts = aer_options(method=method, bond_dimension=bond_dimension, device=device)
+        if shots is None:
+            sim = AerSimulator(**opts)
+            self._circuit = generate_preset_pass_manager(optimization_level=1, backend=sim,
+                                                         seed_transpiler=0).run(qc)
+            self._estimator = AerEstimatorV2(options={"backend_options": opts})
+            self._observable = normalized.apply_layout(self._circuit.layout)
+        measured = qc.copy()
+        measured.measure_all()
+        self.runner = SamplerRunner(measured, sampler=sampler, backend=backend, pass_manager=pass_manager,
+                                    optimization_level=optimization_level, seed=seed,
+                                    aer={**opts, **({"noise_model": model} if model is not None else {})},
+                                    aer_backend=noise_backend)
 
-    return {"two_qubit_gate": two, "t_2q": median(two, "duration"), "t_readout": median("measure", "duration"),
-            "error_2q": median(two, "error"), "error_readout": median("measure", "error")}
+    def _values(self, angles: np.ndarray) -> dict:
+        p = self.reps
+        return {self.gammas[k]: angles[k] for k in range(p)} | {self.betas[k]: angles[p + k] for k in range(p)}
 
+    def sample(self, angles: np.ndarray, shots: int) -> tuple[np.ndarray, np.ndarray]:
+        return self.runner.sample(self._values(angles), shots)
 
-def circuit_seconds(depth: int, shots: int, timings: Mapping[str, float], latency: float = DEFAULT_LATENCY) -> float:
-    """The hardware time model: shots x (depth x t_2q + t_readout) + latency, in seconds (module docstring)."""
-    return float(shots) * (int(depth) * timings["t_2q"] + timings["t_readout"]) + float(latency)
-
-
-# -- a device error model for exact state vectors ----------------------------------------------------------------
-def error_budget(circuit, backend) -> dict[str, Any]:
-    """The calibrated error of ``circuit`` (transpiled for ``backend``) on that device: gate fidelity
-    F = prod_g (1 - e_g) over its gates with their calibrated errors on the physical qubits they act on, and the
-    readout flip probability of each logical qubit (the measurement error of the physical qubit it lands on)."""
-    target = backend.target
-    log_f = 0.0
-    flips: dict[int, float] = {}
-    for inst in circuit.data:
-        name = inst.operation.name
-        qubits = tuple(circuit.find_bit(q).index for q in inst.qubits)
-        if name == "barrier" or name not in target.operation_names:
-            continue
-        props = target[name].get(qubits)
-        err = 0.0 if props is None or props.error is None else float(props.error)
-        if name == "measure":
-            flips[circuit.find_bit(inst.clbits[0]).index] = err
-        else:
-            log_f += np.log1p(-min(err, 1.0 - 1e-15))
-    n = circuit.num_clbits
-    return {"fidelity": float(np.exp(log_f)), "readout": np.array([flips.get(i, 0.0) for i in range(n)])}
+    def expectation(self, angles: np.ndarray) -> float:
+        """<normalized cost> at ``angles``, exact (Aer EstimatorV2, precision 0)."""
+        values = self._values(angles)
+        pub = (self._circuit, self._observable, [float(values[p]) for p in self._circuit.parameters])
+        return float(self._estimator.run([pub]).result()[0].data.evs)
 
 
-def depolarized(probs: np.ndarray, fidelity: float, readout: np.ndarray) -> np.ndarray:
-    """Measured distribution under the global white-noise model: F p + (1 - F) / 2^n (deep noisy circuits turn
-    local noise into global white noise: Dalzell, Hunter-Jones & Brandao 2021, arXiv:2111.14907), then an
-    independent flip of bit q with probability ``readout[q]`` (index bit q = qubit q)."""
-    n = len(readout)
-    p = fidelity * np.asarray(probs, dtype=np.float64) + (1.0 - fidelity) / probs.size
-    t = p.reshape((2,) * n)  # axis n - 1 - q is qubit q (C order: the highest qubit varies slowest)
-    for q, r in enumerate(readout):
-        if r > 0:
-            ax = n - 1 - q
-            t = (1.0 - r) * t + r * np.flip(t, axis=ax)
-    return t.reshape(-1)
+def white_noise_budget(normalized, reps: int, warm_thetas, backend, *, optimization_level: int = 1,
+                       seed: int | None = None) -> dict[str, Any]:
+    """``error_budget`` of the QAOA circuit transpiled for ``backend`` (angles do not change which gates run), with
+    its depth and two-qubit gate count and the backend's timings (``backend_timings``)."""
+    qc = qaoa_circuit(normalized, reps, warm_thetas)[0]
+    qc.measure_all()
+    runner = SamplerRunner(qc, backend=backend, optimization_level=optimization_level, seed=seed,
+                           sampler=_NO_RUN)
+    bound = runner.circuit.assign_parameters([0.1] * len(runner.parameters))
+    return {**error_budget(bound, backend), "depth": runner.depth(), "two_qubit_gates": runner.two_qubit_gates(),
+            "timings": backend_timings(backend)}
+
+

@@ -28,7 +28,13 @@ evaluation p phase passes and p n mixer passes over 2^n amplitudes (tested equal
 circuit built and transpiled once per problem with ``Parameter`` angles, bound per evaluation, run by qiskit-aer's
 EstimatorV2 (exact expectation, precision 0) or SamplerV2 (shots, optional noise model; the simulator seed is
 fixed per problem, so the sampled objective is a deterministic function of the angles: common random numbers).
-``"auto"`` picks fast for ``shots=None`` without noise, Aer otherwise. Readout ranks samples by H_C - offset, never
+The circuit paths run through ``qrp.quantum.primitives``: a user's ``sampler=`` (any
+``BaseSamplerV2``), a ``backend=`` (any ``BackendV2``, transpiled by a preset pass manager at
+``optimization_level`` or a user ``pass_manager=``, run by ``BackendSamplerV2``), or Aer with ``method``
+(``"matrix_product_state"`` with ``bond_dimension``: no state vector, no memory limit) and ``device`` ("GPU" with
+qiskit-aer-gpu). ``noise_method="white"`` keeps the exact state and applies the global white-noise model of a
+backend's calibration (``qrp.quantum.device_model``). ``"auto"`` picks fast for ``shots=None`` without noise (or
+with white noise), Aer otherwise. Readout ranks samples by H_C - offset, never
 by absolute energies (which lose the spread to rounding when the offset dwarfs it).
 
 Options are declared once (``ENGINE_OPTIONS``, ``OPTIMIZE_OPTIONS``) and checked by their ``Option.check``; the ERC
@@ -45,61 +51,19 @@ from typing import Any
 import numpy as np
 from scipy.optimize import minimize
 
-from qrp.core.registry import Option, check_options, choice_option, int_option, real_option
-from qrp.core.validation import MAX_ITERATIONS, MAX_REPS, MAX_ROUNDS, MAX_SAMPLES
+from qrp.core.registry import check_options
 from qrp.quantum import statevector as sv
 from qrp.quantum.angles import interp_angles, ramp_angles
-from qrp.quantum.circuits import RESOURCE_BASIS, noise_model, qaoa_circuit
-
-#: SciPy ``minimize`` methods accepted as ``optimizer`` (derivative-free first; gradient ones use finite
-#: differences, each difference costing one circuit evaluation per angle).
-OPTIMIZERS = ("COBYLA", "COBYQA", "Nelder-Mead", "Powell", "L-BFGS-B", "BFGS", "SLSQP")
-#: Initial-angle schedules.
-INITS = ("ramp", "interp")
-#: Engines.
-ENGINES = ("auto", "fast", "aer")
-
-
-def _check_noise(noise):
-    noise_model(noise)  # validates (the model built here is discarded)
-    return noise
-
-
-#: Circuit settings of ``QAOA`` (one declaration; the "qaoa" solver reuses them, with its own default depth).
-ENGINE_OPTIONS = (
-    int_option("reps", 1, "QAOA depth p", maximum=MAX_REPS),
-    int_option("shots", None, "shots per objective evaluation (None: exact expectation)",
-               maximum=MAX_SAMPLES),
-    real_option("alpha", 1.0, "CVaR level (1: expectation)", high=1.0),
-    choice_option("engine", "auto", ENGINES, "fast statevector, Aer, or by mode"),
-    Option("noise", None, _check_noise, "NoiseModel, BackendV2 or {p1, p2, readout} (needs shots)"),
-    MAX_QUBITS := int_option("max_qubits", None, "qubit limit (None: what fits in memory)"),
+from qrp.quantum.device_model import depolarized
+from qrp.quantum.engine_options import (
+    ENGINE_DEFAULTS,
+    ENGINE_OPTIONS,
+    MAX_QUBITS,
+    OPTIMIZE_DEFAULTS,
+    OPTIMIZE_OPTIONS,
+    check_mode,
+    holds_state_vector,
 )
-#: Optimizer settings of ``QAOA.optimize``.
-OPTIMIZE_OPTIONS = (
-    choice_option("optimizer", "COBYLA", OPTIMIZERS, "SciPy minimize method"),
-    choice_option("init", "ramp", INITS, "initial angles: linear ramp or INTERP"),
-    int_option("multistart", 1, "optimizer starts (extra ones random, seeded)", maximum=MAX_ROUNDS),
-    int_option("max_evals", 100, "objective evaluations per optimizer run", maximum=MAX_ITERATIONS),
-    int_option("readout_shots", 1024, "shots of the final readout", maximum=MAX_SAMPLES),
-)
-_E = {o.name: o.default for o in ENGINE_OPTIONS}
-_O = {o.name: o.default for o in OPTIMIZE_OPTIONS}
-
-
-def check_mode(*, reps, shots, alpha, engine, noise) -> tuple[int, int | None, float]:
-    """Validate the circuit settings together: each by its declared check, then noise only with shots, the fast
-    engine only for noiseless exact runs, exact CVaR only on the fast engine. Returns (reps, shots, alpha)."""
-    o = check_options(ENGINE_OPTIONS, {"reps": reps, "shots": shots, "alpha": alpha, "engine": engine,
-                                       "noise": noise}, owner="QAOA", fill=False)
-    reps, shots, alpha, engine = o["reps"], o["shots"], o["alpha"], o["engine"]
-    if noise is not None and shots is None:
-        raise ValueError("a noise model needs sampling: pass shots (noisy runs are sampled, never exact)")
-    if engine == "fast" and (shots is not None or noise is not None):
-        raise ValueError("engine='fast' is the noiseless exact mode: shots and noise need engine='aer'")
-    if engine == "aer" and shots is None and alpha < 1.0:
-        raise ValueError("exact CVaR (alpha < 1, shots=None) runs on engine='fast'; pass shots for Aer")
-    return reps, shots, alpha
 
 
 def default_max_qubits() -> int:
@@ -179,18 +143,24 @@ class QAOA:
         cost,
         offset: float = 0.0,
         *,
-        reps: int = _E["reps"],
+        reps: int = ENGINE_DEFAULTS["reps"],
         shots: int | None = None,
-        alpha: float = _E["alpha"],
-        engine: str = _E["engine"],
+        alpha: float = ENGINE_DEFAULTS["alpha"],
+        engine: str = ENGINE_DEFAULTS["engine"],
         noise=None,
         warm_thetas: np.ndarray | None = None,
         max_qubits: int | None = None,
         seed: int | None = None,
+        **circuit,
     ):
-        self.reps, shots, alpha = check_mode(reps=reps, shots=shots, alpha=alpha, engine=engine, noise=noise)
+        """``circuit``: sampler, backend, pass_manager, optimization_level, method, bond_dimension, device,
+        noise_method (``ENGINE_OPTIONS``; ``qrp.quantum.primitives``)."""
+        self.reps, shots, alpha = check_mode(reps=reps, shots=shots, alpha=alpha, engine=engine, noise=noise,
+                                             **circuit)
+        circuit = check_options(ENGINE_OPTIONS, circuit, owner="QAOA", fill=False)
         n = cost.num_qubits
-        check_qubits(n, max_qubits)
+        if holds_state_vector(circuit):
+            check_qubits(n, max_qubits)
         self.masks, self.coeffs = sv.z_masks(cost)  # validates Z-only, real
         ident = self.masks == 0
         self.offset = float(offset) + float(self.coeffs[ident].sum())
@@ -200,7 +170,10 @@ class QAOA:
         if self.warm_thetas is not None and self.warm_thetas.shape != (n,):
             raise ValueError(f"warm_thetas must have shape ({n},), got {self.warm_thetas.shape}")
         self.scale = float(np.sqrt(self.coeffs @ self.coeffs)) or 1.0
-        self.engine = engine if engine != "auto" else ("fast" if shots is None and noise is None else "aer")
+        white = circuit.get("noise_method") == "white"
+        exact = shots is None and (noise is None or white) and (circuit.get("backend") is None or white) \
+            and circuit.get("sampler") is None and holds_state_vector(circuit) and circuit.get("device", "CPU") == "CPU"
+        self.engine = engine if engine != "auto" else ("fast" if exact else "aer")
         self.evaluations = 0
         self.simulation_seconds = 0.0
         self._rng = np.random.default_rng(seed)
@@ -211,44 +184,24 @@ class QAOA:
         self.normalized = SparsePauliOp.from_sparse_list(labels or [("", [], 0.0)], n).simplify()
         self._diag = None
         self._order = None
+        self.white = None  # the white-noise budget of the circuit on the backend (noise_method="white")
+        if white:
+            from qrp.quantum.primitives import white_noise_budget  # qiskit (heavy): transpiles for the backend
+
+            self.white = white_noise_budget(self.normalized, self.reps, self.warm_thetas,
+                                            circuit.get("backend") or noise,
+                                            optimization_level=circuit.get("optimization_level", 1))
         if self.engine == "fast":
             self._diag = sv.cost_diagonal(self.normalized)
             if alpha < 1.0:
                 self._order = np.argsort(self._diag, kind="stable")
         else:
-            self._build_aer(noise)
+            from qrp.quantum.primitives import CircuitEngine  # qiskit-aer (heavy): only for circuit engines
 
-    # -- Aer -----------------------------------------------------------------------------------------------
-    def _build_aer(self, noise) -> None:
-        from qiskit import transpile  # qiskit-aer (heavy): only for the Aer engine
-        from qiskit_aer import AerSimulator
-        from qiskit_aer.primitives import EstimatorV2, SamplerV2
-
-        qc, self._gammas, self._betas = qaoa_circuit(self.normalized, self.reps, self.warm_thetas)
-        seed_sim = None if self.seed is None else int(self.seed)
-        model, backend = (None, None) if noise is None else noise_model(noise)
-        if self.shots is None:
-            sim = AerSimulator(method="statevector")
-            self._circuit = transpile(qc, sim, optimization_level=1, seed_transpiler=0)
-            self._estimator = EstimatorV2(options={"backend_options": {"method": "statevector"}})
-            self._observable = self.normalized.apply_layout(self._circuit.layout)
-        measured = qc.copy()
-        measured.measure_all()
-        if backend is not None:
-            self._sampler = SamplerV2.from_backend(backend, seed=seed_sim)
-            self._measured = transpile(measured, backend, optimization_level=1, seed_transpiler=0)
-        else:
-            opts = {"backend_options": {"noise_model": model}} if model is not None else {}
-            self._sampler = SamplerV2(seed=seed_sim, options=opts)
-            # with a noise model, gates are those the model attaches errors to; else Aer's own basis
-            target = {"basis_gates": list(RESOURCE_BASIS)} if model is not None else {"backend": AerSimulator()}
-            self._measured = transpile(measured, optimization_level=1, seed_transpiler=0, **target)
-
-    def _bind(self, circuit, angles: np.ndarray) -> list[float]:
-        """Angle values in the order of ``circuit.parameters`` (which transpiling may sort differently)."""
-        p = self.reps
-        values = {self._gammas[k]: angles[k] for k in range(p)} | {self._betas[k]: angles[p + k] for k in range(p)}
-        return [values[par] for par in circuit.parameters]
+            self._circuits = CircuitEngine(self.normalized, self.reps, self.warm_thetas, shots=shots,
+                                           noise=None if white else noise,
+                                           seed=None if seed is None else int(seed),
+                                           **{k: v for k, v in circuit.items() if k != "noise_method"})
 
     # -- evaluation ----------------------------------------------------------------------------------------
     def state(self, angles: np.ndarray) -> np.ndarray:
@@ -276,12 +229,17 @@ class QAOA:
 
     def _sample(self, angles: np.ndarray, shots: int) -> tuple[np.ndarray, np.ndarray]:
         if self.engine == "fast":
-            counts = self._rng.multinomial(shots, sv.probabilities(self.state(angles)))
+            counts = self._rng.multinomial(shots, self.probabilities(angles))
             states = np.flatnonzero(counts)
             return states, counts[states]
-        res = self._sampler.run([(self._measured, self._bind(self._measured, angles))], shots=shots).result()
-        got = res[0].data.meas.get_int_counts()
-        return np.fromiter(got.keys(), np.int64, len(got)), np.fromiter(got.values(), np.int64, len(got))
+        return self._circuits.sample(angles, shots)
+
+    def probabilities(self, angles: np.ndarray) -> np.ndarray:
+        """Measured distribution of the exact state (under the white-noise model when ``noise_method="white"``)."""
+        probs = sv.probabilities(self.state(angles))
+        if self.white is None:
+            return probs
+        return depolarized(probs, self.white["fidelity"], self.white["readout"])
 
     def objective(self, angles: np.ndarray) -> float:
         """F(angles): <H_C> or CVaR_alpha (problem units), exact or from ``shots`` samples. One circuit run."""
@@ -297,21 +255,20 @@ class QAOA:
             states, counts = self._sample(angles, self.shots)
             return sv.cvar(self.energies(states), counts.astype(np.float64), self.alpha)
         if self.engine == "fast":
-            probs = sv.probabilities(self.state(angles))
+            probs = self.probabilities(angles)
             return self.offset + self.scale * sv.cvar(self._diag, probs, self.alpha, self._order)
-        pub = (self._circuit, self._observable, self._bind(self._circuit, angles))
-        return self.offset + self.scale * float(self._estimator.run([pub]).result()[0].data.evs)
+        return self.offset + self.scale * self._circuits.expectation(angles)
 
     # -- optimization --------------------------------------------------------------------------------------
     def optimize(
         self,
         *,
-        optimizer: str = _O["optimizer"],
-        init: str = _O["init"],
+        optimizer: str = OPTIMIZE_DEFAULTS["optimizer"],
+        init: str = OPTIMIZE_DEFAULTS["init"],
         initial_angles: np.ndarray | None = None,
-        multistart: int = _O["multistart"],
-        max_evals: int = _O["max_evals"],
-        readout_shots: int = _O["readout_shots"],
+        multistart: int = OPTIMIZE_DEFAULTS["multistart"],
+        max_evals: int = OPTIMIZE_DEFAULTS["max_evals"],
+        readout_shots: int = OPTIMIZE_DEFAULTS["readout_shots"],
         exact_reference: bool | None = None,
         start: np.ndarray | None = None,
     ) -> QAOAResult:
@@ -418,13 +375,20 @@ class QAOA:
             ground = d <= dmin + 1e-9 * max(abs(dmin), 1.0)  # d has unit spread: this is relative to the spread
             is_ground = bool(ground[states[best]])
             if self.shots is None:
-                probs = sv.probabilities(self.state(angles))
+                probs = self.probabilities(angles)
                 gs_prob = float(probs[ground].sum())
                 expectation = self.offset + self.scale * float(probs @ d)
             else:
                 gs_prob = float(counts[ground[states]].sum() / counts.sum())
             span = (dmax - dmin) * self.scale
             ratio = float((self.offset + self.scale * dmax - expectation) / span) if span > 0 else 1.0
+        if self.white is not None:
+            stats["white_noise"] = {"fidelity": self.white["fidelity"], "depth": self.white["depth"],
+                                    "two_qubit_gates": self.white["two_qubit_gates"],
+                                    "mean_readout_error": float(np.mean(self.white["readout"]))}
+        if self.engine == "aer":
+            stats["runner"] = self._circuits.runner.kind
+            stats["transpiled_depth"] = self._circuits.runner.depth()
         stats |= {"engine": self.engine, "shots": self.shots, "alpha": self.alpha, "reps": self.reps,
                   "readout_shots": shots, "scale": self.scale, "seed": self.seed,
                   "warm_start": self.warm_thetas is not None,

@@ -12,14 +12,8 @@ from qrp.data.synthetic import random_covariance
 from qrp.discrete.problem import discretize
 from qrp.quantum import statevector as sv
 from qrp.quantum.circuits import qaoa_circuit
-from qrp.quantum.primitives import (
-    SamplerRunner,
-    aer_options,
-    backend_timings,
-    circuit_seconds,
-    depolarized,
-    error_budget,
-)
+from qrp.quantum.device_model import backend_timings, circuit_seconds, depolarized, error_budget
+from qrp.quantum.primitives import SamplerRunner, aer_options
 from qrp.quantum.qaoa import QAOA
 
 

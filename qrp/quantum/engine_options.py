@@ -1,0 +1,109 @@
+"""The QAOA engine's settings, declared once (``ENGINE_OPTIONS``, ``OPTIMIZE_OPTIONS``), and their joint checks.
+
+The "qaoa" solver (``qrp.discrete.qaoa``) reuses these declarations; ``check_mode`` validates a combination of
+circuit settings (engine, shots, noise, a user's sampler or backend, Aer's method options) before anything is built.
+"""
+
+from __future__ import annotations
+
+from qrp.core.registry import Option, check_options, choice_option, int_option, real_option
+from qrp.core.validation import MAX_ITERATIONS, MAX_REPS, MAX_ROUNDS, MAX_SAMPLES
+from qrp.quantum.circuits import AER_METHODS, DEVICES, NOISE_METHODS, noise_model
+
+#: SciPy ``minimize`` methods accepted as ``optimizer`` (derivative-free first; gradient ones use finite
+#: differences, each difference costing one circuit evaluation per angle).
+OPTIMIZERS = ("COBYLA", "COBYQA", "Nelder-Mead", "Powell", "L-BFGS-B", "BFGS", "SLSQP")
+#: Initial-angle schedules.
+INITS = ("ramp", "interp")
+#: Engines ("aer": every circuit path, Aer or a user's sampler or backend, through ``qrp.quantum.primitives``).
+ENGINES = ("auto", "fast", "aer")
+
+
+def _check_noise(noise):
+    noise_model(noise)  # validates (the model built here is discarded)
+    return noise
+
+
+def _check_sampler(sampler):
+    from qrp.quantum.primitives import check_sampler  # qiskit primitives (heavy): only when one is passed
+
+    check_sampler(sampler)
+    return sampler
+
+
+def _check_backend(backend):
+    from qrp.quantum.primitives import resolve_backend  # qiskit (heavy): only when a backend is passed
+
+    return resolve_backend(backend)
+
+
+def _check_pass_manager(pm):
+    if not callable(getattr(pm, "run", None)):
+        raise ValueError(f"pass_manager must be a qiskit PassManager (with .run), got {pm!r}")
+    return pm
+
+
+#: Circuit settings of ``QAOA`` (one declaration; the "qaoa" solver reuses them, with its own default depth).
+ENGINE_OPTIONS = (
+    int_option("reps", 1, "QAOA depth p", maximum=MAX_REPS),
+    int_option("shots", None, "shots per objective evaluation (None: exact expectation)",
+               maximum=MAX_SAMPLES),
+    real_option("alpha", 1.0, "CVaR level (1: expectation)", high=1.0),
+    choice_option("engine", "auto", ENGINES, "fast statevector, Aer, or by mode"),
+    Option("noise", None, _check_noise, "NoiseModel, BackendV2 or {p1, p2, readout} (needs shots)"),
+    Option("sampler", None, _check_sampler, "a qiskit BaseSamplerV2 that runs the circuits (needs shots)"),
+    Option("backend", None, _check_backend, "a BackendV2 (or a fake backend's name) to transpile for and run on"),
+    Option("pass_manager", None, _check_pass_manager, "transpiles for backend (None: preset pass manager)"),
+    int_option("optimization_level", 1, "preset pass manager level for backend", minimum=0, maximum=3),
+    choice_option("method", "automatic", AER_METHODS, "Aer simulation method (matrix_product_state: MPS)"),
+    int_option("bond_dimension", None, "MPS bond dimension cap (method='matrix_product_state')"),
+    choice_option("device", "CPU", DEVICES, "Aer device (GPU: the qiskit-aer-gpu build)"),
+    choice_option("noise_method", "aer", NOISE_METHODS, "backend noise: Aer's model, or white noise on the state"),
+    MAX_QUBITS := int_option("max_qubits", None, "qubit limit (None: what fits in memory)"),
+)
+#: Optimizer settings of ``QAOA.optimize``.
+OPTIMIZE_OPTIONS = (
+    choice_option("optimizer", "COBYLA", OPTIMIZERS, "SciPy minimize method"),
+    choice_option("init", "ramp", INITS, "initial angles: linear ramp or INTERP"),
+    int_option("multistart", 1, "optimizer starts (extra ones random, seeded)", maximum=MAX_ROUNDS),
+    int_option("max_evals", 100, "objective evaluations per optimizer run", maximum=MAX_ITERATIONS),
+    int_option("readout_shots", 1024, "shots of the final readout", maximum=MAX_SAMPLES),
+)
+ENGINE_DEFAULTS = {o.name: o.default for o in ENGINE_OPTIONS}
+OPTIMIZE_DEFAULTS = {o.name: o.default for o in OPTIMIZE_OPTIONS}
+
+
+def check_mode(*, reps, shots, alpha, engine, noise, **circuit) -> tuple[int, int | None, float]:
+    """Validate the circuit settings together: each by its declared check, then noise only with shots (except the
+    white-noise model, exact on the state), the fast engine only for noiseless (or white-noise) exact runs, exact
+    CVaR only on the fast engine, a sampler or backend only sampled, Aer's method options only off the fast
+    engine. ``circuit``: the other ``ENGINE_OPTIONS`` (sampler, backend, method, ...). Returns (reps, shots, alpha)."""
+    o = check_options(ENGINE_OPTIONS, {"reps": reps, "shots": shots, "alpha": alpha, "engine": engine,
+                                       "noise": noise, **circuit}, owner="QAOA", fill=True)
+    reps, shots, alpha, engine = o["reps"], o["shots"], o["alpha"], o["engine"]
+    white = o["noise_method"] == "white"
+    if white and o["backend"] is None and not _is_backend(noise):
+        raise ValueError("noise_method='white' takes its errors from a backend: pass backend= (or noise=BackendV2)")
+    if noise is not None and shots is None and not white:
+        raise ValueError("a noise model needs sampling: pass shots (noisy runs are sampled, never exact)")
+    if (o["sampler"] is not None or o["backend"] is not None) and shots is None and not white:
+        raise ValueError("a sampler or backend is sampled: pass shots")
+    aer_only = o["method"] != "automatic" or o["bond_dimension"] is not None or o["device"] != "CPU"
+    if engine == "fast" and (((shots is not None or noise is not None) and not white) or aer_only):
+        raise ValueError("engine='fast' is the noiseless (or white-noise) exact mode: shots, noise models and "
+                         "Aer's method/bond_dimension/device need engine='aer'")
+    if engine == "aer" and shots is None and alpha < 1.0:
+        raise ValueError("exact CVaR (alpha < 1, shots=None) runs on engine='fast'; pass shots for Aer")
+    if o["bond_dimension"] is not None and o["method"] != "matrix_product_state":
+        raise ValueError("bond_dimension needs method='matrix_product_state'")
+    return reps, shots, alpha
+
+
+def _is_backend(noise) -> bool:
+    return noise is not None and not isinstance(noise, dict) and hasattr(noise, "target")
+
+
+def holds_state_vector(options) -> bool:
+    """Whether the engine holds a 2^n state (so ``max_qubits`` applies): not for MPS, a sampler or a backend."""
+    return (options.get("method", "automatic") != "matrix_product_state" and options.get("sampler") is None
+            and (options.get("backend") is None or options.get("noise_method") == "white"))
