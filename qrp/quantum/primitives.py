@@ -204,10 +204,23 @@ class CircuitEngine:
         return float(self._estimator.run([pub]).result()[0].data.evs)
 
 
+#: ``white_noise_budget`` per (backend, term structure, depth, warm start, level): refinement rounds and blocks
+#: share one transpilation (the coefficients only set rotation angles, which do not change the gates or errors).
+_BUDGETS: dict[tuple, dict[str, Any]] = {}
+
+
 def white_noise_budget(normalized, reps: int, warm_thetas, backend, *, optimization_level: int = 1,
                        seed: int | None = None) -> dict[str, Any]:
     """``error_budget`` of the QAOA circuit transpiled for ``backend`` (angles do not change which gates run), with
-    its depth and two-qubit gate count and the backend's timings (``backend_timings``)."""
+    its depth and two-qubit gate count and the backend's timings (``backend_timings``); cached (``_BUDGETS``)."""
+    key = (id(backend), backend.name, tuple(normalized.paulis.to_labels()), reps,
+           None if warm_thetas is None else tuple(np.round(warm_thetas, 12)), optimization_level)
+    if key not in _BUDGETS:
+        _BUDGETS[key] = _white_noise_budget(normalized, reps, warm_thetas, backend, optimization_level, seed)
+    return _BUDGETS[key]
+
+
+def _white_noise_budget(normalized, reps, warm_thetas, backend, optimization_level, seed) -> dict[str, Any]:
     qc = qaoa_circuit(normalized, reps, warm_thetas)[0]
     qc.measure_all()
     runner = SamplerRunner(qc, backend=backend, optimization_level=optimization_level, seed=seed,
