@@ -42,8 +42,9 @@ def methods(frame: pd.DataFrame) -> pd.Series:
     for _, sub in frame.groupby("solver", sort=False):
         cols = [c for c in sub.columns if c.startswith("opt.") and c not in PROBLEM_OPTIONS
                 and sub[c].astype(str).nunique(dropna=False) > 1]
-        for c in cols:
-            labels[sub.index] += " " + c[4:] + "=" + sub[c].map(_fmt).astype(str)
+        for c in cols:  # a row that leaves the option at its default is not labelled with it
+            set_ = sub[c].notna() & ~sub[c].astype(str).isin(["nan", "None", ""])
+            labels[sub.index[set_]] += " " + c[4:] + "=" + sub.loc[set_, c].map(_fmt).astype(str)
     return labels
 
 
