@@ -133,10 +133,11 @@ def _figure(frame: pd.DataFrame, y: str, *, ylabel: str, path: Path, log2: bool 
     both = pd.concat([frame, _uniform_rows(frame)], ignore_index=True)
     for ax, box in zip(axes[0], boxes, strict=True):
         sub = both[(both["box_round"] == box) & pd.to_numeric(both[y], errors="coerce").notna()]
-        for method, g in sub.groupby("method", sort=True):
+        for i, (method, g) in enumerate(sub.groupby("method", sort=True)):
             med = grouped_intervals(g, ["num_qubits"], y).sort_values("num_qubits")
             x = med["num_qubits"].to_numpy(float)
-            style = {"color": "k", "ls": "--"} if method == UNIFORM else {"marker": "o"}
+            # tab20: more methods than the default 10-colour cycle without two lines sharing a colour
+            style = {"color": "k", "ls": "--"} if method == UNIFORM else {"marker": "o", "color": plt.cm.tab20(i % 20)}
             line, = ax.plot(x, med[y].to_numpy(float), label=method, **style)
             ax.fill_between(x, med[f"{y}_lo"].to_numpy(float), med[f"{y}_hi"].to_numpy(float),
                             color=line.get_color(), alpha=0.12, lw=0)
