@@ -48,7 +48,7 @@ def main(out: Path) -> str:
             hit = next((i for i, e in enumerate(errs) if e <= t), None)
             cells += ["not reached", "-"] if hit is None else [str(hit + 1), f"{sum(secs[:hit + 1]):.0f}"]
         c = classical.loc[row.n_assets]
-        lines.append(f"| {row.num_qubits} | qaoa, {'FakeTorino white noise' if white else 'noiseless'} | "
+        lines.append(f"| {int(row.num_qubits)} | qaoa, {'FakeTorino white noise' if white else 'noiseless'} | "
                      f"{len(hist)} | {min(errs):.1e} | " + " | ".join(cells) +
                      f" | {c.elapsed:.1e} ({c.rc_error:.0e}) |")
     text = "\n".join(lines) + "\n"
