@@ -29,6 +29,7 @@ cheap runs are not dominated by worker start-up and inter-process messages.
 from __future__ import annotations
 
 import functools
+import itertools
 import json
 import multiprocessing
 import sys
@@ -270,8 +271,10 @@ def _run_local(tasks: list[Task], workers: int) -> Iterable[dict[str, Any]]:
                 while pending or futures:
                     while pending and len(futures) < CHUNKS_PER_WORKER * workers:
                         size = 1 if per_task is None else int(min(MAX_CHUNK, max(1, CHUNK_SECONDS / per_task)))
-                        chunk = [pending.popleft() for _ in range(min(size, len(pending)))]
-                        futures[pool.submit(run_chunk, chunk)] = chunk
+                        chunk = list(itertools.islice(pending, size))
+                        futures[pool.submit(run_chunk, chunk)] = chunk  # raises BrokenProcessPool if broken
+                        for _ in chunk:  # taken off the queue only once submitted
+                            pending.popleft()
                     finished, _ = wait(futures, return_when=FIRST_COMPLETED)
                     for fut in finished:
                         rows, seconds = fut.result()  # raises BrokenProcessPool with the chunk still in futures
