@@ -111,9 +111,9 @@ def validate_cov(cov, *, check_psd: bool = True, name: str = "cov") -> Covarianc
     """
     names = None
     if isinstance(cov, pd.DataFrame):
-        if list(cov.index) != list(cov.columns):
+        if not cov.index.equals(cov.columns):  # one vectorized comparison, not N Python ones
             raise ValueError(f"{name} DataFrame must have identical index and columns (asset names)")
-        names = tuple(str(c) for c in cov.columns)
+        names = tuple(map(str, cov.columns.tolist()))
     arr = as_float_array(cov, name)
     if arr.ndim != 2:
         raise ValueError(f"{name} must be a 2-D matrix, got shape {arr.shape}")
