@@ -343,23 +343,8 @@ def _coverage(frame: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def write_report(out_dir, *, threshold: float = 1e-6) -> list[Path]:
-    """Write the plots and ``summary.md`` into ``out_dir`` (holding ``runs.parquet``); return the paths written."""
-    out = Path(out_dir)
-    if not (out / RUNS_PARQUET).is_file():
-        raise ValueError(f"no {RUNS_PARQUET} in {out}: run a study there first (qrp run ... --out {out})")
-    if not (isinstance(threshold, float | int) and np.isfinite(threshold) and threshold > 0):
-        raise ValueError(f"threshold must be a finite number > 0, got {threshold!r}")
-    table = read_table(out)  # the consolidated table and any rows still in the journal
-    frame = table[table["status"] == "ok"].copy()
-    if frame.empty:
-        raise ValueError(f"{out / RUNS_PARQUET} holds no successful run")
-    if "ground_state_probability" in frame:
-        return write_ground_state_report(out, table, frame)
-    for col in ("bits", "rounds", "reps", "num_qubits", "energy_gap"):
-        if col not in frame:
-            frame[col] = np.nan
-        frame[col] = pd.to_numeric(frame[col])
+def _axis_figures(frame: pd.DataFrame, out: Path) -> tuple[list[Path], list[str]]:
+    """The rc_error / time line figures against each grid axis: (paths written, names skipped)."""
     written: list[Path] = []
     plots = [
         ("rc_vs_n.png", "n_assets", "rc_error", "rc_error vs number of assets", "assets N", True, "classical_rc_error"),
@@ -383,6 +368,27 @@ def write_report(out_dir, *, threshold: float = 1e-6) -> list[Path]:
         _line_figure(sub, x, y, title=title, xlabel=xlabel, ylabel=ylabel, logx=logx, baseline=base, ignore=ignore,
                      path=out / name)
         written.append(out / name)
+    return written, skipped
+
+
+def write_report(out_dir, *, threshold: float = 1e-6) -> list[Path]:
+    """Write the plots and ``summary.md`` into ``out_dir`` (holding ``runs.parquet``); return the paths written."""
+    out = Path(out_dir)
+    if not (out / RUNS_PARQUET).is_file():
+        raise ValueError(f"no {RUNS_PARQUET} in {out}: run a study there first (qrp run ... --out {out})")
+    if not (isinstance(threshold, float | int) and np.isfinite(threshold) and threshold > 0):
+        raise ValueError(f"threshold must be a finite number > 0, got {threshold!r}")
+    table = read_table(out)  # the consolidated table and any rows still in the journal
+    frame = table[table["status"] == "ok"].copy()
+    if frame.empty:
+        raise ValueError(f"{out / RUNS_PARQUET} holds no successful run")
+    if "ground_state_probability" in frame:
+        return write_ground_state_report(out, table, frame)
+    for col in ("bits", "rounds", "reps", "num_qubits", "energy_gap"):
+        if col not in frame:
+            frame[col] = np.nan
+        frame[col] = pd.to_numeric(frame[col])
+    written, skipped = _axis_figures(frame, out)
     frame = frame.join(_first_round_stats(frame))
     for key, label in ROUND0_PLOTS:
         col = f"round0.{key}"
