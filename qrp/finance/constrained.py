@@ -273,6 +273,25 @@ def _find_lambda(model: _Model, start: float) -> tuple[float, np.ndarray]:
     return float(np.exp(root)), cache[root] if root in cache else model.solve(float(np.exp(root)))
 
 
+def _risk_inputs(cov, returns, risk_measure: str):
+    """(covariance, asset names, scenario matrix or None): ``cov`` validated, or estimated from the scenarios."""
+    s = names = scen = None
+    if cov is not None:
+        c = validate_cov(cov)
+        s, names = c.matrix, c.names
+    elif risk_measure == "volatility":
+        raise ValueError("risk_measure='volatility' needs cov")
+    if risk_measure != "volatility":
+        if returns is None:
+            raise ValueError(f"risk_measure={risk_measure!r} needs the scenario returns")
+        scen = scenario_matrix(returns, None if s is None else s.shape[0])
+        if names is None and isinstance(returns, pd.DataFrame):
+            names = tuple(str(x) for x in returns.columns)
+        if s is None:
+            s = np.cov(scen, rowvar=False).reshape(scen.shape[1], scen.shape[1])
+    return s, names, scen
+
+
 def constrained_risk_budgeting(
     cov=None,
     budgets=None,
@@ -323,20 +342,7 @@ def constrained_risk_budgeting(
     if risk_measure not in RISK_MEASURES:
         raise ValueError(f"unknown risk_measure {risk_measure!r}; available: {', '.join(RISK_MEASURES)}")
     alpha = check_alpha(alpha)
-    s = names = scen = None
-    if cov is not None:
-        c = validate_cov(cov)
-        s, names = c.matrix, c.names
-    elif risk_measure == "volatility":
-        raise ValueError("risk_measure='volatility' needs cov")
-    if risk_measure != "volatility":
-        if returns is None:
-            raise ValueError(f"risk_measure={risk_measure!r} needs the scenario returns")
-        scen = scenario_matrix(returns, None if s is None else s.shape[0])
-        if names is None and isinstance(returns, pd.DataFrame):
-            names = tuple(str(x) for x in returns.columns)
-        if s is None:
-            s = np.cov(scen, rowvar=False).reshape(scen.shape[1], scen.shape[1])
+    s, names, scen = _risk_inputs(cov, returns, risk_measure)
     n = s.shape[0]
     b = validate_budgets(budgets, n, names)
     sg = _validate_signs(signs, n)
