@@ -4,23 +4,14 @@
   anneal to the minimum (Sack & Serbyn 2021, Quantum 5, 491).
 * ``interp_angles``: INTERP, the depth-p optimum extrapolated to depth p + 1 (Zhou et al. 2020, PRX 10, 021067).
 * ``warm_start_thetas``: the initial-state angles of Egger, Marecek & Woerner (2021, Quantum 5, 479).
-* ``minimize_angles`` / ``interp_schedule``: SciPy minimization of any angle objective, from one start or depth by
-  depth with INTERP starts.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
-
 import numpy as np
-from scipy.optimize import minimize
 
 from qrp.core.registry import real_option
 
-#: SciPy ``minimize`` methods accepted as ``optimizer`` (derivative-free first; gradient ones use finite
-#: differences, each difference costing one circuit evaluation per angle).
-OPTIMIZERS = ("COBYLA", "COBYQA", "Nelder-Mead", "Powell", "L-BFGS-B", "BFGS", "SLSQP")
 #: Linear-ramp angle scale delta (in units of the normalized Hamiltonian) used by ``init="ramp"``: calibrated on
 #: small ERC problems (``python -m benchmarks.qaoa_angles calibrate``: the start's median ground-state probability
 #: over uniform, p = 1..5, peaks at delta = 1 to 1.25 and collapses by 2).
@@ -61,43 +52,3 @@ def interp_angles(angles: np.ndarray) -> np.ndarray:
         i = np.arange(1, p + 2)
         out.append((i - 1) / p * padded[i - 1] + (p - i + 1) / p * padded[i])
     return np.concatenate(out)
-
-
-def scipy_options(optimizer: str, max_evals: int) -> dict[str, Any]:
-    """``minimize`` options capping evaluations at ``max_evals``, with an initial step of 0.3 rad for the
-    trust-region methods (the scale of useful angle changes on the normalized cost)."""
-    opts: dict[str, Any] = {"maxiter": max_evals}
-    if optimizer == "COBYLA":
-        opts["rhobeg"] = 0.3
-    elif optimizer == "COBYQA":
-        opts["initial_tr_radius"] = 0.3
-    elif optimizer in ("Nelder-Mead", "Powell"):
-        opts["maxfev"] = max_evals
-    return opts
-
-
-def minimize_angles(objective: Callable[[np.ndarray], float], optimizer: str, x0: np.ndarray,
-                    max_evals: int) -> tuple[np.ndarray, int]:
-    """(angles, iterations): SciPy ``minimize`` of ``objective`` from ``x0``."""
-    res = minimize(objective, x0, method=optimizer, options=scipy_options(optimizer, max_evals))
-    return np.asarray(res.x, dtype=np.float64), int(getattr(res, "nit", 0) or res.nfev)
-
-
-def interp_schedule(objective: Callable[[np.ndarray], float], reps: int, optimizer: str,
-                    max_evals: int) -> tuple[np.ndarray, int]:
-    """(angles, iterations): optimize depth 1, 2, ..., ``reps`` in turn, each from the INTERP extrapolation of the
-    previous optimum. Depth d < p is the depth-p circuit with layers d+1..p at zero angles (identities), so
-    ``objective`` (of 2 ``reps`` angles) serves every depth."""
-    p, total = reps, 0
-    x = ramp_angles(1)
-    for depth in range(1, p + 1):
-        def padded(y, depth=depth):
-            full = np.zeros(2 * p)
-            full[:depth], full[p : p + depth] = y[:depth], y[depth:]
-            return full
-
-        x, it = minimize_angles(lambda y, f=padded: objective(f(y)), optimizer, x, max_evals)
-        total += it
-        if depth < p:
-            x = interp_angles(x)
-    return x, total
