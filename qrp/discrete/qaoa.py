@@ -79,7 +79,7 @@ OWN_OPTIONS = (
     choice_option("angles", "ramp", ANGLES, "first start: the linear ramp or transferred angles (init='ramp')"),
     EPSILON,
     bool_option("carry_angles", True, "start each round from the previous round's angles"),
-    bool_option("resources", True, "transpiled depth and CX counts per term structure"),
+    bool_option("resources", True, 'transpiled depth and CX counts per term structure, in stats["circuit"]'),
 )
 #: Options of "qaoa": the shared discretization options and QAOA's own.
 OPTIONS = (*discrete_options(), *OWN_OPTIONS)
@@ -116,7 +116,8 @@ def qaoa_sampler(**options):
     (``qrp.discrete.angles.transfer_angles``). ``carry_angles``: start each round from the previous round's
     optimized angles when they start lower (the problems of
     successive rounds differ only by their box; the cost is normalized, so good angles transfer). ``resources``:
-    transpiled depth and CX counts (``circuit_resources``), computed once per term structure.
+    transpiled depth and CX counts (``circuit_resources``), computed once per term structure, in
+    ``stats["circuit"]`` (not to be confused with the round's ``SampleResult.resources``, the sample counts).
     """
     o = check_options(OWN_OPTIONS, options, owner="solver 'qaoa'")
     circuit = {k: o[k] for k in CIRCUIT_KEYS}
@@ -152,7 +153,7 @@ def qaoa_sampler(**options):
             key = (op.num_qubits, tuple(sorted(qaoa.masks.tolist())))
             if key not in resource_cache:
                 resource_cache[key] = circuit_resources(qaoa.normalized, o["reps"], seed=0)
-            stats["resources"] = resource_cache[key]
+            stats["circuit"] = resource_cache[key]
         sample = res.best_state.astype(np.int64)
         used = Resources(samples=(o["shots"] or 0) * res.evaluations + o["readout_shots"],
                          evaluations=res.evaluations, circuit_executions=res.evaluations + 1,
