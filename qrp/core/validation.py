@@ -138,11 +138,13 @@ def validate_cov(cov, *, check_psd: bool = True, name: str = "cov") -> Covarianc
     return Covariance(arr, names)
 
 
-def check_psd_matrix(arr: np.ndarray, *, name: str = "cov") -> None:
-    """Raise ``ValueError`` unless ``arr`` is positive semi-definite (smallest eigenvalue >= -PSD_RTOL * max)."""
+def check_psd_matrix(arr: np.ndarray, *, name: str = "cov") -> bool:
+    """Raise ``ValueError`` unless ``arr`` is positive semi-definite (smallest eigenvalue >= -PSD_RTOL * max).
+    Returns True when the Cholesky factorization succeeded (positive definite: ``validate_problem``'s certificate
+    would pass), False when only the eigenvalue test did (singular PSD: an ERC portfolio may not exist)."""
     try:
         np.linalg.cholesky(arr)
-        return
+        return True
     except np.linalg.LinAlgError:
         pass
     eig = np.linalg.eigvalsh(arr)
@@ -151,6 +153,7 @@ def check_psd_matrix(arr: np.ndarray, *, name: str = "cov") -> None:
             f"{name} is not positive semi-definite: smallest eigenvalue {eig[0]:.6g} "
             f"(largest {eig[-1]:.6g})"
         )
+    return False
 
 
 def check_erc_exists(cov: np.ndarray) -> None:

@@ -1,8 +1,9 @@
 """Covariance estimators from a (T, N) table of periodic returns (rows: dates, columns: assets).
 
-Every estimator returns an (N, N) positive semi-definite ``pandas.DataFrame`` labelled by asset, **annualized
-explicitly**: the per-period estimate is multiplied by ``periods_per_year`` (252 for daily returns, 52 weekly, 12
-monthly, 1 to keep per-period units). ``periods_per_year`` has no default, so the units are always stated.
+Every estimator returns an (N, N) positive semi-definite ``pandas.DataFrame`` labelled by asset, certified once
+(``attrs[POSITIVE_DEFINITE]`` records whether it is strictly positive definite), **annualized explicitly**: the
+per-period estimate is multiplied by ``periods_per_year`` (252 for daily returns, 52 weekly, 12 monthly, 1 to keep
+per-period units). ``periods_per_year`` has no default, so the units are always stated.
 
 Estimators (``estimate_covariance(returns, method=..., periods_per_year=...)``):
 
@@ -35,6 +36,12 @@ import pandas as pd
 from qrp.core.validation import as_float_array, check_psd_matrix, positive_int, positive_real
 
 ESTIMATORS = ("sample", "ledoit_wolf", "ewma", "garch", "pca")
+#: ``cov.attrs[POSITIVE_DEFINITE]`` of every estimate: True when its Cholesky factorization succeeded (strictly
+#: positive definite, the certificate ``qrp.risk_parity(check_psd=True)`` runs), False when it is only positive
+#: semi-definite (singular: the solver must still check that an ERC portfolio exists). It describes the matrix as
+#: returned: a caller passing that very matrix on may skip the solver's certificate (``check_psd=False``) when
+#: True, as the backtest does; nothing in qrp reads it from a matrix it did not just estimate.
+POSITIVE_DEFINITE = "positive_definite"
 #: The RiskMetrics decay for daily returns (J.P. Morgan/Reuters 1996, RiskMetrics Technical Document).
 RISKMETRICS_DECAY = 0.94
 #: Fewest observations accepted for a GARCH(1,1) fit (three parameters per asset by quasi-maximum likelihood).
@@ -115,8 +122,9 @@ def _finish(matrix: np.ndarray, names, periods_per_year: float) -> pd.DataFrame:
             "returns or periods_per_year are so large or small that the estimate over- or underflows float64; "
             "rescale the returns"
         )
-    check_psd_matrix(out, name="estimated covariance")
-    return pd.DataFrame(out, index=list(names), columns=list(names))
+    frame = pd.DataFrame(out, index=list(names), columns=list(names))
+    frame.attrs[POSITIVE_DEFINITE] = check_psd_matrix(out, name="estimated covariance")
+    return frame
 
 
 def sample_covariance(returns, *, periods_per_year: float, ddof: int = 1, nan_policy: str = "raise") -> pd.DataFrame:
@@ -134,7 +142,8 @@ def ledoit_wolf_covariance(returns, *, periods_per_year: float, nan_policy: str 
 
     ppy = positive_real(periods_per_year, "periods_per_year")
     frame = validate_returns(returns, nan_policy=nan_policy, min_observations=2)
-    return _finish(LedoitWolf().fit(frame.to_numpy()).covariance_, frame.columns, ppy)
+    # no precision matrix: its pseudo-inverse (an O(N^3) eigendecomposition, the estimate's largest cost) is unused
+    return _finish(LedoitWolf(store_precision=False).fit(frame.to_numpy()).covariance_, frame.columns, ppy)
 
 
 def ewma_weights(n_obs: int, decay: float) -> np.ndarray:

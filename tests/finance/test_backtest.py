@@ -11,6 +11,8 @@ import pandas as pd
 import pytest
 
 from qrp.cli import main
+from qrp.core import validation
+from qrp.data.covariance import POSITIVE_DEFINITE, estimate_covariance
 from qrp.data.returns import prices_to_returns, read_csv
 from qrp.finance import backtest as B
 
@@ -247,3 +249,41 @@ def test_backtest_killed_mid_write_leaves_the_previous_output(tmp_path):
     assert main(["backtest", str(b), "--out", str(out)]) == 0
     assert {p.name for p in (out / "targets").iterdir()} == {"inverse_volatility.csv", "inverse_volatility.json"}
     assert not list(tmp_path.glob(".out.*.partial"))
+
+
+def test_backtest_certifies_each_covariance_once(monkeypatch):
+    """The estimator's Cholesky certificate of a positive definite estimate is the only one: the risk_parity
+    strategy solves it with check_psd=False (one Cholesky per rebalance, not two), and its weights are exactly those
+    of a strategy that asks the solver to certify again."""
+    r = _returns(t=300)
+    assert estimate_covariance(r, method="sample", periods_per_year=252).attrs[POSITIVE_DEFINITE] is True
+    calls = []
+    real = np.linalg.cholesky
+    monkeypatch.setattr(np.linalg, "cholesky", lambda a: calls.append(1) or real(a))
+    once = B.run_backtest(r, _config(B.StrategyConfig("erc", "risk_parity", {"solver": "auto"})))
+    rebalances = len(once.rebalances)
+    assert rebalances >= 5 and len(calls) == rebalances
+    calls.clear()
+    twice = B.run_backtest(r, _config(B.StrategyConfig("erc", "risk_parity", {"solver": "auto", "check_psd": True})))
+    assert len(calls) == 2 * rebalances
+    pd.testing.assert_frame_equal(once.weights["erc"], twice.weights["erc"])
+    pd.testing.assert_frame_equal(once.returns, twice.returns)
+
+
+def test_a_singular_estimate_still_gets_the_erc_existence_check(monkeypatch):
+    """Asset B = -A (returns +-1/64): the sample covariance with ddof 0, annualized by 256, is exactly
+    [[1/16, -1/16], [-1/16, 1/16]], so its Cholesky fails and the estimator records it as not positive definite;
+    the solver then runs its own checks and finds that the long-only portfolio (1/2, 1/2) has zero variance, so no
+    ERC portfolio exists."""
+    x = np.tile([1 / 64, -1 / 64], 100)
+    r = pd.DataFrame({"A": x, "B": -x}, index=pd.bdate_range("2019-01-01", periods=len(x)))
+    assert estimate_covariance(r.iloc[:64], method="sample", periods_per_year=256, ddof=0).attrs[
+        POSITIVE_DEFINITE] is False
+    seen = []
+    real = validation.check_erc_exists
+    monkeypatch.setattr(validation, "check_erc_exists", lambda s: seen.append(1) or real(s))
+    cfg = _config(B.StrategyConfig("erc", "risk_parity", {"solver": "auto"}), window=64, estimator="sample",
+                  estimator_options={"ddof": 0}, periods_per_year=256.0)
+    with pytest.raises(ValueError, match="no ERC portfolio exists"):
+        B.run_backtest(r, cfg)
+    assert seen == [1]

@@ -28,6 +28,9 @@ The engine of ``qrp backtest CONFIG.toml [--out DIR]`` and ``run_backtest``. Con
   the user's labels, ``qrp.finance.regimes``). At rebalance day p the regime is that of day p - 1, and the
   covariance is estimated from the days among the last ``lookback`` (before p) that share this regime; when fewer than
   ``min_observations`` such days exist it falls back to the plain ``window`` (recorded per rebalance).
+* Each estimated covariance is certified once, by the estimator (``qrp.data.covariance``: Cholesky, recorded in
+  ``attrs[POSITIVE_DEFINITE]``): a risk_parity strategy then solves a strictly positive definite estimate with
+  ``check_psd=False``, and a singular PSD one with the solver's eigenvalue and ERC-existence checks.
 * Every random thing is seeded: the solver seed of rebalance k of strategy j derives from the config seed by
   ``numpy.random.SeedSequence([seed, j, k])``.
 """
@@ -45,7 +48,7 @@ import pandas as pd
 
 from qrp.core.measures import contributions_kernel, rc_error_kernel
 from qrp.core.validation import validate_budgets
-from qrp.data.covariance import estimate_covariance
+from qrp.data.covariance import POSITIVE_DEFINITE, estimate_covariance
 from qrp.finance.backtest.config import REBALANCE_FREQUENCIES, BacktestConfig, config_to_dict
 from qrp.finance.regimes import RegimeLabeller
 from qrp.finance.strategies import compute_weights
@@ -147,6 +150,16 @@ def _cov_sample(r: np.ndarray, p: int, cfg: BacktestConfig, regimes: RegimeLabel
     return r[same], label
 
 
+def _certified(kind: str, params: dict[str, Any], definite: bool) -> dict[str, Any]:
+    """A risk_parity strategy's params with ``check_psd=False`` when the estimator's Cholesky certificate of this
+    very covariance succeeded (strictly positive definite), so that each covariance is certified once, not twice;
+    a singular PSD estimate keeps the solver's checks (eigenvalues and ERC existence), and so does a strategy
+    that sets ``check_psd`` itself."""
+    if kind != "risk_parity" or not definite or "check_psd" in params:
+        return params
+    return {**params, "check_psd": False}
+
+
 def run_backtest(returns: pd.DataFrame, config: BacktestConfig) -> BacktestResult:
     """Run every strategy of ``config`` on ``returns`` (dates x assets, simple returns, no NaN)."""
     start_time = time.perf_counter()
@@ -182,7 +195,7 @@ def run_backtest(returns: pd.DataFrame, config: BacktestConfig) -> BacktestResul
     # rebalance dates outside, strategies inside: the estimates of one date are shared by the strategies that use
     # the same estimator and dropped afterwards, and a bad option of any strategy fails at the first date
     for k, p in enumerate(positions):
-        cache: dict[tuple, tuple[np.ndarray, np.ndarray, str]] = {}
+        cache: dict[tuple, tuple[np.ndarray, np.ndarray, str, bool]] = {}
         for j, s in enumerate(config.strategies):
             est = s.estimator or config.estimator
             opts = config.estimator_options if s.estimator_options is None else s.estimator_options
@@ -191,12 +204,13 @@ def run_backtest(returns: pd.DataFrame, config: BacktestConfig) -> BacktestResul
                 sample, label = _cov_sample(r, int(p), config, regimes if s.regime else None)
                 cov = estimate_covariance(pd.DataFrame(sample, columns=names), method=est, periods_per_year=ppy,
                                           **opts)
-                cache[key] = (cov.to_numpy(), sample, label)
-            cov, sample, label = cache[key]
+                cache[key] = (cov.to_numpy(), sample, label, cov.attrs[POSITIVE_DEFINITE])
+            cov, sample, label, definite = cache[key]
             seed = None if config.seed is None else int(
                 np.random.SeedSequence([config.seed, j, k]).generate_state(1)[0])
             t0 = time.perf_counter()
-            w, info = compute_weights(s.kind, cov=cov, returns=sample, periods_per_year=ppy, seed=seed, **s.params)
+            w, info = compute_weights(s.kind, cov=cov, returns=sample, periods_per_year=ppy, seed=seed,
+                                      **_certified(s.kind, s.params, definite))
             elapsed = time.perf_counter() - t0
             rc = contributions_kernel(w, cov)
             targets[j, k], share[j, k] = w, rc / rc.sum()
