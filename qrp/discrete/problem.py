@@ -66,6 +66,8 @@ refinement re-centres and grows the box of assets that land on its edge. Pass ``
 Decoded weights are w = v / sum(v); they are positive whenever lo > 0 (always for log_barrier, which requires
 lo > 0).
 
+The box (default, given, resolvable) is in ``qrp.discrete.box``.
+
 Building is vectorized numpy: the QUBO matrix of log_barrier is (A'SA)/2 plus per-asset blocks q2_i a a', never a
 Python loop over pairs of variables (N = 100 x 8 bits, BQM included: 13 ms median on the 2-core sandbox,
 ``benchmarks/qubo_build.py``, against 26 s through qiskit-optimization).
@@ -77,83 +79,18 @@ from functools import cached_property
 
 import numpy as np
 
-from qrp.classical.ccd import spinu_start
 from qrp.core.validation import check_discretizable, validate_problem
 from qrp.discrete import export
+from qrp.discrete.box import (
+    box_centre,
+    box_resolvable,
+    check_box_resolvable,
+    default_box,
+    initial_box,
+    validate_box,
+)
 from qrp.discrete.export import MAX_PAIRWISE_EXPORT_QUBITS
 from qrp.discrete.options import DEFAULTS, Discretization
-
-
-def box_centre(cov: np.ndarray, budgets: np.ndarray, formulation: str) -> np.ndarray:
-    """The classical guess the default box brackets: Spinu's start y (log_barrier) or inverse-vol weights."""
-    if formulation == "log_barrier":
-        return spinu_start(cov, budgets)
-    w = budgets / np.sqrt(np.diag(cov))
-    return w / w.sum()
-
-
-def default_box(cov: np.ndarray, budgets: np.ndarray, formulation: str, radius: float = DEFAULTS.radius):
-    """(lo, hi) = (c (1 - radius), c (1 + radius)) around ``box_centre``; radius in (0, 1) (validated by
-    ``Discretization``: below 1 so that the box excludes zero weights)."""
-    c = box_centre(cov, budgets, formulation)
-    if not np.all(np.isfinite(c) & (c > 0)):
-        raise ValueError(f"the default box centre {c.tolist()} is not finite and positive (a covariance that is not "
-                         "positive semi-definite, passed with check_psd=False?); pass box=")
-    lo, hi = c * (1.0 - radius), c * (1.0 + radius)
-    if np.any(lo >= hi):
-        raise ValueError(f"radius {radius!r} is too small: the box c (1 -/+ radius) collapses to a point in float64")
-    return lo, hi
-
-
-def box_resolvable(lo: np.ndarray, hi: np.ndarray, bits: int) -> bool:
-    """Whether every asset's 2^bits levels are distinct floats (the step (hi - lo) / (2^bits - 1) does not vanish
-    against lo)."""
-    step = (hi - lo) / (2.0**bits - 1.0)
-    return bool(np.all(lo + step > lo))
-
-
-def check_box_resolvable(lo: np.ndarray, hi: np.ndarray, bits: int) -> None:
-    """``ValueError`` unless ``box_resolvable`` (a box too narrow for its levels gives equal energies, not answers)."""
-    if not box_resolvable(lo, hi, bits):
-        raise ValueError(f"box is too narrow for 2^{bits} distinct levels in float64 (lo={lo.tolist()}, "
-                         f"hi={hi.tolist()}); widen it or use fewer bits")
-
-
-def validate_box(box, n_assets: int, formulation: str) -> tuple[np.ndarray, np.ndarray]:
-    """A box as fresh (lo, hi) float64 arrays. The one accepted shape is the pair ``(lo, hi)``, each a scalar or a
-    length-N array (an array of shape (2,) or (2, N)); per-asset rows (an (N, 2) array, N != 2) are rejected, so a
-    2 x 2 box has one reading: row 0 = lo, row 1 = hi. Requires finite lo < hi, hi > 0, lo > 0 for log_barrier
-    (log y) and lo >= 0 for pairwise (long-only)."""
-    try:
-        arr = np.asarray(box, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"box could not be read as numbers: {exc}") from None
-    if arr.shape == (2,):
-        lo, hi = np.full(n_assets, arr[0]), np.full(n_assets, arr[1])
-    elif arr.shape == (2, n_assets):
-        lo, hi = arr[0].copy(), arr[1].copy()
-    else:
-        hint = "; per-asset rows of shape (N, 2) are not accepted, pass their transpose" if arr.shape == (
-            n_assets, 2) else ""
-        raise ValueError(
-            f"box must be a (lo, hi) pair of scalars or of length-{n_assets} arrays (shape (2,) or (2, {n_assets})), "
-            f"got shape {arr.shape}{hint}"
-        )
-    if not (np.all(np.isfinite(lo)) and np.all(np.isfinite(hi))):
-        raise ValueError("box contains NaN or inf")
-    checks = [
-        (hi <= 0, "upper bound is not positive, so the box excludes positive weights"),
-        (lo >= hi, "lower bound is not below its upper bound"),
-    ]
-    if formulation == "log_barrier":
-        checks.append((lo <= 0, "lower bound is not positive (log_barrier needs y > 0)"))
-    else:
-        checks.append((lo < 0, "lower bound is negative (qrp is long-only)"))
-    for bad, what in checks:
-        if bad.any():
-            k = int(np.argmax(bad))
-            raise ValueError(f"box: asset {k} {what}: lo={lo[k]!r}, hi={hi[k]!r}")
-    return lo, hi
 
 
 def _log_surrogate(budgets, lo, hi, bits: int, log_fit: str) -> np.ndarray:
@@ -372,13 +309,6 @@ class DiscreteProblem:
         return export.to_quadratic_program(self)
 
 
-def initial_box(cov: np.ndarray, budgets: np.ndarray, options: Discretization) -> tuple[np.ndarray, np.ndarray]:
-    """The first box of ``options``: its ``box`` validated, else ``default_box`` with its ``radius``."""
-    if options.box is None:
-        return default_box(cov, budgets, options.formulation, options.radius)
-    return validate_box(options.box, cov.shape[0], options.formulation)
-
-
 def discretize(
     cov,
     bits: int,
@@ -417,4 +347,14 @@ def discretize(
     return DiscreteProblem(s, b, d.bits, d.formulation, lo, hi, log_fit=d.log_fit, penalty=d.penalty)
 
 
-__all__ = ["MAX_PAIRWISE_EXPORT_QUBITS", "DiscreteProblem", "default_box", "discretize", "initial_box", "validate_box"]
+__all__ = [  # the box functions are re-exported: they lived here before the split
+    "MAX_PAIRWISE_EXPORT_QUBITS",
+    "DiscreteProblem",
+    "box_centre",
+    "box_resolvable",
+    "check_box_resolvable",
+    "default_box",
+    "discretize",
+    "initial_box",
+    "validate_box",
+]

@@ -34,8 +34,9 @@ import numpy as np
 from qrp.core.measures import contributions_kernel, rc_error_kernel
 from qrp.core.result import RefinementRound, Resources, SolverOutput
 from qrp.core.validation import MAX_ROUNDS, bounded_int, check_discretizable, check_seed, validate_problem
+from qrp.discrete.box import box_resolvable, check_box_resolvable, initial_box
 from qrp.discrete.options import DEFAULTS, Discretization
-from qrp.discrete.problem import DiscreteProblem, box_resolvable, check_box_resolvable, initial_box
+from qrp.discrete.problem import DiscreteProblem
 
 #: The half-width never exceeds this fraction of the centre value (keeps lo > 0).
 MAX_RELATIVE_HALF_WIDTH = 0.9

@@ -38,12 +38,12 @@ with white noise), Aer otherwise. Readout ranks samples by H_C - offset, never
 by absolute energies (which lose the spread to rounding when the offset dwarfs it).
 
 Options are declared once (``ENGINE_OPTIONS``, ``OPTIMIZE_OPTIONS``) and checked by their ``Option.check``; the ERC
-solver reuses the same declarations. Angle schedules: ``qrp.quantum.angles``; circuits: ``qrp.quantum.circuits``.
+solver reuses the same declarations. Angle schedules: ``qrp.quantum.angles``; circuits: ``qrp.quantum.circuits``;
+the memory guard (``max_qubits``): ``qrp.quantum.memory``.
 """
 
 from __future__ import annotations
 
-import os
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -58,36 +58,12 @@ from qrp.quantum.device_model import depolarized
 from qrp.quantum.engine_options import (
     ENGINE_DEFAULTS,
     ENGINE_OPTIONS,
-    MAX_QUBITS,
     OPTIMIZE_DEFAULTS,
     OPTIMIZE_OPTIONS,
     check_mode,
     holds_state_vector,
 )
-
-
-def default_max_qubits() -> int:
-    """The largest n whose exact state (``statevector.memory_needed``) fits in the machine's available memory."""
-    try:
-        avail = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-    except (ValueError, OSError, AttributeError):  # pragma: no cover - non-POSIX
-        avail = 8 << 30
-    n = 1
-    while sv.memory_needed(n + 1) <= avail:
-        n += 1
-    return n
-
-
-def check_qubits(num_qubits: int, max_qubits: int | None) -> None:
-    """``ValueError`` (before anything is allocated) when ``num_qubits`` exceeds ``max_qubits`` (None: what fits
-    in available memory), quoting the memory the state would need."""
-    limit = default_max_qubits() if max_qubits is None else MAX_QUBITS.check(max_qubits)
-    if num_qubits > limit:
-        need = sv.memory_needed(num_qubits)
-        raise ValueError(
-            f"QAOA on {num_qubits} qubits would need {need / 2**30:.3g} GiB for the state vector "
-            f"({sv.BYTES_PER_AMPLITUDE} bytes x 2^{num_qubits}); the limit is max_qubits={limit}"
-        )
+from qrp.quantum.memory import check_qubits, default_max_qubits
 
 
 @dataclass(frozen=True)
@@ -400,3 +376,6 @@ class QAOA:
             ground_state=is_ground, approximation_ratio=ratio, evaluations=evaluations, iterations=iterations,
             wall_time=time.perf_counter() - start, simulation_seconds=simulated, stats=stats,
         )
+
+
+__all__ = ["QAOA", "QAOAResult", "check_qubits", "default_max_qubits"]  # the memory guard lived here before the split
