@@ -81,7 +81,7 @@ def _solve(args: argparse.Namespace) -> int:
 
 
 def _log_result(uri: str, experiment: str, res, cov, params: dict) -> None:
-    import pandas as pd
+    import pandas as pd  # cli start-up stays light: pandas and MLflow only with --mlflow
 
     from qrp.finance.tracking import log_to_mlflow
 
@@ -114,7 +114,7 @@ def _rebalance(args: argparse.Namespace) -> int:
 
 
 def _solvers(args: argparse.Namespace) -> int:
-    from qrp.core.registry import available_solvers
+    from qrp.core.registry import available_solvers  # cli start-up stays light: only for `qrp solvers`
 
     table = Table(title="qrp solvers")
     for col in ("name", "kind", "default tol", "description"):
@@ -126,7 +126,7 @@ def _solvers(args: argparse.Namespace) -> int:
 
 
 def _backtest(args: argparse.Namespace) -> int:
-    from qrp.finance.backtest import run_backtest_config
+    from qrp.finance.backtest import run_backtest_config  # cli start-up stays light: only for `qrp backtest`
 
     res = run_backtest_config(args.config, args.out)
     table = Table(title=f"backtest: {args.config} ({res.returns.index[0].date()} to {res.returns.index[-1].date()})")
@@ -142,7 +142,7 @@ def _backtest(args: argparse.Namespace) -> int:
     console.print(table)
     console.print(f"elapsed {res.elapsed:.2f} s" + (f"; results in {args.out}" if args.out else ""))
     if args.mlflow:
-        from qrp.finance.tracking import log_to_mlflow
+        from qrp.finance.tracking import log_to_mlflow  # MLflow (optional extra): only with --mlflow
 
         metrics = {f"{name}.{k}": float(v) for name, row in res.metrics.iterrows() for k, v in row.items()
                    if isinstance(v, (int, float, np.floating, np.integer))}
@@ -155,7 +155,7 @@ def _backtest(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from qrp.studies.runner import run_study
+    from qrp.studies.runner import run_study  # cli start-up stays light: the study stack only for `qrp run`
     from qrp.studies.study import load_study
 
     study = load_study(args.study)
@@ -168,7 +168,7 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _report(args: argparse.Namespace) -> int:
-    from qrp.studies.report import write_report
+    from qrp.studies.report import write_report  # cli start-up stays light: pandas and plots only for `qrp report`
 
     for path in write_report(args.dir, threshold=args.threshold):
         print(path)

@@ -123,9 +123,9 @@ def stops_table(frame: pd.DataFrame) -> pd.DataFrame:
 
 def _figure(frame: pd.DataFrame, y: str, *, ylabel: str, path: Path, log2: bool = False, logy: bool = True,
             fits: dict | None = None) -> None:
-    import matplotlib
+    import matplotlib  # heavy: imported only when a report draws (``qrp run`` and the runner never do)
 
-    matplotlib.use("Agg")
+    matplotlib.use("Agg")  # headless; set before pyplot is imported (both only when a report draws)
     import matplotlib.pyplot as plt
 
     boxes = sorted(frame["box_round"].unique())

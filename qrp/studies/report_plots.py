@@ -26,7 +26,7 @@ def line_figure(frame, x, y, *, title, xlabel, ylabel, logx=False, logy=True, ba
     ``ignore``): medians with shaded bootstrap 95% intervals; ``baseline``: a column drawn as a dashed line."""
     import matplotlib  # heavy: imported only when a report draws (``qrp run`` and the runner never do)
 
-    matplotlib.use("Agg")
+    matplotlib.use("Agg")  # headless; set before pyplot is imported (both only when a report draws)
     import matplotlib.pyplot as plt
     import matplotlib.ticker
 
@@ -82,7 +82,7 @@ def resource_figure(frame: pd.DataFrame, x: str, xlabel: str, path: Path) -> boo
     (a step line), and the classical baseline (dashed line; on the time axis its own point)."""
     import matplotlib  # heavy: imported only when a report draws (``qrp run`` and the runner never do)
 
-    matplotlib.use("Agg")
+    matplotlib.use("Agg")  # headless; set before pyplot is imported (both only when a report draws)
     import matplotlib.pyplot as plt
 
     disc = frame[frame["bits"].notna() & pd.to_numeric(frame[x], errors="coerce").gt(0)]
@@ -121,7 +121,7 @@ def resource_figure(frame: pd.DataFrame, x: str, xlabel: str, path: Path) -> boo
 def crossover_figure(frame: pd.DataFrame, threshold: float, path: Path) -> bool:
     import matplotlib  # heavy: imported only when a report draws (``qrp run`` and the runner never do)
 
-    matplotlib.use("Agg")
+    matplotlib.use("Agg")  # headless; set before pyplot is imported (both only when a report draws)
     import matplotlib.pyplot as plt
 
     disc = frame[frame["bits"].notna()]
