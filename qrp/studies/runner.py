@@ -331,7 +331,7 @@ def run_study(
     out.mkdir(parents=True, exist_ok=True)
     with DirectoryLock(out / LOCK_FILE, what=str(out)), ResultTable(out) as table:
         tasks = build_tasks(study, skip=table.done())
-        logger = MlflowLogger(mlflow_uri, study.name, out / "mlruns") if mlflow_uri else None
+        logger = MlflowLogger(mlflow_uri, study, out) if mlflow_uri else None
         rows = _run_dask(tasks, scheduler, scheduler_timeout) if scheduler else _run_local(tasks, workers)
         names = {t.spec.run_id: list(t.cov.columns) for t in tasks}
         errors = 0
@@ -340,10 +340,12 @@ def run_study(
             for row in rows:
                 table.add(row)
                 errors += row["status"] != "ok"
-                if logger is not None and row["status"] == "ok":
+                if logger is not None:
                     logger.log(row, names[row["run_id"]])
                 advance()
         frame = table.frame
+    if logger is not None:
+        logger.finish(frame)
     if progress:
         print_summary(frame, title=f"{study.name}: {len(frame)} runs in {out}, {errors} errors")
     return frame

@@ -58,11 +58,11 @@ def test_target_weights_accepts_result():
     assert t.input_hash == hash_inputs({"cov": qrp.example_covariance()})
 
 
-def test_mlflow_logging(returns_csv, tmp_path, monkeypatch):
+def test_mlflow_logging(returns_csv, tmp_path, monkeypatch, mlflow_uri):
     mlflow = pytest.importorskip("mlflow")
     monkeypatch.chdir(tmp_path)
     path, _ = returns_csv
-    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    uri = mlflow_uri
     assert main(["rebalance", "--returns", str(path), "--window", "100", "--out", str(tmp_path / "t"),
                  "--mlflow", uri]) == 0
     assert main(["solve", "--json", "--mlflow", uri]) == 0
@@ -78,14 +78,14 @@ def test_mlflow_logging(returns_csv, tmp_path, monkeypatch):
         assert run.info.artifact_uri.startswith((tmp_path / "mlartifacts").as_uri())
 
 
-def test_backtest_mlflow(tmp_path, monkeypatch):
+def test_backtest_mlflow(tmp_path, monkeypatch, mlflow_uri):
     mlflow = pytest.importorskip("mlflow")
     monkeypatch.chdir(tmp_path)
     config = tmp_path / "bt.toml"
     config.write_text('seed = 1\n[data]\nsource = "sp500"\nassets = ["AAPL", "JNJ", "XOM"]\nstart = "2022-01-03"\n'
                       'end = "2022-12-28"\n[backtest]\nrebalance = "monthly"\nwindow = 63\nestimator = "sample"\n'
                       '[[strategies]]\nname = "ERC (auto)"\ntype = "risk_parity"\n')
-    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    uri = mlflow_uri
     assert main(["backtest", str(config), "--mlflow", uri]) == 0
     client = mlflow.tracking.MlflowClient(uri)
     (run,) = client.search_runs([client.get_experiment_by_name("qrp-backtest").experiment_id])

@@ -1,5 +1,5 @@
 """The runner contract (issue 5): one row per grid point, resume without loss or duplicates (also after SIGKILL),
-Dask LocalCluster rows equal local rows, MLflow logging to a real local tracking store."""
+Dask LocalCluster rows equal local rows (MLflow logging: test_tracking.py)."""
 
 import json
 import os
@@ -163,33 +163,6 @@ def test_worker_processes_rows_equal_in_process_rows(small, tmp_path):
     local = run_study(small, tmp_path / "one", progress=False)
     pool = run_study(small, tmp_path / "two", workers=2, progress=False)
     pd.testing.assert_frame_equal(_comparable(pool), _comparable(local))
-
-
-def test_mlflow_logs_one_run_per_grid_point(small, tmp_path):
-    mlflow = pytest.importorskip("mlflow")
-    pytest.importorskip("sqlalchemy")
-    small.write_text(SMALL.replace('["auto", "newton", "slsqp"]', '["newton", "slsqp"]').replace("[0, 1]", "[0]"))
-    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
-    frame = run_study(small, tmp_path / "out", mlflow_uri=uri, progress=False)
-    mlflow.set_tracking_uri(uri)
-    runs = mlflow.search_runs(experiment_names=["small"])
-    assert len(runs) == len(frame)
-    assert set(runs["tags.qrp.run_id"]) == set(frame["run_id"])
-    one = frame.iloc[-1]
-    logged = runs[runs["tags.qrp.run_id"] == one["run_id"]].iloc[0]
-    assert logged["params.solver"] == one["solver"]
-    assert int(logged["params.n_assets"]) == one["n_assets"]
-    assert logged["metrics.rc_error"] == pytest.approx(one["rc_error"], rel=1e-12, abs=1e-300)
-    assert logged["metrics.weight_distance"] == pytest.approx(one["weight_distance"], rel=1e-12, abs=1e-300)
-    local = mlflow.artifacts.download_artifacts(run_id=logged["run_id"], artifact_path="weights.csv",
-                                                dst_path=str(tmp_path / "dl"))
-    art = pd.read_csv(local)
-    assert list(art.columns) == ["asset", "weight", "risk_contribution", "classical_weight"]
-    np.testing.assert_allclose(art["weight"], json.loads(one["weights"]), rtol=1e-12)
-    np.testing.assert_allclose(art["risk_contribution"], json.loads(one["risk_contributions"]), rtol=1e-12)
-    # resuming logs nothing twice
-    run_study(small, tmp_path / "out", mlflow_uri=uri, progress=False)
-    assert len(mlflow.search_runs(experiment_names=["small"])) == len(frame)
 
 
 def test_discrete_runs_record_the_gap_to_the_exact_optimum(tmp_path, failing_solver):
