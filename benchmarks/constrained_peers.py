@@ -1,7 +1,8 @@
 """Constrained and CVaR risk budgeting against the peers: ``python -m benchmarks.constrained_peers``.
 
-Reproduces pyrb's documented Table 9 cases (inputs and printed outputs in ``tests/finance/test_constrained``) and
-compares with skfolio's ``RiskBudgeting`` on 8 S&P 500 stocks (2020-2021); prints the README's figures.
+Reproduces pyrb's documented Table 9 cases (inputs and printed outputs in ``tests/finance/test_constrained``),
+compares with skfolio's ``RiskBudgeting`` on 8 S&P 500 stocks (2020-2021), then runs the Riskfolio-Lib,
+riskparity.py and R riskParityPortfolio examples (``benchmarks.peer_examples``); prints the README's figures.
 """
 
 import time
@@ -11,6 +12,7 @@ import numpy as np
 from skfolio import RiskMeasure
 from skfolio.optimization import RiskBudgeting
 
+from benchmarks import peer_examples
 from qrp.data.returns import load_sp500_returns
 from qrp.finance.constrained import constrained_risk_budgeting
 from tests.finance.test_constrained import COV, PYRB
@@ -50,6 +52,7 @@ def main() -> None:
         rr = constrained_risk_budgeting(cov, returns=x, risk_measure=name, groups=group)
         print(f"   tech <= 0.3: homogeneous vs skfolio {np.abs(hom.weights - sk.weights_).max():.1e}; "
               f"richard_roncalli vs skfolio {np.abs(rr.weights - sk.weights_).max():.1e}")
+    peer_examples.main()
 
 
 if __name__ == "__main__":

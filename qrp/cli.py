@@ -227,7 +227,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--scheduler", help="Dask scheduler address (tcp://host:port): run the grid on that cluster")
     p.add_argument("--scheduler-timeout", type=float, default=10.0,
                    help="seconds to wait for the Dask scheduler before giving up (default 10)")
-    p.add_argument("--mlflow", help="MLflow tracking URI (e.g. sqlite:///mlflow.db): a parent run for the study, one nested run per grid point")
+    p.add_argument("--mlflow", help="MLflow tracking URI (e.g. sqlite:///mlflow.db): the study as a parent run, "
+                                    "one nested run per grid point")
     p.add_argument("--dry-run", action="store_true", help="validate the study and print its size; run nothing")
     p.set_defaults(func=_run)
 

@@ -38,8 +38,6 @@ from __future__ import annotations
 
 import time
 import warnings
-from collections.abc import Mapping
-from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -47,7 +45,8 @@ from scipy.optimize import brentq
 
 from qrp.core.measures import rc_error_kernel
 from qrp.core.result import RiskParityResult
-from qrp.core.validation import as_float_array, positive_real, validate_budgets, validate_cov, validate_weights
+from qrp.core.validation import positive_real, validate_budgets, validate_cov, validate_weights
+from qrp.finance.constraint_set import Constraints, constraint_set, validate_signs
 from qrp.finance.risk_measures import RISK_MEASURES, check_alpha, euler_contributions, scenario_matrix
 
 #: Clarabel settings: gaps and feasibility to 1e-12 (defaults 1e-8 leave rc_error ~1e-5 on the unconstrained
@@ -59,124 +58,11 @@ FORMULATIONS = ("richard_roncalli", "homogeneous")
 SUM_TOL = 1e-8
 
 
-@dataclass(frozen=True)
-class Constraints:
-    """Validated constraints on the final weights (each ``None`` when absent); see ``constraint_set``."""
-
-    lo: np.ndarray | None = None
-    hi: np.ndarray | None = None
-    c_ub: np.ndarray | None = None
-    d_ub: np.ndarray | None = None
-    a_eq: np.ndarray | None = None
-    e_eq: np.ndarray | None = None
-    turnover: float | None = None
-    previous: np.ndarray | None = None
-    leverage: float | None = None
-
-    @property
-    def empty(self) -> bool:
-        return all(getattr(self, f) is None for f in ("lo", "hi", "c_ub", "a_eq", "turnover", "leverage"))
-
-
-def _matrix_pair(pair, n: int, what: str) -> tuple[np.ndarray, np.ndarray]:
-    if not isinstance(pair, (tuple, list)) or len(pair) != 2:
-        raise ValueError(f"{what} must be a pair (matrix, vector), got {type(pair).__name__}")
-    m = np.atleast_2d(as_float_array(pair[0], f"{what} matrix").astype(np.float64))
-    v = np.atleast_1d(as_float_array(pair[1], f"{what} vector").astype(np.float64))
-    if m.ndim != 2 or m.shape[1] != n or v.shape != (m.shape[0],):
-        raise ValueError(f"{what}: matrix must be (p, {n}) and vector (p,), got {m.shape} and {v.shape}")
-    if not (np.all(np.isfinite(m)) and np.all(np.isfinite(v))):
-        raise ValueError(f"{what} contain NaN or inf")
-    return m, v
-
-
-def group_constraints(groups: Mapping, names: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
-    """Rows (C, d) of ``C w <= d`` for ``groups = {name: (members, lo, hi)}`` (lo or hi may be None).
-
-    ``members`` are asset names (or integer positions); a group constrains lo <= sum of its members' weights <= hi.
-    """
-    if not isinstance(groups, Mapping) or not groups:
-        raise ValueError(f"groups must be a non-empty mapping name -> (members, lo, hi), got {groups!r}")
-    index = {name: i for i, name in enumerate(names)}
-    rows, rhs = [], []
-    for gname, spec in groups.items():
-        if not isinstance(spec, (tuple, list)) or len(spec) != 3:
-            raise ValueError(f"group {gname!r} must be (members, lo, hi), got {spec!r}")
-        members, lo, hi = spec
-        row = np.zeros(len(names))
-        for m in members:
-            k = m if isinstance(m, (int, np.integer)) and not isinstance(m, bool) else index.get(str(m))
-            if k is None or not 0 <= k < len(names):
-                raise ValueError(f"group {gname!r} names an unknown asset {m!r}")
-            row[k] = 1.0
-        if lo is None and hi is None:
-            raise ValueError(f"group {gname!r} has neither a lower nor an upper bound")
-        if hi is not None:
-            rows.append(row)
-            rhs.append(float(hi))
-        if lo is not None:
-            rows.append(-row)
-            rhs.append(-float(lo))
-    return np.array(rows), np.array(rhs)
-
-
-def constraint_set(n: int, names: tuple[str, ...], *, bounds=None, linear_constraints=None,
-                   equality_constraints=None, groups=None, turnover=None, previous_weights=None,
-                   leverage=None) -> Constraints:
-    """Validate the constraint arguments of ``constrained_risk_budgeting`` (see there) into ``Constraints``."""
-    lo = hi = c_ub = d_ub = a_eq = e_eq = prev = None
-    if bounds is not None:
-        arr = as_float_array(bounds, "bounds").astype(np.float64)
-        if arr.shape == (2,):
-            arr = np.tile(arr, (n, 1))
-        if arr.shape != (n, 2) or np.isnan(arr).any():
-            raise ValueError(f"bounds must be a (lo, hi) pair or an ({n}, 2) array without NaN, got {arr.shape}")
-        lo, hi = arr[:, 0].copy(), arr[:, 1].copy()
-        if (lo > hi).any():
-            k = int(np.argmax(lo > hi))
-            raise ValueError(f"bounds: asset {k} has lower bound {lo[k]!r} above upper bound {hi[k]!r}")
-    rows = []
-    if linear_constraints is not None:
-        rows.append(_matrix_pair(linear_constraints, n, "linear_constraints"))
-    if groups is not None:
-        rows.append(group_constraints(groups, names))
-    if rows:
-        c_ub = np.vstack([r[0] for r in rows])
-        d_ub = np.concatenate([r[1] for r in rows])
-    if equality_constraints is not None:
-        a_eq, e_eq = _matrix_pair(equality_constraints, n, "equality_constraints")
-        ones_fit = np.linalg.lstsq(a_eq.T, np.ones(n), rcond=None)[0]
-        if np.allclose(a_eq.T @ ones_fit, 1.0, atol=1e-10):
-            raise ValueError("equality_constraints fix the total weight sum(w); the budget sum(w) = 1 is set by "
-                             "lambda* (drop that row)")
-    if turnover is not None:
-        turnover = positive_real(turnover, "turnover")
-        if previous_weights is None:
-            raise ValueError("turnover needs previous_weights")
-        prev = validate_weights(previous_weights, n, what="previous_weights")
-    elif previous_weights is not None:
-        raise ValueError("previous_weights given without turnover")
-    if leverage is not None:
-        leverage = positive_real(leverage, "leverage")
-        if leverage < 1.0:
-            raise ValueError(f"leverage caps sum|w| and must be >= 1 (weights sum to 1), got {leverage!r}")
-    return Constraints(lo, hi, c_ub, d_ub, a_eq, e_eq, turnover, prev, leverage)
-
-
-def _validate_signs(signs, n: int) -> np.ndarray:
-    if signs is None:
-        return np.ones(n)
-    s = as_float_array(signs, "signs").astype(np.float64)
-    if s.shape != (n,) or not np.all(np.isin(s, (-1.0, 1.0))):
-        raise ValueError(f"signs must be {n} values, each +1 (long) or -1 (short), got {signs!r}")
-    return s
-
-
 class _Model:
     """The inner problem x*(lambda) as a compiled cvxpy problem with lambda a Parameter."""
 
     def __init__(self, measure: str, b: np.ndarray, signs: np.ndarray, cons: Constraints, *, factor=None,
-                 scenarios=None, alpha=0.95, pi=None, c=1.0, homogeneous: bool = False):
+                 scenarios=None, alpha=0.95, pi=None, homogeneous: bool = False):
         import cvxpy as cp  # optional heavy dependency (finance extra)
 
         n = b.shape[0]
@@ -188,7 +74,7 @@ class _Model:
             risk = 0.5 * cp.sum_squares(factor @ x)
             self.degree = 2
         elif measure == "volatility":
-            risk = -pi @ x + c * cp.norm(factor @ x, 2)
+            risk = -pi @ x + cp.norm(factor @ x, 2)
             self.degree = 1
         elif measure == "cvar":
             t = scenarios.shape[0]
@@ -322,7 +208,8 @@ def constrained_risk_budgeting(
     alpha : CVaR level (0.95: the mean of the worst 5% losses).
     bounds : (lo, hi) for every asset or an (N, 2) array; negative lo only with short ``signs``.
     linear_constraints : (C, d) for C w <= d.  equality_constraints : (A, e) for A w = e.
-    groups : {name: (members, lo, hi)}: lo <= sum of the members' weights <= hi (``group_constraints``).
+    groups : {name: (members, lo, hi)}: lo <= sum of the members' weights <= hi
+        (``qrp.finance.constraint_set.group_constraints``).
     signs : (N,) of +1 / -1, the prescribed side of each position (Bai, Scheinberg & Tutuncu 2016).
     leverage : cap L >= 1 on sum |w_i|.  turnover : cap on sum |w_i - previous_weights_i|.
     expected_returns, risk_aversion : pi and c of R(w) = -pi'w + c sigma(w) (volatility only; pyrb's ``pi``, ``c``).
@@ -345,7 +232,7 @@ def constrained_risk_budgeting(
     s, names, scen = _risk_inputs(cov, returns, risk_measure)
     n = s.shape[0]
     b = validate_budgets(budgets, n, names)
-    sg = _validate_signs(signs, n)
+    sg = validate_signs(signs, n)
     cons = constraint_set(n, names or tuple(str(i) for i in range(n)), bounds=bounds,
                           linear_constraints=linear_constraints, equality_constraints=equality_constraints,
                           groups=groups, turnover=turnover, previous_weights=previous_weights, leverage=leverage)
@@ -366,8 +253,10 @@ def constrained_risk_budgeting(
     scale = float(euler_contributions(w_eq, risk_measure, cov=s, returns=scen, alpha=alpha).sum())
     scale = scale if np.isfinite(scale) and scale > 0 else 1.0
     factor = _factor(s) / scale if risk_measure == "volatility" else None
+    # With expected returns, R / c = -(pi / c)'x + sigma(x) has the same minimizers (lambda / c for lambda), and
+    # stays O(1) for any risk aversion c (pyrb's c = 1e6 is the limit of no expected returns).
     model = _Model(risk_measure, b, sg, cons, factor=factor, scenarios=None if scen is None else scen / scale,
-                   alpha=alpha, pi=None if pi is None else pi / scale, c=c_ra, homogeneous=homogeneous)
+                   alpha=alpha, pi=None if pi is None else pi / (scale * c_ra), homogeneous=homogeneous)
     if cons.empty or homogeneous:  # x*(lambda) is a ray: normalize one solve
         x = model.solve(1.0)
         if x.sum() <= 0:
@@ -378,6 +267,7 @@ def constrained_risk_budgeting(
         lam, x = _find_lambda(model, 1.0)
         sum_error = abs(float(x.sum()) - 1.0)
     w = x / x.sum()
+    lam = lam * c_ra if pi is not None else lam
 
     tail = None
     if risk_measure == "cvar":

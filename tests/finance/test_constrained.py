@@ -6,7 +6,8 @@ import pytest
 pytest.importorskip("cvxpy")
 
 import qrp
-from qrp.finance.constrained import constrained_risk_budgeting, group_constraints
+from qrp.finance.constrained import constrained_risk_budgeting
+from qrp.finance.constraint_set import group_constraints
 from qrp.finance.risk_measures import cvar_tail_weights, euler_contributions
 
 # pyrb's notebooks/ConstrainedRiskBudgeting.ipynb ("Reproducing Table 9 from the paper Constrained Risk Budgeting
