@@ -34,8 +34,9 @@ import numpy as np
 import pandas as pd
 
 from qrp.core.mlflow_store import metric_key, open_experiment, param_value, provenance_tags
+from qrp.studies.grid import RunSpec
 from qrp.studies.report import write_report
-from qrp.studies.study import RunSpec, Study
+from qrp.studies.study import Study
 from qrp.studies.table import RUNS_CSV
 
 #: MLflow's limits: parameters or tags per ``log_batch`` call, the longest tag and parameter values.
