@@ -5,21 +5,26 @@ from __future__ import annotations
 import time
 
 import numpy as np
+import pandas as pd
 
 from qrp.classical.bounded import solve_bounded
-from qrp.core.measures import contributions_kernel, rc_error_kernel
-from qrp.core.registry import get_solver
+from qrp.classical.default import default_erc
+from qrp.classical.newton import solve_auto
+from qrp.core.measures import result_measures
+from qrp.core.registry import SolverSpec, get_solver
 from qrp.core.result import RiskParityResult, SolverOutput
 from qrp.core.validation import (
     MAX_ITERATIONS,
     bounded_int,
     bounds_fixed_point,
     check_finite_result,
+    frame_names,
     nonnegative_real,
     positive_real,
     validate_problem,
 )
 
+FLOAT64 = np.dtype(np.float64)
 #: Slack allowed when testing whether an unconstrained solution already satisfies ``bounds``.
 BOUNDS_ATOL = 1e-12
 
@@ -73,6 +78,9 @@ def risk_parity(
     -------
     RiskParityResult
 
+    The default call (a float64 array or DataFrame, every other argument at its default) runs the same checks and
+    returns the same result, bit for bit, through one compiled pass (``qrp.classical.default``).
+
     Raises
     ------
     ValueError : for any invalid input (shape, NaN/inf, asymmetric, not PSD, non-positive variance, bad budgets,
@@ -81,6 +89,12 @@ def risk_parity(
     """
     start = time.perf_counter()
     spec = get_solver(solver)
+    if (budgets is None and bounds is None and target_volatility is None and tol is None and max_iter is None
+            and seed is None and not solver_options and type(leverage) in (float, int) and leverage == 1
+            and type(check_psd) is bool and spec.function is solve_auto):
+        fast = _default_call(cov, spec, check_psd, start)
+        if fast is not None:
+            return fast
     options = spec.validate_options(solver_options)
     problem = validate_problem(cov, budgets, bounds=bounds, seed=seed, check_psd=check_psd)
     s, b = problem.cov, problem.budgets
@@ -109,13 +123,9 @@ def risk_parity(
             else:
                 stats["bounds_active"] = False
 
-    check_finite_result(weights=w)
-    rc = contributions_kernel(w, s)
-    check_finite_result(risk_contributions=rc)
-    err = rc_error_kernel(rc, b)
+    rc, vol, err = result_measures(w, s, b)
     # RC is homogeneous of degree 1 in w: scale the unscaled solution's numbers instead of recomputing w'Sw of the
     # scaled weights, which over- or underflows long before the weights do (leverage 1e308, or 1e-300 then a target)
-    vol = float(rc.sum())
     scale = leverage if target_volatility is None else target_volatility / vol
     w, rc, vol = w * scale, rc * scale, vol * scale
     check_finite_result(weights=w, risk_contributions=rc, volatility=vol, rc_error=err)
@@ -136,3 +146,22 @@ def risk_parity(
         stats=stats,
         seed=problem.seed,
     )
+
+
+def _default_call(cov, spec: SolverSpec, check_psd: bool, start: float) -> RiskParityResult | None:
+    """``risk_parity(cov)`` with every other argument at its default, through ``qrp.classical.default`` (one
+    compiled call at small N) for a float64 array or DataFrame; None sends the call down the general path."""
+    names = None
+    if type(cov) is pd.DataFrame:
+        names = frame_names(cov)
+        cov = cov.to_numpy()
+    if type(cov) is not np.ndarray or cov.dtype != FLOAT64 or cov.ndim != 2 or cov.shape[0] != cov.shape[1] \
+            or cov.shape[0] == 0:
+        return None
+    out = default_erc(np.ascontiguousarray(cov), check_psd=check_psd, tol=spec.default_tol,
+                      max_iter=spec.default_max_iter, options=spec.default_options)
+    if out is None:
+        return None
+    w, b, rc, vol, err, converged, iterations, stats = out
+    return RiskParityResult.classical(w, rc, vol, err, converged, iterations, spec.name, time.perf_counter() - start,
+                                      b, names, stats)

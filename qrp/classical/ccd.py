@@ -20,7 +20,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from qrp.core.measures import rc_error_kernel
+from qrp.core.measures import matvec, rc_error_kernel
 from qrp.core.result import SolverOutput
 
 
@@ -33,7 +33,7 @@ def _ccd_kernel(s, b, y, lo, hi, lam, tol, max_sweeps, rc_mode):  # pragma: no c
     Returns (sweeps, converged, last_criterion).
     """
     n = y.shape[0]
-    sy = s @ y
+    sy = matvec(s, y)
     crit = np.inf
     for sweep in range(1, max_sweeps + 1):
         step = 0.0
@@ -62,7 +62,7 @@ def _ccd_kernel(s, b, y, lo, hi, lam, tol, max_sweeps, rc_mode):  # pragma: no c
         if rc_mode:
             crit = rc_error_kernel(y * sy, b)
             if crit <= tol:
-                sy = s @ y  # drop accumulated rounding before declaring convergence
+                sy = matvec(s, y)  # drop accumulated rounding before declaring convergence
                 crit = rc_error_kernel(y * sy, b)
                 if crit <= tol:
                     return sweep, True, crit
@@ -76,7 +76,7 @@ def _ccd_kernel(s, b, y, lo, hi, lam, tol, max_sweeps, rc_mode):  # pragma: no c
 # Hand-written (numba): the whole coordinate-descent phase of ``qrp.classical.newton.solve_auto`` in one compiled
 # call, so that at small N (tens of microseconds a solve) no time goes to Python between sweep chunks.
 @numba.njit(cache=True, nogil=True)
-def _auto_kernel(s, b, tol, first, chunk, budget):  # pragma: no cover - compiled
+def auto_ccd_kernel(s, b, tol, first, chunk, budget):  # pragma: no cover - compiled
     """From Spinu's start, ``first`` sweeps, ``first`` more, then chunks of ``chunk`` sweeps while the linear rate
     of rc_error since the first ``first`` sweeps predicts convergence within ``budget`` sweeps in all.
     Returns (y, sweeps, converged, rc_error)."""
@@ -84,7 +84,11 @@ def _auto_kernel(s, b, tol, first, chunk, budget):  # pragma: no cover - compile
     y = np.empty(n)
     for i in range(n):
         y[i] = b[i] / np.sqrt(s[i, i])
-    y /= np.sqrt(y @ (s @ y))
+    sy = matvec(s, y)
+    var = 0.0
+    for i in range(n):
+        var += y[i] * sy[i]
+    y /= np.sqrt(var)
     lo, hi = np.zeros(n), np.full(n, np.inf)
     start, ok, err0 = _ccd_kernel(s, b, y, lo, hi, 1.0, tol, first, True)
     err = err0
@@ -103,10 +107,20 @@ def _auto_kernel(s, b, tol, first, chunk, budget):  # pragma: no cover - compile
     return y, done, ok, err
 
 
+@numba.njit(cache=True, nogil=True)
+def normalized(y):  # pragma: no cover - compiled
+    """y / sum(y), compiled so that ``solve_auto`` and the compiled default call (``qrp.classical.default``) give
+    bit-identical weights (numpy's pairwise sum rounds differently from a loop)."""
+    total = 0.0
+    for i in range(y.shape[0]):
+        total += y[i]
+    return y / total
+
+
 def auto_ccd(cov, budgets, *, tol, first, chunk, budget):
     """Coordinate descent from ``spinu_start`` with the rate-based stop of ``solve_auto``, in one compiled call:
     (y, sweeps, converged, rc_error)."""
-    y, sweeps, ok, err = _auto_kernel(cov, budgets, float(tol), int(first), int(chunk), float(budget))
+    y, sweeps, ok, err = auto_ccd_kernel(cov, budgets, float(tol), int(first), int(chunk), float(budget))
     return y, int(sweeps), bool(ok), float(err)
 
 

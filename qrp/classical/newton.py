@@ -28,14 +28,14 @@ CG has not converged after ``cg_max_iter`` iterations the step falls back to Cho
 ``solve_auto`` (the default solver) runs cyclical coordinate descent (``qrp.classical.ccd``, one O(N^2) sweep each)
 in chunks,
 estimates its linear convergence rate from the decrease of rc_error, and hands over to Newton as soon as the
-predicted cost of the remaining sweeps exceeds the predicted cost of Newton (see ``_newton_cost_in_sweeps``).
+predicted cost of the remaining sweeps exceeds the predicted cost of Newton (see ``newton_cost_in_sweeps``).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from qrp.classical.ccd import auto_ccd, spinu_start
+from qrp.classical.ccd import auto_ccd, normalized, spinu_start
 from qrp.core.measures import rc_error_kernel
 from qrp.core.result import SolverOutput
 
@@ -209,7 +209,7 @@ def solve_newton(cov, budgets, *, tol, max_iter, seed=None, linear_solver: str =
                         linear_solver=linear_solver)
 
 
-def _newton_cost_in_sweeps(n: int) -> float:
+def newton_cost_in_sweeps(n: int) -> float:
     """Predicted cost of finishing with Newton, in coordinate-descent sweeps of the same N (one sweep ~ N^2
     multiply-adds, memory-bound).
 
@@ -230,16 +230,26 @@ def solve_auto(cov, budgets, *, tol, max_iter, seed=None, linear_solver: str = "
 
     After ``AUTO_FIRST`` sweeps (rc_error e_0) and ``AUTO_FIRST`` more, then every ``AUTO_CHUNK`` sweeps, the
     linear rate rho = (e_k / e_0)^(1/k) of rc_error over the k sweeps since e_0 predicts the sweeps still needed,
-    log(tol / e_k) / log(rho); when the total exceeds ``_newton_cost_in_sweeps(N)`` (or rc_error stops decreasing)
+    log(tol / e_k) / log(rho); when the total exceeds ``newton_cost_in_sweeps(N)`` (or rc_error stops decreasing)
     Newton takes over (at N >= ``CG_MIN_N`` typically after 4 sweeps). The whole coordinate-descent phase is one
     compiled call (``qrp.classical.ccd.auto_ccd``). ``max_iter`` caps the
     Newton steps; ``iterations`` counts sweeps plus Newton steps, and ``stats`` says how many of each.
     """
     _check_linear_solver(linear_solver)
     y, sweeps, ok, _ = auto_ccd(cov, budgets, tol=tol, first=AUTO_FIRST, chunk=AUTO_CHUNK,
-                                budget=_newton_cost_in_sweeps(len(budgets)))
+                                budget=newton_cost_in_sweeps(len(budgets)))
     if ok:
-        return SolverOutput(y / y.sum(), True, sweeps,
-                            stats={"ccd_sweeps": sweeps, "newton_iterations": 0})
+        return SolverOutput(normalized(y), True, sweeps, stats=auto_ccd_stats(sweeps))
+    return finish_auto(cov, budgets, y, sweeps, tol=tol, max_iter=max_iter, linear_solver=linear_solver)
+
+
+def auto_ccd_stats(sweeps: int) -> dict:
+    """``stats`` of a ``solve_auto`` call that coordinate descent finished alone."""
+    return {"ccd_sweeps": sweeps, "newton_iterations": 0}
+
+
+def finish_auto(cov, budgets, y, sweeps: int, *, tol, max_iter, linear_solver: str = "auto") -> SolverOutput:
+    """The Newton phase of ``solve_auto`` from the point ``y`` where its ``sweeps`` coordinate-descent sweeps
+    handed over (``linear_solver`` already checked)."""
     return _newton_from(cov, budgets, y, tol=tol, max_iter=max_iter, linear_solver=linear_solver,
                         iterations0=sweeps, stats={"ccd_sweeps": sweeps})

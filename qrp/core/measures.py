@@ -19,7 +19,14 @@ from dataclasses import dataclass
 import numba
 import numpy as np
 
-from qrp.core.validation import align_labels, positive_real, validate_budgets, validate_cov, validate_weights
+from qrp.core.validation import (
+    align_labels,
+    check_finite_result,
+    positive_real,
+    validate_budgets,
+    validate_cov,
+    validate_weights,
+)
 
 
 def contributions_kernel(w: np.ndarray, s: np.ndarray) -> np.ndarray:
@@ -45,6 +52,55 @@ def rc_error_kernel(rc: np.ndarray, budgets: np.ndarray) -> float:  # pragma: no
         if e > err or e != e:  # a NaN stays NaN (never reported as accurate)
             err = e
     return err
+
+
+# Hand-written (numba) so that the compiled solvers and the compiled default call (``qrp.classical.default``) share
+# one S x without a BLAS call's fixed cost at small N; rows are contiguous, so it is a sequence of dot products.
+@numba.njit(cache=True, nogil=True, fastmath={"reassoc", "contract"})
+def matvec(s, x):  # pragma: no cover - compiled
+    """S x for a C-contiguous (N, N) S (the row sums reassociated for SIMD)."""
+    n = x.shape[0]
+    out = np.empty(s.shape[0])
+    for i in range(s.shape[0]):
+        row = s[i]
+        acc = 0.0
+        for k in range(n):
+            acc += row[k] * x[k]
+        out[i] = acc
+    return out
+
+
+@numba.njit(cache=True, nogil=True)
+def measures_kernel(w, s, b):  # pragma: no cover - compiled
+    """(rc, volatility, rc_error, ok) of weights w in one compiled pass: rc = w (S w) / sqrt(w'Sw), volatility =
+    sum(rc), rc_error = ``rc_error_kernel(rc, b)``; ok is False when w'Sw <= 0 or w or rc is not finite."""
+    n = w.shape[0]
+    sw = matvec(s, w)
+    var = 0.0
+    for i in range(n):
+        var += w[i] * sw[i]
+    ok = var > 0.0
+    root = np.sqrt(var) if ok else 1.0
+    rc = np.empty(n)
+    vol = 0.0
+    for i in range(n):
+        rc[i] = w[i] * sw[i] / root
+        vol += rc[i]
+        ok = ok and np.isfinite(w[i]) and np.isfinite(rc[i])
+    return rc, vol, rc_error_kernel(rc, b), ok
+
+
+def result_measures(w: np.ndarray, s: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, float, float]:
+    """(risk contributions, volatility, rc_error) of validated weights w for the validated covariance s and budgets
+    b (``measures_kernel``). ``ValueError`` as ``check_finite_result`` words it when w or the contributions are not
+    finite, or as ``contributions_kernel`` when w'Sw <= 0: a non-finite result is never returned."""
+    rc, vol, err, ok = measures_kernel(w, s, b)
+    if not ok:  # let the checks the kernel stands for name the problem
+        check_finite_result(weights=w)
+        rc = contributions_kernel(w, s)
+        check_finite_result(risk_contributions=rc)
+        vol, err = float(rc.sum()), rc_error_kernel(rc, b)
+    return rc, float(vol), float(err)
 
 
 def _labelled_weights(weights, cov, what: str = "weights"):

@@ -28,6 +28,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cached_property
 from numbers import Real
+from types import MappingProxyType
 from typing import Any
 
 import numpy as np
@@ -157,7 +158,12 @@ class SolverSpec:
     extra_options: bool = False
 
     def load(self) -> Callable[..., Any]:
-        """The target (importing its module on first use)."""
+        """The target (importing its module on first use, then cached with the spec)."""
+        return self.function
+
+    @cached_property
+    def function(self) -> Callable[..., Any]:
+        """The loaded target: ``target`` itself, or the object its ``"module:ATTR"`` path names (imported once)."""
         return self.target if callable(self.target) else _load(self.target)
 
     @cached_property
@@ -177,9 +183,17 @@ class SolverSpec:
         """{option: declared default}."""
         return {o.name: o.default for o in self.options}
 
+    @cached_property
+    def default_options(self) -> Mapping[str, Any]:
+        """The declared defaults, each through its ``check`` once (read-only; ``validate_options({})`` copies it)."""
+        return MappingProxyType(check_options(self.options, {}, owner=f"solver {self.name!r}"))
+
     def validate_options(self, options: Mapping[str, Any]) -> dict[str, Any]:
         """Every declared option, validated (its ``check``), defaults filled in; ``ValueError`` for an unknown
-        name (listing the accepted ones) unless ``extra_options``. No solver work is done."""
+        name (listing the accepted ones) unless ``extra_options``. No solver work is done. With no options the
+        defaults, checked once per spec (checks are pure functions of the value), are returned as a new dict."""
+        if not options:
+            return dict(self.default_options)
         return check_options(self.options, options, owner=f"solver {self.name!r}", extra=self.extra_options)
 
     def qubit_limit(self, options: Mapping[str, Any]) -> int | None:
@@ -199,7 +213,7 @@ class SolverSpec:
             return _load(DISCRETE_DRIVER)(self, cov, budgets, tol=tol, max_iter=max_iter, seed=seed,
                                           options=dict(options))
         max_iter = self.default_max_iter if max_iter is None else max_iter
-        return self.load()(cov, budgets, tol=tol, max_iter=max_iter, seed=seed, **options)
+        return self.function(cov, budgets, tol=tol, max_iter=max_iter, seed=seed, **options)
 
 
 _REGISTRY: dict[str, SolverSpec] = {}

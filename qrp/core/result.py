@@ -132,6 +132,18 @@ class RiskParityResult:
     stats: dict[str, Any] = field(default_factory=dict)
     seed: int | None = None
 
+    @classmethod
+    def classical(cls, weights, risk_contributions, volatility, rc_error, converged, iterations, solver, elapsed,
+                  budgets, asset_names, stats) -> RiskParityResult:
+        """The result of a classical solve (no discrete fields, no seed), equal to the constructor's but without the
+        frozen dataclass's fifteen ``object.__setattr__`` calls (~2 us, a fifth of the default call at N = 5)."""
+        obj = object.__new__(cls)
+        obj.__dict__.update(weights=weights, risk_contributions=risk_contributions, volatility=volatility,
+                            rc_error=rc_error, converged=converged, iterations=iterations, solver=solver,
+                            elapsed=elapsed, budgets=budgets, asset_names=asset_names, energy=None, num_qubits=None,
+                            history=(), stats=stats, seed=None)
+        return obj
+
     @property
     def weights_series(self) -> pd.Series:
         """The weights as a Series indexed by ``asset_names`` (a positional index without names), named "weight"."""

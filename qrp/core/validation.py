@@ -7,7 +7,7 @@ C-contiguous and is only read).
 
 The O(N^2) checks (finite, symmetric, positive diagonal) run in one compiled pass with no temporaries, so that
 validation stays cheap beside an O(N^2) solver; the O(N^3) positive semi-definiteness certificate is separate and
-optional (``check_psd``).
+optional (``check_psd``). Both live in ``qrp.core.certificate``.
 """
 
 from __future__ import annotations
@@ -18,14 +18,20 @@ from dataclasses import dataclass
 from numbers import Integral, Real
 from pathlib import Path
 
-import numba
 import numpy as np
 import pandas as pd
 
-#: Relative tolerance for symmetry: |S_ij - S_ji| <= SYMMETRY_RTOL * max_k |S_kk|.
-SYMMETRY_RTOL = 1e-10
-#: Relative tolerance for the smallest eigenvalue: lambda_min >= -PSD_RTOL * lambda_max counts as PSD.
-PSD_RTOL = 1e-10
+from qrp.core.certificate import (
+    MIN_VARIANCE,
+    SCAN_ASYMMETRIC,
+    SCAN_BAD_VARIANCE,
+    SCAN_NOT_FINITE,
+    SYMMETRY_RTOL,
+    certify_psd,
+    check_psd_matrix,
+    scan_matrix,
+)
+
 #: Absolute tolerance on sum(budgets) == 1.
 BUDGET_ATOL = 1e-8
 #: Slack on sum(lo) <= 1 <= sum(hi) for bounds; within it of 1 the only feasible point is lo (or hi) itself.
@@ -72,33 +78,12 @@ def as_float_array(x, what: str) -> np.ndarray:
     return arr
 
 
-_TINY = float(np.finfo(np.float64).tiny)
-
-
-# Hand-written because numpy needs three O(N^2) temporaries (isfinite, S - S.T, abs) for the same answer; this
-# single pass keeps validation well under the solver's own cost at N >= 1000.
-@numba.njit(cache=True, nogil=True)
-def _scan_matrix(s, rtol):  # pragma: no cover - compiled
-    n = s.shape[0]
-    dmax = 0.0
-    for i in range(n):
-        d = s[i, i]
-        if not np.isfinite(d):
-            return 1, i, i
-        if d < _TINY:  # zero, negative, or subnormal (w'Sw of such a variance underflows to 0)
-            return 2, i, i
-        if d > dmax:
-            dmax = d
-    atol = rtol * dmax
-    for i in range(n):
-        for j in range(i + 1, n):
-            a = s[i, j]
-            b = s[j, i]
-            if not (np.isfinite(a) and np.isfinite(b)):
-                return 1, i, j
-            if abs(a - b) > atol:
-                return 3, i, j
-    return 0, 0, 0
+def frame_names(cov: pd.DataFrame, name: str = "cov") -> tuple[str, ...]:
+    """The asset names of a covariance DataFrame (its columns, as strings); ``ValueError`` unless its index equals
+    its columns."""
+    if not cov.index.equals(cov.columns):  # one vectorized comparison, not N Python ones
+        raise ValueError(f"{name} DataFrame must have identical index and columns (asset names)")
+    return tuple(map(str, cov.columns.tolist()))
 
 
 def validate_cov(cov, *, check_psd: bool = True, name: str = "cov") -> Covariance:
@@ -109,11 +94,7 @@ def validate_cov(cov, *, check_psd: bool = True, name: str = "cov") -> Covarianc
     positive semi-definite to ``PSD_RTOL * lambda_max``, the message quoting the smallest eigenvalue. The PSD
     certificate is a Cholesky factorization, O(N^3/3); only when it fails are the eigenvalues computed.
     """
-    names = None
-    if isinstance(cov, pd.DataFrame):
-        if not cov.index.equals(cov.columns):  # one vectorized comparison, not N Python ones
-            raise ValueError(f"{name} DataFrame must have identical index and columns (asset names)")
-        names = tuple(map(str, cov.columns.tolist()))
+    names = frame_names(cov, name) if isinstance(cov, pd.DataFrame) else None
     arr = as_float_array(cov, name)
     if arr.ndim != 2:
         raise ValueError(f"{name} must be a 2-D matrix, got shape {arr.shape}")
@@ -122,13 +103,13 @@ def validate_cov(cov, *, check_psd: bool = True, name: str = "cov") -> Covarianc
     if arr.shape[0] == 0:
         raise ValueError(f"{name} is empty (shape {arr.shape})")
     arr = np.ascontiguousarray(arr, dtype=np.float64)
-    code, i, j = _scan_matrix(arr, SYMMETRY_RTOL)
-    if code == 1:
+    code, i, j = scan_matrix(arr, SYMMETRY_RTOL)
+    if code == SCAN_NOT_FINITE:
         raise ValueError(f"{name} contains NaN or inf at [{i}, {j}]: {float(arr[i, j])!r}")
-    if code == 2:
-        kind = "zero or negative" if arr[i, i] <= 0 else f"subnormal (below {_TINY:.3g})"
+    if code == SCAN_BAD_VARIANCE:
+        kind = "zero or negative" if arr[i, i] <= 0 else f"subnormal (below {MIN_VARIANCE:.3g})"
         raise ValueError(f"{name} has a {kind} variance at [{i}, {i}]: {float(arr[i, i])!r}")
-    if code == 3:
+    if code == SCAN_ASYMMETRIC:
         raise ValueError(
             f"{name} is not symmetric: [{i}, {j}] = {float(arr[i, j])!r} but [{j}, {i}] = {float(arr[j, i])!r} "
             f"(tolerance {SYMMETRY_RTOL:g} x max variance)"
@@ -136,50 +117,6 @@ def validate_cov(cov, *, check_psd: bool = True, name: str = "cov") -> Covarianc
     if check_psd:
         check_psd_matrix(arr, name=name)
     return Covariance(arr, names)
-
-
-def check_psd_matrix(arr: np.ndarray, *, name: str = "cov") -> bool:
-    """Raise ``ValueError`` unless ``arr`` is positive semi-definite (smallest eigenvalue >= -PSD_RTOL * max).
-    Returns True when the Cholesky factorization succeeded (positive definite: ``validate_problem``'s certificate
-    would pass), False when only the eigenvalue test did (singular PSD: an ERC portfolio may not exist)."""
-    try:
-        np.linalg.cholesky(arr)
-        return True
-    except np.linalg.LinAlgError:
-        pass
-    eig = np.linalg.eigvalsh(arr)
-    if eig[0] < -PSD_RTOL * max(eig[-1], 0.0):
-        raise ValueError(
-            f"{name} is not positive semi-definite: smallest eigenvalue {eig[0]:.6g} "
-            f"(largest {eig[-1]:.6g})"
-        )
-    return False
-
-
-def check_erc_exists(cov: np.ndarray) -> None:
-    """``ValueError`` if Spinu's problem is unbounded, i.e. no ERC portfolio exists for a singular PSD ``cov``.
-
-    1/2 y'Sy - b'log y is bounded below on y > 0 iff the null space of S holds no non-zero v >= 0 (a long-only
-    portfolio with zero variance). Checked by a linear program over the null space (only when S is singular).
-    """
-    from scipy.optimize import linprog  # scipy.optimize adds ~0.1 s to import; only singular matrices need it
-
-    eig, vec = np.linalg.eigh(cov)
-    null = vec[:, eig <= PSD_RTOL * max(eig[-1], 0.0) * len(eig)]
-    if null.shape[1] == 0:
-        return
-    k = null.shape[1]
-    # find c with v = null @ c >= 0 and sum(v) = 1
-    res = linprog(
-        np.zeros(k), A_ub=-null, b_ub=np.zeros(len(eig)), A_eq=null.sum(axis=0, keepdims=True), b_eq=[1.0],
-        bounds=[(None, None)] * k, method="highs",
-    )
-    if res.status == 0:
-        v = null @ res.x
-        raise ValueError(
-            "cov is singular and no ERC portfolio exists: the long-only portfolio "
-            f"{np.round(v, 6).tolist()} has zero variance, so risk cannot be split in the given budgets"
-        )
 
 
 def align_labels(x, names: tuple[str, ...] | None, what: str):
@@ -329,11 +266,7 @@ def validate_problem(cov, budgets=None, *, bounds=None, seed=None, check_psd: bo
     box = validate_bounds(bounds, n, c.names)
     seed = check_seed(seed)
     if check_psd:
-        try:
-            np.linalg.cholesky(s)
-        except np.linalg.LinAlgError:
-            check_psd_matrix(s)
-            check_erc_exists(s)
+        certify_psd(s)
     return ValidatedProblem(
         cov=_read_only(s), budgets=_read_only(b), names=c.names,
         bounds=None if box is None else (_read_only(box[0]), _read_only(box[1])), seed=seed, check_psd=bool(check_psd),

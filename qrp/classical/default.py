@@ -1,0 +1,86 @@
+"""The default call ``qrp.risk_parity(cov)`` (equal risk contributions, solver "auto", nothing else) in one pass.
+
+At N = 5 the solve takes a few microseconds, so the general path of ``qrp.risk_parity`` (validation of every
+argument, dispatch, three finite checks, result assembly) would cost 25x the solve. For a float64 covariance with no
+budgets, bounds, scaling, tolerance or options, ``default_erc`` runs below ``CHOLESKY_MAX_N`` assets the whole call
+as one compiled function: the O(N^2) scan of ``validate_cov`` (``scan_matrix``), the PSD certificate
+(``cholesky_certifies``), the coordinate-descent phase of ``solve_auto`` (``auto_ccd_kernel``) and the measures
+of the result (``measures_kernel``). From ``CHOLESKY_MAX_N`` on the same steps run as separate calls with
+LAPACK's Cholesky, whose fixed cost no longer matters. When coordinate descent hands over, Newton runs exactly as in
+``solve_auto`` (``finish_auto``).
+
+It decides nothing on its own: whenever a check fails or gives no conclusion (an invalid matrix, a certificate
+without its margin, a non-finite result) it returns None, and ``qrp.risk_parity`` runs the general path, which
+raises the error it always raised. What it returns is bit-identical to the general path's result.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numba
+import numpy as np
+
+from qrp.classical.ccd import auto_ccd_kernel, normalized
+from qrp.classical.newton import AUTO_CHUNK, AUTO_FIRST, auto_ccd_stats, finish_auto, newton_cost_in_sweeps
+from qrp.core.certificate import SCAN_OK, SYMMETRY_RTOL, cholesky_certifies, scan_matrix
+from qrp.core.measures import measures_kernel
+
+#: Below this N the certificate is the compiled ``cholesky_certifies`` inside the one call; from it on, LAPACK's
+#: blocked Cholesky (measured crossover on the 2-core sandbox, one BLAS thread: see ``benchmarks/all.py``).
+CHOLESKY_MAX_N = 64
+
+#: ``_default_kernel`` outcomes.
+UNDECIDED, HANDOVER, DONE = 0, 1, 2
+
+
+@numba.njit(cache=True, nogil=True)
+def _default_kernel(s, scan, certify, tol, first, chunk, budget):  # pragma: no cover - compiled
+    """(status, y or w, b, rc, volatility, rc_error, sweeps) of the default call on a C-contiguous float64 matrix;
+    ``scan`` / ``certify``: run the O(N^2) scan / the compiled certificate first (else the caller did)."""
+    n = s.shape[0]
+    b = np.full(n, 1.0 / n)
+    empty = np.empty(0)
+    if scan and scan_matrix(s, SYMMETRY_RTOL)[0] != SCAN_OK:
+        return UNDECIDED, empty, b, empty, 0.0, 0.0, 0
+    if certify and not cholesky_certifies(s):
+        return UNDECIDED, empty, b, empty, 0.0, 0.0, 0
+    y, sweeps, ok, _ = auto_ccd_kernel(s, b, tol, first, chunk, budget)
+    if not ok:
+        return HANDOVER, y, b, empty, 0.0, 0.0, sweeps
+    w = normalized(y)
+    rc, vol, err, fine = measures_kernel(w, s, b)
+    if not (fine and np.isfinite(vol) and np.isfinite(err)):
+        return UNDECIDED, empty, b, empty, 0.0, 0.0, 0
+    return DONE, w, b, rc, vol, err, sweeps
+
+
+def default_erc(cov: np.ndarray, *, check_psd: bool, tol: float, max_iter: int, options: Mapping[str, Any]):
+    """The ERC portfolio of ``solve_auto`` (with its validated ``options``) for a C-contiguous square float64
+    ``cov`` with every check of ``qrp.risk_parity`` (the PSD certificate when ``check_psd``), or None when the
+    general path must decide.
+
+    Returns (weights, budgets, risk_contributions, volatility, rc_error, converged, iterations, stats).
+    """
+    n = cov.shape[0]
+    small = n < CHOLESKY_MAX_N
+    if not small:  # scan, then LAPACK's certificate, then the solve
+        if scan_matrix(cov, SYMMETRY_RTOL)[0] != SCAN_OK:
+            return None
+        if check_psd:
+            try:
+                np.linalg.cholesky(cov)
+            except np.linalg.LinAlgError:
+                return None
+    status, w, b, rc, vol, err, sweeps = _default_kernel(
+        cov, small, small and check_psd, float(tol), AUTO_FIRST, AUTO_CHUNK, float(newton_cost_in_sweeps(n)))
+    if status == DONE:
+        return w, b, rc, vol, err, True, sweeps, auto_ccd_stats(sweeps)
+    if status == UNDECIDED:
+        return None
+    out = finish_auto(cov, b, w, sweeps, tol=tol, max_iter=max_iter, **options)
+    rc, vol, err, fine = measures_kernel(out.weights, cov, b)
+    if not (fine and np.isfinite(vol) and np.isfinite(err)):
+        return None
+    return out.weights, b, rc, vol, err, out.converged, out.iterations, out.stats

@@ -1,0 +1,146 @@
+"""The compiled default call (``qrp.classical.default``): the same answers and the same errors as the general path."""
+
+import copy
+import dataclasses
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from qrp.api import risk_parity
+from qrp.classical.default import CHOLESKY_MAX_N
+from qrp.core.certificate import cholesky_certifies
+from qrp.core.registry import _REGISTRY, get_solver, register_solver
+from qrp.core.result import RiskParityResult
+from qrp.data.synthetic import gaussian_factor_covariance
+from tests.core.test_validation import BAD_COV
+
+
+def _same(fast, general):
+    """Every field equal (arrays bit for bit) except the wall time."""
+    for f in dataclasses.fields(RiskParityResult):
+        if f.name != "elapsed":
+            a, b = getattr(fast, f.name), getattr(general, f.name)
+            assert (np.array_equal(a, b) if isinstance(a, np.ndarray) else a == b), f.name
+
+
+@pytest.mark.parametrize("n", [1, 2, 5, 20, CHOLESKY_MAX_N - 1, CHOLESKY_MAX_N, 300])
+@pytest.mark.parametrize("check_psd", [True, False])
+def test_default_call_equals_the_general_path(n, check_psd):
+    cov = gaussian_factor_covariance(n, loading_scale=0.1, seed=n)
+    general = risk_parity(cov, np.full(n, 1.0 / n), check_psd=check_psd)  # budgets given: the general path
+    _same(risk_parity(cov, check_psd=check_psd), general)
+    _same(risk_parity(cov, check_psd=check_psd, leverage=1), general)
+    names = [f"a{i}" for i in range(n)]
+    framed = risk_parity(pd.DataFrame(cov, index=names, columns=names), check_psd=check_psd)
+    assert framed.asset_names == tuple(names)
+    _same(framed, dataclasses.replace(general, asset_names=tuple(names)))
+
+
+@pytest.mark.parametrize("n", [30, 120])
+def test_newton_handover_equals_the_general_path(n):
+    # strong factors and dispersed volatilities: coordinate descent hands over to Newton
+    cov = gaussian_factor_covariance(n, n_factors=3, loading_scale=1.0, seed=3)
+    fast = risk_parity(cov)
+    assert fast.stats["newton_iterations"] > 0 and fast.converged
+    _same(fast, risk_parity(cov, np.full(n, 1.0 / n)))
+
+
+def _big(cov3, n=CHOLESKY_MAX_N + 6):
+    """A (n, n) matrix holding the 3 x 3 problem matrix in its top-left corner (the rest identity-like)."""
+    out = np.eye(n)
+    out[:3, :3] = cov3
+    return out
+
+
+@pytest.mark.parametrize(("cov", "match"), BAD_COV)
+def test_default_call_raises_what_the_general_path_raises(cov, match):
+    before = copy.deepcopy(cov)
+    with pytest.raises(ValueError, match=match):
+        risk_parity(cov)
+    if isinstance(cov, np.ndarray) and cov.dtype.kind == "f" and cov.ndim == 2 and cov.shape[0] == 3:
+        np.testing.assert_array_equal(cov, before)
+        with pytest.raises(ValueError, match=match):  # the LAPACK route of large N
+            risk_parity(_big(cov))
+
+
+@pytest.mark.parametrize("big", [False, True])
+def test_singular_matrix_checks_erc_existence_and_non_finite_is_an_error(big):
+    bad = np.array([[1.0, -1.0], [-1.0, 1.0]])
+    cov = np.eye(CHOLESKY_MAX_N + 2) if big else bad
+    cov[:2, :2] = bad
+    with pytest.raises(ValueError, match="no ERC portfolio exists"):
+        risk_parity(cov)
+    with pytest.raises(ValueError) as general:
+        risk_parity(cov, np.full(len(cov), 1.0 / len(cov)), check_psd=False)
+    assert any(m in str(general.value) for m in ("not finite", "variance", "not positive definite"))
+    with pytest.raises(ValueError, match=f"^{re.escape(str(general.value))}$"):
+        risk_parity(cov, check_psd=False)
+
+
+def test_layouts_read_only_inputs_and_no_aliasing():
+    cov = gaussian_factor_covariance(8, seed=1)
+    ref = risk_parity(cov)
+    fortran, frozen = np.asfortranarray(cov), cov.copy()
+    frozen.setflags(write=False)
+    _same(risk_parity(fortran), ref)
+    _same(risk_parity(frozen), ref)
+    assert not frozen.flags.writeable and fortran.flags.f_contiguous
+    np.testing.assert_array_equal(cov, gaussian_factor_covariance(8, seed=1))
+    assert not np.shares_memory(ref.weights, cov) and ref.weights.flags.writeable
+    # int matrices, lists and big-endian floats take the general path and agree
+    _same(risk_parity(cov.tolist()), ref)
+    _same(risk_parity(cov.astype(">f8")), ref)
+
+
+def test_only_solve_auto_takes_the_compiled_path():
+    calls = []
+
+    def spy(cov, budgets, *, tol, max_iter, seed=None, linear_solver="auto"):
+        calls.append(1)
+        return get_solver("auto").function(cov, budgets, tol=tol, max_iter=max_iter, linear_solver=linear_solver)
+
+    register_solver("_spy_auto", spy, options=get_solver("auto").options, default_max_iter=100, overwrite=True)
+    try:
+        cov = gaussian_factor_covariance(6, seed=2)
+        _same(risk_parity(cov, solver="_spy_auto"), dataclasses.replace(risk_parity(cov), solver="_spy_auto"))
+        assert calls == [1]
+    finally:
+        _REGISTRY.pop("_spy_auto", None)
+
+
+def test_classical_constructor_equals_the_dataclass_one():
+    w = np.array([0.5, 0.5])
+    args = dict(weights=w, risk_contributions=w / 4, volatility=0.25, rc_error=0.0, converged=True, iterations=3,
+                solver="auto", elapsed=1e-5, budgets=w, asset_names=("a", "b"), stats={"ccd_sweeps": 3})
+    fast = RiskParityResult.classical(*args.values())
+    assert fast == RiskParityResult(**args)
+    assert fast.to_dict() == RiskParityResult(**args).to_dict() and repr(fast) == repr(RiskParityResult(**args))
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        fast.weights = w
+
+
+def test_validated_defaults_are_cached_and_copied():
+    spec = get_solver("auto")
+    first = spec.validate_options({})
+    first["linear_solver"] = "cg"
+    assert spec.validate_options({}) == {"linear_solver": "auto"} == dict(spec.default_options)
+    with pytest.raises(ValueError, match="linear_solver must be one of"):
+        spec.validate_options({"linear_solver": "lu"})
+
+
+@pytest.mark.parametrize("log_cond", [0, 2, 4, 6, 7, 10, 14])
+@pytest.mark.parametrize("n", [2, 7, 40])
+def test_compiled_certificate_never_accepts_what_lapack_rejects(log_cond, n):
+    rng = np.random.default_rng(n + log_cond)
+    q, _ = np.linalg.qr(rng.standard_normal((n, n)))
+    eig = np.logspace(0, -log_cond, n)
+    for lam in (eig, np.r_[eig[:-1], 0.0], np.r_[eig[:-1], -eig[0] * 1e-6], np.r_[eig[:-1], -1.0]):
+        s = (q * lam) @ q.T
+        s = (s + s.T) / 2
+        if cholesky_certifies(s):
+            np.linalg.cholesky(s)  # LAPACK agrees
+            assert lam.min() > 0
+        elif n > 1 and lam.min() > 0 and log_cond <= 6:
+            pytest.fail(f"a well-conditioned PD matrix was not certified (cond 1e{log_cond})")
