@@ -10,8 +10,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from qrp.classical import default as default_call
 from qrp.cli import main
-from qrp.core import validation
+from qrp.core import certificate
 from qrp.data.covariance import POSITIVE_DEFINITE, estimate_covariance
 from qrp.data.returns import prices_to_returns, read_csv
 from qrp.finance import backtest as B
@@ -260,6 +261,8 @@ def test_backtest_certifies_each_covariance_once(monkeypatch):
     calls = []
     real = np.linalg.cholesky
     monkeypatch.setattr(np.linalg, "cholesky", lambda a: calls.append(1) or real(a))
+    # the default call certifies small matrices with a compiled Cholesky: send every certificate through LAPACK
+    monkeypatch.setattr(default_call, "CHOLESKY_MAX_N", 0)
     once = B.run_backtest(r, _config(B.StrategyConfig("erc", "risk_parity", {"solver": "auto"})))
     rebalances = len(once.rebalances)
     assert rebalances >= 5 and len(calls) == rebalances
@@ -280,8 +283,8 @@ def test_a_singular_estimate_still_gets_the_erc_existence_check(monkeypatch):
     assert estimate_covariance(r.iloc[:64], method="sample", periods_per_year=256, ddof=0).attrs[
         POSITIVE_DEFINITE] is False
     seen = []
-    real = validation.check_erc_exists
-    monkeypatch.setattr(validation, "check_erc_exists", lambda s: seen.append(1) or real(s))
+    real = certificate.check_erc_exists
+    monkeypatch.setattr(certificate, "check_erc_exists", lambda s: seen.append(1) or real(s))
     cfg = _config(B.StrategyConfig("erc", "risk_parity", {"solver": "auto"}), window=64, estimator="sample",
                   estimator_options={"ddof": 0}, periods_per_year=256.0)
     with pytest.raises(ValueError, match="no ERC portfolio exists"):
