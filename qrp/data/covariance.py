@@ -17,6 +17,9 @@ Estimators (``estimate_covariance(returns, method=..., periods_per_year=...)``):
   ``arch`` package (Gaussian quasi-likelihood, constant mean), with constant conditional correlation
   (Bollerslev 1990): S = D R D, D = diag of the one-step-ahead GARCH volatility forecasts, R the correlation of
   the standardized residuals eps_t / sigma_t.
+* ``"dcc"``: the same univariate GARCH(1,1) fits, then dynamic conditional correlation DCC(1,1) (Engle 2002):
+  S = D R_{T+1} D with R_{T+1} the one-step-ahead DCC correlation, a and b fitted by quasi-maximum likelihood on
+  the standardized residuals (``qrp.data.dcc``); the fitted a, b are in ``attrs["dcc_a"]``, ``attrs["dcc_b"]``.
 * ``"pca"``: statistical factor model with k factors: S = V_k Lambda_k V_k' + diag(S - V_k Lambda_k V_k'), the
   top-k eigenpairs of the sample covariance plus the specific (diagonal) residual variances, so the variances
   equal the sample ones and the matrix is positive definite when every specific variance is > 0.
@@ -25,7 +28,7 @@ Bad returns (``ValueError`` naming the problem and the value, before any work): 
 inf, NaN (unless ``nan_policy="drop"``, which removes every date with a NaN in any asset and is documented as
 listwise deletion), fewer observations than the estimator needs (``T > N`` for sample and EWMA, whose estimates
 are singular otherwise; ``T >= 2`` for Ledoit-Wolf and PCA, which stay positive definite; ``T >= 100`` and
-``T > N`` for GARCH), and constant columns (zero variance: no risk contribution is defined).
+``T > N`` for GARCH and DCC), and constant columns (zero variance: no risk contribution is defined).
 """
 
 from __future__ import annotations
@@ -34,8 +37,9 @@ import numpy as np
 import pandas as pd
 
 from qrp.core.validation import as_float_array, check_psd_matrix, positive_int, positive_real
+from qrp.data.dcc import dcc_correlations, fit_dcc
 
-ESTIMATORS = ("sample", "ledoit_wolf", "ewma", "garch", "pca")
+ESTIMATORS = ("sample", "ledoit_wolf", "ewma", "garch", "dcc", "pca")
 #: ``cov.attrs[POSITIVE_DEFINITE]`` of every estimate: True when its Cholesky factorization succeeded (strictly
 #: positive definite, the certificate ``qrp.risk_parity(check_psd=True)`` runs), False when it is only positive
 #: semi-definite (singular: the solver must still check that an ERC portfolio exists). It describes the matrix as
@@ -172,18 +176,13 @@ def ewma_covariance(
     return _finish((x * w[:, None]).T @ x, frame.columns, ppy)
 
 
-def garch_ccc_covariance(returns, *, periods_per_year: float, nan_policy: str = "raise") -> pd.DataFrame:
-    """GARCH(1,1) constant-conditional-correlation covariance of the next period, times ``periods_per_year``.
-
-    Needs T >= ``GARCH_MIN_OBSERVATIONS`` and T > N. Each asset's fit uses ``arch.arch_model(100 r,
+def garch_residuals(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Univariate GARCH(1,1) fits of validated returns: (the (T, N) standardized residuals eps_t / sigma_t, the
+    (N,) one-step-ahead volatility forecasts in the returns' units). Each asset's fit uses ``arch.arch_model(100 r,
     mean="Constant", vol="GARCH", p=1, q=1, dist="normal")``; a fit whose optimizer does not converge raises
-    ``ValueError`` naming the asset.
-    """
-    from arch import arch_model
+    ``ValueError`` naming the asset."""
+    from arch import arch_model  # optional heavy dependency (the "finance" extra)
 
-    ppy = positive_real(periods_per_year, "periods_per_year")
-    n = _n_assets(returns)
-    frame = validate_returns(returns, nan_policy=nan_policy, min_observations=max(GARCH_MIN_OBSERVATIONS, n + 1))
     x = frame.to_numpy() * _GARCH_SCALE
     z = np.empty_like(x)
     vol_next = np.empty(x.shape[1])
@@ -193,9 +192,38 @@ def garch_ccc_covariance(returns, *, periods_per_year: float, nan_policy: str = 
             raise ValueError(f"GARCH(1,1) fit of asset {name!r} did not converge (flag {res.convergence_flag})")
         z[:, j] = res.resid / res.conditional_volatility
         vol_next[j] = np.sqrt(float(res.forecast(horizon=1, reindex=False).variance.to_numpy()[-1, 0]))
+    return z, vol_next / _GARCH_SCALE
+
+
+def garch_ccc_covariance(returns, *, periods_per_year: float, nan_policy: str = "raise") -> pd.DataFrame:
+    """GARCH(1,1) constant-conditional-correlation covariance of the next period, times ``periods_per_year``.
+
+    Needs T >= ``GARCH_MIN_OBSERVATIONS`` and T > N (``garch_residuals`` fits each asset).
+    """
+    ppy = positive_real(periods_per_year, "periods_per_year")
+    n = _n_assets(returns)
+    frame = validate_returns(returns, nan_policy=nan_policy, min_observations=max(GARCH_MIN_OBSERVATIONS, n + 1))
+    z, d = garch_residuals(frame)
     corr = np.corrcoef(z, rowvar=False).reshape(n, n)
-    d = vol_next / _GARCH_SCALE
     return _finish(corr * np.outer(d, d), frame.columns, ppy)
+
+
+def garch_dcc_covariance(returns, *, periods_per_year: float, nan_policy: str = "raise") -> pd.DataFrame:
+    """GARCH(1,1)-DCC(1,1) covariance of the next period (Engle 2002), times ``periods_per_year``: S = D R_{T+1} D,
+    D the GARCH volatility forecasts (``garch_residuals``), R_{T+1} the DCC correlation forecast with a, b fitted
+    by ``qrp.data.dcc.fit_dcc`` (recorded in ``attrs["dcc_a"]``, ``attrs["dcc_b"]``). Needs N >= 2, T >= 100, T > N.
+    """
+    ppy = positive_real(periods_per_year, "periods_per_year")
+    n = _n_assets(returns)
+    if n < 2:
+        raise ValueError(f"method='dcc' needs at least 2 assets, got {n}")
+    frame = validate_returns(returns, nan_policy=nan_policy, min_observations=max(GARCH_MIN_OBSERVATIONS, n + 1))
+    z, d = garch_residuals(frame)
+    a, b, _ = fit_dcc(z)
+    _, corr = dcc_correlations(z, a, b)
+    out = _finish(corr * np.outer(d, d), frame.columns, ppy)
+    out.attrs.update(dcc_a=a, dcc_b=b)
+    return out
 
 
 def pca_factor_covariance(
@@ -226,6 +254,7 @@ ESTIMATOR_OPTIONS = {
     "ledoit_wolf": (ledoit_wolf_covariance, ("nan_policy",)),
     "ewma": (ewma_covariance, ("decay", "demean", "nan_policy")),
     "garch": (garch_ccc_covariance, ("nan_policy",)),
+    "dcc": (garch_dcc_covariance, ("nan_policy",)),
     "pca": (pca_factor_covariance, ("n_factors", "nan_policy")),
 }
 

@@ -4,8 +4,9 @@ Plots (each written only when its x axis takes at least two values in the table;
 
 * ``rc_vs_n.png``: rc_error against the number of assets N (log y), with the classical baseline's rc_error;
 * ``rc_vs_bits.png``, ``rc_vs_rounds.png``, ``rc_vs_depth.png``: rc_error against bits per asset, refinement rounds
-  and QAOA depth p (``reps``);
-* ``time_vs_n.png``, ``time_vs_qubits.png``: wall time of a run (s, log y) against N and against num_qubits;
+  and QAOA depth p (``reps``), with the classical baseline's rc_error;
+* ``time_vs_n.png``, ``time_vs_qubits.png``: wall time of a run (s, log y) against N (with the classical
+  baseline's time) and against num_qubits;
 * ``round0_ground_state_probability_vs_depth.png``, ``round0_approximation_ratio_vs_depth.png``: when a solver
   reports them in its first round's statistics (QAOA), against depth p;
 * ``crossover.png``: per discrete solver, the N x bits map of the best median rc_error (colour, log10) with the
@@ -13,6 +14,8 @@ Plots (each written only when its x axis takes at least two values in the table;
 
 * ``rc_vs_samples.png``, ``rc_vs_time.png``: rc_error against total samples and against wall time, every solver on
   one axis per N with the classical baseline (the equal-resources view).
+* ``compare_vs_n.png``: rc_error and wall time against N, every solver (its most accurate configuration at each N)
+  and the classical baseline on one axis (``qrp.studies.plots_compare``).
 
 Every point is the median over the study's covariance instances and seeds of one grid configuration, with a
 bootstrap 95% interval (shaded; ``qrp.studies.statistics``); the lines of a panel are the
@@ -33,6 +36,7 @@ import pandas as pd
 from qrp.core.provenance import atomic_write
 from qrp.studies.configs import config_label, config_medians, fmt_value, grid_axes, varying, with_defaults
 from qrp.studies.ground_state_report import write_ground_state_report
+from qrp.studies.plots_compare import comparison_figure
 from qrp.studies.render import markdown_table
 from qrp.studies.report_plots import axis_figures, crossover_figure, resource_figure, round0_figures
 from qrp.studies.statistics import format_interval, median_interval
@@ -170,6 +174,8 @@ def write_report(out_dir, *, threshold: float = 1e-6) -> list[Path]:
             frame[col] = np.nan
         frame[col] = pd.to_numeric(frame[col])
     written, skipped = axis_figures(frame, out)
+    if comparison_figure(frame, out / "compare_vs_n.png"):
+        written.append(out / "compare_vs_n.png")
     frame = frame.join(_first_round_stats(frame))
     written += round0_figures(frame, out)
     if crossover_figure(frame, threshold, out / "crossover.png"):

@@ -168,10 +168,13 @@ def axis_figures(frame: pd.DataFrame, out: Path) -> tuple[list[Path], list[str]]
     written: list[Path] = []
     plots = [
         ("rc_vs_n.png", "n_assets", "rc_error", "rc_error vs number of assets", "assets N", True, "classical_rc_error"),
-        ("rc_vs_bits.png", "bits", "rc_error", "rc_error vs bits per asset", "bits per asset K", False, None),
-        ("rc_vs_rounds.png", "rounds", "rc_error", "rc_error vs refinement rounds", "rounds R", False, None),
-        ("rc_vs_depth.png", "reps", "rc_error", "rc_error vs QAOA depth", "QAOA depth p", False, None),
-        ("time_vs_n.png", "n_assets", "elapsed", "wall time per run vs number of assets", "assets N", True, None),
+        ("rc_vs_bits.png", "bits", "rc_error", "rc_error vs bits per asset", "bits per asset K", False,
+         "classical_rc_error"),
+        ("rc_vs_rounds.png", "rounds", "rc_error", "rc_error vs refinement rounds", "rounds R", False,
+         "classical_rc_error"),
+        ("rc_vs_depth.png", "reps", "rc_error", "rc_error vs QAOA depth", "QAOA depth p", False, "classical_rc_error"),
+        ("time_vs_n.png", "n_assets", "elapsed", "wall time per run vs number of assets", "assets N", True,
+         "classical_elapsed"),
         ("time_vs_qubits.png", "num_qubits", "elapsed", "wall time per run vs qubits", "qubits (binary variables)",
          True, None),
     ]
