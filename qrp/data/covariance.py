@@ -176,13 +176,16 @@ def ewma_covariance(
     return _finish((x * w[:, None]).T @ x, frame.columns, ppy)
 
 
-def garch_residuals(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-    """Univariate GARCH(1,1) fits of validated returns: (the (T, N) standardized residuals eps_t / sigma_t, the
-    (N,) one-step-ahead volatility forecasts in the returns' units). Each asset's fit uses ``arch.arch_model(100 r,
-    mean="Constant", vol="GARCH", p=1, q=1, dist="normal")``; a fit whose optimizer does not converge raises
-    ``ValueError`` naming the asset."""
-    from arch import arch_model  # optional heavy dependency (the "finance" extra)
+def garch_residuals(returns, *, nan_policy: str = "raise") -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+    """Univariate GARCH(1,1) fits of each asset: (the validated returns, the (T, N) standardized residuals
+    eps_t / sigma_t, the (N,) one-step-ahead volatility forecasts in the returns' units). Needs
+    T >= ``GARCH_MIN_OBSERVATIONS`` and T > N. Each fit uses ``arch.arch_model(100 r, mean="Constant",
+    vol="GARCH", p=1, q=1, dist="normal")``; a fit whose optimizer does not converge raises ``ValueError`` naming
+    the asset."""
+    from arch import arch_model  # optional heavy dependency (the "finance" extra), before any other work
 
+    n = _n_assets(returns)
+    frame = validate_returns(returns, nan_policy=nan_policy, min_observations=max(GARCH_MIN_OBSERVATIONS, n + 1))
     x = frame.to_numpy() * _GARCH_SCALE
     z = np.empty_like(x)
     vol_next = np.empty(x.shape[1])
@@ -192,18 +195,15 @@ def garch_residuals(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
             raise ValueError(f"GARCH(1,1) fit of asset {name!r} did not converge (flag {res.convergence_flag})")
         z[:, j] = res.resid / res.conditional_volatility
         vol_next[j] = np.sqrt(float(res.forecast(horizon=1, reindex=False).variance.to_numpy()[-1, 0]))
-    return z, vol_next / _GARCH_SCALE
+    return frame, z, vol_next / _GARCH_SCALE
 
 
 def garch_ccc_covariance(returns, *, periods_per_year: float, nan_policy: str = "raise") -> pd.DataFrame:
-    """GARCH(1,1) constant-conditional-correlation covariance of the next period, times ``periods_per_year``.
-
-    Needs T >= ``GARCH_MIN_OBSERVATIONS`` and T > N (``garch_residuals`` fits each asset).
-    """
+    """GARCH(1,1) constant-conditional-correlation covariance of the next period, times ``periods_per_year``
+    (``garch_residuals`` fits each asset; T >= ``GARCH_MIN_OBSERVATIONS`` and T > N)."""
     ppy = positive_real(periods_per_year, "periods_per_year")
-    n = _n_assets(returns)
-    frame = validate_returns(returns, nan_policy=nan_policy, min_observations=max(GARCH_MIN_OBSERVATIONS, n + 1))
-    z, d = garch_residuals(frame)
+    frame, z, d = garch_residuals(returns, nan_policy=nan_policy)
+    n = frame.shape[1]
     corr = np.corrcoef(z, rowvar=False).reshape(n, n)
     return _finish(corr * np.outer(d, d), frame.columns, ppy)
 
@@ -214,11 +214,9 @@ def garch_dcc_covariance(returns, *, periods_per_year: float, nan_policy: str = 
     by ``qrp.data.dcc.fit_dcc`` (recorded in ``attrs["dcc_a"]``, ``attrs["dcc_b"]``). Needs N >= 2, T >= 100, T > N.
     """
     ppy = positive_real(periods_per_year, "periods_per_year")
-    n = _n_assets(returns)
-    if n < 2:
-        raise ValueError(f"method='dcc' needs at least 2 assets, got {n}")
-    frame = validate_returns(returns, nan_policy=nan_policy, min_observations=max(GARCH_MIN_OBSERVATIONS, n + 1))
-    z, d = garch_residuals(frame)
+    if _n_assets(returns) < 2:
+        raise ValueError(f"method='dcc' needs at least 2 assets, got {_n_assets(returns)}")
+    frame, z, d = garch_residuals(returns, nan_policy=nan_policy)
     a, b, _ = fit_dcc(z)
     _, corr = dcc_correlations(z, a, b)
     out = _finish(corr * np.outer(d, d), frame.columns, ppy)
