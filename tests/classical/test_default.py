@@ -10,7 +10,7 @@ import pytest
 
 from qrp.api import risk_parity
 from qrp.classical.default import CHOLESKY_MAX_N
-from qrp.core.certificate import cholesky_certifies
+from qrp.core.certificate import LAPACK_DIRECT_MIN_N, cholesky_certifies, cholesky_succeeds
 from qrp.core.registry import _REGISTRY, get_solver, register_solver
 from qrp.core.result import RiskParityResult
 from qrp.data.synthetic import gaussian_factor_covariance
@@ -144,3 +144,18 @@ def test_compiled_certificate_never_accepts_what_lapack_rejects(log_cond, n):
             assert lam.min() > 0
         elif n > 1 and lam.min() > 0 and log_cond <= 6:
             pytest.fail(f"a well-conditioned PD matrix was not certified (cond 1e{log_cond})")
+
+
+@pytest.mark.parametrize("n", [LAPACK_DIRECT_MIN_N - 1, LAPACK_DIRECT_MIN_N, 150])
+def test_the_lapack_certificate_reads_numpys_triangle(n):
+    good = gaussian_factor_covariance(n, seed=n)
+    bad = good - 2 * np.linalg.eigvalsh(good)[-1] * np.eye(n)
+    for lower, upper in ((good, bad), (bad, good), (good, good), (bad, bad)):
+        m = np.tril(lower) + np.triu(upper, 1)
+        try:
+            np.linalg.cholesky(m)
+            numpy_ok = True
+        except np.linalg.LinAlgError:
+            numpy_ok = False
+        assert cholesky_succeeds(m) is numpy_ok is (lower is good)
+        assert cholesky_succeeds(np.asfortranarray(m)) is numpy_ok
