@@ -35,6 +35,10 @@ import warnings
 from pathlib import Path
 
 import numpy as np
+
+# SciPy's own OpenBLAS (qrp's LAPACK certificate and Newton steps use it) is loaded before threadpool_limits(1)
+# runs, so that the one-thread pin covers it as well as numpy's
+import scipy.linalg.lapack  # noqa: F401
 from threadpoolctl import threadpool_limits
 
 import qrp
