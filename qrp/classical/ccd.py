@@ -34,6 +34,7 @@ def _ccd_kernel(s, b, y, lo, hi, lam, tol, max_sweeps, rc_mode):  # pragma: no c
     """
     n = y.shape[0]
     sy = matvec(s, y)
+    rc = np.empty(n)  # y * (S y), refilled each sweep (no temporary per sweep)
     crit = np.inf
     for sweep in range(1, max_sweeps + 1):
         step = 0.0
@@ -60,10 +61,14 @@ def _ccd_kernel(s, b, y, lo, hi, lam, tol, max_sweeps, rc_mode):  # pragma: no c
             if yi > ymax:
                 ymax = yi
         if rc_mode:
-            crit = rc_error_kernel(y * sy, b)
+            for k in range(n):
+                rc[k] = y[k] * sy[k]
+            crit = rc_error_kernel(rc, b)
             if crit <= tol:
                 sy = matvec(s, y)  # drop accumulated rounding before declaring convergence
-                crit = rc_error_kernel(y * sy, b)
+                for k in range(n):
+                    rc[k] = y[k] * sy[k]
+                crit = rc_error_kernel(rc, b)
                 if crit <= tol:
                     return sweep, True, crit
         else:
