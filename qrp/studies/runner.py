@@ -21,25 +21,25 @@ again on the same DIR runs only the run_ids that are missing (or that recorded a
 Execution: in-process (``workers=1``), a local ``ProcessPoolExecutor`` (``workers=K``; a pool broken by a lost
 worker is rebuilt and the unfinished points resubmitted), or a Dask distributed cluster (``scheduler=ADDRESS``;
 Dask reschedules the tasks of a lost worker). Either way a point's row is written once, when its result arrives.
-Local workers are forked where that is safe (``_context``: no re-import per worker) and get grid points in chunks
-sized from the measured run time (about ``CHUNK_SECONDS`` of work each, one point at a time for slow runs), so that
-cheap runs are not dominated by worker start-up and inter-process messages.
+Local workers are forked where that is safe (``_context``: no re-import per worker), after this process has done
+the one-off work they would each repeat (``_warm_before_fork``: classical solvers' imports and numba kernels, the
+thread-pool controller, the package versions), and get grid points in chunks (``Chunker``) of about
+``CHUNK_SECONDS`` of work, sized from the measured seconds per point of each kind of point (solver, size,
+options), one point at a time for slow kinds, so that cheap runs are not dominated by worker start-up and
+inter-process messages and a slow kind following a cheap one is not sent out in one huge chunk.
 """
 
 from __future__ import annotations
 
 import functools
-import itertools
 import json
 import multiprocessing
 import sys
 import threading
 import time
-from collections import deque
 from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -55,6 +55,7 @@ from qrp.core.result import RiskParityResult
 from qrp.studies.ground_state import run_ground_state
 from qrp.studies.study import RunSpec, Study, load_study
 from qrp.studies.table import RUNS_CSV, RUNS_PARQUET, ResultTable, json_default
+from qrp.studies.tasks import Chunker, Task, build_tasks
 from qrp.studies.terminal import print_summary, progress_bar
 from qrp.studies.tracking import MlflowLogger
 
@@ -64,26 +65,8 @@ LOCK_FILE = ".qrp.lock"
 GROUND_RTOL = 1e-9
 #: pool rebuilds allowed after worker processes die before the runner gives up (the rest stays for a resume).
 MAX_POOL_RESTARTS = 3
-#: seconds of work a local worker gets per message (chunks of cheap grid points; slow points go one by one).
-CHUNK_SECONDS = 0.1
-#: the largest chunk, and the chunks kept in flight per worker.
-MAX_CHUNK, CHUNKS_PER_WORKER = 256, 2
-
-
-@dataclass(frozen=True)
-class Task:
-    """What a worker needs for one grid point: the spec, its covariance and the study-level settings."""
-
-    spec: RunSpec
-    cov: pd.DataFrame
-    cov_key: str
-    baseline: str
-    reference: str
-    reference_max_qubits: int
-    study: str
-    config_hash: str
-    kind: str = "refinement"
-
+#: the chunks kept in flight per local worker.
+CHUNKS_PER_WORKER = 2
 
 _CACHE: dict[tuple, RiskParityResult] = {}
 
@@ -125,10 +108,16 @@ def run_task(task: Task) -> dict[str, Any]:
         return _run_task(task)
 
 
-def run_chunk(tasks: list[Task]) -> tuple[list[dict[str, Any]], float]:
-    """``run_task`` on each task of a chunk; returns the rows and the seconds they took."""
-    start = time.perf_counter()
-    return [run_task(t) for t in tasks], time.perf_counter() - start
+def run_chunk(tasks: list[Task]) -> tuple[list[dict[str, Any]], list[float]]:
+    """``run_task`` on each task of a chunk; returns the rows and the seconds each took (a solver's one-off
+    warm-up excluded: it says nothing about the cost of the next grid points)."""
+    rows, seconds = [], []
+    for task in tasks:
+        _warm_up(task.spec)
+        start = time.perf_counter()
+        rows.append(run_task(task))
+        seconds.append(time.perf_counter() - start)
+    return rows, seconds
 
 
 @functools.cache
@@ -231,22 +220,6 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
-def build_tasks(study: Study, skip: set[str] = frozenset()) -> list[Task]:
-    """Tasks of the study's grid points whose run_id is not in ``skip``, with their covariance matrices."""
-    covs: dict[str, pd.DataFrame] = {}
-    tasks = []
-    for spec in study.runs:
-        if spec.run_id in skip:
-            continue
-        key = json.dumps({"source": study.covariance.key, "n": spec.n_assets, **spec.instance}, sort_keys=True,
-                         default=str)
-        if key not in covs:
-            covs[key] = study.covariance_matrix(spec.n_assets, spec.instance)
-        tasks.append(Task(spec, covs[key], key, study.baseline, study.reference,
-                          study.reference_max_qubits, study.name, study.config_hash, study.kind))
-    return tasks
-
-
 def _context() -> multiprocessing.context.BaseContext:
     """How to start worker processes: fork on Linux when this process runs a single thread (the workers start in
     milliseconds with every module already imported, instead of importing qrp, numba and SciPy again; forking a
@@ -256,38 +229,50 @@ def _context() -> multiprocessing.context.BaseContext:
     return multiprocessing.get_context("spawn")
 
 
+def _warm_before_fork(tasks: list[Task]) -> None:
+    """Do this process's one-off work before the workers are forked from it, so that they inherit it instead of
+    each paying it again (K workers then cost one warm-up, as one worker does): the classical solvers' warm-up
+    (imports and numba kernels, about 1.5 s of CPU for newton and slsqp), the thread-pool controller (0.1 s of
+    library scanning) and the package versions every row records (git and package metadata, 0.2-0.5 s). Classical
+    solvers only: numba and SciPy start no threads, whereas a discrete solver's engine may (Aer's OpenMP pool), and
+    forking a process after that is unsafe."""
+    for spec in {t.spec.solver: t.spec for t in tasks}.values():
+        if get_solver(spec.solver).kind == "classical":
+            _warm_up(spec)
+    _blas()
+    package_versions()
+
+
 def _run_local(tasks: list[Task], workers: int) -> Iterable[dict[str, Any]]:
     if workers <= 1:
         for task in tasks:
             yield run_task(task)
         return
-    pending = deque(tasks)  # not yet submitted
-    restarts, per_task = 0, None  # per_task: measured seconds per grid point (None until a chunk returns)
-    while pending:
-        ctx = _context()
-        with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+    if _context().get_start_method() == "fork":
+        _warm_before_fork(tasks)
+    queue = Chunker(tasks)
+    restarts = 0
+    while queue.pending:
+        with ProcessPoolExecutor(max_workers=workers, mp_context=_context()) as pool:
             futures: dict = {}
             try:
-                while pending or futures:
-                    while pending and len(futures) < CHUNKS_PER_WORKER * workers:
-                        size = 1 if per_task is None else int(min(MAX_CHUNK, max(1, CHUNK_SECONDS / per_task)))
-                        chunk = list(itertools.islice(pending, size))
+                while queue.pending or futures:
+                    while queue.pending and len(futures) < CHUNKS_PER_WORKER * workers:
+                        chunk = queue.peek()
                         futures[pool.submit(run_chunk, chunk)] = chunk  # raises BrokenProcessPool if broken
-                        for _ in chunk:  # taken off the queue only once submitted
-                            pending.popleft()
+                        queue.take(chunk)
                     finished, _ = wait(futures, return_when=FIRST_COMPLETED)
                     for fut in finished:
                         rows, seconds = fut.result()  # raises BrokenProcessPool with the chunk still in futures
-                        del futures[fut]
-                        per_task = max(seconds / len(rows), 1e-6)
+                        queue.record(futures.pop(fut), seconds)
                         yield from rows
             except BrokenProcessPool:
                 for chunk in futures.values():  # the chunks in flight are lost: resubmit them
-                    pending.extendleft(reversed(chunk))
+                    queue.give_back(chunk)
                 restarts += 1
                 if restarts > MAX_POOL_RESTARTS:
-                    raise RuntimeError(f"worker processes died {restarts} times; {len(pending)} grid points left "
-                                       "unrun (run again to resume)") from None
+                    raise RuntimeError(f"worker processes died {restarts} times; {len(queue.pending)} grid points "
+                                       "left unrun (run again to resume)") from None
 
 
 def _run_dask(tasks: list[Task], address: str, timeout: float) -> Iterable[dict[str, Any]]:

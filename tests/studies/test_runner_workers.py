@@ -1,0 +1,106 @@
+"""Local worker processes: chunks sized per kind of grid point, the one-off work done once before forking, and
+rows equal to in-process rows for discrete solvers too (timing columns aside)."""
+
+import json
+
+import pandas as pd
+
+from qrp.studies import runner
+from qrp.studies.runner import build_tasks, run_study
+from qrp.studies.study import load_study
+from qrp.studies.tasks import CHUNK_SECONDS, MAX_CHUNK, Chunker, cost_key
+
+TIMING = ["elapsed", "classical_elapsed", "finished_at"]
+
+GRID = """
+seeds = {seeds}
+[covariance]
+source = "synthetic"
+seed = 4
+[[grid]]
+solver = ["newton", "slsqp"]
+n_assets = 4
+"""
+
+
+def _tasks(write_study, seeds=range(30)):
+    return build_tasks(load_study(write_study(GRID.format(seeds=list(seeds)))))
+
+
+def test_chunks_follow_the_measured_cost_of_each_kind_of_point(write_study):
+    tasks = _tasks(write_study)  # 30 newton points, then 30 slsqp points
+    newton, slsqp = tasks[:30], tasks[30:]
+    assert len({cost_key(t) for t in newton}) == 1 and cost_key(newton[0]) != cost_key(slsqp[0])
+    queue = Chunker(tasks)
+    probe = queue.peek()
+    assert probe == newton[:1] and queue.peek() == probe  # nothing measured yet: one point; peek takes nothing
+    queue.take(probe)
+    queue.record(probe, [CHUNK_SECONDS / 10])
+    chunk = queue.peek()
+    assert chunk == newton[1:11]  # ten points of the measured cost fill one chunk
+    queue.take(chunk)
+    queue.record(chunk, [1e-9] * len(chunk))  # cheaper now: the rest of newton, and a probe of slsqp next
+    chunk = queue.peek()
+    assert chunk == newton[11:]
+    queue.take(chunk)
+    assert queue.peek() == slsqp[:1]
+    queue.record(slsqp[:1], [10 * CHUNK_SECONDS])  # a slow kind goes one point at a time
+    assert queue.peek() == slsqp[:1]
+    queue.give_back(chunk)  # a lost chunk goes back to the front, in order
+    assert list(queue.pending)[:len(chunk)] == chunk
+
+
+def test_a_chunk_holds_at_most_max_chunk_points(write_study):
+    tasks = _tasks(write_study, range(MAX_CHUNK + 5))
+    queue = Chunker(tasks)
+    queue.record(tasks[:1], [1e-9])
+    assert queue.peek() == tasks[:MAX_CHUNK]
+
+
+def test_only_classical_solvers_are_warmed_before_forking(write_study, monkeypatch):
+    study = load_study(write_study("""
+seeds = [0]
+[covariance]
+source = "synthetic"
+[[grid]]
+solver = "ccd"
+n_assets = 3
+[[grid]]
+solver = "exact"
+n_assets = 3
+bits = 1
+"""))
+    warmed = []
+    monkeypatch.setattr(runner, "_warm_up", lambda spec: warmed.append(spec.solver))
+    runner._warm_before_fork(build_tasks(study))
+    assert warmed == ["ccd"]  # a discrete engine may start threads (Aer's OpenMP), unsafe to fork after
+
+
+def test_worker_rows_equal_in_process_rows_for_discrete_and_classical_solvers(write_study, tmp_path):
+    study = write_study("""
+seeds = [0, 1]
+[covariance]
+source = "synthetic"
+seed = 8
+[[grid]]
+solver = ["exact", "sa"]
+n_assets = 3
+bits = 2
+rounds = 2
+[[grid]]
+solver = "ccd"
+n_assets = 3
+""")
+    one = run_study(study, tmp_path / "one", progress=False)
+    two = run_study(study, tmp_path / "two", workers=2, progress=False)
+    assert len(one) == 6 and (one["status"] == "ok").all()
+
+    def comparable(frame):
+        timing = [c for c in frame.columns if c in TIMING or "elapsed" in c or "seconds" in c]
+        out = frame.drop(columns=timing).sort_values("run_id").reset_index(drop=True)
+        # each refinement round records its own wall time
+        out["history"] = [[{k: v for k, v in r.items() if k != "elapsed"} for r in json.loads(h)]
+                          for h in out["history"]]
+        return out
+
+    pd.testing.assert_frame_equal(comparable(two), comparable(one))
