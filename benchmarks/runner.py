@@ -17,7 +17,10 @@ R`` the rounds). Prints one table and writes it to benchmarks/results/runner.md 
 
 Every wall time is the minimum over ``--repeats`` rounds (the least disturbed by other jobs on a shared machine),
 the variants interleaved within each round; the medians are printed beside them. The load average is recorded
-before and after.
+before and after, and the cores the ``workers=2`` run obtained (its CPU seconds over its wall seconds): with
+Linux's autogroup scheduling (``/proc/sys/kernel/sched_autogroup_enabled``) the CPUs are shared between sessions,
+not processes, so while another session keeps one core busy two workers get about one core between them, and
+``nice`` does not change that.
 """
 
 from __future__ import annotations
@@ -173,6 +176,9 @@ def main() -> None:
         ratio("ratio run_study workers=2 / workers=1", "two", "one"),
         timed("run_study workers=2: parent CPU s", "cpu_parent"),
         timed("run_study workers=2: worker processes' CPU s", "cpu_workers"),
+        {"measure": "run_study workers=2: cores obtained (parent + worker CPU s / wall s, fastest round)",
+         "value": (t["cpu_parent"][t["two"].index(best["two"])] + t["cpu_workers"][t["two"].index(best["two"])])
+         / best["two"]},
         timed(f"qrp run --workers 1, {n} runs, fresh process (s)", "cli1"),
         timed(f"qrp run --workers 2, {n} runs, fresh process (s)", "cli2"),
         ratio("ratio qrp run --workers 2 / --workers 1", "cli2", "cli1"),
