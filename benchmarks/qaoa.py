@@ -31,15 +31,21 @@ import resource
 import statistics
 import time
 
+import numba
 import numpy as np
+import qiskit
+import qiskit_aer
+from qiskit.quantum_info import SparsePauliOp
 
+import qrp
 from qrp.core.provenance import atomic_write, package_versions
+from qrp.data.loaders import example_covariance
+from qrp.quantum.circuits import circuit_resources
+from qrp.quantum.qaoa import QAOA
 
 
 def dense_qubo_ising(n: int, seed: int):
     """Z-only SparsePauliOp and offset of x'Qx + h'x (Q random PSD / n, h normal), x_i = (1 - z_i) / 2."""
-    from qiskit.quantum_info import SparsePauliOp
-
     rng = np.random.default_rng(seed)
     a = rng.normal(size=(n, n))
     q = a @ a.T / n
@@ -80,13 +86,12 @@ def median_time(fn, repeat: int) -> tuple[float, list[float]]:
 
 
 def bench_eval(n: int, reps: int, repeat: int, seed: int, with_aer: bool) -> dict:
+    # the peer of eval only: qiskit-optimization is the interop extra
     from qiskit.transpiler import generate_preset_pass_manager
     from qiskit_aer import AerSimulator
     from qiskit_aer.primitives import SamplerV2
     from qiskit_optimization.minimum_eigensolvers import QAOA as QiskitQAOA
     from qiskit_optimization.optimizers import OptimizerResult
-
-    from qrp.quantum.qaoa import QAOA
 
     op, offset = dense_qubo_ising(n, seed)
     x = np.random.default_rng(seed).uniform(0, 1, 2 * reps)
@@ -134,8 +139,6 @@ def bench_eval(n: int, reps: int, repeat: int, seed: int, with_aer: bool) -> dic
 
 
 def bench_optimize(n: int, reps: int, evals: int, seed: int) -> dict:
-    from qrp.quantum.qaoa import QAOA
-
     op, offset = dense_qubo_ising(n, seed)
     t = time.perf_counter()
     qaoa = QAOA(op, offset, reps=reps, seed=seed)
@@ -159,9 +162,6 @@ def bench_quality(reps_list: list[int], seed: int) -> dict:
     the bundled example covariance's first N assets, 2 bits each: cold start (linear ramp), warm start from the
     QUBO's continuous relaxation (``warm_start=True``), warm start from the classical ERC solution's nearest level
     (``warm_start="oracle"``: an upper bound, it hands QAOA the answer) and exact CVaR(0.2)."""
-    import qrp
-    from qrp.data.loaders import example_covariance
-
     cov = np.asarray(example_covariance())
     rows = []
     for formulation, sizes in (("log_barrier", (2, 3, 4)), ("pairwise", (2, 3))):
@@ -181,10 +181,6 @@ def bench_quality(reps_list: list[int], seed: int) -> dict:
 def bench_resources(reps: int) -> dict:
     """Transpiled QAOA circuit cost (``qrp.quantum.circuits.circuit_resources``)
     for ERC problems of the example covariance."""
-    import qrp
-    from qrp.data.loaders import example_covariance
-    from qrp.quantum.circuits import circuit_resources
-
     cov = np.asarray(example_covariance())
     rows = []
     cases = (("log_barrier", [(2, 2), (3, 2), (4, 2), (4, 3), (4, 4), (5, 4)]),
@@ -218,10 +214,6 @@ def main() -> None:
         out = bench_quality([1, 2, 3], args.seed)
     else:
         out = bench_resources(args.reps)
-    import numba
-    import qiskit
-    import qiskit_aer
-
     out["versions"] = package_versions()
     out["config"] = vars(args) | {"cpus": os.cpu_count(), "numba_threads": numba.get_num_threads(),
                                   "python": platform.python_version(), "numpy": np.__version__,
