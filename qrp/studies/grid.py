@@ -180,7 +180,7 @@ def _check_qubits(spec: SolverSpec, checked: dict[str, Any], n: int, where: str)
 
 
 def _points(spec: SolverSpec, b: int, blk: _Block, kind: str):
-    """The block's grid points of one solver, in file order: (n, seed, options, run_args, instance), each point's
+    """The block's grid points of one solver, in file order, as ``RunSpec``s without their run_id; each point's
     solver options dry-run through ``validate_options`` (nothing is solved) and its qubit count checked."""
     names, inames = list(blk.option_axes), list(blk.instance_axes)
     for combo in itertools.product(blk.sizes, *blk.instance_axes.values(), *blk.option_axes.values(), blk.seeds):
