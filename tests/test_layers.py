@@ -1,8 +1,11 @@
 """The import rule of ARCHITECTURE.md, checked on the source: no module imports a layer above its own (function-
-level imports included), finance and studies never import each other, and no module imports a private name of
-another qrp module."""
+level imports included), finance and studies never import each other, no module imports a private name of
+another qrp module, and every function-level import says why it is one (a comment on its line or the line above,
+or on the import block it belongs to)."""
 
 import ast
+import io
+import tokenize
 from pathlib import Path
 
 import pytest
@@ -73,3 +76,49 @@ def test_the_rule_fails_on_an_upward_import(tmp_path):
     bad.write_text("def f():\n    from qrp.studies.runner import run_study\n")
     assert [m for _, m, _ in _qrp_imports(bad)] == ["qrp.studies.runner"]
     assert "studies" not in ALLOWED["core"]
+
+
+def _comment_lines(text: str) -> set[int]:
+    return {tok.start[0] for tok in tokenize.generate_tokens(io.StringIO(text).readline)
+            if tok.type == tokenize.COMMENT}
+
+
+def _unexplained_function_imports(path: Path) -> list[int]:
+    """Lines of imports inside a function (or method) with no comment on their line or the line above; an import
+    directly below another one (blank lines between allowed: one import block) shares that one's comment."""
+    text = path.read_text()
+    tree = ast.parse(text)
+    comments, lines = _comment_lines(text), text.split("\n")
+    imports = {node.lineno: node for fn in ast.walk(tree) if isinstance(fn, ast.FunctionDef | ast.AsyncFunctionDef)
+               for node in ast.walk(fn) if isinstance(node, ast.Import | ast.ImportFrom)}
+    block_above = {node.end_lineno: node.lineno for node in imports.values()}
+
+    def explained(line: int) -> bool:
+        if {line, line - 1} & comments:
+            return True
+        above = line - 1
+        while above > 0 and not lines[above - 1].strip():
+            above -= 1
+        return above in block_above and explained(block_above[above])
+
+    return [line for line in sorted(imports) if not explained(line)]
+
+
+@pytest.mark.parametrize("path", MODULES, ids=lambda p: str(p.relative_to(ROOT)))
+def test_function_level_imports_say_why(path):
+    lines = path.read_text().split("\n")
+    bad = [f"{path.relative_to(ROOT)}:{n}: {lines[n - 1].strip()}" for n in _unexplained_function_imports(path)]
+    assert not bad, ("function-level imports without a reason comment (allowed only for optional or heavy "
+                     "dependencies and documented lazy imports; move the rest to module level): " + "; ".join(bad))
+
+
+def test_the_import_comment_rule_fails_on_a_bare_function_import(tmp_path):
+    src = tmp_path / "m.py"
+    src.write_text(
+        "import os\n\n\n"
+        "def bare():\n    import json\n    return json\n\n\n"
+        "def inline():\n    import json  # reason\n\n    from qrp import api\n    return json, api\n\n\n"
+        "def above():\n    # reason\n    import json\n    x = 1\n    import csv\n    return json, csv, x\n\n\n"
+        "class C:\n    def method(self):\n        s = '# not a comment'\n        import json\n        return s, json\n"
+    )
+    assert _unexplained_function_imports(src) == [5, 20, 27]  # bare(), above()'s second block, C.method()

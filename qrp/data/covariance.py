@@ -142,7 +142,7 @@ def sample_covariance(returns, *, periods_per_year: float, ddof: int = 1, nan_po
 
 def ledoit_wolf_covariance(returns, *, periods_per_year: float, nan_policy: str = "raise") -> pd.DataFrame:
     """scikit-learn's Ledoit-Wolf shrinkage estimate (demeaned returns) times ``periods_per_year``."""
-    from sklearn.covariance import LedoitWolf
+    from sklearn.covariance import LedoitWolf  # optional heavy dependency (the "finance" extra): this estimator only
 
     ppy = positive_real(periods_per_year, "periods_per_year")
     frame = validate_returns(returns, nan_policy=nan_policy, min_observations=2)

@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import minimize
 
+from qrp.api import risk_parity
 from qrp.core.measures import rc_error_kernel
 from qrp.core.validation import (
     MAX_ITERATIONS,
@@ -156,8 +157,6 @@ def factor_risk_parity(
 
 
 def _exact(a, s, b):
-    from qrp.api import risk_parity
-
     a_inv = np.linalg.inv(a)
     omega_t = a_inv @ s @ a_inv.T
     omega_t = 0.5 * (omega_t + omega_t.T)
@@ -171,8 +170,6 @@ def _exact(a, s, b):
 
 
 def _slsqp(a, s, pinv, b, tol, max_iter):
-    from qrp.api import risk_parity
-
     ps = pinv @ s
 
     def objective(w):

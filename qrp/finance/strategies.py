@@ -29,6 +29,7 @@ import pandas as pd
 from scipy import sparse
 from scipy.optimize import linprog
 
+from qrp.api import risk_parity
 from qrp.core.validation import positive_int, positive_real, validate_cov, validate_weights
 from qrp.finance.factor_parity import factor_risk_parity
 
@@ -53,7 +54,7 @@ def inverse_volatility(cov) -> np.ndarray:
 
 def _simplex_qp(g: np.ndarray, a: np.ndarray) -> np.ndarray:
     """argmin 1/2 x'Gx - a'x s.t. sum x = 1, x >= 0 (G positive definite), by quadprog."""
-    import quadprog
+    import quadprog  # optional dependency (the "finance" extra): the simplex QP of this strategy only
 
     n = g.shape[0]
     constraints = np.hstack([np.ones((n, 1)), np.eye(n)])
@@ -165,8 +166,6 @@ def compute_weights(
         return minimum_cvar(returns, **params), {}
     if strategy == "factor_risk_parity":
         return pca_factor_risk_parity(cov, **params)
-    from qrp.api import risk_parity
-
     res = risk_parity(cov, seed=seed, **params)
     # not renormalized: leverage and target_volatility (in the units of cov) set the invested fraction sum(w); the
     # backtest holds the rest, 1 - sum(w), in cash at the risk-free rate (borrowing when negative)

@@ -60,7 +60,7 @@ def comparison_figure(frame: pd.DataFrame, path: Path) -> bool:
         return False
     import matplotlib  # optional heavy dependency (plots only)
 
-    matplotlib.use("Agg")
+    matplotlib.use("Agg")  # headless; set before pyplot is imported (plots only)
     import matplotlib.pyplot as plt
     import matplotlib.ticker
 

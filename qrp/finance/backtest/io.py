@@ -17,6 +17,7 @@ from typing import Any
 import pandas as pd
 
 from qrp.core.provenance import DirectoryLock, atomic_directory, atomic_write, package_versions
+from qrp.data.returns import load_sp500_returns, read_csv, select_dates
 from qrp.finance.backtest.config import load_config
 from qrp.finance.backtest.engine import BacktestResult, run_backtest
 from qrp.finance.backtest.plots import plot_results
@@ -26,8 +27,6 @@ from qrp.finance.execution import target_weights, write_target_weights
 def load_returns(data: dict[str, Any], base: Path) -> pd.DataFrame:
     """Returns for a [data] table: ``source = "sp500"`` (bundled) or ``"csv"`` (``path`` relative to ``base``, the
     config file's directory; any file the user can read)."""
-    from qrp.data.returns import load_sp500_returns, read_csv, select_dates
-
     source = data.get("source", "sp500")
     if source == "sp500":
         frame = load_sp500_returns()

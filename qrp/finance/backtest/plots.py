@@ -15,9 +15,9 @@ if TYPE_CHECKING:
 
 def plot_results(result: BacktestResult, out_dir) -> None:
     """equity.png (log wealth), weights.png and risk_contributions.png (stacked, one panel per strategy)."""
-    import matplotlib
+    import matplotlib  # heavy: imported only when a backtest draws its plots
 
-    matplotlib.use("Agg")
+    matplotlib.use("Agg")  # headless; set before pyplot is imported
     import matplotlib.pyplot as plt
 
     out = Path(out_dir)
