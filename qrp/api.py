@@ -5,11 +5,11 @@ from __future__ import annotations
 import time
 
 import numpy as np
-import pandas as pd
 
 from qrp.classical.bounded import solve_bounded
 from qrp.classical.default import default_erc
 from qrp.classical.newton import solve_auto
+from qrp.core.frames import is_exact_frame
 from qrp.core.measures import result_measures
 from qrp.core.registry import SolverSpec, get_solver
 from qrp.core.result import RiskParityResult, SolverOutput
@@ -152,7 +152,7 @@ def _default_call(cov, spec: SolverSpec, check_psd: bool, start: float) -> RiskP
     """``risk_parity(cov)`` with every other argument at its default, through ``qrp.classical.default`` (one
     compiled call at small N) for a float64 array or DataFrame; None sends the call down the general path."""
     names = None
-    if type(cov) is pd.DataFrame:
+    if is_exact_frame(cov):
         names = frame_names(cov)
         cov = cov.to_numpy()
     if type(cov) is not np.ndarray or cov.dtype != FLOAT64 or cov.ndim != 2 or cov.shape[0] != cov.shape[1] \

@@ -9,10 +9,12 @@ solvers add one typed ``RefinementRound`` per round to ``history``, each with th
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 @dataclass(frozen=True)
@@ -147,12 +149,16 @@ class RiskParityResult:
     @property
     def weights_series(self) -> pd.Series:
         """The weights as a Series indexed by ``asset_names`` (a positional index without names), named "weight"."""
+        import pandas as pd  # only for this conversion: qrp.risk_parity must not import pandas (qrp.core.frames)
+
         index = pd.Index(self.asset_names, name="asset") if self.asset_names else pd.RangeIndex(
             len(self.weights), name="asset")
         return pd.Series(self.weights, index=index, name="weight")
 
     def to_frame(self) -> pd.DataFrame:
         """One row per asset: weight, risk_contribution, risk_share (RC_i / sum RC) and budget."""
+        import pandas as pd  # only for this conversion: qrp.risk_parity must not import pandas (qrp.core.frames)
+
         rc = self.risk_contributions
         index = pd.Index(self.asset_names if self.asset_names else range(len(rc)), name="asset")
         return pd.DataFrame(

@@ -19,7 +19,6 @@ from numbers import Integral, Real
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
 from qrp.core.certificate import (
     MIN_VARIANCE,
@@ -31,6 +30,7 @@ from qrp.core.certificate import (
     check_psd_matrix,
     scan_matrix,
 )
+from qrp.core.frames import is_frame, is_labelled
 
 #: Absolute tolerance on sum(budgets) == 1.
 BUDGET_ATOL = 1e-8
@@ -65,7 +65,7 @@ class Covariance:
 
 
 def as_float_array(x, what: str) -> np.ndarray:
-    if isinstance(x, (pd.DataFrame, pd.Series)):
+    if is_labelled(x):
         x = x.to_numpy()
     try:
         arr = np.asarray(x)
@@ -78,7 +78,7 @@ def as_float_array(x, what: str) -> np.ndarray:
     return arr
 
 
-def frame_names(cov: pd.DataFrame, name: str = "cov") -> tuple[str, ...]:
+def frame_names(cov, name: str = "cov") -> tuple[str, ...]:
     """The asset names of a covariance DataFrame (its columns, as strings); ``ValueError`` unless its index equals
     its columns."""
     if not cov.index.equals(cov.columns):  # one vectorized comparison, not N Python ones
@@ -94,7 +94,7 @@ def validate_cov(cov, *, check_psd: bool = True, name: str = "cov") -> Covarianc
     positive semi-definite to ``PSD_RTOL * lambda_max``, the message quoting the smallest eigenvalue. The PSD
     certificate is a Cholesky factorization, O(N^3/3); only when it fails are the eigenvalues computed.
     """
-    names = frame_names(cov, name) if isinstance(cov, pd.DataFrame) else None
+    names = frame_names(cov, name) if is_frame(cov) else None
     arr = as_float_array(cov, name)
     if arr.ndim != 2:
         raise ValueError(f"{name} must be a 2-D matrix, got shape {arr.shape}")
@@ -126,7 +126,11 @@ def align_labels(x, names: tuple[str, ...] | None, what: str):
     missing and unexpected labels). Positional use stays for plain arrays, for inputs whose index is the default
     ``RangeIndex`` and when the covariance carries no names. Anything else is returned unchanged.
     """
-    if names is None or not isinstance(x, (pd.Series, pd.DataFrame)) or x.index.equals(pd.RangeIndex(len(x))):
+    if names is None or not is_labelled(x):
+        return x
+    import pandas as pd  # costs nothing here: x is a pandas object, so pandas is loaded
+
+    if x.index.equals(pd.RangeIndex(len(x))):
         return x
     labels = [str(k) for k in x.index]
     if len(set(labels)) != len(labels):
