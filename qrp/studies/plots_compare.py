@@ -47,17 +47,27 @@ def baseline_per_n(frame: pd.DataFrame) -> pd.DataFrame:
     return rc.merge(time, on="n_assets").sort_values("n_assets")
 
 
+def compared_solvers(frame: pd.DataFrame) -> list[str]:
+    """The solvers ``compare_vs_n.png`` draws, in table order: every solver with a finite rc_error at some N (a
+    solver run at one N only, such as QAOA in a small study, is drawn as points), provided at least one solver has
+    two values of N; else none."""
+    frame = frame[frame["n_assets"].notna() & frame["rc_error"].notna()]
+    counts = frame.groupby("solver")["n_assets"].nunique()
+    if not (counts >= 2).any():
+        return []
+    return [s for s in dict.fromkeys(frame["solver"]) if counts.get(s, 0) >= 1]
+
+
 def comparison_figure(frame: pd.DataFrame, path: Path) -> bool:
     """Draw ``compare_vs_n.png`` (module docstring) at ``path``; False (nothing drawn) when no solver has two
     values of N or the table lacks the baseline columns."""
     needed = {"n_assets", "rc_error", "elapsed", "classical_rc_error", "classical_elapsed"}
     if not needed <= set(frame.columns):
         return False
-    frame = frame[frame["n_assets"].notna() & frame["rc_error"].notna()]
-    counts = frame.groupby("solver")["n_assets"].nunique()
-    solvers = [s for s in dict.fromkeys(frame["solver"]) if counts.get(s, 0) >= 2]
+    solvers = compared_solvers(frame)
     if not solvers:
         return False
+    frame = frame[frame["n_assets"].notna() & frame["rc_error"].notna()]
     import matplotlib  # optional heavy dependency (plots only)
 
     matplotlib.use("Agg")  # headless; set before pyplot is imported (plots only)
@@ -96,4 +106,4 @@ def comparison_figure(frame: pd.DataFrame, path: Path) -> bool:
     return True
 
 
-__all__ = ["baseline_per_n", "best_per_n", "comparison_figure"]
+__all__ = ["baseline_per_n", "best_per_n", "compared_solvers", "comparison_figure"]

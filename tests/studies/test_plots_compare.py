@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from qrp.studies.plots_compare import baseline_per_n, best_per_n, comparison_figure
+from qrp.studies.plots_compare import baseline_per_n, best_per_n, compared_solvers, comparison_figure
 from qrp.studies.report import write_report
 from qrp.studies.runner import run_study
 
@@ -34,6 +34,15 @@ def test_best_configuration_per_n_and_one_baseline_value_per_instance():
     np.testing.assert_allclose(base["classical_rc_error"], [2e-12, 2e-12])
     assert (base["classical_rc_error_lo"] <= base["classical_rc_error"]).all()
     np.testing.assert_allclose(base["classical_elapsed"], [4e-3, 8e-3])
+
+
+def test_a_solver_run_at_one_size_is_drawn_beside_the_others(tmp_path):
+    frame = _frame()
+    qaoa = frame[(frame["solver"] == "newton") & (frame["n_assets"] == 4)].assign(solver="qaoa", rc_error=1e-2)
+    both = pd.concat([frame, qaoa], ignore_index=True)
+    assert compared_solvers(both) == ["newton", "sa", "qaoa"]
+    assert compared_solvers(both[both["n_assets"] == 4]) == []  # no solver with two sizes: no figure
+    assert comparison_figure(both, tmp_path / "q.png") and (tmp_path / "q.png").stat().st_size > 0
 
 
 def test_figure_written_only_when_a_solver_has_two_sizes(tmp_path):
