@@ -45,7 +45,7 @@ from scipy.optimize import brentq
 
 from qrp.core.measures import rc_error_kernel
 from qrp.core.result import RiskParityResult
-from qrp.core.validation import positive_real, validate_budgets, validate_cov, validate_weights
+from qrp.core.validation import align_labels, positive_real, validate_budgets, validate_cov, validate_weights
 from qrp.finance.constraint_set import Constraints, constraint_set, validate_signs
 from qrp.finance.risk_measures import RISK_MEASURES, check_alpha, euler_contributions, scenario_matrix
 
@@ -170,9 +170,12 @@ def _risk_inputs(cov, returns, risk_measure: str):
     if risk_measure != "volatility":
         if returns is None:
             raise ValueError(f"risk_measure={risk_measure!r} needs the scenario returns")
+        if isinstance(returns, pd.DataFrame):  # columns aligned to cov's labels, mismatches refused
+            if names is None:
+                names = tuple(str(x) for x in returns.columns)
+            else:
+                returns = align_labels(returns.T, names, "returns columns").T
         scen = scenario_matrix(returns, None if s is None else s.shape[0])
-        if names is None and isinstance(returns, pd.DataFrame):
-            names = tuple(str(x) for x in returns.columns)
         if s is None:
             s = np.cov(scen, rowvar=False).reshape(scen.shape[1], scen.shape[1])
     return s, names, scen
@@ -233,7 +236,7 @@ def constrained_risk_budgeting(
     n = s.shape[0]
     b = validate_budgets(budgets, n, names)
     sg = validate_signs(signs, n)
-    cons = constraint_set(n, names or tuple(str(i) for i in range(n)), bounds=bounds,
+    cons = constraint_set(n, names, bounds=bounds,
                           linear_constraints=linear_constraints, equality_constraints=equality_constraints,
                           groups=groups, turnover=turnover, previous_weights=previous_weights, leverage=leverage)
     if cons.lo is not None and np.any((sg > 0) & (cons.hi <= 0) | (sg < 0) & (cons.lo >= 0)):
@@ -242,7 +245,7 @@ def constrained_risk_budgeting(
     if expected_returns is not None:
         if risk_measure != "volatility":
             raise ValueError("expected_returns apply to risk_measure='volatility' only")
-        pi = validate_weights(expected_returns, n, what="expected_returns")
+        pi = validate_weights(align_labels(expected_returns, names, "expected_returns"), n, what="expected_returns")
     c_ra = positive_real(risk_aversion, "risk_aversion")
     if formulation not in FORMULATIONS:
         raise ValueError(f"formulation must be one of {FORMULATIONS}, got {formulation!r}")

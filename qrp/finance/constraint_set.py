@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from qrp.core.validation import as_float_array, positive_real, validate_weights
+from qrp.core.validation import align_labels, as_float_array, positive_real, validate_weights
 
 
 @dataclass(frozen=True)
@@ -75,13 +75,19 @@ def group_constraints(groups: Mapping, names: tuple[str, ...]) -> tuple[np.ndarr
     return np.array(rows), np.array(rhs)
 
 
-def constraint_set(n: int, names: tuple[str, ...], *, bounds=None, linear_constraints=None,
+def constraint_set(n: int, names: tuple[str, ...] | None, *, bounds=None, linear_constraints=None,
                    equality_constraints=None, groups=None, turnover=None, previous_weights=None,
                    leverage=None) -> Constraints:
-    """Validate the constraint arguments of ``constrained_risk_budgeting`` (see there) into ``Constraints``."""
+    """Validate the constraint arguments of ``constrained_risk_budgeting`` (see there) into ``Constraints``.
+
+    ``names`` are the covariance's asset labels (None: positions): a labelled ``bounds`` DataFrame (one row per
+    asset) and ``previous_weights`` Series are aligned to them by label, mismatched labels refused
+    (``qrp.core.validation.align_labels``); groups name assets by label or by position.
+    """
     lo = hi = c_ub = d_ub = a_eq = e_eq = prev = None
+    labels = names if names is not None else tuple(str(i) for i in range(n))
     if bounds is not None:
-        arr = as_float_array(bounds, "bounds").astype(np.float64)
+        arr = as_float_array(align_labels(bounds, names, "bounds"), "bounds").astype(np.float64)
         if arr.shape == (2,):
             arr = np.tile(arr, (n, 1))
         if arr.shape != (n, 2) or np.isnan(arr).any():
@@ -94,7 +100,7 @@ def constraint_set(n: int, names: tuple[str, ...], *, bounds=None, linear_constr
     if linear_constraints is not None:
         rows.append(_matrix_pair(linear_constraints, n, "linear_constraints"))
     if groups is not None:
-        rows.append(group_constraints(groups, names))
+        rows.append(group_constraints(groups, labels))
     if rows:
         c_ub = np.vstack([r[0] for r in rows])
         d_ub = np.concatenate([r[1] for r in rows])
@@ -108,7 +114,7 @@ def constraint_set(n: int, names: tuple[str, ...], *, bounds=None, linear_constr
         turnover = positive_real(turnover, "turnover")
         if previous_weights is None:
             raise ValueError("turnover needs previous_weights")
-        prev = validate_weights(previous_weights, n, what="previous_weights")
+        prev = validate_weights(align_labels(previous_weights, names, "previous_weights"), n, what="previous_weights")
     elif previous_weights is not None:
         raise ValueError("previous_weights given without turnover")
     if leverage is not None:

@@ -33,8 +33,11 @@ def check_alpha(alpha) -> float:
 
 
 def scenario_matrix(returns, n: int | None = None) -> np.ndarray:
-    """(T, N) float64 scenario returns, finite, T >= 2 (of N columns when ``n`` is given), else ``ValueError``."""
-    r = np.asarray(getattr(returns, "to_numpy", lambda: returns)(), dtype=np.float64)
+    """(T, N) float64 scenario returns, finite, T >= 2 (of N columns when ``n`` is given), else ``ValueError``.
+
+    C-contiguous whatever the caller's layout, so that a transposed or column-reordered frame gives the solver the
+    same bits (and the same answer) as a plain one."""
+    r = np.ascontiguousarray(getattr(returns, "to_numpy", lambda: returns)(), dtype=np.float64)
     if r.ndim != 2 or r.shape[0] < 2:
         raise ValueError(f"returns must be a 2-D (scenarios, assets) table with >= 2 rows, got shape {r.shape}")
     if n is not None and r.shape[1] != n:

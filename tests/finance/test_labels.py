@@ -1,0 +1,90 @@
+"""Issue 22, item 1: labelled inputs of constrained risk budgeting and ``qrp.RiskParity`` are aligned by label
+(a reversed Series gives the same portfolio as the aligned one) and mismatched labels are refused."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+pytest.importorskip("cvxpy")
+
+import qrp
+from qrp.finance.constrained import constrained_risk_budgeting
+
+S = qrp.factor_covariance(3, seed=1)
+NAMES = list(S.columns)
+
+
+def _returns(t=250, seed=0, columns=NAMES):
+    rng = np.random.default_rng(seed)
+    return pd.DataFrame(rng.multivariate_normal(np.zeros(len(columns)), S.to_numpy(), size=t), columns=columns)
+
+
+def test_expected_returns_series_aligned_by_label():
+    mu = pd.Series([0.02, 0.06, 0.1], index=S.columns)
+    ref = constrained_risk_budgeting(S, expected_returns=mu)
+    rev = constrained_risk_budgeting(S, expected_returns=mu[::-1])
+    np.testing.assert_allclose(rev.weights, ref.weights, atol=1e-12)
+    plain = constrained_risk_budgeting(S, expected_returns=mu.to_numpy())
+    np.testing.assert_allclose(plain.weights, ref.weights, atol=1e-12)
+    with pytest.raises(ValueError, match="expected_returns labels do not match"):
+        constrained_risk_budgeting(S, expected_returns=pd.Series([0.02, 0.06, 0.1], index=["p", "q", "r"]))
+
+
+def test_previous_weights_series_aligned_by_label():
+    prev = pd.Series([0.6, 0.3, 0.1], index=S.columns)
+    ref = constrained_risk_budgeting(S, turnover=0.2, previous_weights=prev)
+    rev = constrained_risk_budgeting(S, turnover=0.2, previous_weights=prev[::-1])
+    np.testing.assert_allclose(rev.weights, ref.weights, atol=1e-9)
+    assert np.abs(ref.weights - prev.to_numpy()).sum() <= 0.2 + 1e-8
+    with pytest.raises(ValueError, match="previous_weights labels do not match"):
+        constrained_risk_budgeting(S, turnover=0.2, previous_weights=prev.rename({NAMES[0]: "zzz"}))
+
+
+def test_bounds_frame_aligned_by_label():
+    box = pd.DataFrame({"lo": [0.0, 0.0, 0.0], "hi": [0.2, 1.0, 1.0]}, index=S.columns)
+    ref = constrained_risk_budgeting(S, bounds=box)
+    rev = constrained_risk_budgeting(S, bounds=box[::-1])
+    np.testing.assert_allclose(rev.weights, ref.weights, atol=1e-9)
+    assert ref.weights[0] <= 0.2 + 1e-9
+    with pytest.raises(ValueError, match="bounds labels do not match"):
+        constrained_risk_budgeting(S, bounds=box.set_axis(["a", "b", "c"]))
+
+
+@pytest.mark.parametrize("measure", ["cvar", "semi_deviation"])
+def test_returns_columns_aligned_to_cov_labels(measure):
+    x = _returns()
+    ref = constrained_risk_budgeting(S, returns=x, risk_measure=measure)
+    rev = constrained_risk_budgeting(S, returns=x[x.columns[::-1]], risk_measure=measure)
+    np.testing.assert_allclose(rev.weights, ref.weights, atol=1e-8)
+    assert rev.asset_names == tuple(NAMES)
+    with pytest.raises(ValueError, match="returns columns labels do not match"):
+        constrained_risk_budgeting(S, returns=x.set_axis(["a", "b", "c"], axis=1), risk_measure=measure)
+
+
+X4 = pd.DataFrame(np.random.default_rng(3).normal(0, 0.01, size=(250, 4)) * [1, 1.5, 2, 3], columns=list("abcd"))
+
+
+def test_estimator_risk_budget_series_aligned_by_label():
+    rb = pd.Series([0.1, 0.2, 0.3, 0.4], index=list("abcd"))
+    ref = qrp.RiskParity(risk_budget=rb).fit(X4)
+    rev = qrp.RiskParity(risk_budget=rb[::-1]).fit(X4)
+    np.testing.assert_allclose(rev.weights_, ref.weights_, atol=1e-12)
+    rc = ref.risk_contributions_ / ref.risk_contributions_.sum()
+    np.testing.assert_allclose(rc, rb.to_numpy(), atol=1e-8)
+    with pytest.raises(ValueError, match="risk_budget labels do not match"):
+        qrp.RiskParity(risk_budget=rb.set_axis(list("wxyz"))).fit(X4)
+
+
+def test_estimator_weight_bounds_series_aligned_by_label():
+    hi = pd.Series([0.15, 1.0, 1.0, 1.0], index=list("abcd"))
+    ref = qrp.RiskParity(max_weights=hi).fit(X4)
+    rev = qrp.RiskParity(max_weights=hi[::-1]).fit(X4)
+    np.testing.assert_allclose(rev.weights_, ref.weights_, atol=1e-10)
+    assert ref.weights_[0] <= 0.15 + 1e-12
+    lo = pd.Series([0.0, 0.0, 0.0, 0.3], index=list("abcd"))
+    ref = qrp.RiskParity(min_weights=lo).fit(X4)
+    rev = qrp.RiskParity(min_weights=lo[::-1]).fit(X4)
+    np.testing.assert_allclose(rev.weights_, ref.weights_, atol=1e-10)
+    assert ref.weights_[3] >= 0.3 - 1e-12
+    with pytest.raises(ValueError, match="max_weights labels do not match"):
+        qrp.RiskParity(max_weights=hi.set_axis(list("wxyz"))).fit(X4)
