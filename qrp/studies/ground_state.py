@@ -8,8 +8,10 @@ Each grid point is one discrete problem and one solver call, not a refinement ru
   the box of refinement round ``box_round``: 0 is the default box (round 0 of every refinement run); r >= 1 is the
   box that round r of the refinement loop driven by ``BOX_SOLVER`` (simulated annealing with ``BOX_OPTIONS``, seed
   ``BOX_SEED``) solves, so "refined boxes" are the same for every solver of the study;
-* its exact ground state comes from enumeration (``qrp.discrete.exact.exact_minimum``), with the degeneracy g, so
-  the uniform-sampling baseline is exact: p_uniform = g / 2^n per sample;
+* its exact ground state comes from enumeration (``qrp.discrete.exact.exact_minimum``) up to
+  ``REFERENCE_MAX_EXACT_QUBITS`` and from the chunked cost diagonal beyond
+  (``qrp.discrete.diagonal.reference_minimum``; column ``reference_method``), with the degeneracy g, so the
+  uniform-sampling baseline is exact: p_uniform = g / 2^n per sample;
 * the solver's sample solver (the registry's discrete solvers' per-problem samplers, with the grid point's own
   options) runs once on it with the row's seed.
 
@@ -41,7 +43,8 @@ import numpy as np
 from qrp.api import risk_parity
 from qrp.core.provenance import package_versions
 from qrp.core.registry import get_solver
-from qrp.discrete.exact import exact_minimum
+from qrp.discrete.diagonal import reference_minimum
+from qrp.discrete.exact import MAX_EXACT_QUBITS
 from qrp.discrete.options import Discretization
 from qrp.discrete.problem import discretize
 from qrp.studies.statistics import time_to_solution
@@ -57,6 +60,8 @@ BOX_SEED = 0
 NOMINAL_SHOTS = 1024
 #: largest n whose whole spectrum is enumerated for the uniform approximation ratio.
 SPECTRUM_MAX_QUBITS = 16
+#: largest n whose reference ground state is enumerated; above it, read off the chunked cost diagonal.
+REFERENCE_MAX_EXACT_QUBITS = MAX_EXACT_QUBITS
 #: relative tolerance (of the energy spread) for "is a ground state".
 GROUND_RTOL = 1e-9
 _CACHE: dict[str, dict[str, Any]] = {}
@@ -104,11 +109,11 @@ def reference(key: str, cov, box_round: int, disc: dict[str, Any]) -> dict[str, 
     if key not in _CACHE:
         problem = discretize(cov, box=instance_box(cov, box_round, disc), **disc)
         t0 = time.perf_counter()
-        x0, _, degeneracy, atol = exact_minimum(problem)
+        x0, _, degeneracy, atol, method = reference_minimum(problem, max_exact_qubits=REFERENCE_MAX_EXACT_QUBITS)
         e0 = float(problem.relative_energies(x0[None, :])[0])
         spec = spectrum(problem)
         _CACHE[key] = {"problem": problem, "e0": e0, "atol": atol, "degeneracy": degeneracy,
-                       "exact_seconds": time.perf_counter() - t0, "spectrum": spec}
+                       "exact_seconds": time.perf_counter() - t0, "spectrum": spec, "method": method}
     return _CACHE[key]
 
 
@@ -162,7 +167,7 @@ def run_ground_state(task, row: dict[str, Any]) -> dict[str, Any]:
         uniform_tts=time_to_solution(uniform), tts_seconds=time_to_solution(per_call, samples=elapsed),
         approximation_ratio=stats.get("approximation_ratio"),
         uniform_approximation_ratio=ratio_uniform, evaluations=stats.get("evaluations"), elapsed=elapsed,
-        exact_seconds=ref["exact_seconds"],
+        exact_seconds=ref["exact_seconds"], reference_method=ref["method"],
         stats=json.dumps({k: v for k, v in stats.items() if k != "angles"}, default=str),
         angles=json.dumps(stats["angles"]) if "angles" in stats else None,
         versions=json.dumps(package_versions(), sort_keys=True), finished_at=_now(),

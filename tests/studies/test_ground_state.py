@@ -115,6 +115,19 @@ def test_ground_state_study_rows(tmp_path):
     assert (qaoa["approximation_ratio"] > qaoa["uniform_approximation_ratio"]).all()
 
 
+def test_ground_truth_from_the_cost_diagonal_gives_the_same_rows(tmp_path, monkeypatch):
+    import qrp.studies.ground_state as gs
+
+    keys = ["run_id", "found", "degeneracy", "uniform_probability", "ground_state_probability", "energy_gap"]
+    enumerated = run_study(load_study(write(tmp_path, GROUND)), tmp_path / "a", progress=False, workers=1)
+    monkeypatch.setattr(gs, "REFERENCE_MAX_EXACT_QUBITS", 3)
+    monkeypatch.setattr(gs, "_CACHE", {})
+    diagonal = run_study(load_study(write(tmp_path, GROUND)), tmp_path / "b", progress=False, workers=1)
+    assert set(enumerated["reference_method"]) == {"enumeration"} and set(diagonal["reference_method"]) == {"diagonal"}
+    pd.testing.assert_frame_equal(enumerated.sort_values("run_id")[keys].reset_index(drop=True),
+                                  diagonal.sort_values("run_id")[keys].reset_index(drop=True))
+
+
 def test_refined_boxes_are_narrower_than_the_default_box():
     cov = factor_covariance(3, seed=1)
     lo, hi = discretize(cov, 2).box
