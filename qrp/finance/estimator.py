@@ -13,8 +13,12 @@ Which solver runs:
 * CVaR / semi-deviation, linear or group constraints, ``max_turnover``: ``qrp.finance.constrained``
   (the same Richard & Roncalli definition, solved by Clarabel), for ``solver="auto"`` or ``"clarabel"``.
 
-``linear_constraints`` are skfolio's equation strings over ``groups`` ("Equity <= 0.6", "Bond >= 0.2 * Equity",
-"AAPL == 0.1"; parsed by ``skfolio.utils.equations.equations_to_matrix``) or a pair (C, d) for C w <= d.
+``linear_constraints`` are skfolio's equation strings over ``groups`` ("Equity <= 0.6", "Bond >= 0.2 * Equity";
+parsed by ``skfolio.utils.equations.equations_to_matrix``), or, without ``groups``, over the asset names of a
+DataFrame X ("AAPL <= 0.1", as skfolio), or a pair (C, d) for C w <= d.
+
+Labelled ``risk_budget``, ``min_weights`` and ``max_weights`` (pandas Series) are aligned to the columns of X by
+label, mismatched labels refused (as ``qrp.risk_parity`` aligns its budgets); plain arrays are positional.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import sklearn
+from skfolio.exceptions import NonPositiveVarianceError, SkfolioError
 from skfolio.optimization import BaseOptimization
 from skfolio.prior import BasePrior, EmpiricalPrior
 from skfolio.utils.equations import equations_to_matrix
@@ -29,10 +34,27 @@ from sklearn.utils.validation import validate_data
 
 from qrp.api import risk_parity
 from qrp.core.registry import available_solvers
+from qrp.core.validation import align_labels
 from qrp.finance.constrained import constrained_risk_budgeting
 
 #: The conic solver of ``qrp.finance.constrained``, accepted as ``solver`` besides the registry names.
 CONIC_SOLVER = "clarabel"
+
+
+def _equations(groups: np.ndarray, equations) -> tuple:
+    """skfolio's ``equations_to_matrix`` as (a_ub, b_ub, a_eq, b_eq); its errors as ``ValueError`` naming the
+    equation. skfolio (1.x) returns the equality pair first: (a_eq, b_eq, a_ub, b_ub)."""
+    eqs = np.atleast_1d(np.asarray(equations))
+    try:
+        a_eq, b_eq, a_ub, b_ub = equations_to_matrix(groups, eqs, sum_to_one=False, raise_if_group_missing=True)
+    except SkfolioError as exc:
+        for one in eqs:  # name the first equation that fails on its own
+            try:
+                equations_to_matrix(groups, np.array([one]), sum_to_one=False, raise_if_group_missing=True)
+            except SkfolioError as inner:
+                raise ValueError(f"linear_constraints: equation {str(one)!r}: {inner}") from None
+        raise ValueError(f"linear_constraints: {exc}") from None
+    return a_ub, b_ub, a_eq, b_eq
 
 
 def prior_moments(fitted, returns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -103,34 +125,42 @@ class RiskParity(BaseOptimization):
         self.solver_options = solver_options
         self.seed = seed
 
-    def _budgets(self, n: int) -> np.ndarray | None:
+    def _budgets(self, n: int, names) -> np.ndarray | None:
         if self.risk_budget is None:
             return None
-        b = np.asarray(self.risk_budget, dtype=np.float64)
+        b = np.asarray(align_labels(self.risk_budget, names, "risk_budget"), dtype=np.float64)
         if b.shape != (n,) or not np.all(np.isfinite(b)) or np.any(b <= 0):
             raise ValueError(f"risk_budget must be {n} finite positive numbers, got {self.risk_budget!r}")
         return b / b.sum()
 
-    def _bounds(self, n: int) -> np.ndarray | None:
-        lo = np.broadcast_to(np.asarray(self.min_weights, dtype=np.float64), (n,))
-        hi = np.broadcast_to(np.asarray(self.max_weights, dtype=np.float64), (n,))
+    def _bounds(self, n: int, names) -> np.ndarray | None:
+        arrays = []
+        for what in ("min_weights", "max_weights"):
+            v = np.asarray(align_labels(getattr(self, what), names, what), dtype=np.float64)
+            if v.ndim > 1 or (v.ndim == 1 and v.shape[0] not in (1, n)):
+                raise ValueError(f"{what} must be a scalar or {n} values (one per asset), got shape {v.shape}")
+            arrays.append(np.broadcast_to(v, (n,)))
+        lo, hi = arrays
         if np.all(lo == 0.0) and np.all(hi >= 1.0):
             return None
         return np.column_stack([lo, np.minimum(hi, 1.0)])
 
-    def _linear(self, n: int):
+    def _linear(self, n: int, names):
         lc = self.linear_constraints
         if lc is None:
             return None, None
         if isinstance(lc, tuple) and len(lc) == 2 and not isinstance(lc[0], str):
             return lc, None
-        if self.groups is None:
-            raise ValueError("linear_constraints given as equations need groups (n_groups, n_assets)")
-        groups = np.asarray(self.groups)
+        if self.groups is not None:
+            groups = np.asarray(self.groups)
+        elif names is not None:  # as skfolio: equations over the asset names of a DataFrame X
+            groups = np.asarray([names])
+        else:
+            raise ValueError("linear_constraints given as equations need groups (n_groups, n_assets) or X as a "
+                             "DataFrame whose columns name the assets")
         if groups.ndim != 2 or groups.shape[1] != n:
             raise ValueError(f"groups must be an (n_groups, {n}) array of labels, got shape {groups.shape}")
-        a_ub, b_ub, a_eq, b_eq = equations_to_matrix(groups, np.asarray(lc), sum_to_one=False,
-                                                     raise_if_group_missing=True)
+        a_ub, b_ub, a_eq, b_eq = _equations(groups, lc)
         ub = (a_ub, b_ub) if len(b_ub) else None
         eq = (a_eq, b_eq) if len(b_eq) else None
         return ub, eq
@@ -140,14 +170,21 @@ class RiskParity(BaseOptimization):
         x = validate_data(self, X, dtype=np.float64, ensure_min_samples=2, ensure_min_features=1)
         n = x.shape[1]
         names = getattr(self, "feature_names_in_", None)
+        names = None if names is None else tuple(str(a) for a in names)
+        budgets = self._budgets(n, names)
+        bounds = self._bounds(n, names)
+        ub, eq = self._linear(n, names)
         prior = self.prior_estimator if self.prior_estimator is not None else EmpiricalPrior()
-        self.prior_estimator_ = sklearn.clone(prior).fit(x)
+        try:
+            self.prior_estimator_ = sklearn.clone(prior).fit(x)
+        except NonPositiveVarianceError as exc:
+            var = x.var(axis=0, ddof=1)
+            bad = [names[k] if names is not None else k for k in np.flatnonzero(~(var >= 1e-15))]
+            raise ValueError(f"X: the returns of asset(s) {bad or str(exc)} have (near) zero variance: no risk to "
+                             "budget; drop them or rescale") from None
         cov, scenarios = prior_moments(self.prior_estimator_, x)
         if names is not None:
-            cov = pd.DataFrame(cov, index=[str(a) for a in names], columns=[str(a) for a in names])
-        budgets = self._budgets(n)
-        bounds = self._bounds(n)
-        ub, eq = self._linear(n)
+            cov = pd.DataFrame(cov, index=list(names), columns=list(names))
         conic = (self.risk_measure != "volatility" or ub is not None or eq is not None
                  or self.max_turnover is not None or self.formulation != "richard_roncalli")
         if self.solver != CONIC_SOLVER and self.solver not in available_solvers():

@@ -88,3 +88,47 @@ def test_estimator_weight_bounds_series_aligned_by_label():
     assert ref.weights_[3] >= 0.3 - 1e-12
     with pytest.raises(ValueError, match="max_weights labels do not match"):
         qrp.RiskParity(max_weights=hi.set_axis(list("wxyz"))).fit(X4)
+
+
+def _sp_like(seed=5):
+    """20 assets in three classes (3 equity, 5 fund, 12 bond), the equity block the most volatile."""
+    rng = np.random.default_rng(seed)
+    vol = np.r_[np.full(3, 0.03), np.full(5, 0.01), np.full(12, 0.004)]
+    return pd.DataFrame(rng.normal(0, 1, size=(300, 20)) * vol, columns=[f"A{i}" for i in range(20)])
+
+
+def test_estimator_string_inequality_is_an_inequality():
+    """skfolio's equations_to_matrix returns the equality pair first: "Equity <= 0.6" must not bind at 0.6."""
+    x = _sp_like()
+    groups = [["Equity"] * 3 + ["Fund"] * 5 + ["Bond"] * 12]
+    free = qrp.RiskParity().fit(x)
+    ineq = qrp.RiskParity(groups=groups, linear_constraints=["Equity <= 0.6"]).fit(x)
+    eq = qrp.RiskParity(groups=groups, linear_constraints=["Equity == 0.6"], formulation="homogeneous").fit(x)
+    assert free.weights_[:3].sum() < 0.2
+    np.testing.assert_allclose(ineq.weights_, free.weights_, atol=1e-7)
+    assert eq.weights_[:3].sum() == pytest.approx(0.6, abs=1e-8)
+    cap = round(free.weights_[:3].sum() / 2, 4)
+    tight = qrp.RiskParity(groups=groups, linear_constraints=[f"Equity <= {cap}"]).fit(x)
+    assert tight.weights_[:3].sum() == pytest.approx(cap, abs=1e-8)
+
+
+def test_estimator_equations_over_asset_names_without_groups():
+    x = _sp_like()
+    free = qrp.RiskParity().fit(x)
+    assert free.weights_[19] > 0.06
+    capped = qrp.RiskParity(linear_constraints=["A19 <= 0.05"]).fit(x)
+    assert capped.weights_[19] == pytest.approx(0.05, abs=1e-8)
+    with pytest.raises(ValueError, match="DataFrame"):
+        qrp.RiskParity(linear_constraints=["x0 <= 0.05"]).fit(x.to_numpy())
+
+
+def test_estimator_skfolio_errors_are_value_errors():
+    x = _sp_like()
+    with pytest.raises(ValueError, match=r"equation 'Nope <= 0\.3'"):
+        qrp.RiskParity(linear_constraints=["A1 <= 0.5", "Nope <= 0.3"]).fit(x)
+    with pytest.raises(ValueError, match=r"equation 'A1 <= A2 <= 0\.3'"):
+        qrp.RiskParity(linear_constraints=["A1 <= A2 <= 0.3"]).fit(x)
+    flat = x.copy()
+    flat["A4"] = 0.001
+    with pytest.raises(ValueError, match=r"\['A4'\] have \(near\) zero variance"):
+        qrp.RiskParity().fit(flat)
