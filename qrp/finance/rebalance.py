@@ -18,7 +18,7 @@ from typing import Any
 import pandas as pd
 
 from qrp.api import risk_parity
-from qrp.core.provenance import qrp_version
+from qrp.core.provenance import DirectoryLock, atomic_directory, qrp_version
 from qrp.core.result import RiskParityResult
 from qrp.core.validation import positive_int
 from qrp.data.covariance import estimate_covariance
@@ -49,6 +49,7 @@ def rebalance(returns: pd.DataFrame, *, estimator: str = "ledoit_wolf", window: 
     if not isinstance(returns, pd.DataFrame):
         raise ValueError(f"returns must be a DataFrame indexed by date, got {type(returns).__name__}")
     window = positive_int(window, "window", minimum=2)
+    returns = _by_date(returns)
     if len(returns) < window:
         raise ValueError(f"window={window} needs at least {window} rows of returns, got {len(returns)}")
     hist = returns.iloc[-window:]
@@ -67,8 +68,39 @@ def rebalance(returns: pd.DataFrame, *, estimator: str = "ledoit_wolf", window: 
     return Rebalance(target_weights(res, inputs=inputs, metadata=metadata), res, cov, hist)
 
 
+def _by_date(returns: pd.DataFrame) -> pd.DataFrame:
+    """``returns`` in date order (a sorted copy when it is not; the caller's frame is left as it was);
+    ``ValueError`` on a duplicate date (two rows for one day: which one is the return is not for qrp to guess)."""
+    index = returns.index
+    if index.has_duplicates:
+        dup = index[index.duplicated()][0]
+        raise ValueError(f"returns have duplicate dates (first: {dup}); keep one row per date")
+    if not index.is_monotonic_increasing:
+        try:
+            returns = returns.sort_index(kind="stable")
+        except TypeError as exc:
+            raise ValueError(f"returns must be indexed by date (sortable), got index of dtype {index.dtype}: "
+                             f"{exc}") from None
+    return returns
+
+
+#: the files of a ``qrp rebalance`` output directory; a directory holding anything else is never replaced.
+REBALANCE_FILES = ("target_weights.csv", "target_weights.json")
+
+
+def _is_rebalance_output(path: Path) -> bool:
+    names = {p.name for p in path.iterdir()}
+    return "target_weights.json" in names and names <= set(REBALANCE_FILES)
+
+
 def write_rebalance(reb: Rebalance, out_dir) -> tuple[Path, Path]:
-    """Write ``<out_dir>/target_weights.csv`` and ``.json`` atomically (``write_target_weights``)."""
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    return write_target_weights(reb.target, out / "target_weights")
+    """Write ``<out_dir>/target_weights.csv`` and ``.json`` (``write_target_weights``) into a fresh directory that
+    replaces ``out_dir`` as a whole, under an exclusive lock (``.NAME.lock`` beside it): a reader (or a run killed
+    at any moment) sees both files of one run, never run B's CSV beside run A's JSON. ``out_dir`` must be new,
+    empty or an earlier ``qrp rebalance`` output (only ``REBALANCE_FILES``), else ``ValueError``."""
+    out = Path(out_dir).absolute()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with DirectoryLock(out.parent / f".{out.name}.lock", what=str(out)), \
+            atomic_directory(out, replaceable=_is_rebalance_output) as tmp:
+        write_target_weights(reb.target, tmp / "target_weights")
+    return out / REBALANCE_FILES[0], out / REBALANCE_FILES[1]
