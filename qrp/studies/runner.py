@@ -52,8 +52,9 @@ from qrp.api import risk_parity
 from qrp.core.provenance import DirectoryLock, package_versions
 from qrp.core.registry import get_solver
 from qrp.core.result import RiskParityResult
+from qrp.studies.grid import PROBLEM_KEYS
 from qrp.studies.ground_state import run_ground_state
-from qrp.studies.study import RunSpec, Study, load_study
+from qrp.studies.study import Study, load_study
 from qrp.studies.table import RUNS_CSV, RUNS_PARQUET, ResultTable, json_default
 from qrp.studies.tasks import Chunker, Task, build_tasks
 from qrp.studies.terminal import print_summary, progress_bar
@@ -101,7 +102,7 @@ def run_task(task: Task) -> dict[str, Any]:
     thread: a row is then bit-for-bit the same whether it ran in this process, a worker process or a Dask worker
     thread (multi-threaded BLAS sums in a different order, enough to change SLSQP's iteration count), and K
     parallel workers use K cores, not K x cores threads. OpenMP (Aer's statevector threads) is left alone."""
-    _warm_up(task.spec)
+    _warm_up(task)
     with _blas().limit(limits=1, user_api="blas"):
         if task.kind == "ground_state":
             return run_ground_state(task, base_row(task))
@@ -113,7 +114,7 @@ def run_chunk(tasks: list[Task]) -> tuple[list[dict[str, Any]], list[float]]:
     warm-up excluded: it says nothing about the cost of the next grid points)."""
     rows, seconds = [], []
     for task in tasks:
-        _warm_up(task.spec)
+        _warm_up(task)
         start = time.perf_counter()
         rows.append(run_task(task))
         seconds.append(time.perf_counter() - start)
@@ -128,21 +129,48 @@ def _blas() -> ThreadpoolController:
 
 
 _WARM: set[str] = set()
-#: a 2-asset covariance for the warm-up solve.
+#: a 2-asset covariance for the warm-up solve of a discrete solver.
 _WARM_COV = np.array([[0.04, 0.006], [0.006, 0.09]])
 
 
-def _warm_up(spec: RunSpec) -> None:
-    """Solve a 2-asset problem once per solver and process before the first timed run, so that ``elapsed`` holds
-    no one-off import or numba compilation time."""
-    if spec.solver in _WARM:
-        return
-    _WARM.add(spec.solver)
-    _blas.cache_clear()
-    try:
-        risk_parity(_WARM_COV, solver=spec.solver, seed=spec.seed, **spec.options)
-    except Exception:  # the timed run itself reports any real error; the warm-up only imports and compiles
-        return
+def _warm_calls(task: Task, *, discrete: bool = True) -> list[tuple[str, Callable[[], Any]]]:
+    """(key, call) of each warm-up that ``task``'s timed calls need (``_warm_up``). Classical solvers (the run's,
+    and the baseline) make the very call that will be timed, on the task's own covariance, once per (solver, N,
+    options) and process: a numba kernel compiles on its first call per argument types, and which kernels a call
+    reaches depends on the call's shape (``risk_parity(cov)`` with every argument at its default runs the one
+    compiled pass of ``qrp.classical.default``, below and above ``CHOLESKY_MAX_N``; a ``seed=`` sends it down the
+    general path), so a warm-up of another shape left the baseline's first call to compile (13 s on a fresh
+    install). A classical solve costs milliseconds, so repeating one per size is free. A discrete solver is warmed
+    once per (solver, options) on a 2-asset problem (its imports and engine kernels), not on the task's problem,
+    whose solve may cost seconds; ``discrete=False`` leaves it out."""
+    spec = task.spec
+    calls: list[tuple[str, Callable[[], Any]]] = []
+    if task.kind != "ground_state":
+        calls.append((json.dumps(["baseline", task.baseline, spec.n_assets]),
+                      lambda: risk_parity(task.cov, solver=task.baseline)))
+    options = {k: v for k, v in spec.options.items() if k not in PROBLEM_KEYS}
+    if get_solver(spec.solver).kind == "classical":
+        key = json.dumps(["run", spec.solver, spec.n_assets, options, spec.run_args], sort_keys=True, default=str)
+        calls.append((key, lambda: risk_parity(task.cov, solver=spec.solver, seed=spec.seed, **spec.run_args,
+                                               **options)))
+    elif discrete:
+        key = json.dumps(["run", spec.solver, options], sort_keys=True, default=str)
+        calls.append((key, lambda: risk_parity(_WARM_COV, solver=spec.solver, seed=spec.seed, **options)))
+    return calls
+
+
+def _warm_up(task: Task, *, discrete: bool = True) -> None:
+    """Make every call that ``task`` times once before it is timed (``_warm_calls``), so that ``elapsed`` and
+    ``classical_elapsed`` hold no one-off import or numba compilation time."""
+    for key, call in _warm_calls(task, discrete=discrete):
+        if key in _WARM:
+            continue
+        _WARM.add(key)
+        _blas.cache_clear()
+        try:
+            call()
+        except Exception:  # the timed run itself reports any real error; the warm-up only imports and compiles
+            continue
 
 
 def base_row(task: Task) -> dict[str, Any]:
@@ -231,14 +259,14 @@ def _context() -> multiprocessing.context.BaseContext:
 
 def _warm_before_fork(tasks: list[Task]) -> None:
     """Do this process's one-off work before the workers are forked from it, so that they inherit it instead of
-    each paying it again (K workers then cost one warm-up, as one worker does): the classical solvers' warm-up
-    (imports and numba kernels, about 1.5 s of CPU for newton and slsqp), the thread-pool controller (0.1 s of
+    each paying it again (K workers then cost one warm-up, as one worker does): the warm-up of every classical call
+    (the runs' and the baseline's, per size, ``_warm_calls``: imports and numba kernels, 1.5-13 s of CPU on an
+    empty numba cache), the thread-pool controller (0.1 s of
     library scanning) and the package versions every row records (git and package metadata, 0.2-0.5 s). Classical
     solvers only: numba and SciPy start no threads, whereas a discrete solver's engine may (Aer's OpenMP pool), and
     forking a process after that is unsafe."""
-    for spec in {t.spec.solver: t.spec for t in tasks}.values():
-        if get_solver(spec.solver).kind == "classical":
-            _warm_up(spec)
+    for task in tasks:
+        _warm_up(task, discrete=False)
     _blas()
     package_versions()
 
