@@ -17,12 +17,14 @@ import numpy as np
 
 from qrp.core.result import SolverOutput
 from qrp.discrete.decompose import block_sampler, check_formulation
-from qrp.discrete.options import Discretization
+from qrp.discrete.encodings import qubits_per_asset
+from qrp.discrete.options import Discretization, check_encoding_formulation
 from qrp.discrete.refine import run_refinement
 
 
 def check_qubits(solver: str, n_assets: int, bits: int, limit: int | None) -> None:
-    """``ValueError`` when n = N x bits exceeds ``limit`` (None: no limit), raised before anything is built."""
+    """``ValueError`` when n = N x ``bits`` (qubits per asset: K in binary, ``qrp.discrete.encodings``) exceeds
+    ``limit`` (None: no limit), raised before anything is built."""
     n = n_assets * bits
     if limit is not None and n > limit:
         raise ValueError(
@@ -39,9 +41,14 @@ def solve_discrete(spec, cov: np.ndarray, budgets: np.ndarray, *, tol: float, ma
     disc, own = Discretization.split(options)
     disc = dataclasses.replace(disc, rounds=disc.resolve_rounds(max_iter))
     blocks = disc.block_size is not None and disc.block_size < cov.shape[0]
+    check_encoding_formulation(disc)
     if blocks:
         check_formulation(disc.formulation)
-    check_qubits(spec.name, disc.block_size if blocks else cov.shape[0], disc.bits, spec.qubit_limit(options))
+        if disc.encoding != "binary":
+            raise ValueError(f"block_size= (block decomposition) runs the binary encoding only, got "
+                             f"encoding={disc.encoding!r}")
+    per_asset = qubits_per_asset(disc.encoding, disc.bits)
+    check_qubits(spec.name, disc.block_size if blocks else cov.shape[0], per_asset, spec.qubit_limit(options))
     sample_solver = spec.load()(**own)
     if blocks:
         sample_solver = block_sampler(sample_solver, block_size=disc.block_size, block_order=disc.block_order,

@@ -166,9 +166,33 @@ def exact_minimum(problem, *, max_qubits: int = MAX_EXACT_QUBITS) -> tuple[np.nd
     n = problem.num_qubits
     max_qubits = positive_int(max_qubits, "max_qubits")
     check_size(n, max_qubits)
+    if problem.encoding.name != "binary":
+        return _encoded_minimum(problem)
     n_lo = _split(problem)
     _, r, t, count, atol = _scan(problem, n_lo)
     sample = np.concatenate([(r >> np.arange(n_lo)) & 1, (t >> np.arange(n - n_lo)) & 1]).astype(np.int64)
+    return sample, problem.energy(sample), int(count), float(atol)
+
+
+def _encoded_minimum(problem) -> tuple[np.ndarray, float, int, float]:
+    """``exact_minimum`` of a problem in another encoding: its minimum over strings is its minimum over levels (every
+    encoding reads each string as levels, and domain_wall's penalty only adds to a string whose thermometer twin
+    decodes to the same levels), so the binary twin (same grid, 2^(N K) states) is enumerated and its minimizer
+    re-encoded. Degeneracy: the twin's level combinations at the minimum, each counted with its multiplicity in the
+    encoding (unary: prod_i C(2^K - 1, m_i), every other encoding 1)."""
+    twin = problem.binary_twin()
+    x, _, count, atol = exact_minimum(twin, max_qubits=twin.num_qubits)
+    levels = twin.levels(x)
+    if problem.encoding.name == "unary":
+        if count == 1:
+            count = int(np.prod(problem.encoding.multiplicity(levels)))
+        else:  # several level combinations tie: enumerate the twin's energies to list them
+            states = np.arange(2**twin.num_qubits, dtype=np.int64)
+            bits = (states[:, None] >> np.arange(twin.num_qubits)) & 1
+            e = twin.relative_energies(bits)
+            ties = twin.levels(bits[e <= e.min() + atol])
+            count = int(np.prod(problem.encoding.multiplicity(ties), axis=1).sum())
+    sample = problem.sample_of_levels(levels)
     return sample, problem.energy(sample), int(count), float(atol)
 
 

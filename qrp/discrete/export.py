@@ -68,6 +68,8 @@ def polynomial_terms(problem) -> tuple[float, dict[int, tuple[np.ndarray, np.nda
         offset, h, q = problem.qubo
         p, r = np.nonzero(q)
         return offset, {1: (np.arange(n)[:, None], np.array(h)), 2: (np.stack([p, r], axis=1), q[p, r])}
+    if problem.formulation == "log_barrier":
+        return _encoded_terms(problem)
     if n > MAX_PAIRWISE_EXPORT_QUBITS:
         raise ValueError(
             f"the pairwise polynomial of n={n} variables has about C(n, 4) = {comb(n, 4):,} quartic terms; "
@@ -97,11 +99,48 @@ def polynomial_terms(problem) -> tuple[float, dict[int, tuple[np.ndarray, np.nda
     return _canonical_terms(idx, coef, n)
 
 
+def _mask_rows(masks: np.ndarray, q: int, start: int, width: int) -> np.ndarray:
+    """(m, width) rows of z-indices (1 + variable, 0 padding) of the subsets ``masks`` of qubits start..start+q-1."""
+    bits = (masks[:, None] >> np.arange(q)[None, :]) & 1
+    rows = np.where(bits == 1, start + 1 + np.arange(q)[None, :], 0)
+    return np.pad(rows, ((0, 0), (0, width - q)))
+
+
+def _encoded_terms(problem):
+    """The log_barrier polynomial when the levels are not linear in the qubits (gray): with d_i = step_i m_i(x),
+    G - G(lo) = sum_i g_i d_i + sum_i c_i d_i^2 + sum_{i<j} S_ij d_i d_j, g = S lo + q1, c_i = S_ii / 2 + q2_i, and
+    m_i(x) = sum_S coef[S] x^S (``Encoding.coefficients``) substituted: products of disjoint subsets for i != j,
+    unions within an asset."""
+    enc, nn, q = problem.encoding, problem.n_assets, problem.qubits_per_asset
+    coef = enc.coefficients
+    masks = np.nonzero(coef)[0]
+    cm = coef[masks]
+    lo, s, step = problem.box[0], problem.cov, problem.step
+    g = s @ lo + problem.log_coef[:, 1]
+    c = 0.5 * np.diag(s) + problem.log_coef[:, 2]
+    width = 2 * q
+    idx, val = [], []
+    union = (masks[:, None] | masks[None, :]).ravel()
+    for i in range(nn):  # per asset (and pairs of assets): the loops are over assets, not over variable pairs
+        idx += [_mask_rows(masks, q, i * q, width), _mask_rows(union, q, i * q, width)]
+        val += [g[i] * step[i] * cm, c[i] * step[i] ** 2 * np.outer(cm, cm).ravel()]
+        for j in range(i + 1, nn):
+            a = np.repeat(_mask_rows(masks, q, i * q, q), len(masks), axis=0)
+            b = np.tile(_mask_rows(masks, q, j * q, q), (len(masks), 1))
+            idx.append(np.concatenate([a, b], axis=1))
+            val.append(s[i, j] * step[i] * step[j] * np.outer(cm, cm).ravel())
+    offset, terms = _canonical_terms(np.concatenate(idx), np.concatenate(val), problem.num_qubits)
+    return offset + problem.energy_offset, terms
+
+
 def quadratize(problem):
     """(linear (n + aux,), (rows, cols, data), offset, products) of the pairwise BQM (arrays, not a BQM: every
     ``to_bqm`` call builds its own BQM from them, so nothing cached is ever handed out or copied)."""
     n = problem.num_qubits
     offset, terms = problem.polynomial
+    if max(terms) > 4:
+        raise ValueError(f"the polynomial has degree {max(terms)}; the quadratization (to_bqm) handles degree <= 4 "
+                         f"(gray with bits <= 2); use to_polynomial() / to_ising()")
     # Rosenberg substitution, deterministic: x_a x_b x_c -> p_ab x_c and x_a x_b x_c x_d -> p_ab p_cd (sorted
     # indices), one product variable p_uv per distinct pair, each enforced by the penalty
     # strength (x_u x_v - 2 x_u p - 2 x_v p + 3 p), which is 0 iff p = x_u x_v and >= strength otherwise.

@@ -1,8 +1,8 @@
 """The discretization options every discrete solver shares, declared once: ``Discretization``.
 
 A discrete solver is registered as its sample-solver factory plus its own options; its option table is
-``discrete_options(...) + own``, so ``bits, formulation, rounds, box, shrink, radius, log_fit, penalty`` have one
-declaration (name, default, check, doc: the fields below) and one validation, whatever the solver. A solver may
+``discrete_options(...) + own``, so ``bits, formulation, encoding, rounds, box, shrink, radius, log_fit, penalty``
+have one declaration (name, default, check, doc: the fields below) and one validation, whatever the solver. A solver may
 declare a different *default* for one of them (``sa`` defaults to ``bits=4``) through ``discrete_options(bits=4)``.
 """
 
@@ -17,6 +17,7 @@ import numpy as np
 
 from qrp.core.registry import Option, choice_option, int_option, real_option
 from qrp.core.validation import MAX_BITS, MAX_ROUNDS
+from qrp.discrete.encodings import ENCODINGS
 
 FORMULATIONS = ("log_barrier", "pairwise")
 LOG_FITS = ("lsq", "taylor")
@@ -48,6 +49,8 @@ class Discretization:
     ----------
     bits : K bits per asset (n = N K binary variables).
     formulation : "log_barrier" (Spinu's objective, a QUBO in y) or "pairwise" (the seed's, degree 4, in w).
+    encoding : how each asset's 2^bits levels are written in qubits: "binary", "gray", "unary" or "domain_wall"
+        (``qrp.discrete.encodings``; not binary needs log_barrier).
     rounds : refinement rounds (None: the call's ``max_iter``, registry default 1 = one-shot).
     box : first round's (lo, hi) in the formulation's variable (None: c (1 -/+ radius) around the classical guess).
     shrink : factor in (0, 1) on the half-width per round of assets inside their box.
@@ -63,6 +66,7 @@ class Discretization:
 
     bits: int = declare(int_option("bits", 2, "bits per asset K", maximum=MAX_BITS))
     formulation: str = declare(choice_option("formulation", "log_barrier", FORMULATIONS, "objective encoded"))
+    encoding: str = declare(choice_option("encoding", "binary", ENCODINGS, "qubits of a level"))
     rounds: int | None = declare(int_option("rounds", None, "refinement rounds (None: max_iter)", maximum=MAX_ROUNDS))
     box: Any = declare(Option("box", None, _check_box, "first round's (lo, hi) (None: around the classical guess)"))
     shrink: float = declare(real_option("shrink", 0.5, "half-width factor per round", high=1.0, high_open=True))
@@ -113,6 +117,13 @@ class Discretization:
             raise ValueError(f"rounds={self.rounds} and max_iter={max_iter} disagree (for a discrete solver both set "
                              f"the number of refinement rounds); pass one of them")
         return self.rounds if self.rounds is not None else (1 if max_iter is None else max_iter)
+
+
+def check_encoding_formulation(disc: Discretization) -> None:
+    """``ValueError`` for an encoding other than binary with the pairwise formulation (encoded in binary only)."""
+    if disc.encoding != "binary" and disc.formulation != "log_barrier":
+        raise ValueError(f"encoding={disc.encoding!r} needs formulation='log_barrier' (pairwise is encoded in binary "
+                         f"only), got formulation={disc.formulation!r}")
 
 
 #: The defaults, one place: ``DEFAULTS.radius`` etc. (``qrp.discretize`` and ``qrp.refine`` use them).

@@ -89,6 +89,7 @@ from qrp.discrete.box import (
     initial_box,
     validate_box,
 )
+from qrp.discrete.encodings import Encoding, domain_wall_weights, penalty_terms
 from qrp.discrete.export import MAX_PAIRWISE_EXPORT_QUBITS
 from qrp.discrete.options import DEFAULTS, Discretization
 
@@ -120,35 +121,52 @@ class DiscreteProblem:
     (log_barrier), ``penalty_weight`` lambda (pairwise). Immutable; arrays are read-only.
     """
 
-    def __init__(self, cov, budgets, bits, formulation, lo, hi, *, log_fit=DEFAULTS.log_fit, penalty=DEFAULTS.penalty):
+    def __init__(self, cov, budgets, bits, formulation, lo, hi, *, log_fit=DEFAULTS.log_fit, penalty=DEFAULTS.penalty,
+                 encoding=DEFAULTS.encoding):
         self.cov = cov
         self.budgets = budgets
         self.bits = int(bits)
         self.formulation = formulation
+        #: how each asset's level is written in qubits (``qrp.discrete.encodings``)
+        self.encoding = Encoding(encoding, self.bits)
+        if formulation != "log_barrier" and encoding != "binary":
+            raise ValueError(f"encoding={encoding!r} needs formulation='log_barrier' (pairwise is encoded in binary "
+                             f"only), got formulation={formulation!r}")
+        q = self.qubits_per_asset = self.encoding.qubits
         self.n_assets = cov.shape[0]
-        self.num_qubits = self.n_assets * self.bits
+        self.num_qubits = self.n_assets * q
         self._lo = np.array(lo, dtype=np.float64)
         self._hi = np.array(hi, dtype=np.float64)
         self.step = (self._hi - self._lo) / (2**self.bits - 1)
-        #: a_p: the value of bit p (step of its asset times 2^k), shape (n,)
-        self.bit_values = (self.step[:, None] * 2.0 ** np.arange(self.bits)[None, :]).ravel()
-        self.asset_of = np.repeat(np.arange(self.n_assets), self.bits)
+        #: a_p: the value of qubit p (step of its asset times its encoding weight: 2^k in binary), shape (n,);
+        #: None for an encoding that is not linear in the qubits (gray with K >= 2)
+        self.bit_values = (self.step[:, None] * self.encoding.weights[None, :]).ravel() if self.encoding.linear \
+            else None
+        self.asset_of = np.repeat(np.arange(self.n_assets), q)
         self.log_fit = log_fit if formulation == "log_barrier" else None
+        #: domain_wall's penalty weight lambda_i per asset (``qrp.discrete.encodings``), None for the others
+        self.encoding_penalty = None
         if formulation == "log_barrier":
             self.log_coef = _log_surrogate(budgets, self._lo, self._hi, self.bits, log_fit)
             self.penalty_weight = 0.0
+            if self.encoding.has_penalty:
+                c = 0.5 * (self._lo + self._hi)
+                grad = cov @ c + self.log_coef[:, 1] + 2.0 * self.log_coef[:, 2] * (c - self._lo)
+                self.encoding_penalty = domain_wall_weights(grad, self.step, 0.5 * np.diag(cov) + self.log_coef[:, 2])
         else:
             self.log_coef = None
             centre = 0.5 * (self._lo + self._hi)
             self.penalty_weight = float(penalty) * float(centre @ cov @ centre) ** 2
-        for arr in (self._lo, self._hi, self.step, self.bit_values, self.asset_of, self.log_coef):
+        for arr in (self._lo, self._hi, self.step, self.bit_values, self.asset_of, self.log_coef,
+                    self.encoding_penalty):
             if arr is not None:
                 arr.setflags(write=False)
 
     def __repr__(self) -> str:
+        enc = "" if self.encoding.name == "binary" else f", encoding={self.encoding.name!r}"
         return (
             f"DiscreteProblem(formulation={self.formulation!r}, n_assets={self.n_assets}, bits={self.bits}, "
-            f"num_qubits={self.num_qubits})"
+            f"num_qubits={self.num_qubits}{enc})"
         )
 
     @property
@@ -158,7 +176,8 @@ class DiscreteProblem:
 
     @property
     def is_quadratic(self) -> bool:
-        return self.formulation == "log_barrier"
+        """Whether the energy is a QUBO in the qubits (log_barrier with an encoding linear in them)."""
+        return self.formulation == "log_barrier" and self.encoding.linear
 
     # ---- evaluation -------------------------------------------------------------------------------------------
     def _check_samples(self, samples, ndim: int) -> np.ndarray:
@@ -171,8 +190,16 @@ class DiscreteProblem:
         return x.astype(np.float64)
 
     def _values(self, x: np.ndarray) -> np.ndarray:
-        """v = lo + A x for an (m, n) float array of bits, (m, N)."""
-        return self._lo + (x * self.bit_values).reshape(len(x), self.n_assets, self.bits).sum(axis=2)
+        """v = lo + A x (linear encodings) or lo + step m(x) for an (m, n) float array of bits, (m, N)."""
+        if self.bit_values is None:
+            return self._lo + self.step * self.encoding.decode(x.reshape(len(x), self.n_assets, -1))
+        return self._lo + (x * self.bit_values).reshape(len(x), self.n_assets, self.qubits_per_asset).sum(axis=2)
+
+    def _penalty(self, x: np.ndarray) -> np.ndarray | float:
+        """domain_wall's penalty sum_i lambda_i (violations of asset i) of an (m, n) array, (m,); 0 otherwise."""
+        if self.encoding_penalty is None:
+            return 0.0
+        return self.encoding.violations(x.reshape(len(x), self.n_assets, -1)) @ self.encoding_penalty
 
     @cached_property
     def energy_offset(self) -> float:
@@ -208,18 +235,25 @@ class DiscreteProblem:
         return self.energy_offset + self._relative(v)
 
     def values(self, sample) -> np.ndarray:
-        """Encoded variables v (N,) of a 0/1 sample (n,): v_i = lo_i + step_i sum_k 2^k x_{iK+k}."""
+        """Encoded variables v (N,) of a 0/1 sample (n,): v_i = lo_i + step_i m_i (binary: m_i = sum_k 2^k x_{iK+k})."""
         return self._values(self._check_samples(sample, 1)[None, :])[0]
 
     def levels(self, samples) -> np.ndarray:
-        """Integer level m_i = sum_k 2^k x_ik in 0..2^K-1 of each asset, (N,) or (m, N)."""
+        """Integer level m_i in 0..2^K-1 of each asset (the encoding's ``decode``; binary: sum_k 2^k x_ik), (N,) or
+        (m, N)."""
         x = np.asarray(samples)
         if x.ndim not in (1, 2) or x.shape[-1] != self.num_qubits:
             raise ValueError(f"samples must have shape ({self.num_qubits},) or (m, {self.num_qubits}), got {x.shape}")
         if not np.all((x == 0) | (x == 1)):
             raise ValueError("samples must contain only 0 and 1")
-        x = x.astype(np.int64)
-        return (x.reshape(*x.shape[:-1], self.n_assets, self.bits) << np.arange(self.bits)).sum(axis=-1)
+        return self.encoding.decode(x.reshape(*x.shape[:-1], self.n_assets, self.qubits_per_asset))
+
+    def sample_of_levels(self, levels) -> np.ndarray:
+        """The canonical 0/1 sample (n,) int64 of integer levels (N,) in 0..2^K-1 (the encoding's ``encode``)."""
+        m = np.asarray(levels)
+        if m.shape != (self.n_assets,) or np.any((m < 0) | (m >= 2**self.bits)):
+            raise ValueError(f"levels must be {self.n_assets} integers in 0..{2**self.bits - 1}, got {m!r}")
+        return self.encoding.encode(m).ravel()
 
     def objective(self, v) -> float:
         """The formulation's objective at v (N,): G(v) for log_barrier, P(v) for pairwise (module docstring)."""
@@ -229,16 +263,19 @@ class DiscreteProblem:
         return float(self._objective(v[None, :])[0])
 
     def energy(self, sample) -> float:
-        """objective(values(sample)), the energy every export encodes."""
-        return float(self._objective(self._values(self._check_samples(sample, 1)[None, :]))[0])
+        """objective(values(sample)) plus the encoding's penalty (domain_wall), the energy every export encodes."""
+        x = self._check_samples(sample, 1)[None, :]
+        return float((self._objective(self._values(x)) + self._penalty(x))[0])
 
     def energies(self, samples) -> np.ndarray:
         """Vectorized ``energy`` of an (m, n) 0/1 array, (m,)."""
-        return self._objective(self._values(self._check_samples(samples, 2)))
+        x = self._check_samples(samples, 2)
+        return self._objective(self._values(x)) + self._penalty(x)
 
     def relative_energies(self, samples) -> np.ndarray:
         """``energies(samples) - energy_offset``, (m,), computed without cancellation: what solvers compare."""
-        return self._relative(self._values(self._check_samples(samples, 2)))
+        x = self._check_samples(samples, 2)
+        return self._relative(self._values(x)) + self._penalty(x)
 
     def decode(self, sample) -> np.ndarray:
         """Weights w = v / sum(v), (N,), summing to 1."""
@@ -248,22 +285,36 @@ class DiscreteProblem:
             raise ValueError(f"sample decodes to values summing to {total!r}; no weights")
         return v / total
 
+    def binary_twin(self) -> DiscreteProblem:
+        """The same grid, box and objective in the binary encoding (levels are what the objective sees; exact
+        enumeration runs on the twin and re-encodes its levels)."""
+        if self.encoding.name == "binary":
+            return self
+        return DiscreteProblem(self.cov, self.budgets, self.bits, self.formulation, self._lo, self._hi,
+                               log_fit=self.log_fit or DEFAULTS.log_fit)
+
     # ---- polynomial form --------------------------------------------------------------------------------------
     @cached_property
     def qubo(self) -> tuple[float, np.ndarray, np.ndarray]:
-        """(offset, h (n,), Q (n, n) strictly upper triangular): energy = offset + h'x + x'Qx (log_barrier)."""
+        """(offset, h (n,), Q (n, n) strictly upper triangular): energy = offset + h'x + x'Qx (log_barrier with a
+        linear encoding; domain_wall's penalty included)."""
         if not self.is_quadratic:
-            raise ValueError(f"formulation {self.formulation!r} is degree 4, not a QUBO; use to_polynomial()")
+            what = (f"formulation {self.formulation!r} is degree 4" if self.formulation != "log_barrier" else
+                    f"encoding {self.encoding.name!r} with bits={self.bits} is degree {2 * self.bits}")
+            raise ValueError(f"{what}, not a QUBO; use to_polynomial()")
         s, a, gamma = self.cov, self.bit_values, self.log_coef[:, 2]
         # 1/2 x'A'SAx + x'A'diag(gamma)Ax with (A'SA)_pq = a_p a_q S[asset p, asset q]
         m = s[np.ix_(self.asset_of, self.asset_of)] * 0.5
         diag_blocks = np.arange(self.n_assets)
-        m.reshape(self.n_assets, self.bits, self.n_assets, self.bits)[diag_blocks, :, diag_blocks, :] += gamma[
-            :, None, None
-        ]
+        k = self.qubits_per_asset
+        m.reshape(self.n_assets, k, self.n_assets, k)[diag_blocks, :, diag_blocks, :] += gamma[:, None, None]
         m *= np.outer(a, a)
         h = a * self._gradient_at_lo[self.asset_of] + np.diag(m)
         q = np.triu(m, 1) * 2.0
+        if self.encoding_penalty is not None:  # domain_wall: lambda (x_{k+1} - x_k x_{k+1}) per adjacent pair
+            lin, pairs, coef = penalty_terms(self.encoding, self.encoding_penalty, self.n_assets)
+            h = h + lin
+            q[pairs[:, 0], pairs[:, 1]] += coef
         offset = self.energy_offset
         for arr in (h, q):
             arr.setflags(write=False)
@@ -320,6 +371,7 @@ def discretize(
     log_fit: str = DEFAULTS.log_fit,
     penalty: float = DEFAULTS.penalty,
     check_psd: bool = True,
+    encoding: str = DEFAULTS.encoding,
 ) -> DiscreteProblem:
     """Binary-encode the ERC / risk-budgeting problem of ``cov`` with ``bits`` bits per asset.
 
@@ -336,15 +388,19 @@ def discretize(
     log_fit : "lsq" or "taylor", the quadratic standing for -b_i log y_i (log_barrier).
     penalty : dimensionless budget-penalty factor (pairwise): lambda = penalty (w_c' S w_c)^2.
     check_psd : as in ``qrp.risk_parity``.
+    encoding : how each asset's 2^bits levels are written in qubits: "binary" (default), "gray", "unary" or
+        "domain_wall" (``qrp.discrete.encodings``: decoding, qubits per asset, domain_wall's penalty and its weight);
+        anything but binary needs formulation="log_barrier".
     """
     d = Discretization.validated(bits=bits, formulation=formulation, box=box, radius=radius, log_fit=log_fit,
-                                 penalty=penalty)
+                                 penalty=penalty, encoding=encoding)
     p = validate_problem(cov, budgets, check_psd=check_psd)
     check_discretizable(p.cov, p.budgets)
     lo, hi = initial_box(p.cov, p.budgets, d)
     check_box_resolvable(lo, hi, d.bits)
     s, b = p.cov, p.budgets
-    return DiscreteProblem(s, b, d.bits, d.formulation, lo, hi, log_fit=d.log_fit, penalty=d.penalty)
+    return DiscreteProblem(s, b, d.bits, d.formulation, lo, hi, log_fit=d.log_fit, penalty=d.penalty,
+                           encoding=d.encoding)
 
 
 __all__ = [  # the box functions are re-exported: they lived here before the split

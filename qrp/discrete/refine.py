@@ -35,7 +35,7 @@ from qrp.core.measures import contributions_kernel, rc_error_kernel
 from qrp.core.result import RefinementRound, Resources, SolverOutput
 from qrp.core.validation import MAX_ROUNDS, bounded_int, check_discretizable, check_seed, validate_problem
 from qrp.discrete.box import box_resolvable, check_box_resolvable, initial_box
-from qrp.discrete.options import DEFAULTS, Discretization
+from qrp.discrete.options import DEFAULTS, Discretization, check_encoding_formulation
 from qrp.discrete.problem import DiscreteProblem
 
 #: The half-width never exceeds this fraction of the centre value (keeps lo > 0).
@@ -105,13 +105,14 @@ def refine(
     radius: float = DEFAULTS.radius,
     log_fit: str = DEFAULTS.log_fit,
     penalty: float = DEFAULTS.penalty,
+    encoding: str = DEFAULTS.encoding,
 ) -> SolverOutput:
     """Solve ``rounds`` discrete problems on shrinking boxes (module docstring) and return the best round.
 
     Parameters
     ----------
     cov, budgets : covariance and risk budgets (None: ERC), validated as by ``qrp.risk_parity``.
-    bits, formulation, box, radius, log_fit, penalty : as in ``qrp.discretize`` (``box`` is the first round's).
+    bits, formulation, box, radius, log_fit, penalty, encoding : as in ``qrp.discretize`` (``box``: round 0's).
     rounds : >= 1 rounds at most; round 0 solves exactly the problem ``qrp.discretize`` builds.
     tol : stop once rc_error <= tol (0: run every round).
     seed : run seed (None: fresh entropy, recorded in ``stats["seed_entropy"]``).
@@ -124,7 +125,7 @@ def refine(
     (rc_error <= tol), ``iterations`` = rounds run and ``history``: one ``RefinementRound`` per round.
     """
     disc = Discretization.validated(bits=bits, formulation=formulation, rounds=rounds, box=box, shrink=shrink,
-                                    radius=radius, log_fit=log_fit, penalty=penalty)
+                                    radius=radius, log_fit=log_fit, penalty=penalty, encoding=encoding)
     p = validate_problem(cov, budgets)
     return run_refinement(p.cov, p.budgets, disc, tol=tol, seed=seed, sample_solver=sample_solver)
 
@@ -138,6 +139,7 @@ def run_refinement(s: np.ndarray, b: np.ndarray, disc: Discretization, *, tol: f
         raise ValueError(f"sample_solver must be callable, got {sample_solver!r}")
     rounds = bounded_int(disc.rounds, "rounds", maximum=MAX_ROUNDS)
     check_discretizable(s, b)
+    check_encoding_formulation(disc)
     lo, hi = initial_box(s, b, disc)
     seeds, entropy = round_seeds(seed, rounds)
 
@@ -152,7 +154,7 @@ def run_refinement(s: np.ndarray, b: np.ndarray, disc: Discretization, *, tol: f
             break
         t0 = time.perf_counter()
         problem = DiscreteProblem(s, b, disc.bits, disc.formulation, lo, hi, log_fit=disc.log_fit,
-                                  penalty=disc.penalty)
+                                  penalty=disc.penalty, encoding=disc.encoding)
         res = sample_solver(problem, seed=seeds[r], state=state)
         sample = np.asarray(res.sample)
         if sample.shape != (problem.num_qubits,):
@@ -175,6 +177,7 @@ def run_refinement(s: np.ndarray, b: np.ndarray, disc: Discretization, *, tol: f
     stats = {
         "formulation": disc.formulation,
         "bits": disc.bits,
+        **({} if disc.encoding == "binary" else {"encoding": disc.encoding}),
         "rounds_run": len(history),
         "best_round": best_round,
         "shrink": disc.shrink,

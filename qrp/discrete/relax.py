@@ -51,19 +51,20 @@ def box_minimizer(problem) -> tuple[np.ndarray, int]:
 
 def nearest_sample(problem, v: np.ndarray) -> np.ndarray:
     """The 0/1 sample (n,) of the level nearest to v on each asset's grid, m_i = clip(round((v_i - lo_i) /
-    step_i), 0, 2^K - 1), asset-major as the problem's variables."""
+    step_i), 0, 2^K - 1), asset-major as the problem's variables (the encoding's canonical string)."""
     lo, _ = problem.box
     m = np.clip(np.rint((np.asarray(v, dtype=np.float64) - lo) / problem.step), 0, 2**problem.bits - 1)
-    return ((m.astype(np.int64)[:, None] >> np.arange(problem.bits)[None, :]) & 1).ravel()
+    return problem.sample_of_levels(m.astype(np.int64))
 
 
 def relaxed_bits(problem) -> np.ndarray:
-    """c in [0, 1]^n: the maximal-entropy minimizer of the relaxed QUBO (module docstring), asset-major."""
+    """c in [0, 1]^n: the maximal-entropy minimizer of the relaxed QUBO (module docstring), asset-major; for any
+    linear encoding (its weights in place of 2^k; ``ValueError`` for gray with K >= 2, not linear)."""
+    weights = problem.encoding.weights
     v, _ = box_minimizer(problem)
     lo, _ = problem.box
     top = 2**problem.bits - 1
     level = np.clip((v - lo) / problem.step, 0.0, top)
-    weights = 2.0 ** np.arange(problem.bits)
 
     def expected(lam):
         return (weights / (1.0 + np.exp(-lam[:, None] * weights))).sum(axis=1)

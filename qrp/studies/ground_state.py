@@ -51,7 +51,7 @@ from qrp.studies.statistics import time_to_solution
 
 #: discretization options that define a ground-state problem (rounds, box and shrink are not used: the box is
 #: box_round's).
-DISCRETIZATION = ("bits", "formulation", "log_fit", "radius", "penalty")
+DISCRETIZATION = ("bits", "formulation", "log_fit", "radius", "penalty", "encoding")
 #: the refinement loop that defines the boxes of box_round >= 1.
 BOX_SOLVER = "sa"
 BOX_OPTIONS = {"num_reads": 10, "num_sweeps": 1000}
@@ -86,6 +86,7 @@ def instance_box(cov, box_round: int, disc: dict[str, Any]):
         raise ValueError(f"box_round must be an integer >= 0, got {box_round!r}")
     if box_round == 0:
         return None
+    disc = {k: v for k, v in disc.items() if k != "encoding"}  # the same boxes whatever the encoding: binary's
     res = risk_parity(cov, solver=BOX_SOLVER, rounds=box_round + 1, tol=0.0, seed=BOX_SEED, **BOX_OPTIONS, **disc)
     lo, hi = res.history[min(box_round, len(res.history) - 1)].box
     return np.asarray(lo), np.asarray(hi)

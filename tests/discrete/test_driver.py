@@ -14,7 +14,7 @@ from qrp.discrete.options import DEFAULTS, Discretization, discrete_options
 
 def test_discretization_is_declared_once_and_shared():
     names = Discretization.names()
-    assert names == ("bits", "formulation", "rounds", "box", "shrink", "radius", "log_fit", "penalty",
+    assert names == ("bits", "formulation", "encoding", "rounds", "box", "shrink", "radius", "log_fit", "penalty",
                      "block_size", "block_order", "block_sweeps")
     for solver in ("exact", "sa", "qaoa", "dimod"):
         table = get_solver(solver).options
