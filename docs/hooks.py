@@ -12,8 +12,6 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from mkdocs.structure.files import File, Files
-
 ROOT = Path(__file__).resolve().parents[1]
 TREES = ("results", "benchmarks/results")
 SUFFIXES = {".md", ".png", ".json", ".svg"}
@@ -21,7 +19,9 @@ SINGLE = ("ARCHITECTURE.md", "CHANGELOG.md", "CITATION.cff", "LICENSE")
 _TARGET = r"(results/|benchmarks/results/|ARCHITECTURE\.md|CHANGELOG\.md|CITATION\.cff|LICENSE)"
 
 
-def on_files(files: Files, config) -> Files:
+def on_files(files, config):
+    from mkdocs.structure.files import File  # here, not at the top: the test suite imports this file without mkdocs
+
     paths = [ROOT / name for name in SINGLE]
     for tree in TREES:
         paths += sorted(p for p in (ROOT / tree).rglob("*") if p.is_file() and p.suffix in SUFFIXES)
