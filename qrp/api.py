@@ -129,6 +129,7 @@ def risk_parity(
     scale = leverage if target_volatility is None else target_volatility / vol
     w, rc, vol = w * scale, rc * scale, vol * scale
     check_finite_result(weights=w, risk_contributions=rc, volatility=vol, rc_error=err)
+    _check_normal_scale(w, rc, "leverage" if target_volatility is None else "target_volatility", scale)
     return RiskParityResult(
         weights=w,
         risk_contributions=rc,
@@ -146,6 +147,20 @@ def risk_parity(
         stats=stats,
         seed=problem.seed,
     )
+
+
+def _check_normal_scale(w: np.ndarray, rc: np.ndarray, what: str, scale: float) -> None:
+    """``ValueError`` when scaling by ``leverage`` / ``target_volatility`` left a non-zero weight or risk
+    contribution subnormal (below 2.2e-308): there float64 keeps only a few digits, so the weights no longer have
+    the rc_error reported for them (leverage=1e-320 gave weights whose own rc_error is 1e-4)."""
+    tiny = np.finfo(np.float64).tiny
+    for name, v in (("weight", w), ("risk contribution", rc)):
+        a = np.abs(v)
+        bad = (a > 0.0) & (a < tiny)
+        if bad.any():
+            k = int(np.argmax(bad))
+            raise ValueError(f"{what} scales the weights by {scale:.3g}: {name} {k} becomes {float(v[k])!r}, "
+                             f"subnormal (below {tiny:.3g}), where float64 loses precision; use a larger {what}")
 
 
 def _default_call(cov, spec: SolverSpec, check_psd: bool, start: float) -> RiskParityResult | None:

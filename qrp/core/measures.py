@@ -42,10 +42,13 @@ def contributions_kernel(w: np.ndarray, s: np.ndarray) -> np.ndarray:
 def rc_error_kernel(rc: np.ndarray, budgets: np.ndarray) -> float:  # pragma: no cover - compiled
     """max_i |rc_i / sum(rc) - b_i| for float arrays: the one implementation (compiled, so that the compiled
     coordinate-descent loop of ``qrp.classical.ccd`` calls it too). Any positive multiple of the contributions
-    (e.g. w * (S w)) gives the same value."""
+    (e.g. w * (S w)) gives the same value. ``ValueError`` when the contributions sum to 0."""
     total = 0.0
     for i in range(rc.shape[0]):
         total += rc[i]
+    if total == 0.0:  # a zero-risk portfolio: shares of nothing (ValueError, never ZeroDivisionError)
+        raise ValueError("risk contributions sum to 0 (a zero-risk portfolio): risk shares and rc_error are "
+                         "undefined")
     err = 0.0
     for i in range(rc.shape[0]):
         e = abs(rc[i] / total - budgets[i])
@@ -110,15 +113,29 @@ def _labelled_weights(weights, cov, what: str = "weights"):
     return c, w
 
 
+def _unit_scales(w: np.ndarray, s: np.ndarray) -> tuple[float, float]:
+    """(max_i |w_i|, max_i S_ii): RC(w, S) = m sqrt(d) RC(w / m, S / d) and sigma(w, S) = m sqrt(d) sigma(w / m,
+    S / d), so forming w'Sw of the unit-scaled inputs neither overflows (weights 1e200) nor underflows (1e-200)."""
+    return float(np.max(np.abs(w))), float(np.max(np.diag(s)))
+
+
 def risk_contributions(weights, cov) -> np.ndarray:
     """Risk contributions RC_i = w_i (S w)_i / sqrt(w' S w), shape (N,), in units of volatility.
 
     They sum to the portfolio volatility sqrt(w' S w). A labelled Series of weights is aligned to the covariance's
-    asset names. ``cov`` is not checked for positive semi-definiteness here (call
+    asset names. Scale-free: formed from w / max|w| and S / max(diag S) and scaled back (``_unit_scales``), so
+    weights of 1e200 or 1e-200 give their contributions, not NaN or 0; ``ValueError`` when they leave the float
+    range. ``cov`` is not checked for positive semi-definiteness here (call
     ``qrp.core.validation.check_psd_matrix`` for that); everything else about it is.
     """
     c, w = _labelled_weights(weights, cov)
-    return contributions_kernel(w, c.matrix)
+    m, d = _unit_scales(w, c.matrix)
+    if m == 0.0:
+        return contributions_kernel(w, c.matrix)  # raises: the portfolio variance is 0
+    with np.errstate(over="ignore"):  # an overflow is reported by the finiteness check below
+        rc = contributions_kernel(w / m, c.matrix / d) * (m * np.sqrt(d))
+    check_finite_result(risk_contributions=rc)
+    return rc
 
 
 def rc_error(weights, cov, budgets=None) -> float:
@@ -164,14 +181,18 @@ def portfolio_stats(weights, cov, expected_returns=None, risk_free_rate: float =
     """
     c, w = _labelled_weights(weights, cov)
     n = c.matrix.shape[0]
-    var = float(w @ c.matrix @ w)
+    m, d = _unit_scales(w, c.matrix)  # w'Sw of the unit-scaled inputs: no under- or overflow (1e-200, 1e200)
+    u, s = (w / m, c.matrix / d) if m > 0.0 else (w, c.matrix)
+    var = float(u @ s @ u)
     # rounding alone moves w'Sw by at most about n eps |w|'|S||w|; anything more negative is a non-PSD covariance
-    slack = 4.0 * n * np.finfo(np.float64).eps * float(np.abs(w) @ np.abs(c.matrix) @ np.abs(w))
-    if not np.isfinite(var):
-        raise ValueError(f"portfolio variance w'Sw = {var!r} is not finite (weights or cov too large)")
+    slack = 4.0 * n * np.finfo(np.float64).eps * float(np.abs(u) @ np.abs(s) @ np.abs(u))
     if var < -slack:
-        raise ValueError(f"portfolio variance w'Sw = {var!r} is negative: cov is not positive semi-definite")
-    vol = float(np.sqrt(max(var, 0.0)))
+        raise ValueError(f"portfolio variance w'Sw = {var * m * m * d!r} is negative: cov is not positive "
+                         "semi-definite")
+    with np.errstate(over="ignore"):  # an overflow is reported just below
+        vol = float(np.sqrt(max(var, 0.0))) * (m * np.sqrt(d) if m > 0.0 else 1.0)
+    if not np.isfinite(vol):
+        raise ValueError(f"portfolio volatility is {vol!r}: it leaves the float range (weights or cov too large)")
     ret = sharpe = None
     if expected_returns is not None:
         mu = validate_weights(align_labels(expected_returns, c.names, "expected_returns"), n, what="expected_returns")

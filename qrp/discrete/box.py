@@ -4,6 +4,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 
 from qrp.classical.ccd import spinu_start
@@ -47,13 +49,21 @@ def check_box_resolvable(lo: np.ndarray, hi: np.ndarray, bits: int) -> None:
 
 def validate_box(box, n_assets: int, formulation: str) -> tuple[np.ndarray, np.ndarray]:
     """A box as fresh (lo, hi) float64 arrays. The one accepted shape is the pair ``(lo, hi)``, each a scalar or a
-    length-N array (an array of shape (2,) or (2, N)); per-asset rows (an (N, 2) array, N != 2) are rejected, so a
-    2 x 2 box has one reading: row 0 = lo, row 1 = hi. Requires finite lo < hi, hi > 0, lo > 0 for log_barrier
-    (log y) and lo >= 0 for pairwise (long-only)."""
+    length-N array (an array of shape (2,) or (2, N)), or a mapping ``{"lo": ..., "hi": ...}``; per-asset rows (an
+    (N, 2) array, the convention of ``bounds``) are rejected. At N = 2 a 2 x 2 array would read either way, so it
+    must come as a tuple ``(lo, hi)`` or the mapping (a 2 x 2 ndarray or list of lists is refused). Requires finite
+    lo < hi, hi > 0, lo > 0 for log_barrier (log y) and lo >= 0 for pairwise (long-only)."""
+    if isinstance(box, Mapping):
+        if set(box) != {"lo", "hi"}:
+            raise ValueError(f"box as a mapping needs exactly the keys 'lo' and 'hi', got {sorted(map(str, box))}")
+        box = (box["lo"], box["hi"])
     try:
         arr = np.asarray(box, dtype=np.float64)
     except (TypeError, ValueError) as exc:
         raise ValueError(f"box could not be read as numbers: {exc}") from None
+    if n_assets == 2 and arr.shape == (2, 2) and not isinstance(box, tuple):
+        raise ValueError("box: a 2 x 2 array is ambiguous at N = 2 (rows (lo, hi) here, one row per asset in "
+                         "bounds); pass a tuple (lo, hi) or {'lo': [...], 'hi': [...]}")
     if arr.shape == (2,):
         lo, hi = np.full(n_assets, arr[0]), np.full(n_assets, arr[1])
     elif arr.shape == (2, n_assets):

@@ -28,7 +28,7 @@ def _check_box(box: Any) -> Any:
     """A box must be readable as finite numbers (its shape and signs are checked against N and the formulation
     when the problem is built: ``qrp.discrete.problem.validate_box``)."""
     try:
-        arr = np.asarray(box, dtype=np.float64)
+        arr = np.asarray(tuple(box.values()) if isinstance(box, dict) else box, dtype=np.float64)
     except (TypeError, ValueError) as exc:
         raise ValueError(f"box could not be read as numbers: {exc}") from None
     if not np.all(np.isfinite(arr)):

@@ -260,6 +260,9 @@ class DiscreteProblem:
         v = np.asarray(v, dtype=np.float64)
         if v.shape != (self.n_assets,):
             raise ValueError(f"v must have shape ({self.n_assets},), got {v.shape}")
+        if not np.all(np.isfinite(v)):
+            k = int(np.argmax(~np.isfinite(v)))
+            raise ValueError(f"v contains NaN or inf at {k}: {float(v[k])!r}")
         return float(self._objective(v[None, :])[0])
 
     def energy(self, sample) -> float:

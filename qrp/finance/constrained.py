@@ -176,9 +176,27 @@ def _risk_inputs(cov, returns, risk_measure: str):
             else:
                 returns = align_labels(returns.T, names, "returns columns").T
         scen = scenario_matrix(returns, None if s is None else s.shape[0])
+        _check_scenarios(scen, risk_measure, names)
         if s is None:
             s = np.cov(scen, rowvar=False).reshape(scen.shape[1], scen.shape[1])
+            if not np.all(np.diag(s) >= np.finfo(np.float64).tiny):
+                k = int(np.argmin(np.diag(s)))
+                raise ValueError(f"returns of asset {names[k] if names else k} have variance {float(s[k, k])!r} "
+                                 "(zero or below the float range): no covariance; rescale the returns or pass cov")
     return s, names, scen
+
+
+def _check_scenarios(scen: np.ndarray, risk_measure: str, names) -> None:
+    """``ValueError`` for scenarios without risk to budget: every scenario alike (the measure is then linear in x,
+    and x*(lambda) unbounded or zero risk), or, for semi-deviation, an asset whose returns never move (its marginal
+    risk is 0, so no lambda b_i can equal its contribution)."""
+    moves = np.ptp(scen, axis=0) > 0.0
+    if not moves.any():
+        raise ValueError("returns are the same in every scenario: there is no risk to budget")
+    if risk_measure == "semi_deviation" and not moves.all():
+        k = int(np.argmin(moves))
+        raise ValueError(f"returns of asset {names[k] if names else k} are constant: its semi-deviation "
+                         "contribution is 0 whatever its weight, so no portfolio meets its budget")
 
 
 def constrained_risk_budgeting(

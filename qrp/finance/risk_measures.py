@@ -83,8 +83,25 @@ def euler_contributions(weights, measure: str, *, cov=None, returns=None, alpha:
         q = cvar_tail_weights(-(r @ w), check_alpha(alpha)) if tail_weights is None else tail_weights
         return w * (q @ -r)
     if measure == "semi_deviation":
-        rc = r - r.mean(axis=0)
-        down = np.minimum(rc @ w, 0.0)
-        sigma = np.sqrt(float(down @ down) / (r.shape[0] - 1))
-        return w * (down @ rc) / ((r.shape[0] - 1) * sigma)
+        return _semi_deviation_contributions(w, r)
     raise ValueError(f"unknown risk_measure {measure!r}; available: {', '.join(RISK_MEASURES)}")
+
+
+def _semi_deviation_contributions(w: np.ndarray, r: np.ndarray) -> np.ndarray:
+    """Euler contributions of the semi-deviation (module docstring), computed on the centred returns divided by
+    their largest magnitude m and multiplied back (RC is homogeneous of degree 1 in the returns), so that returns
+    of 1e-300 neither underflow sigma_- to 0 nor give 0/0; ``ValueError`` when sigma_-(w) is 0 (constant returns,
+    or no scenario below the mean at w): the contributions are then undefined."""
+    rc = r - r.mean(axis=0)
+    m = float(np.max(np.abs(rc)))
+    if m == 0.0:
+        raise ValueError("returns are constant over the scenarios: the semi-deviation is 0 and its risk "
+                         "contributions are undefined")
+    rc = rc / m
+    down = np.minimum(rc @ w, 0.0)
+    ss = float(down @ down)
+    if not ss > 0.0:
+        raise ValueError("no scenario falls below the mean at these weights: the semi-deviation is 0 and its risk "
+                         "contributions are undefined")
+    sigma = np.sqrt(ss / (r.shape[0] - 1))
+    return w * (down @ rc) / ((r.shape[0] - 1) * sigma) * m

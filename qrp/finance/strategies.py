@@ -32,6 +32,7 @@ from scipy.optimize import linprog
 from qrp.api import risk_parity
 from qrp.core.validation import positive_int, positive_real, validate_cov, validate_weights
 from qrp.finance.factor_parity import factor_risk_parity
+from qrp.finance.risk_measures import check_alpha
 
 STRATEGIES = (
     "equal_weight", "inverse_volatility", "minimum_variance", "mean_variance", "minimum_cvar", "risk_parity",
@@ -78,14 +79,26 @@ def mean_variance(cov, expected_returns, *, risk_aversion: float = 1.0) -> np.nd
     s = validate_cov(cov, check_psd=True).matrix
     mu = validate_weights(expected_returns, s.shape[0], what="expected_returns")
     gamma = positive_real(risk_aversion, "risk_aversion")
-    return _simplex_qp(s, mu / gamma)  # the same minimizer as gamma S, mu; better conditioned for large gamma
+    # On the simplex, mu - max(mu) has the same minimizer (sum w = 1), and S / d with g = gamma d (d = max S_ii)
+    # too. Where 2 g <= the gap between the largest mu and the next one, the vertex (or, for tied largest mu, the
+    # minimum-variance mix of the tied assets) satisfies the KKT conditions exactly: solved so, since mu / g
+    # would overflow (risk_aversion 1e-300 gave NaN weights).
+    d = float(np.max(np.diag(s)))
+    g, a = gamma * d, mu - mu.max()
+    top = a == 0.0
+    gap = float(-a[~top].max()) if (~top).any() else np.inf
+    if 2.0 * g <= gap:
+        w = np.zeros_like(mu)
+        idx = np.flatnonzero(top)
+        w[idx] = _simplex_qp(s[np.ix_(idx, idx)] / d, np.zeros(idx.size)) if idx.size > 1 else 1.0
+        return w
+    return _simplex_qp(s / d, a / g)  # the same minimizer as gamma S, mu; O(1) for any gamma
 
 
 def minimum_cvar(returns, *, alpha: float = 0.95) -> np.ndarray:
     """Long-only weights minimizing historical CVaR_alpha of scenario returns (T, N), Rockafellar-Uryasev LP."""
     r = _scenarios(returns)
-    if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or not 0.0 < alpha < 1.0:
-        raise ValueError(f"alpha must be in (0, 1), got {alpha!r}")
+    alpha = check_alpha(alpha)
     t, n = r.shape
     # variables x = [w (n), zeta (1), u (t)]; rows: -r_t'w - zeta - u_t <= 0
     cost = np.concatenate([np.zeros(n), [1.0], np.full(t, 1.0 / ((1.0 - alpha) * t))])
@@ -119,6 +132,7 @@ def historical_cvar(weights, returns, *, alpha: float = 0.95) -> float:
     """Historical CVaR_alpha of the loss -r_t'w: min_zeta zeta + E[(L - zeta)^+]/(1 - alpha), exactly (the
     minimum is attained at one of the T losses)."""
     r = _scenarios(returns)
+    alpha = check_alpha(alpha)
     loss = -(r @ validate_weights(weights, r.shape[1]))
     excess = np.clip(loss[None, :] - loss[:, None], 0.0, None).mean(axis=1) / (1.0 - alpha)
     return float(np.min(loss + excess))

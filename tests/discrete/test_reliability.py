@@ -11,9 +11,15 @@ COV = np.array([[0.04, 0.01, 0.0], [0.01, 0.09, 0.02], [0.0, 0.02, 0.16]])
 
 def test_box_has_one_shape():
     cov2 = COV[:2, :2]
-    p = qrp.discretize(cov2, 2, box=[[0.1, 0.2], [0.8, 0.9]])  # 2 x 2 is (lo row, hi row), the only reading
+    p = qrp.discretize(cov2, 2, box=([0.1, 0.2], [0.8, 0.9]))  # a tuple (lo, hi): the one reading
     np.testing.assert_array_equal(p.box[0], [0.1, 0.2])
     np.testing.assert_array_equal(p.box[1], [0.8, 0.9])
+    q = qrp.discretize(cov2, 2, box={"lo": [0.1, 0.2], "hi": [0.8, 0.9]})
+    np.testing.assert_array_equal(q.box[0], p.box[0])
+    # issue 22: at N = 2 a 2 x 2 array reads as (lo, hi) rows or, as bounds, one row per asset: refused
+    for ambiguous in ([[0.1, 0.2], [0.3, 0.4]], np.array([[0.1, 0.2], [0.3, 0.4]])):
+        with pytest.raises(ValueError, match="ambiguous at N = 2"):
+            qrp.discretize(cov2, 2, box=ambiguous)
     with pytest.raises(ValueError, match=r"per-asset rows of shape \(N, 2\) are not accepted"):
         qrp.discretize(COV, 2, box=[[0.1, 0.8], [0.2, 0.9], [0.3, 1.0]])
 
