@@ -29,7 +29,7 @@ from qrp.quantum.engine_options import (
     INITS,
     OPTIMIZE_OPTIONS,
     OPTIMIZERS,
-    check_mode,
+    engine_settings,
     holds_state_vector,
 )
 from qrp.quantum.qaoa import QAOA, QAOAResult, default_max_qubits
@@ -121,7 +121,8 @@ def qaoa_sampler(**options):
     """
     o = check_options(OWN_OPTIONS, options, owner="solver 'qaoa'")
     circuit = {k: o[k] for k in CIRCUIT_KEYS}
-    check_mode(reps=o["reps"], shots=o["shots"], alpha=o["alpha"], engine=o["engine"], noise=o["noise"], **circuit)
+    settings = engine_settings(reps=o["reps"], shots=o["shots"], alpha=o["alpha"], engine=o["engine"],
+                               noise=o["noise"], max_qubits=o["max_qubits"], **circuit)  # once for every round
     start = None
     if o["angles"] == "transfer":
         if o["init"] != "ramp":
@@ -133,8 +134,7 @@ def qaoa_sampler(**options):
     def sample_solver(problem, *, seed, state) -> SampleResult:
         op, offset = problem.to_ising()
         thetas = None if not o["warm_start"] else warm_thetas(problem, o["warm_start"], o["epsilon"], oracle)
-        qaoa = QAOA(op, offset, reps=o["reps"], shots=o["shots"], alpha=o["alpha"], engine=o["engine"],
-                    noise=o["noise"], warm_thetas=thetas, max_qubits=o["max_qubits"], seed=seed, **circuit)
+        qaoa = QAOA(op, offset, warm_thetas=thetas, seed=seed, settings=settings)
         res = qaoa.optimize(optimizer=o["optimizer"], init=o["init"], max_evals=o["max_evals"],
                             multistart=o["multistart"], readout_shots=o["readout_shots"], start=start,
                             initial_angles=state if o["carry_angles"] and state is not None else None)

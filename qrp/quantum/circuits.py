@@ -11,6 +11,8 @@ from typing import Any
 
 import numpy as np
 
+from qrp.quantum.mixers import Mixer, mixer_for
+
 #: Basis for resource counts (IBM-like, all-to-all or heavy-hex coupling).
 RESOURCE_BASIS = ("cx", "rz", "sx", "x")
 #: Aer simulation methods and devices offered through ``qrp.quantum.primitives``.
@@ -51,34 +53,25 @@ def noise_model(noise):
     return model, None
 
 
-def qaoa_circuit(cost, reps: int, thetas: np.ndarray | None = None):
+def qaoa_circuit(cost, reps: int, thetas: np.ndarray | None = None, *, mixer: Mixer | None = None):
     """The parametrized QAOA circuit for a Z-only ``SparsePauliOp`` ``cost`` (already normalized): returns
     (circuit, gammas, betas) with ``ParameterVector``s gammas, betas of length ``reps``.
 
     Cost layer: ``PauliEvolutionGate(cost, gamma_l)`` = exp(-i gamma_l cost) (its Z terms commute: exact); mixer:
-    RX(2 beta_l) = exp(-i beta_l X) on every qubit, or RY(theta) RZ(2 beta_l) RY(-theta) = exp(-i beta_l (cos
-    theta Z + sin theta X)) for the warm start.
+    ``mixer`` (default ``mixer_for(n, thetas)``): RX(2 beta_l) = exp(-i beta_l X) on every qubit, or RY(theta)
+    RZ(2 beta_l) RY(-theta) = exp(-i beta_l (cos theta Z + sin theta X)) for the warm start.
     """
     from qiskit.circuit import ParameterVector, QuantumCircuit  # qiskit (heavy): imported on first use
     from qiskit.circuit.library import PauliEvolutionGate
 
     n = cost.num_qubits
+    mixer = mixer_for(n, thetas) if mixer is None else mixer
     gammas, betas = ParameterVector("gamma", reps), ParameterVector("beta", reps)
     qc = QuantumCircuit(n, name="QAOA")
-    for q in range(n):
-        if thetas is None:
-            qc.h(q)
-        else:
-            qc.ry(float(thetas[q]), q)
+    mixer.prepare(qc)
     for layer in range(reps):
         qc.append(PauliEvolutionGate(cost, time=gammas[layer]), range(n))
-        for q in range(n):
-            if thetas is None:
-                qc.rx(2 * betas[layer], q)
-            else:
-                qc.ry(-float(thetas[q]), q)
-                qc.rz(2 * betas[layer], q)
-                qc.ry(float(thetas[q]), q)
+        mixer.evolve(qc, betas[layer])
     return qc, gammas, betas
 
 

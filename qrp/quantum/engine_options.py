@@ -1,10 +1,15 @@
 """The QAOA engine's settings, declared once (``ENGINE_OPTIONS``, ``OPTIMIZE_OPTIONS``), and their joint checks.
 
-The "qaoa" solver (``qrp.discrete.qaoa``) reuses these declarations; ``check_mode`` validates a combination of
-circuit settings (engine, shots, noise, a user's sampler or backend, Aer's method options) before anything is built.
+The "qaoa" solver (``qrp.discrete.qaoa``) reuses these declarations; ``engine_settings`` validates a combination of
+circuit settings (engine, shots, noise, a user's sampler or backend, Aer's method options) once, before anything is
+built, and returns them as a frozen ``EngineSettings`` that ``QAOA`` takes without checking again.
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
 
 from qrp.core.registry import Option, check_options, choice_option, int_option, real_option
 from qrp.core.validation import MAX_ITERATIONS, MAX_REPS, MAX_ROUNDS, MAX_SAMPLES
@@ -15,8 +20,11 @@ from qrp.quantum.circuits import AER_METHODS, DEVICES, NOISE_METHODS, noise_mode
 OPTIMIZERS = ("COBYLA", "COBYQA", "Nelder-Mead", "Powell", "L-BFGS-B", "BFGS", "SLSQP")
 #: Initial-angle schedules.
 INITS = ("ramp", "interp")
-#: Engines ("aer": every circuit path, Aer or a user's sampler or backend, through ``qrp.quantum.primitives``).
-ENGINES = ("auto", "fast", "aer")
+#: Engines: the simulators of ``qrp.quantum.simulators.SIMULATORS`` ("fast": numba on the CPU, "cuda": numba.cuda,
+#: "aer": every circuit path, Aer or a user's sampler or backend, through ``qrp.quantum.primitives``) or "auto".
+ENGINES = ("auto", "fast", "cuda", "aer")
+#: The engines that hold the exact state vector (noiseless or white-noise exact mode only).
+STATE_ENGINES = ("fast", "cuda")
 
 
 def _check_noise(noise):
@@ -73,13 +81,48 @@ ENGINE_DEFAULTS = {o.name: o.default for o in ENGINE_OPTIONS}
 OPTIMIZE_DEFAULTS = {o.name: o.default for o in OPTIMIZE_OPTIONS}
 
 
-def check_mode(*, reps, shots, alpha, engine, noise, **circuit) -> tuple[int, int | None, float]:
-    """Validate the circuit settings together: each by its declared check, then noise only with shots (except the
-    white-noise model, exact on the state), the fast engine only for noiseless (or white-noise) exact runs, exact
-    CVaR only on the fast engine, a sampler or backend only sampled, Aer's method options only off the fast
-    engine. ``circuit``: the other ``ENGINE_OPTIONS`` (sampler, backend, method, ...). Returns (reps, shots, alpha)."""
+@dataclass(frozen=True)
+class EngineSettings:
+    """The QAOA engine's settings, validated together once (``engine_settings``); ``QAOA(settings=...)`` takes them
+    as they are, so a solver validates once and builds one engine per refinement round without re-checking.
+
+    ``circuit``: the other ``ENGINE_OPTIONS`` (sampler, backend resolved to a ``BackendV2``, pass_manager,
+    optimization_level, method, bond_dimension, device, noise_method), every key present (defaults filled).
+    """
+
+    reps: int
+    shots: int | None
+    alpha: float
+    engine: str
+    noise: Any
+    max_qubits: int | None
+    circuit: Mapping[str, Any]
+
+    @property
+    def white(self) -> bool:
+        """The global white-noise model on the exact state (``noise_method="white"``)."""
+        return self.circuit["noise_method"] == "white"
+
+    @property
+    def holds_state_vector(self) -> bool:
+        """Whether a 2^n state is held (the memory guard applies): not for MPS, a sampler or a backend."""
+        return holds_state_vector(self.circuit)
+
+    @property
+    def exact(self) -> bool:
+        """Noiseless (or white-noise) exact expectations on a held state on the CPU: a state-vector simulator's
+        mode (``qrp.quantum.simulators``)."""
+        return (self.shots is None and (self.noise is None or self.white) and self.holds_state_vector
+                and self.circuit["device"] == "CPU")
+
+
+def engine_settings(*, reps, shots, alpha, engine, noise, max_qubits=None, **circuit) -> EngineSettings:
+    """Validate the circuit settings together, once: each by its declared check, then noise only with shots
+    (except the white-noise model, exact on the state), the state-vector engines only for noiseless (or
+    white-noise) exact runs, exact CVaR only on a state-vector engine, a sampler or backend only sampled, Aer's
+    method options only off the state-vector engines. ``circuit``: the other ``ENGINE_OPTIONS``."""
     o = check_options(ENGINE_OPTIONS, {"reps": reps, "shots": shots, "alpha": alpha, "engine": engine,
-                                       "noise": noise, **circuit}, owner="QAOA", fill=True)
+                                       "noise": noise, "max_qubits": max_qubits, **circuit}, owner="QAOA", fill=True)
     reps, shots, alpha, engine = o["reps"], o["shots"], o["alpha"], o["engine"]
     white = o["noise_method"] == "white"
     if white and o["backend"] is None and not _is_backend(noise):
@@ -89,14 +132,22 @@ def check_mode(*, reps, shots, alpha, engine, noise, **circuit) -> tuple[int, in
     if (o["sampler"] is not None or o["backend"] is not None) and shots is None and not white:
         raise ValueError("a sampler or backend is sampled: pass shots")
     aer_only = o["method"] != "automatic" or o["bond_dimension"] is not None or o["device"] != "CPU"
-    if engine == "fast" and (((shots is not None or noise is not None) and not white) or aer_only):
-        raise ValueError("engine='fast' is the noiseless (or white-noise) exact mode: shots, noise models and "
+    if engine in STATE_ENGINES and (((shots is not None or noise is not None) and not white) or aer_only):
+        raise ValueError(f"engine={engine!r} is the noiseless (or white-noise) exact mode: shots, noise models and "
                          "Aer's method/bond_dimension/device need engine='aer'")
     if engine == "aer" and shots is None and alpha < 1.0:
         raise ValueError("exact CVaR (alpha < 1, shots=None) runs on engine='fast'; pass shots for Aer")
     if o["bond_dimension"] is not None and o["method"] != "matrix_product_state":
         raise ValueError("bond_dimension needs method='matrix_product_state'")
-    return reps, shots, alpha
+    own = {"reps", "shots", "alpha", "engine", "noise", "max_qubits"}
+    return EngineSettings(reps, shots, alpha, engine, noise, o["max_qubits"],
+                          {k: v for k, v in o.items() if k not in own})
+
+
+def check_mode(*, reps, shots, alpha, engine, noise, **circuit) -> tuple[int, int | None, float]:
+    """``engine_settings`` (every check) returning (reps, shots, alpha)."""
+    s = engine_settings(reps=reps, shots=shots, alpha=alpha, engine=engine, noise=noise, **circuit)
+    return s.reps, s.shots, s.alpha
 
 
 def _is_backend(noise) -> bool:

@@ -22,9 +22,10 @@ Serbyn 2021), from given first angles (``start``, e.g. transferred ones) or,
 ``init="interp"``, by optimizing p = 1, 2, ..., reps in turn, each from the INTERP extrapolation of the previous
 optimum (Zhou et al. 2020, PRX 10, 021067), plus optional random restarts (``multistart``), all seeded.
 
-Engines: ``"fast"`` (noiseless exact mode only): qrp.quantum.statevector,
-the cost diagonal computed once per problem, each
-evaluation p phase passes and p n mixer passes over 2^n amplitudes (tested equal to Aer to 1e-10); ``"aer"``: the
+Engines (``qrp.quantum.simulators``, one ``QAOASimulator`` class each, chosen from ``SIMULATORS``): ``"fast"``
+(noiseless exact mode only): qrp.quantum.statevector on the CPU, the cost diagonal computed once per problem, each
+evaluation p phase passes and p n mixer passes over 2^n amplitudes (tested equal to Aer to 1e-10); ``"cuda"``: the
+same kernels on a CUDA GPU (numba.cuda; the expectation reduced on the device); ``"aer"``: the
 circuit built and transpiled once per problem with ``Parameter`` angles, bound per evaluation, run by qiskit-aer's
 EstimatorV2 (exact expectation, precision 0) or SamplerV2 (shots, optional noise model; the simulator seed is
 fixed per problem, so the sampled objective is a deterministic function of the angles: common random numbers).
@@ -33,8 +34,10 @@ The circuit paths run through ``qrp.quantum.primitives``: a user's ``sampler=`` 
 ``optimization_level`` or a user ``pass_manager=``, run by ``BackendSamplerV2``), or Aer with ``method``
 (``"matrix_product_state"`` with ``bond_dimension``: no state vector, no memory limit) and ``device`` ("GPU" with
 qiskit-aer-gpu). ``noise_method="white"`` keeps the exact state and applies the global white-noise model of a
-backend's calibration (``qrp.quantum.device_model``). ``"auto"`` picks fast for ``shots=None`` without noise (or
-with white noise), Aer otherwise. Readout ranks samples by H_C - offset, never
+backend's calibration (``qrp.quantum.device_model``). ``"auto"`` picks the first simulator of ``AUTO_ORDER`` that
+accepts the settings: cuda (a GPU and n >= 16), then fast, for ``shots=None`` without noise (or with white noise),
+Aer otherwise. Settings are validated once (``engine_settings``; ``QAOA(settings=...)`` takes them as they are).
+Readout ranks samples by H_C - offset, never
 by absolute energies (which lose the spread to rounding when the offset dwarfs it).
 
 Options are declared once (``ENGINE_OPTIONS``, ``OPTIMIZE_OPTIONS``) and checked by their ``Option.check``; the ERC
@@ -54,16 +57,16 @@ from scipy.optimize import minimize
 from qrp.core.registry import check_options
 from qrp.quantum import statevector as sv
 from qrp.quantum.angles import interp_angles, ramp_angles
-from qrp.quantum.device_model import depolarized
 from qrp.quantum.engine_options import (
     ENGINE_DEFAULTS,
-    ENGINE_OPTIONS,
     OPTIMIZE_DEFAULTS,
     OPTIMIZE_OPTIONS,
-    check_mode,
-    holds_state_vector,
+    EngineSettings,
+    engine_settings,
 )
 from qrp.quantum.memory import check_qubits, default_max_qubits
+from qrp.quantum.mixers import mixer_for
+from qrp.quantum.simulators import DiagonalCost, StateVectorSimulator, simulator_class, white_probabilities
 
 
 @dataclass(frozen=True)
@@ -127,29 +130,32 @@ class QAOA:
         warm_thetas: np.ndarray | None = None,
         max_qubits: int | None = None,
         seed: int | None = None,
+        settings: EngineSettings | None = None,
         **circuit,
     ):
         """``circuit``: sampler, backend, pass_manager, optimization_level, method, bond_dimension, device,
-        noise_method (``ENGINE_OPTIONS``; ``qrp.quantum.primitives``)."""
-        self.reps, shots, alpha = check_mode(reps=reps, shots=shots, alpha=alpha, engine=engine, noise=noise,
-                                             **circuit)
-        circuit = check_options(ENGINE_OPTIONS, circuit, owner="QAOA", fill=False)
+        noise_method (``ENGINE_OPTIONS``; ``qrp.quantum.primitives``). ``settings``: the same, already validated by
+        ``engine_settings`` (a solver validates once, then builds one engine per round); it replaces reps, shots,
+        alpha, engine, noise, max_qubits and ``circuit``, which must then be left out."""
+        if settings is None:
+            settings = engine_settings(reps=reps, shots=shots, alpha=alpha, engine=engine, noise=noise,
+                                       max_qubits=max_qubits, **circuit)
+        elif circuit:
+            raise ValueError(f"settings= replaces the circuit options; got {sorted(circuit)} as well")
         n = cost.num_qubits
-        if holds_state_vector(circuit):
-            check_qubits(n, max_qubits)
+        if settings.holds_state_vector:
+            check_qubits(n, settings.max_qubits)
         self.masks, self.coeffs = sv.z_masks(cost)  # validates Z-only, real
         ident = self.masks == 0
         self.offset = float(offset) + float(self.coeffs[ident].sum())
         self.masks, self.coeffs = self.masks[~ident], self.coeffs[~ident]
-        self.num_qubits, self.shots, self.alpha, self.seed = n, shots, float(alpha), seed
+        self.settings, self.reps, self.shots = settings, settings.reps, settings.shots
+        self.alpha = float(settings.alpha)
+        self.num_qubits, self.seed = n, seed
         self.warm_thetas = None if warm_thetas is None else np.asarray(warm_thetas, dtype=np.float64)
         if self.warm_thetas is not None and self.warm_thetas.shape != (n,):
             raise ValueError(f"warm_thetas must have shape ({n},), got {self.warm_thetas.shape}")
         self.scale = float(np.sqrt(self.coeffs @ self.coeffs)) or 1.0
-        white = circuit.get("noise_method") == "white"
-        exact = shots is None and (noise is None or white) and (circuit.get("backend") is None or white) \
-            and circuit.get("sampler") is None and holds_state_vector(circuit) and circuit.get("device", "CPU") == "CPU"
-        self.engine = engine if engine != "auto" else ("fast" if exact else "aer")
         self.evaluations = 0
         self.simulation_seconds = 0.0
         self._rng = np.random.default_rng(seed)
@@ -158,38 +164,30 @@ class QAOA:
         labels = [("Z" * int(m).bit_count(), [q for q in range(n) if m >> q & 1], c / self.scale)
                   for m, c in zip(self.masks, self.coeffs, strict=True)]
         self.normalized = SparsePauliOp.from_sparse_list(labels or [("", [], 0.0)], n).simplify()
-        self._diag = None
-        self._order = None
+        self.cost = DiagonalCost(self.normalized)
+        self.mixer = mixer_for(n, self.warm_thetas)
         self.white = None  # the white-noise budget of the circuit on the backend (noise_method="white")
-        if white:
+        if settings.white:
             from qrp.quantum.primitives import white_noise_budget  # qiskit (heavy): transpiles for the backend
 
             self.white = white_noise_budget(self.normalized, self.reps, self.warm_thetas,
-                                            circuit.get("backend") or noise,
-                                            optimization_level=circuit.get("optimization_level", 1))
-        if self.engine == "fast":
-            self._diag = sv.cost_diagonal(self.normalized)
-            if alpha < 1.0:
-                self._order = np.argsort(self._diag, kind="stable")
-        else:
-            from qrp.quantum.primitives import CircuitEngine  # qiskit-aer (heavy): only for circuit engines
-
-            self._circuits = CircuitEngine(self.normalized, self.reps, self.warm_thetas, shots=shots,
-                                           noise=None if white else noise,
-                                           seed=None if seed is None else int(seed),
-                                           **{k: v for k, v in circuit.items() if k != "noise_method"})
+                                            settings.circuit["backend"] or settings.noise,
+                                            optimization_level=settings.circuit["optimization_level"])
+        self.simulator = simulator_class(settings, n)(self.cost, self.mixer, settings, seed=seed, white=self.white)
+        self.engine = self.simulator.name
 
     # -- evaluation ----------------------------------------------------------------------------------------
     def state(self, angles: np.ndarray) -> np.ndarray:
-        """Exact state vector at ``angles`` (fast path; requires the diagonal, i.e. engine 'fast' or n small)."""
+        """Exact state vector at ``angles`` (the engine's when it holds one, else the CPU kernels; 2^n)."""
         angles = np.asarray(angles, dtype=np.float64)
-        return sv.qaoa_state(self.diagonal(), angles[: self.reps], angles[self.reps :], self.warm_thetas)
+        if isinstance(self.simulator, StateVectorSimulator):
+            return self.simulator.state(angles)
+        p = self.reps
+        return sv.evolve(self.mixer.initial_state(), self.diagonal(), angles[:p], angles[p:], self.mixer.matrices)
 
     def diagonal(self) -> np.ndarray:
         """The normalized cost diagonal (H_C - offset) / scale, computed once (2^n float64)."""
-        if self._diag is None:
-            self._diag = sv.cost_diagonal(self.normalized)
-        return self._diag
+        return self.cost.diagonal()
 
     def energies(self, states: np.ndarray) -> np.ndarray:
         """H_C of basis states given as integers (qubit i = bit i), in problem units."""
@@ -199,23 +197,16 @@ class QAOA:
         """(states, counts): ``shots`` measurements of the circuit at ``angles`` (integers, qubit i = bit i)."""
         t0 = time.perf_counter()
         try:
-            return self._sample(np.asarray(angles, dtype=np.float64), shots)
+            return self.simulator.sample(np.asarray(angles, dtype=np.float64), shots, self._rng)
         finally:
             self.simulation_seconds += time.perf_counter() - t0
 
-    def _sample(self, angles: np.ndarray, shots: int) -> tuple[np.ndarray, np.ndarray]:
-        if self.engine == "fast":
-            counts = self._rng.multinomial(shots, self.probabilities(angles))
-            states = np.flatnonzero(counts)
-            return states, counts[states]
-        return self._circuits.sample(angles, shots)
-
     def probabilities(self, angles: np.ndarray) -> np.ndarray:
         """Measured distribution of the exact state (under the white-noise model when ``noise_method="white"``)."""
-        probs = sv.probabilities(self.state(angles))
-        if self.white is None:
-            return probs
-        return depolarized(probs, self.white["fidelity"], self.white["readout"])
+        angles = np.asarray(angles, dtype=np.float64)
+        if isinstance(self.simulator, StateVectorSimulator):
+            return self.simulator.probabilities(angles)
+        return white_probabilities(sv.probabilities(self.state(angles)), self.white)
 
     def objective(self, angles: np.ndarray) -> float:
         """F(angles): <H_C> or CVaR_alpha (problem units), exact or from ``shots`` samples. One circuit run."""
@@ -228,12 +219,9 @@ class QAOA:
 
     def _evaluate(self, angles: np.ndarray) -> float:
         if self.shots is not None:
-            states, counts = self._sample(angles, self.shots)
+            states, counts = self.simulator.sample(angles, self.shots, self._rng)
             return sv.cvar(self.energies(states), counts.astype(np.float64), self.alpha)
-        if self.engine == "fast":
-            probs = self.probabilities(angles)
-            return self.offset + self.scale * sv.cvar(self._diag, probs, self.alpha, self._order)
-        return self.offset + self.scale * self._circuits.expectation(angles)
+        return self.offset + self.scale * self.simulator.objective(angles)
 
     # -- optimization --------------------------------------------------------------------------------------
     def optimize(
@@ -341,7 +329,7 @@ class QAOA:
         best = int(np.argmin(relative))
         bits = ((int(states[best]) >> np.arange(self.num_qubits)) & 1).astype(np.int8)
         if exact_reference is None:
-            exact_reference = self._diag is not None or self.num_qubits <= 20
+            exact_reference = self.cost.has_diagonal or self.num_qubits <= 20
         e0 = gs_prob = ratio = is_ground = None
         expectation = float(energies @ counts / counts.sum())
         if exact_reference:
@@ -362,9 +350,7 @@ class QAOA:
             stats["white_noise"] = {"fidelity": self.white["fidelity"], "depth": self.white["depth"],
                                     "two_qubit_gates": self.white["two_qubit_gates"],
                                     "mean_readout_error": float(np.mean(self.white["readout"]))}
-        if self.engine == "aer":
-            stats["runner"] = self._circuits.runner.kind
-            stats["transpiled_depth"] = self._circuits.runner.depth()
+        stats |= self.simulator.describe()
         stats |= {"engine": self.engine, "shots": self.shots, "alpha": self.alpha, "reps": self.reps,
                   "readout_shots": shots, "scale": self.scale, "seed": self.seed,
                   "warm_start": self.warm_thetas is not None,

@@ -36,6 +36,8 @@ import os
 import numba
 import numpy as np
 
+from qrp.quantum.mixers import initial_state, mixer_matrices
+
 #: Bytes per basis state the memory guard assumes for the fast path. The arrays are a complex128 state, float64
 #: diagonal and probabilities (32 B), but the measured peak of a whole optimization with its readout is higher:
 #: tracemalloc peak 47.0 / 42.6 / 41.4 B per amplitude at n = 16 / 18 / 20 (``python -m benchmarks.reliability
@@ -133,30 +135,6 @@ def _layer(psi, d, gamma, u, block_qubits):  # pragma: no cover - compiled
         _mix_pass(psi, 0, size, q, u[q])
 
 
-def initial_state(num_qubits: int, thetas: np.ndarray | None = None) -> np.ndarray:
-    """|+>^n (``thetas`` None) or the product state prod_i RY(theta_i)|0> (warm start), as complex128."""
-    if thetas is None:
-        return np.full(1 << num_qubits, 2.0 ** (-num_qubits / 2), dtype=np.complex128)
-    psi = np.ones(1, dtype=np.complex128)
-    for q in range(num_qubits):  # qubit q is bit q: it becomes the most significant factor so far
-        psi = np.kron(np.array([np.cos(thetas[q] / 2), np.sin(thetas[q] / 2)]), psi)
-    return psi
-
-
-def mixer_matrices(beta: float, num_qubits: int, thetas: np.ndarray | None = None) -> np.ndarray:
-    """(n, 2, 2) matrices exp(-i beta h_q), h_q = X, or cos(theta_q) Z + sin(theta_q) X (warm start)."""
-    c, s = np.cos(beta), np.sin(beta)
-    if thetas is None:
-        u = np.array([[c, -1j * s], [-1j * s, c]])
-        return np.broadcast_to(u, (num_qubits, 2, 2))
-    ct, st = np.cos(thetas), np.sin(thetas)
-    out = np.empty((num_qubits, 2, 2), dtype=np.complex128)
-    out[:, 0, 0] = c - 1j * s * ct
-    out[:, 1, 1] = c + 1j * s * ct
-    out[:, 0, 1] = out[:, 1, 0] = -1j * s * st
-    return out
-
-
 #: Smallest n for which ``device="auto"`` uses the GPU (below it launches and transfers cost more than the work).
 GPU_MIN_QUBITS = 16
 DEVICES = ("auto", "cpu", "gpu")
@@ -195,10 +173,15 @@ def qaoa_state(
         from qrp.quantum.statevector_gpu import qaoa_state_gpu  # optional: it imports numba.cuda (see gpu_available)
 
         return qaoa_state_gpu(diagonal, gammas, betas, thetas)
-    psi = initial_state(n, thetas)
+    return evolve(initial_state(n, thetas), diagonal, gammas, betas,
+                  lambda beta: np.ascontiguousarray(mixer_matrices(beta, n, thetas), dtype=np.complex128))
+
+
+def evolve(psi: np.ndarray, diagonal: np.ndarray, gammas, betas, matrices) -> np.ndarray:
+    """Apply the QAOA layers exp(-i beta_l B) exp(-i gamma_l diag(d)) to ``psi`` in place (CPU kernels) and return
+    it; ``matrices(beta)``: the mixer's (n, 2, 2) complex128 per-qubit unitaries exp(-i beta h_q)."""
     for gamma, beta in zip(gammas, betas, strict=True):
-        u = np.ascontiguousarray(mixer_matrices(float(beta), n, thetas), dtype=np.complex128)
-        _layer(psi, diagonal, float(gamma), u, BLOCK_QUBITS)
+        _layer(psi, diagonal, float(gamma), matrices(float(beta)), BLOCK_QUBITS)
     return psi
 
 

@@ -1,20 +1,24 @@
 """The QAOA state vector of ``qrp.quantum.statevector`` on a CUDA GPU (numba.cuda).
 
 The same two kernels as the CPU path, one thread per amplitude (the phase exp(-i gamma d[x])) or per amplitude pair
-(the 2x2 mixer exp(-i beta h_q) on qubit q), the diagonal and the state kept on the device for all layers and the
-state copied back once. Imported only when the GPU path runs (``statevector.qaoa_state(device=...)``). Tested
-against the CPU kernels under numba's CUDA simulator; not yet run on GPU hardware.
+(the 2x2 mixer exp(-i beta h_q) on qubit q), the diagonal and the state kept on the device for all layers. The
+expectation sum_x |psi_x|^2 d[x] / sum_x |psi_x|^2 is reduced on the device (a grid-stride loop, a shared-memory
+tree per block, one atomic add per block), so an evaluation copies 16 bytes back, not the 16 x 2^n of the state.
+Imported only when the GPU path runs (``statevector.qaoa_state(device=...)``, ``simulators.CudaSimulator``).
+Tested against the CPU kernels under numba's CUDA simulator; not yet run on GPU hardware.
 """
 
 from __future__ import annotations
 
 import numpy as np
-from numba import cuda
+from numba import cuda, float64
 
-from qrp.quantum.statevector import initial_state, mixer_matrices
+from qrp.quantum.mixers import initial_state, mixer_matrices
 
-#: CUDA threads per block.
+#: CUDA threads per block (a power of two: the reduction halves it).
 THREADS = 256
+#: Most blocks of the reduction (each thread then loops over the state with the grid's stride).
+REDUCE_BLOCKS = 1024
 
 
 @cuda.jit
@@ -38,24 +42,90 @@ def _mix(psi, q, u00, u01, u10, u11):  # pragma: no cover - device code
         psi[j] = u10 * a + u11 * b
 
 
+@cuda.jit
+def _expectation(psi, d, out):  # pragma: no cover - device code
+    """out[0] += sum |psi_x|^2 d[x], out[1] += sum |psi_x|^2 (blockDim.x must be THREADS)."""
+    acc = cuda.shared.array((2, THREADS), float64)
+    tid = cuda.threadIdx.x
+    x = cuda.grid(1)
+    stride = cuda.gridsize(1)
+    num = 0.0
+    den = 0.0
+    while x < psi.shape[0]:
+        a = psi[x]
+        w = a.real * a.real + a.imag * a.imag
+        num += w * d[x]
+        den += w
+        x += stride
+    acc[0, tid] = num
+    acc[1, tid] = den
+    cuda.syncthreads()
+    half = THREADS // 2
+    while half > 0:
+        if tid < half:
+            acc[0, tid] += acc[0, tid + half]
+            acc[1, tid] += acc[1, tid + half]
+        cuda.syncthreads()
+        half //= 2
+    if tid == 0:
+        cuda.atomic.add(out, 0, acc[0, 0])
+        cuda.atomic.add(out, 1, acc[1, 0])
+
+
+@cuda.jit
+def _probabilities(psi, out):  # pragma: no cover - device code
+    x = cuda.grid(1)
+    if x < psi.shape[0]:
+        a = psi[x]
+        out[x] = a.real * a.real + a.imag * a.imag
+
+
 def _launch(work: int) -> tuple[int, int]:
     """(blocks, threads per block) covering ``work`` threads (small blocks for small states)."""
     threads = min(THREADS, work)
     return (work + threads - 1) // threads, threads
 
 
-def qaoa_state_gpu(
-    diagonal: np.ndarray, gammas: np.ndarray, betas: np.ndarray, thetas: np.ndarray | None = None
-) -> np.ndarray:
-    """``statevector.qaoa_state`` computed on the GPU (same layers, same result to rounding), complex128."""
-    size = int(diagonal.shape[0])
-    n = size.bit_length() - 1
-    psi = cuda.to_device(initial_state(n, thetas))
-    d = cuda.to_device(np.ascontiguousarray(diagonal, dtype=np.float64))
+def to_device(array: np.ndarray):
+    """A float64 host array copied to the device."""
+    return cuda.to_device(np.ascontiguousarray(array, dtype=np.float64))
+
+
+def evolve_gpu(psi0: np.ndarray, d, gammas, betas, matrices):
+    """The QAOA layers applied on the device to the host initial state ``psi0``, with the device diagonal ``d``;
+    ``matrices(beta)``: the mixer's (n, 2, 2) per-qubit unitaries. Returns the device state (complex128)."""
+    size = int(psi0.shape[0])
+    psi = cuda.to_device(np.ascontiguousarray(psi0, dtype=np.complex128))
     phase = _phase[_launch(size)]
     mix = _mix[_launch(max(size // 2, 1))]
     for gamma, beta in zip(gammas, betas, strict=True):
         phase(psi, d, float(gamma))
-        for q, u in enumerate(mixer_matrices(float(beta), n, thetas)):
+        for q, u in enumerate(matrices(float(beta))):
             mix(psi, q, complex(u[0, 0]), complex(u[0, 1]), complex(u[1, 0]), complex(u[1, 1]))
+    return psi
+
+
+def expectation_gpu(psi, d) -> float:
+    """sum_x |psi_x|^2 d[x] / sum_x |psi_x|^2 of a device state and diagonal, reduced on the device."""
+    out = cuda.to_device(np.zeros(2))
+    blocks = min(REDUCE_BLOCKS, (int(psi.shape[0]) + THREADS - 1) // THREADS)
+    _expectation[blocks, THREADS](psi, d, out)
+    num, den = out.copy_to_host()
+    return float(num / den)
+
+
+def probabilities_gpu(psi) -> np.ndarray:
+    """|psi_x|^2 of a device state, computed on the device and copied back (float64, 8 bytes per amplitude)."""
+    out = cuda.device_array(int(psi.shape[0]), dtype=np.float64)
+    _probabilities[_launch(int(psi.shape[0]))](psi, out)
+    return out.copy_to_host()
+
+
+def qaoa_state_gpu(
+    diagonal: np.ndarray, gammas: np.ndarray, betas: np.ndarray, thetas: np.ndarray | None = None
+) -> np.ndarray:
+    """``statevector.qaoa_state`` computed on the GPU (same layers, same result to rounding), complex128."""
+    n = int(diagonal.shape[0]).bit_length() - 1
+    psi = evolve_gpu(initial_state(n, thetas), to_device(diagonal), gammas, betas,
+                     lambda beta: mixer_matrices(beta, n, thetas))
     return psi.copy_to_host()
