@@ -92,7 +92,7 @@ def _merge(frame: pd.DataFrame, rows: list[dict[str, Any]]) -> pd.DataFrame:
     if frame.empty:
         return frame
     frame = frame[~frame["run_id"].duplicated()].reset_index(drop=True)
-    return frame[column_order(frame.columns)]
+    return _numeric_columns(frame[column_order(frame.columns)])
 
 
 def read_table(out_dir) -> pd.DataFrame:
@@ -188,15 +188,49 @@ def column_order(columns) -> list[str]:
     return [c for c in columns if c not in dynamic and c not in tail] + dynamic + tail
 
 
+def _is_null(v: Any) -> bool:
+    return v is None or (isinstance(v, float) and math.isnan(v))
+
+
+def _is_number(v: Any) -> bool:
+    return isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, (bool, np.bool_))
+
+
+def _numeric_text(v: Any) -> bool:
+    if not isinstance(v, str):
+        return False
+    try:
+        float(v)
+    except ValueError:
+        return False
+    return True
+
+
+def _numeric_columns(frame: pd.DataFrame) -> pd.DataFrame:
+    """Object columns whose values are numbers and None (an option like ``reps``, set for some solvers and None for
+    others; a batch of None rows made the column object, and a later int row then sat beside the parquet's floats),
+    or the "1" / "1.0" text an older table stored for them, as float64: a column's type then does not depend on
+    which rows landed first, or on where a run was killed and resumed. Other columns are left as they are."""
+    out = frame
+    for col in frame.columns:
+        if frame[col].dtype == object:
+            values = [v for v in frame[col] if not _is_null(v)]
+            if values and any(map(_is_number, values)) and all(_is_number(v) or _numeric_text(v) for v in values):
+                if out is frame:
+                    out = frame.copy()
+                out[col] = np.array([np.nan if _is_null(v) else float(v) for v in frame[col]], dtype=np.float64)
+    return out
+
+
 def _arrow_safe(frame: pd.DataFrame) -> pd.DataFrame:
-    """Object columns holding mixed types (a stat that is a number for one solver and text for another) as text."""
-    out = frame.copy()
+    """Columns made storable: numbers as float64 (``_numeric_columns``), other mixed types (a stat that is a number
+    for one solver and text for another) as text."""
+    out = _numeric_columns(frame).copy()
     for col in out.columns:
         if out[col].dtype == object:
-            kinds = {type(v) for v in out[col] if v is not None and not (isinstance(v, float) and math.isnan(v))}
+            kinds = {type(v) for v in out[col] if not _is_null(v)}
             if len(kinds) > 1:
-                out[col] = [None if v is None or (isinstance(v, float) and math.isnan(v)) else str(v)
-                            for v in out[col]]
+                out[col] = [None if _is_null(v) else str(v) for v in out[col]]
     return out
 
 
