@@ -1,4 +1,5 @@
-"""Transferred QAOA angles for ERC problems: the ``angles="transfer"`` start of the "qaoa" solver.
+"""QAOA angles for ERC problems: the ``angles="transfer"`` start of the "qaoa" solver, and the ``"fixed"`` and
+``"ramp"`` tables (zero evaluations on the instance) at the end of this module.
 
 QAOA angles optimized on one instance are good starts on others of the same family (Brandao et al. 2018,
 arXiv:1812.04170: the objective concentrates over instances; Galda et al. 2021, arXiv:2106.07041: transfer between
@@ -40,3 +41,39 @@ def transfer_angles(reps: int) -> np.ndarray:
         raise ValueError(f"angles='transfer' has no angles for reps={reps!r}; the table holds reps "
                          f"{sorted(int(k) for k in table)} (python -m benchmarks.qaoa_angles build --reps ...)")
     return np.array(table[str(reps)], dtype=np.float64)
+
+
+#: The fixed-angle and linear-ramp table per encoding (``python -m benchmarks.fixed_angles build``).
+FIXED_TABLE = "fixed_angles.json"
+
+
+@cache
+def fixed_table() -> dict:
+    """The shipped fixed-angle table (``{"fixed": {encoding: {p: angles}}, "ramp": {encoding: slopes}, ...}``)."""
+    return json.loads(resources.files("qrp.discrete").joinpath(FIXED_TABLE).read_text())
+
+
+def fixed_angles(encoding: str, reps: int) -> np.ndarray:
+    """``angles="fixed"``: [gamma_1..gamma_p, beta_1..beta_p] for ``encoding`` at depth ``reps``, optimized once
+    for the mean normalized energy over training covariances (seeds 2000-2007, never measured) and used on every
+    instance with zero evaluations (Shaydulin et al. 2024, Sci. Adv. 10, eadm6761). ``ValueError`` for a depth the
+    table does not hold."""
+    table = fixed_table()["fixed"][encoding]
+    if str(reps) not in table:
+        raise ValueError(f"angles='fixed' has no angles for reps={reps!r} (encoding {encoding!r}); the table holds "
+                         f"reps {sorted(int(k) for k in table)} (python -m benchmarks.fixed_angles build)")
+    return np.array(table[str(reps)], dtype=np.float64)
+
+
+def ramp_reps(num_qubits: int) -> int:
+    """Depth of ``angles="ramp"``: one layer per qubit, p = n (depth grows with the problem)."""
+    return int(num_qubits)
+
+
+def linear_ramp(encoding: str, reps: int) -> np.ndarray:
+    """``angles="ramp"``: linear-ramp QAOA (Montanez-Barrera & Michielsen, arXiv:2405.09169), gamma_l = t_l dg,
+    beta_l = -(1 - t_l) db, t_l = (l - 1/2) / p, with the slopes (dg, db) of ``encoding`` calibrated once on the
+    training covariances (``benchmarks.fixed_angles``); zero evaluations on the instance."""
+    slopes = fixed_table()["ramp"][encoding]
+    t = (np.arange(reps) + 0.5) / reps
+    return np.concatenate([t * slopes["delta_gamma"], -(1.0 - t) * slopes["delta_beta"]])

@@ -17,7 +17,7 @@ import numpy as np
 from qrp.classical.newton import solve_auto
 from qrp.core.registry import Option, bool_option, check_options, choice_option
 from qrp.core.result import Resources
-from qrp.discrete.angles import transfer_angles
+from qrp.discrete.angles import fixed_angles, linear_ramp, ramp_reps, transfer_angles
 from qrp.discrete.options import discrete_options
 from qrp.discrete.refine import SampleResult
 from qrp.discrete.relax import nearest_sample, relaxed_bits
@@ -44,8 +44,11 @@ def continuous_solution(cov: np.ndarray, budgets: np.ndarray, formulation: str) 
 
 #: ``warm_start`` values: no warm start, the QUBO's continuous relaxation (True means this), the oracle.
 WARM_STARTS = (False, "relaxation", "oracle")
-#: ``angles`` values: the optimizer's first start.
-ANGLES = ("ramp", "transfer")
+#: ``angles`` values (``qaoa_sampler``): optimized from the linear ramp (default), transferred then optimized, fixed
+#: (no evaluation), linear-ramp QAOA with p = n (no evaluation).
+ANGLES = ("optimized", "transfer", "fixed", "ramp")
+#: the strategies that evaluate nothing on the instance
+FIXED_STRATEGIES = ("fixed", "ramp")
 
 
 def _check_warm_start(value):
@@ -76,7 +79,8 @@ OWN_OPTIONS = (
     *OPTIMIZE_OPTIONS,
     Option("warm_start", False, _check_warm_start, "Egger et al.'s warm start: False, True / 'relaxation' (the "
            "QUBO's continuous relaxation) or 'oracle' (the classical ERC solution: an upper bound, not a method)"),
-    choice_option("angles", "ramp", ANGLES, "first start: the linear ramp or transferred angles (init='ramp')"),
+    choice_option("angles", "optimized", ANGLES, "optimized (from the ramp), transfer (transferred start, then "
+                  "optimized), fixed (shipped table, 0 evaluations), ramp (linear-ramp QAOA, p = n, 0 evaluations)"),
     EPSILON,
     bool_option("carry_angles", True, "start each round from the previous round's angles"),
     bool_option("resources", True, 'transpiled depth and CX counts per term structure, in stats["circuit"]'),
@@ -112,8 +116,12 @@ def qaoa_sampler(**options):
 
     ``warm_start``: Egger et al.'s warm start, regularized by ``epsilon``, from each round's QUBO relaxation
     (True / "relaxation") or from the classical solution ("oracle", an upper bound): ``warm_thetas``.
-    ``angles="transfer"``: the first start is the shipped median of optimized angles at this depth
-    (``qrp.discrete.angles.transfer_angles``). ``carry_angles``: start each round from the previous round's
+    ``angles``: "optimized" (COBYLA etc. from ``init``), "transfer" (the first start is the shipped median of
+    optimized angles at this depth, ``qrp.discrete.angles.transfer_angles``, then optimized: not fixed angles),
+    "fixed" (the shipped table of the problem's encoding at depth ``reps``, ``qrp.discrete.angles.fixed_angles``:
+    read out with zero objective evaluations on the instance) or "ramp" (linear-ramp QAOA with p = n layers and
+    calibrated slopes, ``linear_ramp``: zero evaluations; ``reps`` is ignored). ``carry_angles``: start each
+    round from the previous round's
     optimized angles when they start lower (the problems of
     successive rounds differ only by their box; the cost is normalized, so good angles transfer). ``resources``:
     transpiled depth and CX counts (``circuit_resources``), computed once per term structure, in
@@ -128,16 +136,24 @@ def qaoa_sampler(**options):
         if o["init"] != "ramp":
             raise ValueError(f"angles='transfer' is the first start of init='ramp', not of init={o['init']!r}")
         start = transfer_angles(o["reps"])
+    elif o["angles"] == "fixed":
+        fixed_angles("binary", o["reps"])  # the depth is checked now (every encoding's table holds the same depths)
     resource_cache: dict[tuple, dict] = {}
     oracle: dict[str, np.ndarray] = {}
 
     def sample_solver(problem, *, seed, state) -> SampleResult:
         op, offset = problem.to_ising()
         thetas = None if not o["warm_start"] else warm_thetas(problem, o["warm_start"], o["epsilon"], oracle)
-        qaoa = QAOA(op, offset, warm_thetas=thetas, seed=seed, settings=settings)
-        res = qaoa.optimize(optimizer=o["optimizer"], init=o["init"], max_evals=o["max_evals"],
-                            multistart=o["multistart"], readout_shots=o["readout_shots"], start=start,
-                            initial_angles=state if o["carry_angles"] and state is not None else None)
+        reps = ramp_reps(problem.num_qubits) if o["angles"] == "ramp" else o["reps"]
+        qaoa = QAOA(op, offset, warm_thetas=thetas, seed=seed,
+                    settings=settings if reps == settings.reps else dataclasses.replace(settings, reps=reps))
+        if o["angles"] in FIXED_STRATEGIES:
+            table = fixed_angles if o["angles"] == "fixed" else linear_ramp
+            res = qaoa.fixed(table(problem.encoding.name, reps), readout_shots=o["readout_shots"])
+        else:
+            res = qaoa.optimize(optimizer=o["optimizer"], init=o["init"], max_evals=o["max_evals"],
+                                multistart=o["multistart"], readout_shots=o["readout_shots"], start=start,
+                                initial_angles=state if o["carry_angles"] and state is not None else None)
         stats = {k: v for k, v in res.stats.items() if k != "seed"} | {
             "warm_start": o["warm_start"], "start_angles": o["angles"], "value": res.value,
             "expectation": res.expectation, "best_energy": res.best_energy,
@@ -152,13 +168,14 @@ def qaoa_sampler(**options):
         if o["resources"]:
             key = (op.num_qubits, tuple(sorted(qaoa.masks.tolist())))
             if key not in resource_cache:
-                resource_cache[key] = circuit_resources(qaoa.normalized, o["reps"], seed=0)
+                resource_cache[key] = circuit_resources(qaoa.normalized, reps, seed=0)
             stats["circuit"] = resource_cache[key]
         sample = res.best_state.astype(np.int64)
         used = Resources(samples=(o["shots"] or 0) * res.evaluations + o["readout_shots"],
                          evaluations=res.evaluations, circuit_executions=res.evaluations + 1,
                          simulation_seconds=res.simulation_seconds)
-        return SampleResult(sample, problem.energy(sample), stats, res.angles if o["carry_angles"] else None, used)
+        carried = res.angles if o["carry_angles"] and o["angles"] not in FIXED_STRATEGIES else None
+        return SampleResult(sample, problem.energy(sample), stats, carried, used)
 
     return sample_solver
 

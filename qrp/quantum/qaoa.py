@@ -48,7 +48,7 @@ the memory guard (``max_qubits``): ``qrp.quantum.memory``.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -286,6 +286,22 @@ class QAOA:
         return self._readout(angles, value, evaluations, iterations, readout_shots, exact_reference, start,
                              {"optimizer": optimizer, "init": used,
                               "multistart": multistart, "start_values": [float(r[0]) for r in runs]})
+
+    def fixed(self, angles, *, readout_shots: int = OPTIMIZE_DEFAULTS["readout_shots"],
+              exact_reference: bool | None = None) -> QAOAResult:
+        """Read out at given ``angles`` (2p,) with no optimization: zero objective evaluations (the fixed-angle
+        setting of Shaydulin et al. 2024, Sci. Adv. 10, eadm6761). ``value`` is the expectation of the readout
+        (exact when the state is held)."""
+        angles = np.asarray(angles, dtype=np.float64)
+        if angles.shape != (2 * self.reps,) or not np.all(np.isfinite(angles)):
+            raise ValueError(f"angles must be {2 * self.reps} finite numbers, got {angles!r}")
+        readout_shots = check_options(OPTIMIZE_OPTIONS, {"readout_shots": readout_shots}, owner="QAOA",
+                                      fill=False)["readout_shots"]
+        self.evaluations = 0
+        self.simulation_seconds = 0.0
+        res = self._readout(angles, np.nan, 0, 0, readout_shots, exact_reference, time.perf_counter(),
+                            {"optimizer": None, "init": "fixed", "multistart": 0, "start_values": []})
+        return replace(res, value=res.expectation)
 
     @staticmethod
     def _options(optimizer: str, max_evals: int) -> dict[str, Any]:

@@ -21,7 +21,9 @@ the ground energy, 0 when none was, so p < 1 / samples there), ``uniform_probabi
 variational optimizer's circuit evaluations x shots per evaluation; an exact-expectation evaluation is charged
 ``NOMINAL_SHOTS`` shots, the size of the readout) and ``samples`` (training plus readout),
 ``tts_shots`` = ln(0.01) / ln(1 - p) (samples from the final distribution, Shaydulin et al. 2024's TTS for fixed
-angles), ``tts`` = training_samples + tts_shots (optimizer shots counted too), ``uniform_tts``, ``tts_seconds`` =
+angles), ``tts`` = training_samples + tts_shots (optimizer shots counted too), ``tts_evaluations`` = the same in
+energy evaluations, the one unit of every method (``evaluation_cost``: training + evaluations per sample x
+tts_shots; ``oracle_evaluations`` those of the call), ``encoding``, ``uniform_tts``, ``tts_seconds`` =
 wall time of the call x max(1, ln(0.01) / ln(1 - P)), P = 1 - (1 - p)^readout the probability that one call's
 readout holds a ground state (the annealing benchmarks' TTS, Ronnow et al. 2014), the approximation
 ratio (E_max - <E>) / (E_max - E_min) when the solver reports it, next to ``uniform_approximation_ratio`` (the
@@ -128,6 +130,18 @@ def _samples(res) -> tuple[int, int]:
     return charged - readout, readout
 
 
+def evaluation_cost(res, training: int, readout: int) -> tuple[float, float]:
+    """(energy evaluations of the call, evaluations per sample), the one resource unit of every method: an energy
+    evaluation of the cost function (an oracle query). A QAOA shot is one (the readout's and the optimizer's:
+    ``training`` = evaluations x shots); a classical sampler's are its ``Resources.evaluations`` (one per SA
+    Metropolis proposal, greedy / tabu flip evaluated, random string; rounding's polish), spread over its samples."""
+    used = res.resources
+    if used.circuit_executions:
+        return float(training + readout), 1.0
+    total = float(used.evaluations or used.samples)
+    return total, total / max(int(used.samples), 1)
+
+
 def run_ground_state(task, row: dict[str, Any]) -> dict[str, Any]:
     """One ground-state grid point (module docstring): ``row`` (the runner's identity fields) completed."""
     spec = task.spec
@@ -153,6 +167,7 @@ def run_ground_state(task, row: dict[str, Any]) -> dict[str, Any]:
     else:
         p, source = (float(stats.get("best_fraction", 0.0)) if found else 0.0), "samples"
     training, readout = _samples(res)
+    oracle, per_sample = evaluation_cost(res, training, readout)
     tts_shots = time_to_solution(p)
     per_call = -math.expm1(readout * math.log1p(-p)) if p < 1.0 else 1.0  # P(a call's readout holds a ground state)
     uniform = ref["degeneracy"] / 2.0**n
@@ -165,6 +180,8 @@ def run_ground_state(task, row: dict[str, Any]) -> dict[str, Any]:
         ground_state_probability=p, probability_source=source, uniform_probability=uniform,
         probability_ratio=p / uniform, degeneracy=ref["degeneracy"], training_samples=training,
         samples=training + readout, tts_shots=tts_shots, tts=training + tts_shots,
+        encoding=disc["encoding"], oracle_evaluations=oracle, evaluations_per_sample=per_sample,
+        tts_evaluations=training + per_sample * tts_shots,
         uniform_tts=time_to_solution(uniform), tts_seconds=time_to_solution(per_call, samples=elapsed),
         approximation_ratio=stats.get("approximation_ratio"),
         uniform_approximation_ratio=ratio_uniform, evaluations=stats.get("evaluations"), elapsed=elapsed,

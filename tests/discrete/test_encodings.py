@@ -119,3 +119,41 @@ def test_encoding_table(cov):
     for r in rows.values():
         assert r["local_minima"] >= r["ground_degeneracy"]
         assert 0.0 <= r["descent_success"] <= 1.0
+
+
+@pytest.mark.parametrize("strategy", ["fixed", "ramp"])
+@pytest.mark.parametrize("name", ["binary", "domain_wall"])
+def test_fixed_strategies_evaluate_nothing(cov, strategy, name):
+    from qrp.discrete.angles import fixed_angles, linear_ramp
+    from qrp.discrete.qaoa import qaoa_sampler
+
+    p = qrp.discretize(cov, 2, encoding=name)
+    res = qaoa_sampler(reps=4, angles=strategy, resources=False)(p, seed=0, state=None)
+    assert res.resources.evaluations == 0 and res.stats["evaluations"] == 0
+    assert res.resources.samples == 1024 and res.resources.circuit_executions == 1
+    want = fixed_angles(name, 4) if strategy == "fixed" else linear_ramp(name, p.num_qubits)
+    np.testing.assert_array_equal(res.stats["angles"], want)
+    assert res.stats["reps"] == (4 if strategy == "fixed" else p.num_qubits)
+    assert res.state is None
+    # calibrated on training covariances, it beats the uniform state's ground-state probability on held-out ones
+    probs = [qaoa_sampler(reps=4, angles=strategy, resources=False)(
+        qrp.discretize(np.asarray(factor_covariance(3, n_factors=3, seed=s)), 2, encoding=name), seed=0,
+        state=None).stats["ground_state_probability"] for s in (0, 1, 3, 4, 5)]
+    assert np.median(probs) > 4 / 2**p.num_qubits
+
+
+@pytest.mark.parametrize("strategy", ["optimized", "transfer"])
+def test_optimized_strategies_count_evaluations(cov, strategy):
+    from qrp.discrete.qaoa import qaoa_sampler
+
+    p = qrp.discretize(cov, 2)
+    res = qaoa_sampler(reps=1, angles=strategy, max_evals=7, resources=False)(p, seed=0, state=None)
+    assert 0 < res.resources.evaluations <= 8  # COBYLA's runs plus the final objective value
+    assert res.stats["start_angles"] == strategy
+
+
+def test_fixed_table_depth_refused():
+    from qrp.discrete.qaoa import qaoa_sampler
+
+    with pytest.raises(ValueError, match="no angles for reps=9"):
+        qaoa_sampler(reps=9, angles="fixed")
