@@ -15,6 +15,10 @@ from pathlib import Path
 
 import pytest
 
+# the docs build's own code (needs the docs extra) and the gallery pages mkdocs-gallery writes from examples/
+# (tests/test_examples.py runs the examples)
+collect_ignore_glob = ["docs/*.py", "docs/generated/*"]
+
 _DIRECTIVE = re.compile(r"<!--\s*docs-test:\s*(slow|skip)\s*(.*?)\s*-->")
 
 
