@@ -342,6 +342,7 @@ register_solver(
     default_max_iter=1,
     options="qrp.discrete.samplers:OPTIONS",
     extra_options=True,
+    max_qubits="qrp.discrete.samplers:qubit_limit",
 )
 register_solver(
     "qaoa",

@@ -18,7 +18,7 @@ import numpy as np
 
 from qrp.core.registry import Option, check_options, int_option
 from qrp.core.result import Resources
-from qrp.core.validation import MAX_ITERATIONS, MAX_SAMPLES
+from qrp.core.validation import MAX_SAMPLES, bounded_int, check_memory
 from qrp.discrete.options import discrete_options
 from qrp.discrete.refine import SampleResult
 from qrp.discrete.samplers import GROUND_STATE_CHECK_QUBITS, read_sampleset
@@ -38,10 +38,27 @@ def _validate_beta_range(beta_range):
     return (lo, hi)
 
 
+#: Bytes dwave-samplers allocates per sweep before annealing (the float64 beta schedule of ``num_sweeps`` values).
+SCHEDULE_BYTES_PER_SWEEP = 8
+
+
+#: Sweeps per anneal at most: 10^7 (an 80 MB schedule; at the default 20 reads already hours of annealing on 100
+#: variables). 10^9, the earlier cap, asked for 7.45 GiB before the first sweep.
+MAX_SWEEPS = MAX_SAMPLES
+
+
+def _check_num_sweeps(value) -> int:
+    """An integer in [1, ``MAX_SWEEPS``] whose beta schedule (``SCHEDULE_BYTES_PER_SWEEP`` bytes a sweep, all
+    allocated before the first sweep) fits in memory (``check_memory``)."""
+    v = bounded_int(value, "num_sweeps", maximum=MAX_SWEEPS)
+    check_memory(SCHEDULE_BYTES_PER_SWEEP * v, f"num_sweeps={v} (the annealing schedule, 8 bytes per sweep)")
+    return v
+
+
 #: The annealer's own options.
 OWN_OPTIONS = (
     int_option("num_reads", 20, "independent anneals per round", maximum=MAX_SAMPLES),
-    int_option("num_sweeps", 1000, "Metropolis sweeps per anneal", maximum=MAX_ITERATIONS),
+    Option("num_sweeps", 1000, _check_num_sweeps, "Metropolis sweeps per anneal"),
     Option("beta_range", None, _validate_beta_range, "(hot, cold) inverse temperatures (None: the sampler's)"),
     int_option("check_ground_state", GROUND_STATE_CHECK_QUBITS, "compare with enumeration up to this n (0: never)",
                minimum=0),

@@ -40,7 +40,7 @@ from scipy.cluster.hierarchy import leaves_list, linkage
 from scipy.spatial.distance import squareform
 
 from qrp.core.result import Resources
-from qrp.core.validation import positive_int
+from qrp.core.validation import MAX_ROUNDS, bounded_int, positive_int
 from qrp.discrete.options import BLOCK_ORDERS, DEFAULTS
 from qrp.discrete.problem import DiscreteProblem
 from qrp.discrete.refine import SampleResult, round_seeds
@@ -122,7 +122,7 @@ def block_sampler(inner, *, block_size: int, block_order: str = DEFAULTS.block_o
     block_size = positive_int(block_size, "block_size")
     if block_order not in BLOCK_ORDERS:
         raise ValueError(f"block_order must be one of {BLOCK_ORDERS}, got {block_order!r}")
-    block_sweeps = positive_int(block_sweeps, "block_sweeps")
+    block_sweeps = bounded_int(block_sweeps, "block_sweeps", maximum=MAX_ROUNDS)
     orders: dict[int, np.ndarray] = {}
 
     def sample_solver(problem, *, seed, state) -> SampleResult:

@@ -76,7 +76,8 @@ class Discretization:
     penalty: float = declare(real_option("penalty", 1.0, "budget penalty factor (pairwise)"))
     block_size: int | None = declare(int_option("block_size", None, "assets per block (None: no decomposition)"))
     block_order: str = declare(choice_option("block_order", "energy_impact", BLOCK_ORDERS, "how blocks are chosen"))
-    block_sweeps: int = declare(int_option("block_sweeps", 4, "sweeps over the blocks per round at most"))
+    block_sweeps: int = declare(int_option("block_sweeps", 4, "sweeps over the blocks per round at most",
+                                           maximum=MAX_ROUNDS))
 
     @classmethod
     def options(cls, **defaults: Any) -> tuple[Option, ...]:
@@ -116,6 +117,9 @@ class Discretization:
         if self.rounds is not None and max_iter is not None and self.rounds != max_iter:
             raise ValueError(f"rounds={self.rounds} and max_iter={max_iter} disagree (for a discrete solver both set "
                              f"the number of refinement rounds); pass one of them")
+        if self.rounds is None and max_iter is not None and max_iter > MAX_ROUNDS:
+            raise ValueError(f"max_iter={max_iter} sets the refinement rounds of a discrete solver, which must be at "
+                             f"most {MAX_ROUNDS} (a seed is spawned per round before the first one runs)")
         return self.rounds if self.rounds is not None else (1 if max_iter is None else max_iter)
 
 

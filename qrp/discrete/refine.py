@@ -63,11 +63,15 @@ class SampleResult:
 
 
 SampleSolver = Callable[..., SampleResult]
+#: Seeds ``round_seeds`` spawns at most (refinement rounds x blocks of a decomposition).
+MAX_SEEDS = 10**7
 
 
 def round_seeds(seed: int | None, rounds: int) -> tuple[list[int], int]:
     """One seed in [0, 2^31) per round (the range dwave-samplers accepts) from ``SeedSequence(seed).spawn(rounds)``,
-    and the sequence's entropy (recorded so that a ``seed=None`` run can be replayed)."""
+    and the sequence's entropy (recorded so that a ``seed=None`` run can be replayed). At most ``MAX_SEEDS``
+    (``ValueError`` before spawning: 10^9 seeds would take minutes and gigabytes)."""
+    rounds = bounded_int(rounds, "the number of seeds (rounds x blocks)", maximum=MAX_SEEDS)
     ss = np.random.SeedSequence(check_seed(seed))
     return [int(c.generate_state(1, dtype=np.uint32)[0] >> 1) for c in ss.spawn(rounds)], int(ss.entropy)
 

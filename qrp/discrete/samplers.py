@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from qrp.core import validation
 from qrp.core.registry import Option, int_option
 from qrp.core.result import Resources
 from qrp.core.validation import positive_int
@@ -45,6 +46,31 @@ OPTIONS = (
     int_option("check_ground_state", GROUND_STATE_CHECK_QUBITS, "compare with enumeration up to this n (0: never)",
                minimum=0),
 )
+
+
+#: Bytes per state of an exhaustive dimod sampler's SampleSet (n int8 values, a float64 energy, an int64 count, per
+#: state of 2^n) besides the n bytes of the sample: the memory estimate behind ``qubit_limit``.
+EXHAUSTIVE_BYTES_PER_STATE = 16
+
+
+def _exhaustive(sampler) -> bool:
+    """Whether ``sampler`` enumerates all 2^n states (dimod's ExactSolver and its kin, by class name: dimod itself is
+    imported only when a sampler is passed)."""
+    return any(cls.__name__.startswith("Exact") and cls.__module__.startswith("dimod")
+               for cls in type(sampler).__mro__)
+
+
+def qubit_limit(options) -> int | None:
+    """The registry's qubit limit of "dimod": for an exhaustive sampler (``dimod.ExactSolver``), the largest n whose
+    2^n states (``EXHAUSTIVE_BYTES_PER_STATE`` + n bytes each) fit in half the available memory; None (no limit)
+    for any other sampler. ExactSolver at N = 8, bits = 6 asked for 2.25 TiB before this."""
+    if not _exhaustive(options.get("sampler")):
+        return None
+    budget = validation.memory_budget()
+    n = 1
+    while 2.0 ** (n + 1) * (EXHAUSTIVE_BYTES_PER_STATE + n + 1) <= budget:
+        n += 1
+    return n
 
 
 def check_sampler(sampler, sample_kwargs: dict) -> None:

@@ -285,7 +285,13 @@ def constrained_risk_budgeting(
                              "cannot be normalized to sum(w) = 1: flip the signs or add a leverage cap")
         lam, sum_error = 1.0 / float(x.sum()) ** model.degree, 0.0
     else:
-        lam, x = _find_lambda(model, 1.0)
+        try:
+            lam, x = _find_lambda(model, 1.0)
+        except ValueError as exc:
+            if cons.a_eq is None:
+                raise
+            raise ValueError(f"{exc}. Equality constraints on the final weights often leave no such lambda: "
+                             "formulation='homogeneous' imposes them on w = x / sum(x) and solves once") from None
         sum_error = abs(float(x.sum()) - 1.0)
     w = x / x.sum()
     lam = lam * c_ra if pi is not None else lam
