@@ -138,7 +138,7 @@ def test_infeasible_equality_message_points_to_homogeneous():
     """The R test-constraints case: no lambda makes sum x*(lambda) = 1 under the equality; homogeneous solves it."""
     s = 0.04 * np.array([[1, 0.5, -0.5], [0.5, 1, -0.5], [-0.5, -0.5, 1]])
     eq = ([[1.0, 1.0, 0.0]], [0.99])
-    with pytest.raises(ValueError, match="no lambda makes the weights sum to 1.*formulation='homogeneous'"):
+    with pytest.raises(ValueError, match=r"no lambda makes the weights sum to 1.*formulation='homogeneous'"):
         constrained_risk_budgeting(s, equality_constraints=eq)
     res = constrained_risk_budgeting(s, equality_constraints=eq, formulation="homogeneous")
     assert res.weights[:2].sum() == pytest.approx(0.99, abs=1e-8)
