@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+from qrp.core.extras import missing_extra
 from qrp.core.provenance import qrp_version
 
 __version__ = qrp_version()
@@ -107,7 +108,13 @@ def __getattr__(name: str) -> Any:
     module = _EXPORTS.get(name)
     if module is None:
         raise AttributeError(f"module 'qrp' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
+    try:
+        value = getattr(importlib.import_module(module), name)
+    except ModuleNotFoundError as exc:  # an optional package: say which extra installs it
+        hint = missing_extra(exc, f"qrp.{name}", "finance" if module.startswith("qrp.finance") else None)
+        if hint is None:
+            raise
+        raise hint from exc
     globals()[name] = value
     return value
 

@@ -15,15 +15,10 @@ import sys
 from pathlib import Path
 
 import numpy as np
-from rich.console import Console
-from rich.table import Table
 
+from qrp.core.extras import install_hint
 from qrp.core.provenance import DirectoryInUse, qrp_version
 
-#: top-level module of an optional dependency -> the extra of pyproject.toml that installs it
-EXTRAS = {"mlflow": "tracking", "sqlalchemy": "tracking", "alembic": "tracking", "distributed": "distributed",
-          "dask": "distributed", "sklearn": "finance", "arch": "finance", "quadprog": "finance", "cvxpy": "finance",
-          "statsmodels": "finance", "skfolio": "data", "qiskit_optimization": "interop"}
 #: exit status of user errors (argparse's own) and of unexpected errors.
 USER_ERROR, INTERNAL_ERROR = 2, 1
 
@@ -52,7 +47,10 @@ def _solve(args: argparse.Namespace) -> int:
         raise ValueError(f"--cov {args.cov}: is a directory, expected a CSV file")
     options = _json_options(args.options)
     budgets = _budgets(args.budgets)
-    from qrp.api import risk_parity  # the solver stack is imported only once the arguments are read
+    from rich.console import Console  # rich and pandas (the studies extra): imported once the arguments are read
+    from rich.table import Table
+
+    from qrp.api import risk_parity
     from qrp.data.loaders import example_covariance, read_covariance_csv
 
     cov = example_covariance() if args.cov is None else read_covariance_csv(args.cov)
@@ -114,7 +112,10 @@ def _rebalance(args: argparse.Namespace) -> int:
 
 
 def _solvers(args: argparse.Namespace) -> int:
-    from qrp.core.registry import available_solvers  # cli start-up stays light: only for `qrp solvers`
+    from rich.console import Console  # cli start-up stays light: only for `qrp solvers`
+    from rich.table import Table
+
+    from qrp.core.registry import available_solvers
 
     table = Table(title="qrp solvers")
     for col in ("name", "kind", "default tol", "description"):
@@ -126,7 +127,10 @@ def _solvers(args: argparse.Namespace) -> int:
 
 
 def _backtest(args: argparse.Namespace) -> int:
-    from qrp.finance.backtest import run_backtest_config  # cli start-up stays light: only for `qrp backtest`
+    from rich.console import Console  # cli start-up stays light: only for `qrp backtest`
+    from rich.table import Table
+
+    from qrp.finance.backtest import run_backtest_config
 
     res = run_backtest_config(args.config, args.out)
     table = Table(title=f"backtest: {args.config} ({res.returns.index[0].date()} to {res.returns.index[-1].date()})")
@@ -248,9 +252,7 @@ def describe_error(exc: BaseException) -> tuple[int, str]:
     """Exit status and one-line message for an exception that ended a command."""
     if isinstance(exc, ModuleNotFoundError) and exc.name:
         top = exc.name.split(".")[0]
-        extra = EXTRAS.get(top)
-        how = f'pip install "qrp[{extra}]"' if extra else f"pip install {top}"
-        return USER_ERROR, f"this needs the optional package {top!r}, which is not installed: {how}"
+        return USER_ERROR, f"this needs the optional package {top!r}, which is not installed: {install_hint(exc.name)}"
     if isinstance(exc, OSError) and exc.strerror and exc.filename is not None:
         return USER_ERROR, f"{exc.strerror}: {exc.filename}"
     if isinstance(exc, (ValueError, TypeError, OSError, DirectoryInUse)):

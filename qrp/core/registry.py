@@ -33,6 +33,7 @@ from typing import Any
 
 import numpy as np
 
+from qrp.core.extras import missing_extra
 from qrp.core.result import SolverOutput
 from qrp.core.validation import finite_float, plain, positive_int
 
@@ -208,12 +209,19 @@ class SolverSpec:
 
     def solve(self, cov, budgets, *, tol: float, max_iter: int | None, seed, options: Mapping[str, Any]):
         """Run the solver on validated inputs; ``options`` as returned by ``validate_options``. ``max_iter`` None
-        means the registry default (a discrete solver's driver also reconciles it with ``rounds``)."""
-        if self.kind == "discrete":
-            return _load(DISCRETE_DRIVER)(self, cov, budgets, tol=tol, max_iter=max_iter, seed=seed,
-                                          options=dict(options))
-        max_iter = self.default_max_iter if max_iter is None else max_iter
-        return self.function(cov, budgets, tol=tol, max_iter=max_iter, seed=seed, **options)
+        means the registry default (a discrete solver's driver also reconciles it with ``rounds``). A missing
+        optional package (``qrp.core.extras``) raises ``ModuleNotFoundError`` naming this solver and the extra."""
+        try:
+            if self.kind == "discrete":
+                return _load(DISCRETE_DRIVER)(self, cov, budgets, tol=tol, max_iter=max_iter, seed=seed,
+                                              options=dict(options))
+            max_iter = self.default_max_iter if max_iter is None else max_iter
+            return self.function(cov, budgets, tol=tol, max_iter=max_iter, seed=seed, **options)
+        except ModuleNotFoundError as exc:
+            hint = missing_extra(exc, f"solver {self.name!r}")
+            if hint is None:
+                raise
+            raise hint from exc
 
 
 _REGISTRY: dict[str, SolverSpec] = {}

@@ -7,7 +7,8 @@ grid point.
   ``ok_runs``, ``error_runs``, and per solver the median ``rc_error`` and ``elapsed``), the runs table
   (``runs.csv``) and the report of ``qrp report`` (``report/summary.md`` and its plots, also written into the study
   directory), and the status FINISHED.
-* **Nested runs** (tag ``mlflow.parentRunId``, ``qrp.run_id``), one per successful grid point: the grid point's
+* **Nested runs** (tag ``mlflow.parentRunId``, ``qrp.run_id``), one per successful grid point, named by its solver
+  and settings (``run_name``: ``"qaoa n=3 bits=2 reps=1 rounds=5 seed=0"``): the grid point's
   parameters (solver, n_assets, seed, each option, the run keys and instance keys, run_id, config_hash), every
   finite numeric field of its row as a metric (booleans as 0/1), and weights / risk contributions / classical
   weights as ``weights.csv`` when the row has them.
@@ -61,6 +62,26 @@ def grid_params(spec: RunSpec, row: dict[str, Any]) -> dict[str, Any]:
     params = {"run_id": spec.run_id, "solver": spec.solver, "n_assets": spec.n_assets, "seed": spec.seed,
               "config_hash": row.get("config_hash"), **spec.run_args, **spec.instance, **spec.options}
     return {metric_key(k): param_value(v) for k, v in params.items()}
+
+
+#: MLflow's longest run name.
+MAX_RUN_NAME = 250
+
+
+def run_name(spec: RunSpec) -> str:
+    """A nested run's name: the solver, then n (when the grid sets it), the options, the run keys and the instance
+    keys (each sorted by name, as ``key=value``) and the seed; cut to MLflow's limit (``qrp.run_id`` identifies
+    the run)."""
+    settings = {**dict(sorted(spec.options.items())), **dict(sorted(spec.run_args.items())),
+                **dict(sorted(spec.instance.items()))}
+    size = [] if spec.n_assets is None else [f"n={spec.n_assets}"]
+    words = [spec.solver, *size, *(f"{k}={_word(v)}" for k, v in settings.items()), f"seed={spec.seed}"]
+    name = " ".join(words)
+    return name if len(name) <= MAX_RUN_NAME else name[:MAX_RUN_NAME - 3] + "..."
+
+
+def _word(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), default=str) if isinstance(value, (list, dict)) else str(value)
 
 
 def row_metrics(spec: RunSpec, row: dict[str, Any]) -> dict[str, float]:
@@ -136,7 +157,7 @@ class MlflowLogger:
         metric, param, _ = self._entities
         spec = self.specs[run_id]
         tags = {self._parent_tag: self.parent, "qrp.run_id": run_id, "qrp.study": self.study.name}
-        child = self.client.create_run(self.experiment_id, tags=tags, run_name=run_id).info.run_id
+        child = self.client.create_run(self.experiment_id, tags=tags, run_name=run_name(spec)).info.run_id
         stamp = int(pd.Timestamp.now(tz="UTC").timestamp() * 1000)
         values = grid_params(spec, row)
         long = {k: v for k, v in values.items() if len(str(v)) > MAX_PARAM}
@@ -196,4 +217,4 @@ def summary_metrics(frame: pd.DataFrame) -> dict[str, float]:
     return out
 
 
-__all__ = ["MlflowLogger", "grid_params", "row_metrics", "summary_metrics"]
+__all__ = ["MlflowLogger", "grid_params", "row_metrics", "run_name", "summary_metrics"]

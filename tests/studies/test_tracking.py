@@ -60,6 +60,7 @@ def test_parent_run_with_one_nested_run_per_grid_point_resumed_without_duplicate
     one = frame.iloc[-1]
     (logged,) = [r for r in nested if r.data.tags["qrp.run_id"] == one["run_id"]]
     assert logged.data.params["solver"] == one["solver"] and int(logged.data.params["n_assets"]) == 4
+    assert logged.info.run_name == f"{one['solver']} n=4 seed={one['seed']}"  # named by solver and settings
     assert int(logged.data.params["seed"]) == one["seed"]
     for key in ("rc_error", "weight_distance", "classical_rc_error", "iterations"):
         assert logged.data.metrics[key] == pytest.approx(float(one[key]), rel=1e-12, abs=1e-300), key
@@ -77,9 +78,27 @@ def test_parent_run_with_one_nested_run_per_grid_point_resumed_without_duplicate
     assert again.info.status == "FINISHED"
 
 
+def test_nested_runs_are_named_by_solver_and_settings():
+    from qrp.studies.grid import RunSpec
+    from qrp.studies.tracking import MAX_RUN_NAME, run_name
+
+    spec = RunSpec("abc", "qaoa", 3, 0, {"rounds": 5, "bits": 2, "reps": 1}, {"tol": 1e-9}, 0, {"instance": 2})
+    assert run_name(spec) == "qaoa n=3 bits=2 reps=1 rounds=5 tol=1e-09 instance=2 seed=0"
+    long = RunSpec("abc", "sa", 3, 1, {"budgets": list(range(200))})
+    assert len(run_name(long)) == MAX_RUN_NAME and run_name(long).startswith("sa n=3 budgets=[0,1,2")
+
+
 def test_a_bad_store_fails_before_any_grid_point_runs(write_study, tmp_path):
     pytest.importorskip("mlflow")
     path = write_study(STUDY.format(seeds="[0]"))
     with pytest.raises(ValueError, match="--mlflow 'nosuchscheme://x': cannot use this tracking store"):
         run_study(path, tmp_path / "out", mlflow_uri="nosuchscheme://x", progress=False)
     assert len(read_table(tmp_path / "out")) == 0
+
+
+def test_the_ui_extra_serves_mlflow_ui():
+    """``mlflow ui`` needs the full mlflow (its Flask app), not mlflow-skinny: the ``ui`` extra (in ``test``)."""
+    pytest.importorskip("mlflow")
+    from mlflow.server import app  # mlflow-skinny alone: No module named 'flask'
+
+    assert app.name == "mlflow.server"
