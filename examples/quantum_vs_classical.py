@@ -29,9 +29,10 @@ for name, res in rows:
 # Each refinement round solves a discrete problem on a box around the previous answer; `history` keeps every
 # round's rc_error. The classical solver's rc_error is the dashed line.
 fig, ax = plt.subplots(figsize=(7, 4))
-for name, res in rows[1:]:
-    ax.semilogy([h.round + 1 for h in res.history], [h.rc_error for h in res.history], "o-", label=name)
+for (name, res), style in zip(rows[1:], ["o-", "x--", "s:"], strict=True):  # exact and sa coincide here
+    ax.semilogy([h.round + 1 for h in res.history], [h.rc_error for h in res.history], style, label=name, ms=8)
 ax.axhline(max(classical.rc_error, 1e-16), ls="--", color="k", label="classical (auto)")
+ax.set_xticks(range(1, 6))
 ax.set_xlabel("refinement round")
 ax.set_ylabel("rc_error")
 ax.legend()
