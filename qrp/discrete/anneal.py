@@ -8,6 +8,10 @@ included) for pairwise. Every read is then re-scored by ``problem.energies`` on 
 so the reported energies are those of the discrete problem, whatever the product variables did (reads are
 compared by ``problem.relative_energies``, free of cancellation against the constant offset).
 
+A problem whose log_barrier objective is not a QUBO (Gray-coded levels, ``qrp.discrete.encodings``) is annealed on
+its own energy instead (``qrp.discrete.oracle_anneal``: the same Metropolis sweeps, one energy evaluation per
+proposal, a beta range measured from its single-flip energy changes), not on its quadratized BQM.
+
 Reported per solve: best energy, the fraction of reads at it, and, when the problem is small enough to enumerate
 (n <= ``check_ground_state`` limit), whether the best read is a ground state (``qrp.discrete.exact``).
 """
@@ -19,7 +23,9 @@ import numpy as np
 from qrp.core.registry import Option, check_options, int_option
 from qrp.core.result import Resources
 from qrp.core.validation import MAX_SAMPLES, bounded_int, check_memory
+from qrp.discrete.exact import best_sample
 from qrp.discrete.options import discrete_options
+from qrp.discrete.oracle_anneal import oracle_anneal
 from qrp.discrete.refine import SampleResult
 from qrp.discrete.samplers import GROUND_STATE_CHECK_QUBITS, read_sampleset
 
@@ -86,6 +92,13 @@ def sa_sampler(
     sampler = SimulatedAnnealingSampler()
 
     def sample_solver(problem, *, seed, state) -> SampleResult:
+        if problem.formulation == "log_barrier" and not problem.is_quadratic:  # gray: anneal its own landscape
+            x, e, betas = oracle_anneal(problem, num_reads=num_reads, num_sweeps=num_sweeps, beta_range=beta_range,
+                                        seed=seed)
+            stats = {"num_reads": num_reads, "num_sweeps": num_sweeps, "beta_range": list(betas), "oracle": True,
+                     "reads": num_reads}
+            used = Resources(samples=num_reads, evaluations=num_reads * num_sweeps * problem.num_qubits)
+            return best_sample(problem, x, e, stats, used, check_ground_state)
         bqm = problem.to_bqm()
         sampleset = sampler.sample(bqm, num_reads=num_reads, num_sweeps=num_sweeps, beta_range=beta_range, seed=seed)
         x, stats = read_sampleset(problem, sampleset, len(bqm.variables), check_ground_state)

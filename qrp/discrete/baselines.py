@@ -52,7 +52,7 @@ ROUNDING_OWN = (bool_option("polish", True, "improve the rounded sample by steep
 TABU_OWN = (
     int_option("num_reads", 10, "independent tabu searches per round"),
     int_option("num_restarts", 10, "restarts per search", minimum=0),
-    int_option("max_moves", 1000, "move evaluations per simple tabu search"),
+    int_option("max_moves", 1000, "moves per simple tabu search (each scans all single flips)"),
     int_option("tenure", None, "tabu list length (None: min(20, n / 4))", minimum=0),
     _CHECK,
 )
@@ -175,7 +175,8 @@ def tabu_sampler(**options):
         x, stats = read_sampleset(problem, ss, len(bqm.variables), check_ground_state)
         restarts = int(ss.record.num_restarts.sum())
         stats |= {"num_reads": num_reads, "num_restarts": num_restarts, "max_moves": max_moves}
-        resources = Resources(samples=num_reads, evaluations=(num_reads + restarts) * max_moves)
+        # each tabu move scans every single-flip neighbour of the BQM: one energy evaluation per flip considered
+        resources = Resources(samples=num_reads, evaluations=(num_reads + restarts) * max_moves * len(bqm.variables))
         return SampleResult(x, stats["best_energy"], stats, None, resources)
 
     return sample_solver

@@ -21,11 +21,12 @@ import numpy as np
 import pandas as pd
 
 from qrp.core.provenance import atomic_write
+from qrp.studies.encodings_report import encoding_sections
 from qrp.studies.render import markdown_table, save_figure
 from qrp.studies.statistics import fit_exponent, format_interval, grouped_intervals
 
 #: option columns that define the problem, not the method.
-PROBLEM_OPTIONS = ("opt.bits", "opt.box_round", "opt.check_ground_state")
+PROBLEM_OPTIONS = ("opt.bits", "opt.box_round", "opt.check_ground_state", "opt.encoding")
 #: "stops finding": the readout found the ground state in fewer than this fraction of runs.
 FOUND_FRACTION = 0.5
 #: the uniform-sampling baseline's name in tables and plots.
@@ -121,6 +122,19 @@ def stops_table(frame: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def _panels(frame: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
+    """(title, rows) per panel: one per encoding and box round when the study has several encodings, else one per
+    box round."""
+    keys = ["encoding", "box_round"] if "encoding" in frame and frame["encoding"].nunique(dropna=True) > 1 \
+        else ["box_round"]
+    out = []
+    for k, part in frame.groupby(keys, sort=True):
+        k = k if isinstance(k, tuple) else (k,)
+        title = f"box of refinement round {_fmt(k[-1])}"
+        out.append((f"encoding {k[0]}, {title}" if len(k) == 2 else title, part))
+    return out
+
+
 def _figure(frame: pd.DataFrame, y: str, *, ylabel: str, path: Path, log2: bool = False, logy: bool = True,
             fits: dict | None = None) -> None:
     import matplotlib  # heavy: imported only when a report draws (``qrp run`` and the runner never do)
@@ -128,11 +142,12 @@ def _figure(frame: pd.DataFrame, y: str, *, ylabel: str, path: Path, log2: bool 
     matplotlib.use("Agg")  # headless; set before pyplot is imported (both only when a report draws)
     import matplotlib.pyplot as plt
 
-    boxes = sorted(frame["box_round"].unique())
-    fig, axes = plt.subplots(1, len(boxes), figsize=(6.5 * len(boxes), 5.0), squeeze=False, sharey=True)
-    both = pd.concat([frame, _uniform_rows(frame)], ignore_index=True)
-    for ax, box in zip(axes[0], boxes, strict=True):
-        sub = both[(both["box_round"] == box) & pd.to_numeric(both[y], errors="coerce").notna()]
+    panels = _panels(frame)
+    fig, axes = plt.subplots(1, len(panels), figsize=(6.5 * len(panels), 5.0), squeeze=False, sharey=True)
+    for ax, (title, part) in zip(axes[0], panels, strict=True):
+        box = part["box_round"].iloc[0]
+        both = pd.concat([part, _uniform_rows(part)], ignore_index=True)
+        sub = both[pd.to_numeric(both[y], errors="coerce").notna()]
         for i, (method, g) in enumerate(sub.groupby("method", sort=True)):
             med = grouped_intervals(g, ["num_qubits"], y).sort_values("num_qubits")
             x = med["num_qubits"].to_numpy(float)
@@ -149,7 +164,7 @@ def _figure(frame: pd.DataFrame, y: str, *, ylabel: str, path: Path, log2: bool 
         if logy:
             ax.set_yscale("log", base=2 if log2 else 10)
         ax.set_xlabel("qubits n")
-        ax.set_title(f"box of refinement round {_fmt(box)}", fontsize=10)
+        ax.set_title(title, fontsize=10)
         ax.grid(True, which="both", alpha=0.3)
         ax.legend(fontsize=7)
     axes[0][0].set_ylabel(ylabel)
@@ -164,8 +179,18 @@ def write_ground_state_report(out: Path, table: pd.DataFrame, frame: pd.DataFram
         frame[col] = pd.to_numeric(frame[col], errors="coerce")
     frame["found"] = frame["found"].astype(bool)
     frame["method"] = methods(frame)
-    exponents, fits = exponent_table(frame)
+    encoded = "encoding" in frame and frame["encoding"].nunique(dropna=True) > 1
+    by_encoding = frame.assign(method=frame["encoding"].astype(str) + ": " + frame["method"]) if encoded else frame
+    exponents, fits = exponent_table(by_encoding)
     written = []
+    if encoded:
+        frame["tts_evaluations"] = pd.to_numeric(frame["tts_evaluations"], errors="coerce")
+        by_encoding = by_encoding.assign(tts_evaluations=frame["tts_evaluations"])
+        _, eval_fits = exponent_table(by_encoding.assign(tts=frame["tts_evaluations"]))
+        _figure(by_encoding, "tts_evaluations", ylabel="TTS(99%) in energy evaluations (median, 95% CI)",
+                path=out / "tts_evaluations_vs_qubits.png", log2=True,
+                fits={(m, b, "tts_evaluations"): f for (m, b, y), f in eval_fits.items() if y == "tts"})
+        written.append(out / "tts_evaluations_vs_qubits.png")
     for name, y, label, kw in (
         ("ground_state_probability_vs_qubits.png", "ground_state_probability",
          "ground-state probability per sample (median, 95% CI)", {}),
@@ -175,7 +200,7 @@ def write_ground_state_report(out: Path, table: pd.DataFrame, frame: pd.DataFram
          {"logy": False}),
     ):
         if frame[y].notna().any():
-            _figure(frame, y, ylabel=label, path=out / name, **kw)
+            _figure(by_encoding, y, ylabel=label, path=out / name, **kw)
             written.append(out / name)
     first = table.iloc[0]
     versions = json.loads(first["versions"]) if isinstance(first.get("versions"), str) else {}
@@ -192,17 +217,18 @@ def write_ground_state_report(out: Path, table: pd.DataFrame, frame: pd.DataFram
         "leaves the training out. Uniform: p = g / 2^n exactly (g degenerate ground states). Medians over covariance "
         "instances and solver seeds with bootstrap 95% intervals.",
         "",
-        "## Scaling exponents, TTS ~ 2^(c n)",
+        *(encoding_sections(frame) if encoded else []),
+        "## Scaling exponents, TTS ~ 2^(c n)" + (" in samples (each method's own unit)" if encoded else ""),
         "",
         markdown_table(exponents),
         "",
         "## Where the readout stops finding the ground state",
         "",
-        markdown_table(stops_table(frame)),
+        markdown_table(stops_table(by_encoding)),
         "",
         "## Per method, box round and qubit count",
         "",
-        markdown_table(scaling_table(frame)),
+        markdown_table(scaling_table(by_encoding)),
         "",
         "## Plots",
         "",

@@ -115,7 +115,7 @@ def test_tabu_finds_the_ground_state_and_is_seeded():
     res = solver(problem, seed=4, state=None)
     assert res.stats["ground_state"] is True
     assert np.array_equal(res.sample, solver(problem, seed=4, state=None).sample)
-    assert res.resources.samples == 2 and res.resources.evaluations == 2 * 2 * 200
+    assert res.resources.samples == 2 and res.resources.evaluations == 2 * 2 * 200 * problem.num_qubits
 
 
 def test_tabu_on_the_quadratized_pairwise_problem_scores_the_bits():
@@ -162,7 +162,7 @@ def test_null_solver_options_are_declared_and_checked_before_work():
 
 @pytest.mark.parametrize(("solver", "options", "per_round"), [
     ("random", {"shots": 100}, lambda r, n: (100, 100)),
-    ("tabu", {"num_reads": 3, "num_restarts": 2, "max_moves": 50}, lambda r, n: (3, 3 * 3 * 50)),
+    ("tabu", {"num_reads": 3, "num_restarts": 2, "max_moves": 50}, lambda r, n: (3, 3 * 3 * 50 * n)),
     ("sa", {"num_reads": 4, "num_sweeps": 10}, lambda r, n: (4, 4 * 10 * n)),
     ("exact", {}, lambda r, n: (2**n, 0)),
 ])

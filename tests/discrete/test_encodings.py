@@ -157,3 +157,19 @@ def test_fixed_table_depth_refused():
 
     with pytest.raises(ValueError, match="no angles for reps=9"):
         qaoa_sampler(reps=9, angles="fixed")
+
+
+def test_gray_annealing_ends_in_single_flip_minima_of_the_gray_landscape():
+    from qrp.discrete.oracle_anneal import flip_deltas, oracle_anneal
+
+    p = qrp.discretize(np.asarray(factor_covariance(5, n_factors=3, seed=7)), 3, encoding="gray")
+    x, e, betas = oracle_anneal(p, num_reads=20, num_sweeps=200, beta_range=None, seed=3)
+    assert betas[0] < betas[1]
+    np.testing.assert_allclose(e, p.relative_energies(x), rtol=0, atol=0)
+    # at the final (cold) temperature no single flip lowers the energy: the O(N) energy changes were right
+    n = p.num_qubits
+    nb = (x[:, None, :] ^ np.eye(n, dtype=np.int64)[None, :, :]).reshape(-1, n)
+    assert (p.relative_energies(nb).reshape(20, n) >= e[:, None] - 1e-15).all()
+    assert flip_deltas(p, x[:2]).shape == (2 * n,)
+    with pytest.raises(ValueError, match="Gray-coded"):
+        oracle_anneal(qrp.discretize(np.eye(2) * 0.04, 2), num_reads=1, num_sweeps=1, beta_range=None, seed=0)
