@@ -50,9 +50,15 @@ class RefinementRound:
 
     Attributes
     ----------
-    round : 0-based index; seed : the round's seed; box : (lo, hi) lists, the box solved on; energy : of the sample;
-    rc_error : of the decoded weights; on_edge : assets at the lowest or highest level of their box; elapsed :
-    seconds (build, solve, decode); stats : the sample solver's diagnostics; resources : what the solve used.
+    round : 0-based index of the round.
+    seed : the round's seed.
+    box : (lo, hi) lists, the box solved on.
+    energy : energy of the round's sample.
+    rc_error : rc_error of the decoded weights.
+    on_edge : assets at the lowest or highest level of their box.
+    elapsed : seconds (build, solve, decode).
+    stats : the sample solver's diagnostics (``result.history[r].stats``).
+    resources : what the solve used.
     """
 
     round: int
