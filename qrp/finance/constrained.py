@@ -37,7 +37,6 @@ budgets. Without binding constraints both definitions give the same portfolio.
 from __future__ import annotations
 
 import time
-import warnings
 
 import numpy as np
 import pandas as pd
@@ -46,80 +45,28 @@ from scipy.optimize import brentq
 from qrp.core.measures import rc_error_kernel
 from qrp.core.result import RiskParityResult
 from qrp.core.validation import align_labels, positive_real, validate_budgets, validate_cov, validate_weights
-from qrp.finance.constraint_set import Constraints, constraint_set, validate_signs
-from qrp.finance.risk_measures import RISK_MEASURES, check_alpha, euler_contributions, scenario_matrix
+from qrp.finance.conic_model import RETRY_SETTINGS, BarrierModel
+from qrp.finance.constraint_set import constraint_set, validate_signs
+from qrp.finance.polish import budget_residual, kkt_polish, newton_polish, tail_polish
+from qrp.finance.risk_measures import (
+    DRAWDOWN,
+    SMOOTH,
+    canonical_measure,
+    check_alpha,
+    drawdowns,
+    risk_gradient,
+    scenario_matrix,
+)
 
-#: Clarabel settings: gaps and feasibility to 1e-12 (defaults 1e-8 leave rc_error ~1e-5 on the unconstrained
-#: problem; these reach ~1e-10 in about 25 interior-point iterations).
-CLARABEL_SETTINGS = {"tol_gap_abs": 1e-12, "tol_gap_rel": 1e-12, "tol_feas": 1e-12, "tol_ktratio": 1e-10,
-                     "max_iter": 500}
 FORMULATIONS = ("richard_roncalli", "homogeneous")
 #: Tolerance on |sum x*(lambda*) - 1| for ``converged``.
 SUM_TOL = 1e-8
-
-
-class _Model:
-    """The inner problem x*(lambda) as a compiled cvxpy problem with lambda a Parameter."""
-
-    def __init__(self, measure: str, b: np.ndarray, signs: np.ndarray, cons: Constraints, *, factor=None,
-                 scenarios=None, alpha=0.95, pi=None, homogeneous: bool = False):
-        import cvxpy as cp  # optional heavy dependency (finance extra)
-
-        n = b.shape[0]
-        self.x = x = cp.Variable(n)
-        self.lam = cp.Parameter(nonneg=True, value=1.0)
-        constraints = [cp.multiply(signs, x) >= 0]
-        self.tail = None
-        if measure == "volatility" and pi is None:
-            risk = 0.5 * cp.sum_squares(factor @ x)
-            self.degree = 2
-        elif measure == "volatility":
-            risk = -pi @ x + cp.norm(factor @ x, 2)
-            self.degree = 1
-        elif measure == "cvar":
-            t = scenarios.shape[0]
-            zeta, u = cp.Variable(), cp.Variable(t, nonneg=True)
-            self.tail = u >= -scenarios @ x - zeta
-            constraints.append(self.tail)
-            risk = zeta + cp.sum(u) / ((1.0 - alpha) * t)
-            self.degree = 1
-        else:
-            centred = scenarios - scenarios.mean(axis=0)
-            v = cp.Variable(scenarios.shape[0], nonneg=True)
-            constraints.append(v >= -centred @ x)
-            risk = cp.norm(v, 2) / np.sqrt(scenarios.shape[0] - 1)
-            self.degree = 1
-        k = cp.sum(x) if homogeneous else 1.0  # constraints on w = x / k, multiplied through by k = 1'x
-        if cons.lo is not None:
-            constraints += [x >= cons.lo * k, x <= cons.hi * k]
-        if cons.c_ub is not None:
-            constraints.append(cons.c_ub @ x <= cons.d_ub * k)
-        if cons.a_eq is not None:
-            constraints.append(cons.a_eq @ x == cons.e_eq * k)
-        if cons.turnover is not None:
-            constraints.append(cp.norm(x - cons.previous * k, 1) <= cons.turnover * k)
-        if cons.leverage is not None:
-            constraints.append(cp.norm(x, 1) <= cons.leverage * k)
-        objective = cp.Minimize(risk - self.lam * (b @ cp.log(cp.multiply(signs, x))))
-        self.problem = cp.Problem(objective, constraints)
-        self.solves = 0
-
-    def solve(self, lam: float) -> np.ndarray:
-        import cvxpy as cp  # optional heavy dependency (finance extra)
-
-        self.lam.value = lam
-        try:
-            with warnings.catch_warnings():  # "may be inaccurate": the status is checked and recorded instead
-                warnings.simplefilter("ignore", UserWarning)
-                self.problem.solve(solver=cp.CLARABEL, **CLARABEL_SETTINGS)
-        except cp.error.SolverError as exc:
-            raise ValueError(f"constrained risk budgeting: the conic solver failed at lambda={lam:.6g}: "
-                             f"{exc}") from None
-        self.solves += 1
-        if self.problem.status not in (cp.OPTIMAL, cp.OPTIMAL_INACCURATE):
-            raise ValueError(f"constrained risk budgeting: the constraints admit no solution with the prescribed "
-                             f"signs (solver status {self.problem.status!r} at lambda={lam:.6g})")
-        return np.asarray(self.x.value, dtype=np.float64)
+#: Default tolerance on the KKT residual (``conic_model``; without constraints: max_i |RC_i / R - b_i|).
+KKT_TOL = 1e-8
+#: Translation-invariant measures: a constant asset contributes 0 to them.
+DEVIATIONS = ("semi_deviation", "mean_absolute_deviation", "first_lower_partial_moment", "gini_mean_difference")
+#: The tail measures: CVaR of affine losses (or their maximum), polished by ``polish.tail_polish``.
+TAIL = ("cvar", "cdar", "worst_realization", "max_drawdown")
 
 
 def _factor(s: np.ndarray) -> np.ndarray:
@@ -128,7 +75,7 @@ def _factor(s: np.ndarray) -> np.ndarray:
     return (vecs * np.sqrt(np.clip(vals, 0.0, None))).T
 
 
-def _find_lambda(model: _Model, start: float) -> tuple[float, np.ndarray]:
+def _find_lambda(model: BarrierModel, start: float) -> tuple[float, np.ndarray]:
     """lambda* with sum x*(lambda*) = 1 by bracketing then Brent on log(lambda)."""
     cache: dict[float, np.ndarray] = {}
 
@@ -156,7 +103,8 @@ def _find_lambda(model: _Model, start: float) -> tuple[float, np.ndarray]:
         except ValueError as exc:  # the conic solver gives up at extreme lambda: no root in reach
             raise ValueError(f"{message}; {exc}") from None
     root = brentq(excess, min(a, b), max(a, b), xtol=1e-13, rtol=4 * np.finfo(float).eps, maxiter=200)
-    return float(np.exp(root)), cache[root] if root in cache else model.solve(float(np.exp(root)))
+    lam = float(np.exp(root))
+    return lam, cache[root] if model.last_lam == lam else model.solve(lam)  # the model holds the root's duals
 
 
 def _risk_inputs(cov, returns, risk_measure: str):
@@ -193,9 +141,9 @@ def _check_scenarios(scen: np.ndarray, risk_measure: str, names) -> None:
     moves = np.ptp(scen, axis=0) > 0.0
     if not moves.any():
         raise ValueError("returns are the same in every scenario: there is no risk to budget")
-    if risk_measure == "semi_deviation" and not moves.all():
+    if risk_measure in DEVIATIONS and not moves.all():
         k = int(np.argmin(moves))
-        raise ValueError(f"returns of asset {names[k] if names else k} are constant: its semi-deviation "
+        raise ValueError(f"returns of asset {names[k] if names else k} are constant: its {risk_measure} "
                          "contribution is 0 whatever its weight, so no portfolio meets its budget")
 
 
@@ -217,6 +165,7 @@ def constrained_risk_budgeting(
     expected_returns=None,
     risk_aversion: float = 1.0,
     formulation: str = "richard_roncalli",
+    tol: float = KKT_TOL,
 ) -> RiskParityResult:
     """Constrained risk-budgeting portfolio (module docstring: definition, KKT conditions, solver).
 
@@ -224,9 +173,10 @@ def constrained_risk_budgeting(
     ----------
     cov : (N, N) covariance (DataFrame labels become asset names); needed for ``risk_measure="volatility"``.
     budgets : (N,) risk budgets b > 0 summing to 1; None for equal risk contributions.
-    returns : (T, N) scenario returns; needed for ``"cvar"`` and ``"semi_deviation"``.
-    risk_measure : one of ``qrp.finance.risk_measures.RISK_MEASURES``.
-    alpha : CVaR level (0.95: the mean of the worst 5% losses).
+    returns : (T, N) scenario returns; needed for every measure but volatility.
+    risk_measure : a name of ``qrp.finance.risk_measures.RISK_MEASURES`` (skfolio's ``RiskMeasure`` values in lower
+        case: "cvar", "evar", "cdar", "mean_absolute_deviation", ...; or its enum members).
+    alpha : level of CVaR, EVaR, CDaR and EDaR (0.95: the mean of the worst 5% losses; skfolio's ``*_beta``).
     bounds : (lo, hi) for every asset or an (N, 2) array; negative lo only with short ``signs``.
     linear_constraints : (C, d) for C w <= d.  equality_constraints : (A, e) for A w = e.
     groups : {name: (members, lo, hi)}: lo <= sum of the members' weights <= hi
@@ -237,6 +187,8 @@ def constrained_risk_budgeting(
     formulation : ``"richard_roncalli"`` (default; the module's definition, as pyrb and ``qrp.classical.bounded``)
         or ``"homogeneous"``: one solve of min R(x) - b'log(s x) with every constraint on w = x / 1'x multiplied
         through by 1'x (C x <= d 1'x, ...), the form skfolio's and Riskfolio-Lib's risk budgeting use.
+    tol : tolerance on the KKT residual for ``converged`` (``qrp.finance.conic_model``; without constraints the
+        residual is max_i |RC_i / R(w) - b_i| after polishing, ``qrp.finance.polish``).
 
     Returns
     -------
@@ -244,12 +196,14 @@ def constrained_risk_budgeting(
     CVaR, of the tail weights certified by the solver's dual variables), ``rc_error`` against the budgets (non-zero
     when constraints bind, by design), ``volatility`` sqrt(w'Sw) (S = ``cov``, else the sample covariance of
     ``returns``) and stats ``lambda`` (for R in units of its equal-weight value), ``risk_measure``, ``risk``
-    (R(w)), ``conic_solves``, ``sum_error``, ``solver_status``, ``signs``, ``constrained``.
+    (R(w)), ``conic_solves``, ``sum_error``, ``solver_status``, ``signs``, ``constrained``, ``kkt_residual``,
+    ``tol``, ``polished``. ``converged`` is True only when the KKT residual is at most ``tol`` (Clarabel's
+    "optimal_inaccurate" is polished, re-solved, or reported as not converged).
     """
     start = time.perf_counter()
-    if risk_measure not in RISK_MEASURES:
-        raise ValueError(f"unknown risk_measure {risk_measure!r}; available: {', '.join(RISK_MEASURES)}")
+    risk_measure = canonical_measure(risk_measure)
     alpha = check_alpha(alpha)
+    tol = positive_real(tol, "tol")
     s, names, scen = _risk_inputs(cov, returns, risk_measure)
     n = s.shape[0]
     b = validate_budgets(budgets, n, names)
@@ -270,20 +224,19 @@ def constrained_risk_budgeting(
     homogeneous = formulation == "homogeneous"
 
     # Scale the risk to O(1) at the equal-weight portfolio: lambda* scales with it, x*(lambda*) does not.
-    w_eq = np.full(n, 1.0 / n)
-    scale = float(euler_contributions(w_eq, risk_measure, cov=s, returns=scen, alpha=alpha).sum())
-    scale = scale if np.isfinite(scale) and scale > 0 else 1.0
+    scale = _scale(risk_measure, s, scen, alpha)
     factor = _factor(s) / scale if risk_measure == "volatility" else None
     # With expected returns, R / c = -(pi / c)'x + sigma(x) has the same minimizers (lambda / c for lambda), and
     # stays O(1) for any risk aversion c (pyrb's c = 1e6 is the limit of no expected returns).
-    model = _Model(risk_measure, b, sg, cons, factor=factor, scenarios=None if scen is None else scen / scale,
-                   alpha=alpha, pi=None if pi is None else pi / (scale * c_ra), homogeneous=homogeneous)
-    if cons.empty or homogeneous:  # x*(lambda) is a ray: normalize one solve
-        x = model.solve(1.0)
+    model = BarrierModel(risk_measure, b, sg, cons, factor=factor, scenarios=None if scen is None else scen / scale,
+                         alpha=alpha, pi=None if pi is None else pi / (scale * c_ra), homogeneous=homogeneous)
+    ray = cons.empty or homogeneous
+    if ray:  # x*(lambda) is a ray: normalize one solve
+        lam = 1.0
+        x = model.solve(lam)
         if x.sum() <= 0:
             raise ValueError(f"the prescribed-sign portfolio has non-positive net exposure ({x.sum():.6g}); it "
                              "cannot be normalized to sum(w) = 1: flip the signs or add a leverage cap")
-        lam, sum_error = 1.0 / float(x.sum()) ** model.degree, 0.0
     else:
         try:
             lam, x = _find_lambda(model, 1.0)
@@ -292,20 +245,28 @@ def constrained_risk_budgeting(
                 raise
             raise ValueError(f"{exc}. Equality constraints on the final weights often leave no such lambda: "
                              "formulation='homogeneous' imposes them on w = x / sum(x) and solves once") from None
-        sum_error = abs(float(x.sum()) - 1.0)
+    measure = _Measure(risk_measure, s, scen, alpha, sg, pi, c_ra)
+    sol = _certify(model, measure, x, b, pi, scale, polish=cons.empty and pi is None)
+    for settings in RETRY_SETTINGS:  # Clarabel stopped short of the tolerance: re-solve (``conic_model``)
+        if sol["kkt"] <= tol:
+            break
+        model.settings = settings
+        if ray:
+            x = model.solve(lam)
+        else:
+            lam, x = _find_lambda(model, lam)
+        retry = _certify(model, measure, x, b, pi, scale, polish=cons.empty and pi is None)
+        sol = retry if retry["kkt"] < sol["kkt"] else sol
+    x = sol["x"]
+    sum_error = 0.0 if ray else abs(float(x.sum()) - 1.0)
+    lam = 1.0 / float(x.sum()) ** model.degree if ray else lam
     w = x / x.sum()
     lam = lam * c_ra if pi is not None else lam
-
-    tail = None
-    if risk_measure == "cvar":
-        tail = np.asarray(model.tail.dual_value, dtype=np.float64)
-        tail = tail / tail.sum()
     if pi is not None:
         sw = s @ w
         rc = w * (-pi + c_ra * sw / np.sqrt(float(w @ sw)))
     else:
-        rc = euler_contributions(w, risk_measure, cov=s, returns=scen, alpha=alpha, tail_weights=tail)
-    risk = float(rc.sum())
+        rc = sol["rc"]
     err = rc_error_kernel(rc, b)
     finite = bool(np.all(np.isfinite(w)) and np.isfinite(err))
     return RiskParityResult(
@@ -313,13 +274,100 @@ def constrained_risk_budgeting(
         risk_contributions=rc,
         volatility=float(np.sqrt(w @ s @ w)),
         rc_error=err,
-        converged=finite and model.problem.status in ("optimal", "optimal_inaccurate") and sum_error <= SUM_TOL,
+        converged=finite and sum_error <= SUM_TOL and sol["kkt"] <= tol,
         iterations=model.solves,
         solver="clarabel",
         elapsed=time.perf_counter() - start,
         budgets=b,
         asset_names=names,
-        stats={"lambda": lam, "risk_measure": risk_measure, "risk": risk, "conic_solves": model.solves,
-               "sum_error": sum_error, "solver_status": model.problem.status, "signs": sg.tolist(),
-               "constrained": not cons.empty, "formulation": formulation},
+        stats={"lambda": lam, "risk_measure": risk_measure, "risk": float(rc.sum()), "conic_solves": model.solves,
+               "sum_error": sum_error, "solver_status": sol["status"], "signs": sg.tolist(),
+               "constrained": not cons.empty, "formulation": formulation, "kkt_residual": sol["kkt"],
+               "tol": tol, "polished": sol["polished"]},
     )
+
+
+def _scale(measure: str, s, scen, alpha: float) -> float:
+    value = risk_gradient(np.full(s.shape[0], 1.0 / s.shape[0]), measure, cov=s, returns=scen, alpha=alpha)[0]
+    return value if np.isfinite(value) and value > 0 else 1.0
+
+
+class _Measure:
+    """R and its gradient on the original data, in the variable u = s * x > 0 (signs s)."""
+
+    def __init__(self, name: str, cov, scen, alpha: float, signs: np.ndarray, pi=None, c_ra: float = 1.0):
+        self.name, self.cov, self.scen, self.alpha, self.signs = name, cov, scen, alpha, signs
+        self.pi, self.c_ra = pi, c_ra
+
+    def grad_x(self, x: np.ndarray) -> tuple[float, np.ndarray]:
+        """R(x) and its gradient in x (with expected returns: -pi'x + c sigma(x))."""
+        value, g = risk_gradient(x, self.name, cov=self.cov, returns=self.scen, alpha=self.alpha)
+        if self.pi is None:
+            return value, g
+        return -self.pi @ x + self.c_ra * value, -self.pi + self.c_ra * g
+
+    def grad(self, u: np.ndarray) -> tuple[float, np.ndarray]:
+        value, g = risk_gradient(self.signs * u, self.name, cov=self.cov, returns=self.scen, alpha=self.alpha)
+        return value, self.signs * g
+
+    def loss_jacobian(self, u: np.ndarray) -> np.ndarray:
+        """M with the tail measure's losses = M u near u (scenario losses, or drawdowns)."""
+        m = drawdowns(self.scen, self.signs * u)[1] if self.name in DRAWDOWN else -self.scen
+        return m * self.signs
+
+
+def _polish(model: BarrierModel, measure: _Measure, u: np.ndarray, b: np.ndarray):
+    """(u, subgradient) refined to the unconstrained KKT conditions (``qrp.finance.polish``), or None."""
+    if measure.name in SMOOTH:
+        y = newton_polish(measure.grad, u, b)
+        return y, measure.grad(y)[1]
+    q = model.tail_weights()
+    if q is None:
+        return None
+    m = measure.loss_jacobian(u)
+    out = tail_polish(m, u, q, model.cap, b)
+    if out is None:
+        return None
+    y, q = out
+    if measure.name in DRAWDOWN and not np.allclose(m @ y, drawdowns(measure.scen, measure.signs * y)[0],
+                                                    rtol=1e-12, atol=1e-14 * float(np.abs(m @ y).max())):
+        return None  # a running peak moved: the linearization does not hold at the new point
+    return y, m.T @ q
+
+
+def _certify(model: BarrierModel, measure: _Measure, x: np.ndarray, b: np.ndarray, pi, scale: float, *,
+             polish: bool) -> dict:
+    """The solution, its Euler contributions and KKT residual; unconstrained: polished (``qrp.finance.polish``).
+
+    Smooth measures take the analytic gradient at the returned weights, the others the subgradient the solver
+    certifies (the dual of x_R = x), checked to reproduce R(w) (g'w = R(w) for a subgradient of a homogeneous R).
+    """
+    status = model.problem.status
+    u = measure.signs * x
+    if measure.name in SMOOTH or pi is not None:
+        g = measure.grad(u)[1]
+    else:
+        g = measure.signs * model.subgradient() * scale  # the model's risk is R / scale
+    kkt = model.kkt_residual()
+    polished = False
+    if not polish and kkt > 1e-13 and (measure.name in SMOOTH or pi is not None):
+        rows, t = model.affine_rows()
+        out = kkt_polish(measure.grad_x, x, t, b, rows)
+        if out is not None and out[1] < kkt:
+            x, kkt, polished = out[0], out[1], True
+            u = measure.signs * x
+            g = measure.grad(u)[1]
+    if polish:
+        kkt = budget_residual(u, g, b)
+        out = _polish(model, measure, u, b) if kkt > 1e-13 else None
+        if out is not None and budget_residual(out[0], out[1], b) < kkt:
+            u, g = out
+            kkt, polished = budget_residual(u, g, b), True
+    x = measure.signs * u
+    w = x / x.sum()
+    value = measure.grad(u / x.sum())[0] if pi is None else float("nan")
+    rc = w * (measure.signs * g)
+    if pi is None:
+        kkt = max(kkt, abs(float(rc.sum()) / value - 1.0))  # g is a subgradient at w only if g'w = R(w)
+        rc = rc * (value / rc.sum())
+    return {"x": x, "rc": rc, "kkt": float(kkt), "status": status, "polished": polished}

@@ -1,0 +1,177 @@
+"""The inner problem of constrained risk budgeting as one compiled cvxpy problem, and its KKT residual.
+
+x*(lambda) = argmin_{x in Omega} R(x) - lambda * b'log(s x) (``qrp.finance.constrained``) with lambda a cvxpy
+Parameter. R is evaluated at a copy x_R = x of the weights (``risk_measures`` / ``measure_cones``), so the dual nu of
+x_R = x is minus a subgradient of R certified by the solver. Turnover and leverage are written with explicit
+variables (t >= |x - w0 k|, 1't <= tau k), so every constraint on x is affine and the KKT conditions can be checked
+from the solver's duals y_c of the constraints c(x, t) (<= or ==) 0:
+
+    stationarity   -lambda b / x + sum_c J_c(x)' y_c = 0,    sum_c J_c(t)' y_c = 0,
+    feasibility    c(x, t) <= 0 (== 0),    complementarity  y_c * c(x, t) = 0,    y_c >= 0 on inequalities.
+
+``kkt_residual`` is the largest violation, scaled to units of the contributions (each x_i times its stationarity
+row, over lambda sum b).
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+
+from qrp.finance.constraint_set import Constraints
+from qrp.finance.measure_cones import risk_form
+
+#: Clarabel settings: gaps and feasibility to 1e-12 (defaults 1e-8 leave rc_error ~1e-5 on the unconstrained
+#: problem; these reach ~1e-10 in about 25 interior-point iterations). What they miss is polished
+#: (``qrp.finance.polish``) or re-solved.
+CLARABEL_SETTINGS = {"tol_gap_abs": 1e-12, "tol_gap_rel": 1e-12, "tol_feas": 1e-12, "tol_ktratio": 1e-10,
+                     "max_iter": 500}
+#: The re-solves, in order, when an answer misses the KKT tolerance or the solver fails: less static
+#: regularization of the KKT matrix (1e-10 instead of 1e-8: pyrb's expected-return case goes from a KKT residual
+#: 1.5e-6 to 2.8e-10), looser gaps that Clarabel can certify where 1e-12 ends "optimal_inaccurate", and
+#: Clarabel's defaults.
+RETRY_SETTINGS = ({**CLARABEL_SETTINGS, "static_regularization_constant": 1e-10},
+                  {"tol_gap_abs": 1e-10, "tol_gap_rel": 1e-10, "tol_feas": 1e-10, "tol_ktratio": 1e-8,
+                   "max_iter": 500},
+                  {"max_iter": 500})
+
+
+class BarrierModel:
+    """The inner problem x*(lambda) as a compiled cvxpy problem with lambda a Parameter (module docstring)."""
+
+    def __init__(self, measure: str, b: np.ndarray, signs: np.ndarray, cons: Constraints, *, factor=None,
+                 scenarios=None, alpha=0.95, pi=None, homogeneous: bool = False):
+        import cvxpy as cp  # optional heavy dependency (finance extra)
+
+        n = b.shape[0]
+        self.b, self.signs = b, signs
+        self.x = x = cp.Variable(n)
+        xr = cp.Variable(n)
+        self.lam = cp.Parameter(nonneg=True, value=1.0)
+        form = risk_form(measure, xr, factor=factor, scenarios=scenarios, alpha=alpha, pi=pi)
+        self.degree, self.tail, self.cap = form.degree, form.tail, form.cap
+        self.copy = xr == x
+        on_x = [self.copy, cp.multiply(signs, x) >= 0]
+        k = cp.sum(x) if homogeneous else 1.0  # constraints on w = x / k, multiplied through by k = 1'x
+        if cons.lo is not None:
+            on_x += [x >= cons.lo * k, x <= cons.hi * k]
+        if cons.c_ub is not None:
+            on_x.append(cons.c_ub @ x <= cons.d_ub * k)
+        if cons.a_eq is not None:
+            on_x.append(cons.a_eq @ x == cons.e_eq * k)
+        self.aux = []
+        for cap, centre in ((cons.turnover, cons.previous), (cons.leverage, None)):
+            if cap is None:
+                continue
+            t = cp.Variable(n)
+            dev = x if centre is None else x - centre * k
+            on_x += [t >= dev, t >= -dev, cp.sum(t) <= cap * k]
+            self.aux.append(t)
+        self.on_x = on_x
+        self.sign_row = on_x[1]
+        objective = cp.Minimize(form.risk - self.lam * (b @ cp.log(cp.multiply(signs, x))))
+        self.problem = cp.Problem(objective, on_x + form.constraints)
+        self.solves = 0
+        self.last_lam = None
+        self.settings = CLARABEL_SETTINGS
+
+    def solve(self, lam: float, settings: dict | None = None) -> np.ndarray:
+        """x*(lam); ``ValueError`` when the solver fails or finds no solution."""
+        import cvxpy as cp  # optional heavy dependency (finance extra)
+
+        self.lam.value = lam
+        tries = (settings or self.settings, *RETRY_SETTINGS)
+        for i, attempt in enumerate(tries):  # a failed solve is retried with the next settings
+            try:
+                with warnings.catch_warnings():  # "may be inaccurate": the KKT residual is checked instead
+                    warnings.simplefilter("ignore", UserWarning)
+                    self.problem.solve(solver=cp.CLARABEL, **attempt)
+                break
+            except cp.error.SolverError as exc:
+                if i == len(tries) - 1:
+                    raise ValueError(f"constrained risk budgeting: the conic solver failed at lambda={lam:.6g}: "
+                                     f"{exc}") from None
+        self.solves += 1
+        self.last_lam = lam
+        status = self.problem.status
+        if status in (cp.UNBOUNDED, cp.UNBOUNDED_INACCURATE):
+            raise ValueError("constrained risk budgeting: the risk measure is not positive on every long "
+                             "portfolio of these returns (the log-barrier problem is unbounded; e.g. an asset "
+                             "with constant returns, or worst_realization with an asset that never loses)")
+        if status not in (cp.OPTIMAL, cp.OPTIMAL_INACCURATE):
+            raise ValueError(f"constrained risk budgeting: the constraints admit no solution with the prescribed "
+                             f"signs (solver status {status!r} at lambda={lam:.6g})")
+        return np.asarray(self.x.value, dtype=np.float64)
+
+    def subgradient(self) -> np.ndarray:
+        """The solver-certified subgradient of the (scaled) risk at the last solution: minus the copy's dual."""
+        return -np.asarray(self.copy.dual_value, dtype=np.float64)
+
+    def tail_weights(self) -> np.ndarray | None:
+        """The tail weights q (sum 1) of the tail measures at the last solution, else None."""
+        if self.tail is None:
+            return None
+        q = np.clip(np.asarray(self.tail.dual_value, dtype=np.float64), 0.0, None)
+        return q / q.sum() if q.sum() > 0 else None
+
+    def affine_rows(self) -> tuple[dict, np.ndarray]:
+        """The affine constraints c(x, t) <= 0 (== 0) on the weights at the last solution, for
+        ``polish.kkt_polish``: ({jx, jt, c0, eq}, t) (not the copy x_R = x nor the sign constraint)."""
+        x = np.asarray(self.x.value, dtype=np.float64)
+        t = np.concatenate([np.asarray(a.value, dtype=np.float64) for a in self.aux]) if self.aux else np.zeros(0)
+        jx, jt, c0, eq = [], [], [], []
+        for c in self.on_x:
+            if c is self.copy or c is self.sign_row:
+                continue
+            jac = c.expr.grad
+            value = np.atleast_1d(np.asarray(c.expr.value, dtype=np.float64))
+            rows_x = _dense(jac.get(self.x), x.shape[0], value.shape[0]).T
+            rows_t = (np.hstack([_dense(jac.get(a), x.shape[0], value.shape[0]).T for a in self.aux])
+                      if self.aux else np.zeros((value.shape[0], 0)))
+            jx.append(rows_x)
+            jt.append(rows_t)
+            c0.append(value - rows_x @ x - rows_t @ t)
+            eq.append(np.full(value.shape[0], c.__class__.__name__ == "Equality"))
+        if not jx:
+            return {"jx": np.zeros((0, x.shape[0])), "jt": np.zeros((0, t.shape[0])), "c0": np.zeros(0),
+                    "eq": np.zeros(0, dtype=bool)}, t
+        return {"jx": np.vstack(jx), "jt": np.vstack(jt), "c0": np.concatenate(c0), "eq": np.concatenate(eq)}, t
+
+    def kkt_residual(self) -> float:
+        """The largest violation of the KKT conditions at the last solution (module docstring)."""
+        x = np.asarray(self.x.value, dtype=np.float64)
+        lam = float(self.lam.value)
+        unit = lam * float(self.b.sum())
+        grad_x = -lam * self.b / x
+        grad_aux = [np.zeros(x.shape[0]) for _ in self.aux]
+        worst = 0.0
+        for c in self.on_x:
+            y = np.atleast_1d(np.asarray(c.dual_value, dtype=np.float64))
+            value = np.atleast_1d(np.asarray(c.expr.value, dtype=np.float64))
+            jac = c.expr.grad
+            grad_x = grad_x + (jac[self.x] @ y if self.x in jac else 0.0)
+            for i, t in enumerate(self.aux):
+                if t in jac:
+                    grad_aux[i] = grad_aux[i] + jac[t] @ y
+            if c is self.copy:
+                continue
+            if c.expr.is_affine() and c.__class__.__name__ == "Equality":
+                worst = max(worst, float(np.max(np.abs(value))))
+            else:
+                worst = max(worst, float(np.max(value)), float(np.max(-y)) / unit,
+                            float(np.max(np.abs(y * value))) / unit)
+        worst = max(worst, float(np.max(np.abs(x * np.asarray(grad_x).ravel()))) / unit)
+        for g in grad_aux:
+            worst = max(worst, float(np.max(np.abs(np.asarray(g).ravel()))) * float(np.max(np.abs(x))) / unit)
+        return worst
+
+
+def _dense(jac, n: int, m: int) -> np.ndarray:
+    """A cvxpy gradient block (n_var, m) as a dense array (zeros when the row does not involve the variable)."""
+    if jac is None:
+        return np.zeros((n, m))
+    return np.asarray(jac.toarray() if hasattr(jac, "toarray") else jac, dtype=np.float64).reshape(n, m)
+
+
+__all__ = ["CLARABEL_SETTINGS", "RETRY_SETTINGS", "BarrierModel"]
