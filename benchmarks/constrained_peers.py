@@ -2,7 +2,8 @@
 
 Reproduces pyrb's documented Table 9 cases (inputs and printed outputs in ``tests/finance/test_constrained``),
 compares with skfolio's ``RiskBudgeting`` on 8 S&P 500 stocks (2020-2021), then runs the Riskfolio-Lib,
-riskparity.py and R riskParityPortfolio examples (``benchmarks.peer_examples``); prints the README's figures.
+riskparity.py and R riskParityPortfolio examples (``benchmarks.peer_examples``); prints the figures of
+docs/guide/constrained.md.
 """
 
 import time

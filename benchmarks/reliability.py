@@ -9,7 +9,7 @@ Usage (from the repository root):
    raised before any solver work;
  * "correct": the call returns and the case's check of the answer holds (finite, and the stated property);
  * "FAILED": anything else (another exception, a message not naming the parameter, a wrong or non-finite answer).
-It prints one line per case and the counts; the README's reliability figures are these counts.
+It prints one line per case and the counts; the reliability figures of docs/guide/reliability.md are these counts.
 
 ``memory`` measures the peak memory of one QAOA optimization on the fast exact path (``engine="fast"``, depth 2,
 20 evaluations, readout included) per amplitude, in a fresh subprocess per size: ``tracemalloc``'s traced peak

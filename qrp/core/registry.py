@@ -139,7 +139,7 @@ class SolverSpec:
     name : registry key, passed as ``solver=`` to ``qrp.risk_parity``.
     target : the solve function (classical) or sample-solver factory (discrete), or a lazy ``"module:ATTR"`` path.
     kind : ``"classical"`` (continuous) or ``"discrete"`` (QUBO / binary polynomial over encoded weights).
-    description : one line for ``qrp solvers`` and the README.
+    description : one line for ``qrp solvers`` and the solver tables of the documentation.
     default_tol : tolerance on rc_error used when the caller passes ``tol=None``.
     default_max_iter : iteration cap used when the caller passes ``max_iter=None``.
     option_table : the declared options, or a lazy ``"module:ATTR"`` path to them (``options`` loads it).
