@@ -36,6 +36,7 @@ from qrp.api import risk_parity
 from qrp.core.registry import available_solvers
 from qrp.core.validation import align_labels
 from qrp.finance.constrained import constrained_risk_budgeting
+from qrp.finance.risk_measures import canonical_measure
 
 #: The conic solver of ``qrp.finance.constrained``, accepted as ``solver`` besides the registry names.
 CONIC_SOLVER = "clarabel"
@@ -80,8 +81,11 @@ class RiskParity(BaseOptimization):
     ----------
     risk_budget : (N,) positive budgets (normalized to sum 1), or None for equal risk contributions.
     solver : a ``qrp.available_solvers()`` name ("auto", "newton", "sa", "qaoa", ...) or "clarabel".
-    risk_measure : "volatility", "cvar" (historical expected shortfall) or "semi_deviation".
-    cvar_beta : CVaR level (0.95: the mean of the worst 5% of losses).
+    risk_measure : a measure of ``qrp.finance.risk_measures.RISK_MEASURES`` by skfolio's ``RiskMeasure`` value in
+        lower case ("volatility" / "variance" / "standard_deviation", "cvar", "semi_deviation", "evar", "cdar",
+        "edar", "mean_absolute_deviation", "first_lower_partial_moment", "worst_realization", "max_drawdown",
+        "average_drawdown", "ulcer_index", "gini_mean_difference") or the enum member itself.
+    cvar_beta, evar_beta, cdar_beta, edar_beta : levels of CVaR, EVaR, CDaR, EDaR (0.95), as skfolio's.
     min_weights, max_weights : scalar or (N,) weight bounds (0 and 1: long-only, no bound).
     linear_constraints : skfolio equation strings (with ``groups``) or (C, d) for C w <= d.
     groups : (n_groups, N) array of group labels per asset, as skfolio's ``groups``.
@@ -104,7 +108,8 @@ class RiskParity(BaseOptimization):
     """
 
     def __init__(self, risk_budget=None, solver: str = "auto", risk_measure: str = "volatility",
-                 cvar_beta: float = 0.95, min_weights=0.0, max_weights=1.0, linear_constraints=None, groups=None,
+                 cvar_beta: float = 0.95, evar_beta: float = 0.95, cdar_beta: float = 0.95,
+                 edar_beta: float = 0.95, min_weights=0.0, max_weights=1.0, linear_constraints=None, groups=None,
                  max_turnover: float | None = None, formulation: str = "richard_roncalli",
                  prior_estimator=None, solver_options: dict | None = None,
                  seed: int | None = None, portfolio_params: dict | None = None, fallback=None,
@@ -115,6 +120,9 @@ class RiskParity(BaseOptimization):
         self.solver = solver
         self.risk_measure = risk_measure
         self.cvar_beta = cvar_beta
+        self.evar_beta = evar_beta
+        self.cdar_beta = cdar_beta
+        self.edar_beta = edar_beta
         self.min_weights = min_weights
         self.max_weights = max_weights
         self.linear_constraints = linear_constraints
@@ -167,6 +175,8 @@ class RiskParity(BaseOptimization):
 
     def fit(self, X, y=None, **fit_params) -> RiskParity:
         """Estimate the prior on returns X (T, N) and solve; sets ``weights_`` and the attributes above."""
+        measure = canonical_measure(self.risk_measure)
+        alpha = {"evar": self.evar_beta, "cdar": self.cdar_beta, "edar": self.edar_beta}.get(measure, self.cvar_beta)
         x = validate_data(self, X, dtype=np.float64, ensure_min_samples=2, ensure_min_features=1)
         n = x.shape[1]
         names = getattr(self, "feature_names_in_", None)
@@ -185,7 +195,7 @@ class RiskParity(BaseOptimization):
         cov, scenarios = prior_moments(self.prior_estimator_, x)
         if names is not None:
             cov = pd.DataFrame(cov, index=list(names), columns=list(names))
-        conic = (self.risk_measure != "volatility" or ub is not None or eq is not None
+        conic = (measure != "volatility" or ub is not None or eq is not None
                  or self.max_turnover is not None or self.formulation != "richard_roncalli")
         if self.solver != CONIC_SOLVER and self.solver not in available_solvers():
             raise ValueError(f"unknown solver {self.solver!r}; available: {CONIC_SOLVER}, "
@@ -200,8 +210,8 @@ class RiskParity(BaseOptimization):
                 previous = self._clean_input(self.previous_weights, n_assets=n, fill_value=0.0,
                                              name="previous_weights")
                 previous = np.broadcast_to(previous, (n,)).astype(np.float64)
-            res = constrained_risk_budgeting(cov, budgets, returns=scenarios, risk_measure=self.risk_measure,
-                                             alpha=self.cvar_beta, bounds=bounds, linear_constraints=ub,
+            res = constrained_risk_budgeting(cov, budgets, returns=scenarios, risk_measure=measure,
+                                             alpha=alpha, bounds=bounds, linear_constraints=ub,
                                              equality_constraints=eq, turnover=self.max_turnover,
                                              previous_weights=previous, formulation=self.formulation)
         else:

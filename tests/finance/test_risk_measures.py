@@ -135,3 +135,19 @@ def test_hypothesis_euler_contributions_match_budgets(seed, n, measure):
     if res.converged:
         assert_euler_brackets_budgets(measure, r, res.weights, b)
         assert res.stats["risk"] == pytest.approx(skfolio_value(measure, r, res.weights), rel=1e-8)
+
+
+def test_estimator_takes_every_measure_and_its_level(riskfolio_data):
+    """qrp.RiskParity(risk_measure=...) by name or skfolio enum, with skfolio's *_beta levels."""
+    from skfolio import RiskMeasure
+
+    import qrp
+
+    est = qrp.RiskParity(risk_measure=RiskMeasure.CDAR, cdar_beta=0.9).fit(riskfolio_data)
+    ref = constrained_risk_budgeting(returns=riskfolio_data, risk_measure="cdar", alpha=0.9)
+    np.testing.assert_allclose(est.weights_, ref.weights, atol=1e-12)
+    assert est.result_.converged and est.result_.stats["risk_measure"] == "cdar"
+    evar = qrp.RiskParity(risk_measure="evar").fit(riskfolio_data)
+    np.testing.assert_allclose(evar.weights_, riskfolio_weights()["EVaR"].to_numpy(), atol=5e-6)
+    with pytest.raises(ValueError, match="unknown risk_measure"):
+        qrp.RiskParity(risk_measure="var").fit(riskfolio_data)
