@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import json
 import re
+import socket
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from qrp.core.provenance import package_versions
 
@@ -50,9 +52,6 @@ def check_reachable(uri: str, timeout: float = CONNECT_TIMEOUT) -> None:
     """``ValueError`` at once when an ``http(s)://`` tracking server does not accept a TCP connection within
     ``timeout`` seconds: MLflow's client retries with backoff for about four minutes (251 s measured on a closed
     port) before it reports anything. Other stores (sqlite, file) are not probed."""
-    import socket
-    from urllib.parse import urlsplit
-
     parts = urlsplit(uri)
     if parts.scheme not in ("http", "https"):
         return
