@@ -89,9 +89,8 @@ def risk_parity(
     """
     start = time.perf_counter()
     spec = get_solver(solver)
-    if (budgets is None and bounds is None and target_volatility is None and tol is None and max_iter is None
-            and seed is None and not solver_options and type(leverage) in (float, int) and leverage == 1
-            and type(check_psd) is bool and spec.function is solve_auto):
+    defaults = budgets is None and bounds is None and target_volatility is None and tol is None and max_iter is None
+    if is_default_call(spec, defaults, seed, leverage, check_psd, solver_options):
         fast = _default_call(cov, spec, check_psd, start)
         if fast is not None:
             return fast
@@ -161,6 +160,17 @@ def _check_normal_scale(w: np.ndarray, rc: np.ndarray, what: str, scale: float) 
             k = int(np.argmax(bad))
             raise ValueError(f"{what} scales the weights by {scale:.3g}: {name} {k} becomes {float(v[k])!r}, "
                              f"subnormal (below {tiny:.3g}), where float64 loses precision; use a larger {what}")
+
+
+def is_default_call(spec: SolverSpec, defaults: bool, seed, leverage, check_psd, solver_options) -> bool:
+    """Whether a call is ``risk_parity(cov)`` (optionally ``check_psd=`` a bool) on the default solver: ``defaults``
+    (budgets, bounds, target_volatility, tol and max_iter all None), no seed and no solver options, ``leverage``
+    exactly 1 (a plain int or float), and a solver whose target is ``solve_auto``. Such a call can take the
+    one-pass route of ``qrp.classical.default`` (the same checks and result, bit for bit: tests/classical/
+    test_default.py); every other call takes the general path."""
+    plain_leverage = type(leverage) in (float, int) and leverage == 1
+    return (defaults and seed is None and not solver_options and plain_leverage and type(check_psd) is bool
+            and spec.function is solve_auto)
 
 
 def _default_call(cov, spec: SolverSpec, check_psd: bool, start: float) -> RiskParityResult | None:

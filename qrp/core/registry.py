@@ -13,18 +13,22 @@ Discrete solvers are *sample-solver factories* ``make(**own_options) -> sample_s
 (``DISCRETE_DRIVER``) validates the shared discretization options once and runs the refinement loop with the
 factory's sampler for every discrete solver.
 
-Every solver declares its options once, as a tuple of ``Option`` (name, default, check, doc) or a lazy
-``"module:ATTR"`` path to one. ``SolverSpec.validate_options`` is the single place options are checked:
-``qrp.risk_parity``, ``qrp.studies`` (dry run before a study starts), the runner and the CLI all call it, and
-nothing reads solver signatures. Built-in solvers are registered lazily (module path strings) so that
+Every solver declares its options once, as a tuple of ``Option`` (name, default, check, doc), an ``OptionTable``
+(the same plus a cross-field check and a shared section such as the discretization) or a lazy ``"module:ATTR"``
+path to one. ``SolverSpec.validate_options`` is the single place options are checked: ``qrp.risk_parity``,
+``qrp.studies`` (dry run before a study starts), the runner and the CLI all call it, and nothing reads solver
+signatures. It returns a frozen ``Settings`` (a read-only mapping of every validated value, with the typed
+dataclasses behind it); whatever receives one (the discrete driver, the sample-solver factories, the QAOA engine)
+trusts it and checks nothing again. Built-in solvers are registered lazily (module path strings) so that
 ``import qrp`` does not import qiskit; user solvers join with ``register_solver`` and leave with
 ``unregister_solver``.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import cached_property
 from numbers import Real
@@ -34,10 +38,8 @@ from typing import Any
 import numpy as np
 
 from qrp.core.extras import missing_extra
-from qrp.core.result import SolverOutput
 from qrp.core.validation import finite_float, plain, positive_int
 
-SolverFunc = Callable[..., SolverOutput]
 KINDS = ("classical", "discrete")
 #: The driver every discrete solver runs through: ``solve(spec, cov, budgets, *, tol, max_iter, seed, options)``.
 DISCRETE_DRIVER = "qrp.discrete.driver:solve_discrete"
@@ -125,6 +127,63 @@ def check_options(table: tuple[Option, ...], options: Mapping[str, Any], *, owne
     return out
 
 
+class OptionTable(tuple):
+    """A solver's declared options (a tuple of ``Option``) with what a plain tuple cannot say:
+
+    ``joint(values: dict) -> None``: the cross-field check (e.g. QAOA's noise needs shots), run once by
+    ``SolverSpec.validate_options`` after every option's own ``check``; it raises ``ValueError`` and does no
+    solver work. ``shared``: a frozen dataclass whose fields are some of the options (the discrete solvers'
+    ``Discretization``); the validated ``Settings`` then carries them as that type (``Settings.shared``), the
+    rest as the solver's own dataclass (``Settings.own``)."""
+
+    joint: Callable[[dict[str, Any]], None] | None
+    shared: type | None
+
+    def __new__(cls, options=(), *, joint=None, shared=None):
+        table = super().__new__(cls, options)
+        table.joint, table.shared = joint, shared
+        return table
+
+
+@dataclass(frozen=True, eq=False)
+class Settings(Mapping):
+    """A solver's validated options, frozen: ``SolverSpec.validate_options``'s result.
+
+    A read-only mapping {option: validated value} (declared order; ``extra`` pass-through options last), typed
+    behind it: ``shared`` is the table's shared section (a ``Discretization`` for the discrete solvers, else None)
+    and ``own`` the solver's own options as a frozen dataclass built from its ``Option`` table. Every check,
+    cross-field ones included, has run; nothing downstream checks again."""
+
+    solver: str
+    own: Any
+    shared: Any = None
+    extra: Mapping[str, Any] = dataclasses.field(default_factory=lambda: MappingProxyType({}))
+
+    def _parts(self):
+        return (self.shared, self.own) if self.shared is not None else (self.own,)
+
+    def __getitem__(self, key: str) -> Any:
+        for part in self._parts():
+            if key in part.__dataclass_fields__:
+                return getattr(part, key)
+        return self.extra[key]
+
+    def __iter__(self) -> Iterator[str]:
+        for part in self._parts():
+            yield from part.__dataclass_fields__
+        yield from self.extra
+
+    def __len__(self) -> int:
+        return sum(len(p.__dataclass_fields__) for p in self._parts()) + len(self.extra)
+
+    def __repr__(self) -> str:
+        return f"Settings({self.solver!r}, {dict(self)!r})"
+
+    def own_options(self) -> dict[str, Any]:
+        """The solver's own options and the pass-through ones (what its factory is called with)."""
+        return {**{f: getattr(self.own, f) for f in self.own.__dataclass_fields__}, **self.extra}
+
+
 def _load(path: str) -> Any:
     module, attr = path.split(":")
     return getattr(importlib.import_module(module), attr)
@@ -171,7 +230,7 @@ class SolverSpec:
     def options(self) -> tuple[Option, ...]:
         """The declared options (loaded on first use when declared as a path)."""
         table = _load(self.option_table) if isinstance(self.option_table, str) else self.option_table
-        table = tuple(table)
+        table = table if isinstance(table, OptionTable) else tuple(table)
         names = [o.name for o in table]
         if len(set(names)) != len(names) or not all(isinstance(o, Option) for o in table):
             raise ValueError(f"solver {self.name!r}: options must be Options with distinct names, got {names}")
@@ -185,36 +244,65 @@ class SolverSpec:
         return {o.name: o.default for o in self.options}
 
     @cached_property
-    def default_options(self) -> Mapping[str, Any]:
-        """The declared defaults, each through its ``check`` once (read-only; ``validate_options({})`` copies it)."""
-        return MappingProxyType(check_options(self.options, {}, owner=f"solver {self.name!r}"))
+    def default_options(self) -> Settings:
+        """The declared defaults, validated once per spec (checks are pure functions of the value)."""
+        return self._settings(check_options(self.options, {}, owner=f"solver {self.name!r}"))
 
-    def validate_options(self, options: Mapping[str, Any]) -> dict[str, Any]:
-        """Every declared option, validated (its ``check``), defaults filled in; ``ValueError`` for an unknown
-        name (listing the accepted ones) unless ``extra_options``. No solver work is done. With no options the
-        defaults, checked once per spec (checks are pure functions of the value), are returned as a new dict."""
+    def validate_options(self, options: Mapping[str, Any]) -> Settings:
+        """Every declared option validated (its ``check``), defaults filled in, then the table's cross-field check
+        (``OptionTable.joint``): a frozen ``Settings``. ``ValueError`` for an unknown name (listing the accepted
+        ones) unless ``extra_options``. No solver work is done. Settings pass through unchanged."""
+        if isinstance(options, Settings) and options.solver == self.name:
+            return options
         if not options:
-            return dict(self.default_options)
-        return check_options(self.options, options, owner=f"solver {self.name!r}", extra=self.extra_options)
+            return self.default_options
+        return self._settings(check_options(self.options, options, owner=f"solver {self.name!r}",
+                                            extra=self.extra_options))
 
-    def qubit_limit(self, options: Mapping[str, Any]) -> int | None:
-        """The largest number of binary variables this solver accepts with ``options`` (validated first), or None."""
-        if self.max_qubits is None:
-            return None
-        if isinstance(self.max_qubits, int):
+    @cached_property
+    def settings_type(self) -> tuple[type | None, type]:
+        """(the shared section's dataclass or None, the solver's own settings dataclass): the own one is built
+        from the option table, one frozen field per option not in the shared section, defaulting as declared."""
+        shared = getattr(self.options, "shared", None)
+        names = set() if shared is None else {f.name for f in dataclasses.fields(shared)}
+        fields = [(o.name, Any, dataclasses.field(default=o.default)) for o in self.options if o.name not in names]
+        cls_name = "".join(part.title() for part in self.name.split("_") if part.isidentifier()) + "Settings"
+        return shared, dataclasses.make_dataclass(cls_name or "SolverSettings", fields, frozen=True)
+
+    def _settings(self, values: dict[str, Any]) -> Settings:
+        """``Settings`` of checked ``values`` (every declared option present), after the cross-field check."""
+        joint = getattr(self.options, "joint", None)
+        if joint is not None:
+            joint(values)
+        shared_type, own_type = self.settings_type
+        shared = None
+        if shared_type is not None:
+            shared = shared_type(**{f.name: values[f.name] for f in dataclasses.fields(shared_type)})
+        own = own_type(**{f.name: values[f.name] for f in dataclasses.fields(own_type)})
+        declared = {o.name for o in self.options}
+        extra = MappingProxyType({k: v for k, v in values.items() if k not in declared})
+        return Settings(self.name, own, shared, extra)
+
+    def qubit_limit(self, settings: Mapping[str, Any]) -> int | None:
+        """The declared ``max_qubits`` evaluated on validated ``settings``: the largest number of binary variables
+        this solver accepts, or None (no limit). ``qrp.discrete.plan`` is its one caller."""
+        if self.max_qubits is None or isinstance(self.max_qubits, int):
             return self.max_qubits
         func = _load(self.max_qubits) if isinstance(self.max_qubits, str) else self.max_qubits
-        limit = func(self.validate_options(options))
+        limit = func(settings)
         return None if limit is None else int(limit)
 
     def solve(self, cov, budgets, *, tol: float, max_iter: int | None, seed, options: Mapping[str, Any]):
-        """Run the solver on validated inputs; ``options`` as returned by ``validate_options``. ``max_iter`` None
-        means the registry default (a discrete solver's driver also reconciles it with ``rounds``). A missing
-        optional package (``qrp.core.extras``) raises ``ModuleNotFoundError`` naming this solver and the extra."""
+        """Run the solver on validated inputs; ``options``: the ``Settings`` of ``validate_options`` (a plain
+        mapping is validated first). ``max_iter`` None means the registry default (a discrete solver's driver also
+        reconciles it with ``rounds``). A missing optional package (``qrp.core.extras``) raises
+        ``ModuleNotFoundError`` naming this solver and the extra."""
+        if not isinstance(options, Settings):
+            options = self.validate_options(options)
         try:
             if self.kind == "discrete":
                 return _load(DISCRETE_DRIVER)(self, cov, budgets, tol=tol, max_iter=max_iter, seed=seed,
-                                              options=dict(options))
+                                              options=options)
             max_iter = self.default_max_iter if max_iter is None else max_iter
             return self.function(cov, budgets, tol=tol, max_iter=max_iter, seed=seed, **options)
         except ModuleNotFoundError as exc:
@@ -255,7 +343,7 @@ def register_solver(
         max_qubits = positive_int(max_qubits, "max_qubits")
     elif max_qubits is not None and not callable(max_qubits) and not isinstance(max_qubits, str):
         raise ValueError(f"max_qubits must be None, an int, a callable or 'module:ATTR', got {max_qubits!r}")
-    if not isinstance(options, str):
+    if not isinstance(options, (str, OptionTable)):
         options = tuple(options)
     if isinstance(default_tol, bool) or not isinstance(default_tol, Real) or not 0 <= default_tol < np.inf:
         raise ValueError(f"default_tol must be a finite number >= 0, got {default_tol!r}")

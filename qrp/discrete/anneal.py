@@ -20,11 +20,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from qrp.core.registry import Option, check_options, int_option
+from qrp.core.registry import Option, int_option
 from qrp.core.result import Resources
 from qrp.core.validation import MAX_SAMPLES, bounded_int, check_memory
 from qrp.discrete.exact import best_sample
-from qrp.discrete.options import discrete_options
+from qrp.discrete.options import solver_table
 from qrp.discrete.oracle_anneal import oracle_anneal
 from qrp.discrete.refine import SampleResult
 from qrp.discrete.samplers import GROUND_STATE_CHECK_QUBITS, read_sampleset
@@ -70,7 +70,7 @@ OWN_OPTIONS = (
                minimum=0),
 )
 #: Options of "sa": the shared discretization options (default 4 bits per asset) and the annealer's.
-OPTIONS = (*discrete_options(bits=4), *OWN_OPTIONS)
+OPTIONS = solver_table(OWN_OPTIONS, bits=4)
 _SA_DEFAULTS = {o.name: o.default for o in OWN_OPTIONS}
 
 
@@ -83,12 +83,10 @@ def sa_sampler(
 ):
     """Registry solver "sa" (a sample-solver factory): simulated annealing of each round's ``problem.to_bqm()``
     (``state`` is ignored); round r anneals with the round's seed (``qrp.refine``). ``check_ground_state``:
-    compare with exact enumeration when n <= this (0: never)."""
+    compare with exact enumeration when n <= this (0: never). Options as validated by the registry (``OPTIONS``).
+    """
     from dwave.samplers import SimulatedAnnealingSampler  # heavy optional-at-import dependency: loaded on use
 
-    own = check_options(OWN_OPTIONS, {"num_reads": num_reads, "num_sweeps": num_sweeps,
-                        "beta_range": beta_range, "check_ground_state": check_ground_state}, owner="sa_sampler")
-    num_reads, num_sweeps, beta_range, check_ground_state = own.values()
     sampler = SimulatedAnnealingSampler()
 
     def sample_solver(problem, *, seed, state) -> SampleResult:

@@ -32,10 +32,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from qrp.core.registry import bool_option, check_options, int_option
+from qrp.core.registry import bool_option, int_option
 from qrp.core.result import Resources
 from qrp.discrete.exact import best_sample
-from qrp.discrete.options import discrete_options
+from qrp.discrete.options import factory_values, solver_table
 from qrp.discrete.refine import SampleResult
 from qrp.discrete.relax import box_minimizer, nearest_sample
 from qrp.discrete.samplers import GROUND_STATE_CHECK_QUBITS, read_sampleset
@@ -56,10 +56,11 @@ TABU_OWN = (
     int_option("tenure", None, "tabu list length (None: min(20, n / 4))", minimum=0),
     _CHECK,
 )
-RANDOM_OPTIONS = (*discrete_options(), *RANDOM_OWN)
-GREEDY_OPTIONS = (*discrete_options(), *GREEDY_OWN)
-ROUNDING_OPTIONS = (*discrete_options(), *ROUNDING_OWN)
-TABU_OPTIONS = (*discrete_options(), *TABU_OWN)
+RANDOM_OPTIONS = solver_table(RANDOM_OWN)
+GREEDY_OPTIONS = solver_table(GREEDY_OWN)
+ROUNDING_OPTIONS = solver_table(ROUNDING_OWN)
+TABU_OPTIONS = solver_table(TABU_OWN)
+
 
 
 def scored(problem, x: np.ndarray) -> np.ndarray:
@@ -99,7 +100,7 @@ def descend(problem, x: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
 def random_sampler(**options):
     """Registry solver "random" (a sample-solver factory): the best of ``shots`` uniform bitstrings drawn by
     ``default_rng(seed)``. Options: ``RANDOM_OWN``."""
-    shots, check_ground_state = check_options(RANDOM_OWN, options, owner="solver 'random'").values()
+    shots, check_ground_state = factory_values(RANDOM_OWN, options).values()
 
     def sample_solver(problem, *, seed, state) -> SampleResult:
         x = np.random.default_rng(seed).integers(0, 2, size=(shots, problem.num_qubits), dtype=np.int8)
@@ -114,7 +115,7 @@ def greedy_sampler(**options):
     random bitstrings. Options: ``GREEDY_OWN``."""
     from dwave.samplers import SteepestDescentSolver  # heavy dependency: loaded when the solver is built
 
-    starts, check_ground_state = check_options(GREEDY_OWN, options, owner="solver 'greedy'").values()
+    starts, check_ground_state = factory_values(GREEDY_OWN, options).values()
     solver = SteepestDescentSolver()
 
     def sample_solver(problem, *, seed, state) -> SampleResult:
@@ -137,7 +138,7 @@ def greedy_sampler(**options):
 def rounding_sampler(**options):
     """Registry solver "rounding" (a sample-solver factory): the box's continuous minimizer rounded to the grid,
     polished by ``descend``. Options: ``ROUNDING_OWN``."""
-    polish, check_ground_state = check_options(ROUNDING_OWN, options, owner="solver 'rounding'").values()
+    polish, check_ground_state = factory_values(ROUNDING_OWN, options).values()
 
     def sample_solver(problem, *, seed, state) -> SampleResult:
         v, iterations = box_minimizer(problem)
@@ -161,8 +162,7 @@ def tabu_sampler(**options):
     docstring). Options: ``TABU_OWN``."""
     from dwave.samplers import TabuSampler  # heavy dependency: loaded when the solver is built
 
-    own = check_options(TABU_OWN, options, owner="solver 'tabu'")
-    num_reads, num_restarts, max_moves, tenure, check_ground_state = own.values()
+    num_reads, num_restarts, max_moves, tenure, check_ground_state = factory_values(TABU_OWN, options).values()
     sampler = TabuSampler()
 
     def sample_solver(problem, *, seed, state) -> SampleResult:

@@ -32,7 +32,8 @@ import numpy as np
 from qrp.core.registry import int_option
 from qrp.core.result import Resources
 from qrp.core.validation import positive_int
-from qrp.discrete.options import discrete_options
+from qrp.discrete.options import solver_table
+from qrp.discrete.plan import check_qubit_limit
 from qrp.discrete.refine import SampleResult
 
 #: Default largest number of binary variables enumerated (2^26 = 67M states).
@@ -46,16 +47,6 @@ DEGENERACY_RTOL = 1e-10
 def _bit_table(m: int) -> np.ndarray:
     """(2^m, m) table of all assignments, row r = binary digits of r (bit j = variable j)."""
     return ((np.arange(2**m)[:, None] >> np.arange(m)[None, :]) & 1).astype(np.float64)
-
-
-def check_size(num_qubits: int, max_qubits: int) -> None:
-    """``ValueError`` when 2^num_qubits states exceed the enumeration limit (raised before any allocation)."""
-    if num_qubits > max_qubits:
-        raise ValueError(
-            f"exact enumeration of n = {num_qubits} binary variables visits 2^{num_qubits} = {2**num_qubits:.3g} "
-            f"states, over the limit max_qubits = {max_qubits} (a table of all their energies would need "
-            f"{2**num_qubits * 8 / 2**30:.3g} GiB); use fewer assets or bits, or solver='sa'"
-        )
 
 
 # Hand-written (numba) because a numpy block costs several passes over memory per state; this streams every state
@@ -165,7 +156,7 @@ def exact_minimum(problem, *, max_qubits: int = MAX_EXACT_QUBITS) -> tuple[np.nd
     pairwise)."""
     n = problem.num_qubits
     max_qubits = positive_int(max_qubits, "max_qubits")
-    check_size(n, max_qubits)
+    check_qubit_limit("exact", n, max_qubits)
     if problem.encoding.name != "binary":
         return _encoded_minimum(problem)
     n_lo = _split(problem)
@@ -229,8 +220,8 @@ def best_sample(problem, x: np.ndarray, energies: np.ndarray, stats: dict, resou
 
 def exact_sampler(*, max_qubits: int = MAX_EXACT_QUBITS):
     """Registry solver "exact" (a sample-solver factory): each round's exact minimum (deterministic: seed and state
-    are ignored). Refuses n > ``max_qubits`` before any work (the driver checks N x bits first)."""
-    max_qubits = positive_int(max_qubits, "max_qubits")
+    are ignored). ``max_qubits``: validated (the registry's table); ``exact_minimum`` refuses n above it before any
+    work (the driver's plan refuses N x bits first)."""
 
     def sample_solver(problem, *, seed, state) -> SampleResult:
         sample, energy, degeneracy, atol = exact_minimum(problem, max_qubits=max_qubits)
@@ -242,7 +233,7 @@ def exact_sampler(*, max_qubits: int = MAX_EXACT_QUBITS):
 
 
 #: Options of "exact": the shared discretization options and the enumeration limit.
-OPTIONS = (*discrete_options(), int_option("max_qubits", MAX_EXACT_QUBITS, "largest n enumerated"))
+OPTIONS = solver_table((int_option("max_qubits", MAX_EXACT_QUBITS, "largest n enumerated"),))
 
 
 def qubit_limit(options: dict) -> int:

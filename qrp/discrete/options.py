@@ -4,6 +4,9 @@ A discrete solver is registered as its sample-solver factory plus its own option
 ``discrete_options(...) + own``, so ``bits, formulation, encoding, rounds, box, shrink, radius, log_fit, penalty``
 have one declaration (name, default, check, doc: the fields below) and one validation, whatever the solver. A solver may
 declare a different *default* for one of them (``sa`` defaults to ``bits=4``) through ``discrete_options(bits=4)``.
+``solver_table(own, joint=...)`` is a built-in solver's whole table: an ``OptionTable`` whose shared section is
+``Discretization``, so that ``validate_options`` returns ``Settings`` with ``shared`` a validated ``Discretization``
+(``discretization_of``) and ``own`` the solver's own settings, its cross-field check (``joint``) run there once.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from qrp.core.registry import Option, choice_option, int_option, real_option
+from qrp.core.registry import Option, OptionTable, check_options, choice_option, int_option, real_option
 from qrp.core.validation import MAX_BITS, MAX_ROUNDS
 from qrp.discrete.encodings import ENCODINGS
 
@@ -98,18 +101,7 @@ class Discretization:
     @classmethod
     def validated(cls, options: Mapping[str, Any] | None = None, /, **kwargs: Any) -> Discretization:
         """Run every option's check on ``options`` (and keyword arguments); absent ones take the defaults."""
-        given = {**(options or {}), **kwargs}
-        values = {}
-        for opt in cls.options():
-            v = given.get(opt.name, opt.default)
-            values[opt.name] = None if v is None and opt.default is None else opt.check(v)
-        return cls(**values)
-
-    @classmethod
-    def split(cls, options: Mapping[str, Any]) -> tuple[Discretization, dict[str, Any]]:
-        """(Discretization from the shared options, the rest): for already validated option dicts."""
-        mine = {k: v for k, v in options.items() if k in cls.names()}
-        return cls(**mine), {k: v for k, v in options.items() if k not in mine}
+        return cls(**check_options(cls.options(), {**(options or {}), **kwargs}, owner="discretization"))
 
     def resolve_rounds(self, max_iter: int | None) -> int:
         """The number of rounds: ``rounds``, else ``max_iter``, else 1; ``ValueError`` when both are set and differ
@@ -137,3 +129,39 @@ DEFAULTS = Discretization()
 def discrete_options(**defaults: Any) -> tuple[Option, ...]:
     """The shared options of a discrete solver's table (``Discretization.options``)."""
     return Discretization.options(**defaults)
+
+
+def check_discretization(values: Mapping[str, Any]) -> None:
+    """The cross-field checks of validated discretization options (``check_encoding_formulation``)."""
+    check_encoding_formulation(Discretization(**{k: values[k] for k in Discretization.names() if k in values}))
+
+
+def solver_table(own: tuple[Option, ...] = (), *, joint=None, **defaults: Any) -> OptionTable:
+    """A discrete solver's option table: the shared options (``defaults`` replacing declared defaults) then its
+    ``own``, with ``Discretization`` as the shared section; its cross-field check is ``check_discretization`` then
+    the solver's ``joint``."""
+
+    def check(values: dict[str, Any]) -> None:
+        check_discretization(values)
+        if joint is not None:
+            joint(values)
+
+    return OptionTable((*Discretization.options(**defaults), *own), joint=check, shared=Discretization)
+
+
+def discretization_of(settings: Mapping[str, Any]) -> Discretization:
+    """The ``Discretization`` of a discrete solver's validated settings: ``settings.shared`` when the table declared
+    it (``solver_table``), else built from the shared names present (a table written as a plain tuple)."""
+    shared = getattr(settings, "shared", None)
+    if isinstance(shared, Discretization):
+        return shared
+    return Discretization(**{k: settings[k] for k in Discretization.names() if k in settings})
+
+
+def factory_values(own: tuple[Option, ...], options: Mapping[str, Any]) -> dict[str, Any]:
+    """A factory's options {name: value} in ``own``'s order, absent ones at their declared defaults. The values are
+    the registry's validated ones (``validate_options``) and are not checked again; an unknown name is refused."""
+    unknown = sorted(set(options) - {o.name for o in own})
+    if unknown:
+        raise ValueError(f"unknown option(s) {unknown}; the factory takes {[o.name for o in own]}")
+    return {o.name: options.get(o.name, o.default) for o in own}

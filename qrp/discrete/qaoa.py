@@ -15,10 +15,10 @@ import dataclasses
 import numpy as np
 
 from qrp.classical.newton import solve_auto
-from qrp.core.registry import Option, bool_option, check_options, choice_option
+from qrp.core.registry import Option, bool_option, choice_option
 from qrp.core.result import Resources
 from qrp.discrete.angles import fixed_angles, linear_ramp, ramp_reps, transfer_angles
-from qrp.discrete.options import discrete_options
+from qrp.discrete.options import factory_values, solver_table
 from qrp.discrete.refine import SampleResult
 from qrp.discrete.relax import nearest_sample, relaxed_bits
 from qrp.quantum.angles import EPSILON, interp_angles, ramp_angles, warm_start_thetas
@@ -29,8 +29,10 @@ from qrp.quantum.engine_options import (
     INITS,
     OPTIMIZE_OPTIONS,
     OPTIMIZERS,
-    engine_settings,
+    OptimizeSettings,
+    check_combination,
     holds_state_vector,
+    validated_engine_settings,
 )
 from qrp.quantum.qaoa import QAOA, QAOAResult, default_max_qubits
 
@@ -85,13 +87,21 @@ OWN_OPTIONS = (
     bool_option("carry_angles", True, "start each round from the previous round's angles"),
     bool_option("resources", True, 'transpiled depth and CX counts per term structure, in stats["circuit"]'),
 )
-#: Options of "qaoa": the shared discretization options and QAOA's own.
-OPTIONS = (*discrete_options(), *OWN_OPTIONS)
 
 
-#: The engine's circuit settings handed through unchanged (``qrp.quantum.primitives``).
-CIRCUIT_KEYS = ("sampler", "backend", "pass_manager", "optimization_level", "method", "bond_dimension", "device",
-                "noise_method")
+def check_settings(o: dict) -> None:
+    """The cross-field checks of the "qaoa" options (run once, by ``validate_options``): the engine's
+    (``check_combination``), transferred angles only as the first start of the linear ramp, fixed angles only at
+    a depth the shipped table holds."""
+    check_combination(o)
+    if o["angles"] == "transfer" and o["init"] != "ramp":
+        raise ValueError(f"angles='transfer' is the first start of init='ramp', not of init={o['init']!r}")
+    if o["angles"] == "fixed":
+        fixed_angles("binary", o["reps"])  # the depth is checked now (every encoding's table holds the same depths)
+
+
+#: Options of "qaoa": the shared discretization options and QAOA's own, checked together by ``check_settings``.
+OPTIONS = solver_table(OWN_OPTIONS, joint=check_settings)
 
 
 def qubit_limit(options: dict) -> int | None:
@@ -112,7 +122,9 @@ def device_seconds(res: QAOAResult, shots: int | None, readout_shots: int, timin
 
 def qaoa_sampler(**options):
     """Registry solver "qaoa" (a sample-solver factory): QAOA (``QAOA``) on each round's ``problem.to_ising()``,
-    round r seeded by the round's seed. Options: ``OWN_OPTIONS`` (validated here, before any round runs).
+    round r seeded by the round's seed. Options: ``OWN_OPTIONS``, as the registry validated them (the driver hands
+    over the solver's ``Settings``): nothing is checked again, here or in the engine (``EngineSettings`` and
+    ``OptimizeSettings`` are built from them as they are, once for every round).
 
     ``warm_start``: Egger et al.'s warm start, regularized by ``epsilon``, from each round's QUBO relaxation
     (True / "relaxation") or from the classical solution ("oracle", an upper bound): ``warm_thetas``.
@@ -127,17 +139,10 @@ def qaoa_sampler(**options):
     transpiled depth and CX counts (``circuit_resources``), computed once per term structure, in
     ``stats["circuit"]`` (not to be confused with the round's ``SampleResult.resources``, the sample counts).
     """
-    o = check_options(OWN_OPTIONS, options, owner="solver 'qaoa'")
-    circuit = {k: o[k] for k in CIRCUIT_KEYS}
-    settings = engine_settings(reps=o["reps"], shots=o["shots"], alpha=o["alpha"], engine=o["engine"],
-                               noise=o["noise"], max_qubits=o["max_qubits"], **circuit)  # once for every round
-    start = None
-    if o["angles"] == "transfer":
-        if o["init"] != "ramp":
-            raise ValueError(f"angles='transfer' is the first start of init='ramp', not of init={o['init']!r}")
-        start = transfer_angles(o["reps"])
-    elif o["angles"] == "fixed":
-        fixed_angles("binary", o["reps"])  # the depth is checked now (every encoding's table holds the same depths)
+    o = factory_values(OWN_OPTIONS, options)
+    settings = validated_engine_settings(o)
+    optimize = OptimizeSettings(**{opt.name: o[opt.name] for opt in OPTIMIZE_OPTIONS})
+    start = transfer_angles(o["reps"]) if o["angles"] == "transfer" else None
     resource_cache: dict[tuple, dict] = {}
     oracle: dict[str, np.ndarray] = {}
 
@@ -149,10 +154,9 @@ def qaoa_sampler(**options):
                     settings=settings if reps == settings.reps else dataclasses.replace(settings, reps=reps))
         if o["angles"] in FIXED_STRATEGIES:
             table = fixed_angles if o["angles"] == "fixed" else linear_ramp
-            res = qaoa.fixed(table(problem.encoding.name, reps), readout_shots=o["readout_shots"])
+            res = qaoa.fixed(table(problem.encoding.name, reps), settings=optimize)
         else:
-            res = qaoa.optimize(optimizer=o["optimizer"], init=o["init"], max_evals=o["max_evals"],
-                                multistart=o["multistart"], readout_shots=o["readout_shots"], start=start,
+            res = qaoa.optimize(start=start, settings=optimize,
                                 initial_angles=state if o["carry_angles"] and state is not None else None)
         stats = {k: v for k, v in res.stats.items() if k != "seed"} | {
             "warm_start": o["warm_start"], "start_angles": o["angles"], "value": res.value,

@@ -23,9 +23,8 @@ import numpy as np
 from qrp.core import validation
 from qrp.core.registry import Option, int_option
 from qrp.core.result import Resources
-from qrp.core.validation import positive_int
 from qrp.discrete.exact import energy_tolerance, ground_state_check
-from qrp.discrete.options import discrete_options
+from qrp.discrete.options import solver_table
 from qrp.discrete.refine import SampleResult
 
 #: Default largest n for which each solve is checked against exact enumeration.
@@ -38,10 +37,8 @@ def _check_sampler_object(sampler):
     return sampler
 
 
-#: Options of "dimod": the shared discretization options, the sampler and the ground-state check; any other
-#: keyword is a sample argument of the sampler (checked against its ``parameters`` when the solver is built).
-OPTIONS = (
-    *discrete_options(bits=3),
+#: The "dimod" solver's own declared options (any other keyword is a sample argument of the sampler).
+OWN_OPTIONS = (
     Option("sampler", None, _check_sampler_object, "a dimod.Sampler instance (required)"),
     int_option("check_ground_state", GROUND_STATE_CHECK_QUBITS, "compare with enumeration up to this n (0: never)",
                minimum=0),
@@ -71,6 +68,18 @@ def qubit_limit(options) -> int | None:
     while 2.0 ** (n + 1) * (EXHAUSTIVE_BYTES_PER_STATE + n + 1) <= budget:
         n += 1
     return n
+
+
+def _check_sample_arguments(values: dict) -> None:
+    """The cross-field check of "dimod": every pass-through keyword is a parameter of the given sampler."""
+    if values["sampler"] is not None:
+        declared = {o.name for o in OPTIONS}
+        check_sampler(values["sampler"], {k: v for k, v in values.items() if k not in declared})
+
+
+#: Options of "dimod": the shared discretization options, the sampler and the ground-state check; any other
+#: keyword is a sample argument of the sampler (checked against its ``parameters`` with the other options).
+OPTIONS = solver_table(OWN_OPTIONS, joint=_check_sample_arguments, bits=3)
 
 
 def check_sampler(sampler, sample_kwargs: dict) -> None:
@@ -107,10 +116,11 @@ def read_sampleset(problem, sampleset, num_variables: int, check_ground_state: i
 
 def bqm_sample_solver(sampler=None, *, check_ground_state: int = GROUND_STATE_CHECK_QUBITS, **sample_kwargs):
     """Registry solver "dimod" (a sample-solver factory): ``sampler.sample(problem.to_bqm(), **sample_kwargs)`` on
-    each round's problem (``state`` ignored; seeded as in the module docstring). Validated here, before any round
-    runs."""
-    check_sampler(sampler, sample_kwargs)
-    check_ground_state = positive_int(check_ground_state, "check_ground_state", minimum=0)
+    each round's problem (``state`` ignored; seeded as in the module docstring). Options as validated by the
+    registry (the sample arguments against ``sampler.parameters`` there); only the missing sampler is refused here,
+    before any round runs."""
+    if sampler is None:
+        check_sampler(sampler, sample_kwargs)
     seeded = "seed" in sampler.parameters and "seed" not in sample_kwargs
 
     def sample_solver(problem, *, seed, state) -> SampleResult:

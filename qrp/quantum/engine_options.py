@@ -20,12 +20,11 @@ from qrp.quantum.circuits import AER_METHODS, DEVICES, NOISE_METHODS, noise_mode
 OPTIMIZERS = ("COBYLA", "COBYQA", "Nelder-Mead", "Powell", "L-BFGS-B", "BFGS", "SLSQP")
 #: Initial-angle schedules.
 INITS = ("ramp", "interp")
-#: Engines: the simulators of ``qrp.quantum.simulators.SIMULATORS`` ("fast": numba on the CPU, "fast_poly": the same
-#: with a polynomial sincos for the phase (to 1e-12, not to the bit), "cuda": numba.cuda,
+#: Engines: the simulators of ``qrp.quantum.simulators.SIMULATORS`` ("fast": numba on the CPU, "cuda": numba.cuda,
 #: "aer": every circuit path, Aer or a user's sampler or backend, through ``qrp.quantum.primitives``) or "auto".
-ENGINES = ("auto", "fast", "fast_poly", "cuda", "aer")
+ENGINES = ("auto", "fast", "cuda", "aer")
 #: The engines that hold the exact state vector (noiseless or white-noise exact mode only).
-STATE_ENGINES = ("fast", "fast_poly", "cuda")
+STATE_ENGINES = ("fast", "cuda")
 
 
 def _check_noise(noise):
@@ -118,31 +117,68 @@ class EngineSettings:
 
 
 def engine_settings(*, reps, shots, alpha, engine, noise, max_qubits=None, **circuit) -> EngineSettings:
-    """Validate the circuit settings together, once: each by its declared check, then noise only with shots
-    (except the white-noise model, exact on the state), the state-vector engines only for noiseless (or
-    white-noise) exact runs, exact CVaR only on a state-vector engine, a sampler or backend only sampled, Aer's
-    method options only off the state-vector engines. ``circuit``: the other ``ENGINE_OPTIONS``."""
+    """Validate the circuit settings together, once: each by its declared check, then ``check_combination``.
+    ``circuit``: the other ``ENGINE_OPTIONS``."""
     o = check_options(ENGINE_OPTIONS, {"reps": reps, "shots": shots, "alpha": alpha, "engine": engine,
                                        "noise": noise, "max_qubits": max_qubits, **circuit}, owner="QAOA", fill=True)
-    reps, shots, alpha, engine = o["reps"], o["shots"], o["alpha"], o["engine"]
+    check_combination(o)
+    return validated_engine_settings(o)
+
+
+def check_combination(o: Mapping[str, Any]) -> None:
+    """The cross-field checks of already validated engine settings ``o`` (every ``ENGINE_OPTIONS`` name): noise only
+    with shots (except the white-noise model, exact on the state), the state-vector engines only for noiseless (or
+    white-noise) exact runs, exact CVaR only on a state-vector engine, a sampler or backend only sampled, Aer's
+    method options only off the state-vector engines. The "qaoa" solver's table runs it once, in
+    ``validate_options``."""
+    shots, noise, engine = o["shots"], o["noise"], o["engine"]
     white = o["noise_method"] == "white"
     if white and o["backend"] is None and not _is_backend(noise):
         raise ValueError("noise_method='white' takes its errors from a backend: pass backend= (or noise=BackendV2)")
-    if noise is not None and shots is None and not white:
+    sampled = shots is not None or white
+    if noise is not None and not sampled:
         raise ValueError("a noise model needs sampling: pass shots (noisy runs are sampled, never exact)")
-    if (o["sampler"] is not None or o["backend"] is not None) and shots is None and not white:
+    if (o["sampler"] is not None or o["backend"] is not None) and not sampled:
         raise ValueError("a sampler or backend is sampled: pass shots")
-    aer_only = o["method"] != "automatic" or o["bond_dimension"] is not None or o["device"] != "CPU"
-    if engine in STATE_ENGINES and (((shots is not None or noise is not None) and not white) or aer_only):
-        raise ValueError(f"engine={engine!r} is the noiseless (or white-noise) exact mode: shots, noise models and "
-                         "Aer's method/bond_dimension/device need engine='aer'")
-    if engine == "aer" and shots is None and alpha < 1.0:
+    if engine in STATE_ENGINES:
+        _check_state_engine(o, white)
+    if engine == "aer" and shots is None and o["alpha"] < 1.0:
         raise ValueError("exact CVaR (alpha < 1, shots=None) runs on engine='fast'; pass shots for Aer")
     if o["bond_dimension"] is not None and o["method"] != "matrix_product_state":
         raise ValueError("bond_dimension needs method='matrix_product_state'")
-    own = {"reps", "shots", "alpha", "engine", "noise", "max_qubits"}
-    return EngineSettings(reps, shots, alpha, engine, noise, o["max_qubits"],
-                          {k: v for k, v in o.items() if k not in own})
+
+
+def _check_state_engine(o: Mapping[str, Any], white: bool) -> None:
+    """A state-vector engine is exact and noiseless (or white-noise): no shots, noise models or Aer's options."""
+    noisy = (o["shots"] is not None or o["noise"] is not None) and not white
+    aer_only = o["method"] != "automatic" or o["bond_dimension"] is not None or o["device"] != "CPU"
+    if noisy or aer_only:
+        raise ValueError(f"engine={o['engine']!r} is the noiseless (or white-noise) exact mode: shots, noise models "
+                         "and Aer's method/bond_dimension/device need engine='aer'")
+
+
+def validated_engine_settings(o: Mapping[str, Any]) -> EngineSettings:
+    """``EngineSettings`` of values already validated and checked together (``check_options`` over
+    ``ENGINE_OPTIONS``, then ``check_combination``): nothing is checked here."""
+    own = ("reps", "shots", "alpha", "engine", "noise", "max_qubits")
+    return EngineSettings(*(o[k] for k in own), {op.name: o[op.name] for op in ENGINE_OPTIONS if op.name not in own})
+
+
+@dataclass(frozen=True)
+class OptimizeSettings:
+    """``QAOA.optimize``'s settings (``OPTIMIZE_OPTIONS``), validated once (``optimize_settings``, or a solver's
+    validated options); ``optimize(settings=...)`` takes them as they are."""
+
+    optimizer: str = OPTIMIZE_DEFAULTS["optimizer"]
+    init: str = OPTIMIZE_DEFAULTS["init"]
+    multistart: int = OPTIMIZE_DEFAULTS["multistart"]
+    max_evals: int = OPTIMIZE_DEFAULTS["max_evals"]
+    readout_shots: int = OPTIMIZE_DEFAULTS["readout_shots"]
+
+
+def optimize_settings(**options) -> OptimizeSettings:
+    """``OptimizeSettings`` of raw ``OPTIMIZE_OPTIONS`` values, each by its declared check (absent: defaults)."""
+    return OptimizeSettings(**check_options(OPTIMIZE_OPTIONS, options, owner="QAOA"))
 
 
 def check_mode(*, reps, shots, alpha, engine, noise, **circuit) -> tuple[int, int | None, float]:

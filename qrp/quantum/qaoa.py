@@ -54,15 +54,15 @@ from typing import Any
 import numpy as np
 from scipy.optimize import minimize
 
-from qrp.core.registry import check_options
 from qrp.quantum import statevector as sv
 from qrp.quantum.angles import interp_angles, ramp_angles
 from qrp.quantum.engine_options import (
     ENGINE_DEFAULTS,
     OPTIMIZE_DEFAULTS,
-    OPTIMIZE_OPTIONS,
     EngineSettings,
+    OptimizeSettings,
     engine_settings,
+    optimize_settings,
 )
 from qrp.quantum.memory import check_qubits, default_max_qubits
 from qrp.quantum.mixers import mixer_for
@@ -235,6 +235,7 @@ class QAOA:
         readout_shots: int = OPTIMIZE_DEFAULTS["readout_shots"],
         exact_reference: bool | None = None,
         start: np.ndarray | None = None,
+        settings: OptimizeSettings | None = None,
     ) -> QAOAResult:
         """Minimize the objective and read out the best bitstring (see the module docstring for the schedule).
 
@@ -243,11 +244,14 @@ class QAOA:
         when their objective is no higher than the ramp's or ``start``'s (``stats["init"]`` says which ran).
         ``max_evals`` caps evaluations per optimizer run. ``exact_reference`` (default: when n <= 20 or the state
         is held exactly) computes the ground energy, ground-state probability and approximation ratio from the
-        full spectrum (2^n, so within ``max_qubits``).
+        full spectrum (2^n, so within ``max_qubits``). ``settings``: the optimizer settings already validated
+        (``optimize_settings``; the "qaoa" solver's), in place of those five keywords: then nothing is re-checked.
         """
-        o = check_options(OPTIMIZE_OPTIONS, {"optimizer": optimizer, "init": init, "multistart": multistart,
-                                             "max_evals": max_evals, "readout_shots": readout_shots}, owner="QAOA")
-        optimizer, init, multistart, max_evals, readout_shots = o.values()
+        if settings is None:  # direct use: checked here
+            settings = optimize_settings(optimizer=optimizer, init=init, multistart=multistart, max_evals=max_evals,
+                                         readout_shots=readout_shots)
+        optimizer, init, multistart = settings.optimizer, settings.init, settings.multistart
+        max_evals, readout_shots = settings.max_evals, settings.readout_shots
         p = self.reps
         for name, x in (("initial_angles", initial_angles), ("start", start)):
             if x is not None and (np.shape(x) != (2 * p,) or not np.all(np.isfinite(x))):
@@ -288,15 +292,17 @@ class QAOA:
                               "multistart": multistart, "start_values": [float(r[0]) for r in runs]})
 
     def fixed(self, angles, *, readout_shots: int = OPTIMIZE_DEFAULTS["readout_shots"],
-              exact_reference: bool | None = None) -> QAOAResult:
+              exact_reference: bool | None = None, settings: OptimizeSettings | None = None) -> QAOAResult:
         """Read out at given ``angles`` (2p,) with no optimization: zero objective evaluations (the fixed-angle
         setting of Shaydulin et al. 2024, Sci. Adv. 10, eadm6761). ``value`` is the expectation of the readout
-        (exact when the state is held)."""
+        (exact when the state is held). ``settings``: validated optimizer settings whose ``readout_shots`` is used
+        as it is (the "qaoa" solver's)."""
         angles = np.asarray(angles, dtype=np.float64)
         if angles.shape != (2 * self.reps,) or not np.all(np.isfinite(angles)):
             raise ValueError(f"angles must be {2 * self.reps} finite numbers, got {angles!r}")
-        readout_shots = check_options(OPTIMIZE_OPTIONS, {"readout_shots": readout_shots}, owner="QAOA",
-                                      fill=False)["readout_shots"]
+        if settings is None:  # direct use: checked here
+            settings = optimize_settings(readout_shots=readout_shots)
+        readout_shots = settings.readout_shots
         self.evaluations = 0
         self.simulation_seconds = 0.0
         res = self._readout(angles, np.nan, 0, 0, readout_shots, exact_reference, time.perf_counter(),

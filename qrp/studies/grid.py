@@ -10,6 +10,7 @@ from numbers import Integral, Real
 from typing import Any
 
 from qrp.core.registry import SolverSpec, get_solver
+from qrp.discrete.plan import plan
 from qrp.studies.checks import axis, canonical_hash, check_seeds, check_table, check_type
 from qrp.studies.sources import INSTANCE_KEYS, CovarianceSource
 
@@ -17,8 +18,6 @@ from qrp.studies.sources import INSTANCE_KEYS, CovarianceSource
 RUN_KEYS = {"tol": Real, "max_iter": Integral}
 #: grid keys of ground-state studies that define the discrete problem, not the solver (qrp.studies.ground_state).
 PROBLEM_KEYS = {"box_round": Integral}
-#: the solver option that sets the bits per asset of discrete solvers (num_qubits = n_assets x bits).
-BITS_OPTION = "bits"
 #: the grid keys that are neither solver options nor instance axes.
 BLOCK_KEYS = ("solver", "n_assets", "seeds")
 
@@ -167,35 +166,6 @@ def _check_option_axes(spec: SolverSpec, blk: _Block, kind: str) -> None:
                 _check_option(spec.name, key, v, defaults, f"{blk.where}.{key}")
 
 
-#: solvers whose required option is a Python object a study file cannot hold: (option, what to use instead).
-OBJECT_OPTIONS = {"dimod": ("sampler", "a dimod.Sampler object; call qrp.risk_parity(cov, solver='dimod', "
-                                       "sampler=...) from Python, or use 'sa', 'tabu' or 'exact' in a study")}
-
-
-def _check_runnable(spec: SolverSpec, blk: _Block, kind: str) -> None:
-    """``ValueError`` for a solver no grid point of this study could run: one whose required object option a TOML
-    file cannot hold (``solver = "dimod"`` has no sampler), or a classical solver in a ground-state study (which
-    samples the discrete problem's states)."""
-    if kind == "ground_state" and spec.kind != "discrete":
-        raise ValueError(f"{blk.where}.solver: kind = 'ground_state' samples discrete problems; {spec.name!r} is a "
-                         f"{spec.kind} solver")
-    if spec.name in OBJECT_OPTIONS:
-        name, instead = OBJECT_OPTIONS[spec.name]
-        raise ValueError(f"{blk.where}.solver: {spec.name!r} needs {name}=, {instead}")
-
-
-def _check_qubits(spec: SolverSpec, checked: dict[str, Any], n: int, where: str) -> None:
-    """One solve of ``n`` assets (``block_size`` of them with the block decomposition) fits the solver's limit."""
-    limit = spec.qubit_limit(checked)
-    bits = checked.get(BITS_OPTION)
-    k = min(n, checked.get("block_size") or n)
-    if limit is not None and isinstance(bits, Integral) and k * bits > limit:
-        raise ValueError(
-            f"{where}: n_assets={k} x bits={bits} = {k * bits} qubits exceeds solver {spec.name!r}'s "
-            f"limit max_qubits={limit}"
-        )
-
-
 def _points(spec: SolverSpec, b: int, blk: _Block, kind: str):
     """The block's grid points of one solver, in file order, as ``RunSpec``s without their run_id; each point's
     solver options dry-run through ``validate_options`` (nothing is solved) and its qubit count checked."""
@@ -208,9 +178,10 @@ def _points(spec: SolverSpec, b: int, blk: _Block, kind: str):
         solver_opts = {k: v for k, v in opts.items() if not (kind == "ground_state" and k in PROBLEM_KEYS)}
         try:
             checked = spec.validate_options(solver_opts)
+            if spec.kind == "discrete":
+                plan(spec, int(n), checked)  # refuses a solve beyond the solver's qubit limit
         except ValueError as exc:
             raise ValueError(f"{blk.where}: {exc}") from None
-        _check_qubits(spec, checked, n, blk.where)
         yield RunSpec("", spec.name, int(n), int(seed), opts, run_args, b, instance)
 
 
@@ -230,7 +201,6 @@ def expand_grid(blocks: Any, ctx: GridContext) -> list[RunSpec]:
                              f"{ctx.max_runs} (set a larger max_runs in the study file to run it)")
         for solver in blk.solvers:
             spec = get_solver(solver)
-            _check_runnable(spec, blk, ctx.kind)
             _check_option_axes(spec, blk, ctx.kind)
             for point in _points(spec, b, blk, ctx.kind):
                 run_id = canonical_hash({**ctx.study_key, **point.params()})
@@ -241,4 +211,4 @@ def expand_grid(blocks: Any, ctx: GridContext) -> list[RunSpec]:
     return runs
 
 
-__all__ = ["BITS_OPTION", "PROBLEM_KEYS", "RUN_KEYS", "GridContext", "RunSpec", "expand_grid", "solver_kind"]
+__all__ = ["PROBLEM_KEYS", "RUN_KEYS", "GridContext", "RunSpec", "expand_grid", "solver_kind"]

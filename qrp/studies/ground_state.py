@@ -46,8 +46,8 @@ from qrp.api import risk_parity
 from qrp.core.provenance import package_versions
 from qrp.core.registry import get_solver
 from qrp.discrete.diagonal import reference_minimum
+from qrp.discrete.driver import factory_options
 from qrp.discrete.exact import MAX_EXACT_QUBITS
-from qrp.discrete.options import Discretization
 from qrp.discrete.problem import discretize
 from qrp.studies.statistics import time_to_solution
 
@@ -77,8 +77,7 @@ def sample_solver(name: str, options: dict[str, Any]) -> tuple[Any, dict[str, An
     if spec.kind != "discrete":
         raise ValueError(f"solver {name!r} is {spec.kind}; ground-state studies take discrete solvers")
     checked = spec.validate_options(options)
-    own = {k: v for k, v in checked.items() if k not in Discretization.names()}
-    return spec.load()(**own), {k: checked[k] for k in DISCRETIZATION}
+    return spec.load()(**factory_options(checked)), {k: checked[k] for k in DISCRETIZATION}
 
 
 def instance_box(cov, box_round: int, disc: dict[str, Any]):

@@ -40,7 +40,7 @@ wrong: an unknown key, a wrong type, a negative seed, a grid larger than ``max_r
 expanded), an empty list (empty grid), an unknown solver or an option the solver does not take, an option of the
 wrong type (against its declared default) or value (a dry run of every grid point's options through the solver's
 declared checks, ``SolverSpec.validate_options``), more assets than a CSV holds, or a grid point beyond a solver's
-qubit or memory limit (n_assets x bits > the solver's declared ``qubit_limit``).
+qubit or memory limit (the solve's qubits > the solver's limit: ``qrp.discrete.plan``).
 
 Each grid point gets a stable ``run_id``: the first 16 hex digits of the SHA-256 of its canonical JSON parameters
 (solver, n_assets, options, seed, tol, max_iter, plus the covariance source, with a CSV's content hash in place of
@@ -60,10 +60,10 @@ from typing import Any
 
 import pandas as pd
 
-from qrp.core.registry import available_solvers, get_solver
+from qrp.core.registry import available_solvers
 from qrp.core.validation import read_toml
 from qrp.studies.checks import canonical_hash, check_seeds, check_type
-from qrp.studies.grid import BITS_OPTION, PROBLEM_KEYS, RUN_KEYS, GridContext, RunSpec, expand_grid, solver_kind
+from qrp.studies.grid import PROBLEM_KEYS, RUN_KEYS, GridContext, RunSpec, expand_grid, solver_kind
 from qrp.studies.sources import INSTANCE_KEYS, SOURCES, SP500_METHOD, CovarianceSource, checked_full, load_covariance
 
 TOP_KEYS = {"description", "kind", "seeds", "baseline", "reference", "reference_max_qubits", "covariance", "grid",
@@ -93,12 +93,6 @@ class Study:
 
     def covariance_matrix(self, n: int | None, instance: dict[str, int] | None = None) -> pd.DataFrame:
         return self.covariance.matrix(n, instance)
-
-
-def qubit_limit(solver: str, options: dict[str, Any]) -> int | None:
-    """The largest number of binary variables ``solver`` accepts with ``options``, or None when it has no limit
-    (the solver's declared ``max_qubits``, ``qrp.core.registry.SolverSpec.qubit_limit``)."""
-    return get_solver(solver).qubit_limit(options)
 
 
 def load_study(path) -> Study:
@@ -176,7 +170,6 @@ def study_from_dict(config: dict[str, Any], *, name: str, path: Path) -> Study:
 
 
 __all__ = [  # the names defined in sources and grid are re-exported: they lived here before the split
-    "BITS_OPTION",
     "INSTANCE_KEYS",
     "KINDS",
     "MAX_RUNS",
@@ -189,6 +182,5 @@ __all__ = [  # the names defined in sources and grid are re-exported: they lived
     "RunSpec",
     "Study",
     "load_study",
-    "qubit_limit",
     "study_from_dict",
 ]

@@ -121,11 +121,15 @@ def test_classical_constructor_equals_the_dataclass_one():
         fast.weights = w
 
 
-def test_validated_defaults_are_cached_and_copied():
+def test_validated_defaults_are_cached_and_frozen():
     spec = get_solver("auto")
     first = spec.validate_options({})
-    first["linear_solver"] = "cg"
-    assert spec.validate_options({}) == {"linear_solver": "auto"} == dict(spec.default_options)
+    with pytest.raises(TypeError):
+        first["linear_solver"] = "cg"
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        first.own.linear_solver = "cg"
+    assert spec.validate_options({}) is first
+    assert first == {"linear_solver": "auto"} == dict(spec.default_options)
     with pytest.raises(ValueError, match="linear_solver must be one of"):
         spec.validate_options({"linear_solver": "lu"})
 

@@ -85,3 +85,51 @@ def test_solver_options_are_not_mutated_and_direct_refine_still_validates():
         qrp.risk_parity(cov, solver="exact", bits=2, box=[np.nan, 1.0])
     d = dataclasses.replace(DEFAULTS, rounds=2)
     assert d.resolve_rounds(None) == 2 and DEFAULTS.resolve_rounds(None) == 1
+
+
+def _count_validations(monkeypatch):
+    """Wrap every place options are checked (the registry's table check, the cross-field checks, the engine's own
+    settings builders, the integer check behind every int option) with call counters."""
+    import qrp.core.registry as registry
+    import qrp.discrete.options as options
+    import qrp.discrete.qaoa as dqaoa
+    import qrp.quantum.engine_options as engine_options
+    import qrp.quantum.qaoa as qqaoa
+
+    calls = {}
+
+    def counting(module, name):
+        original = getattr(module, name)
+
+        def wrapper(*args, **kwargs):
+            calls[name] = calls.get(name, 0) + 1
+            return original(*args, **kwargs)
+
+        monkeypatch.setattr(module, name, wrapper)
+
+    for module in (registry, options, engine_options):
+        counting(module, "check_options")
+    counting(registry.SolverSpec, "validate_options")
+    counting(registry, "positive_int")
+    counting(dqaoa, "check_combination")
+    counting(engine_options, "check_mode")
+    counting(qqaoa, "engine_settings")
+    counting(qqaoa, "optimize_settings")
+    return calls
+
+
+def test_qaoa_path_validates_once(monkeypatch):
+    cov4 = random_covariance(4, 0)
+    spec = get_solver("qaoa")
+    calls = _count_validations(monkeypatch)
+    spec.validate_options({"bits": 2, "rounds": 3})
+    one = dict(calls)
+    assert one["validate_options"] == one["check_options"] == one["check_combination"] == 1
+    assert one["positive_int"] >= 5  # every integer option of the table (bits, reps, max_evals, ...) once
+    calls.clear()
+    res = qrp.risk_parity(cov4, solver="qaoa", bits=2, rounds=3, tol=0.0, seed=0)
+    assert res.iterations == 3  # three rounds ran, each building a QAOA and optimizing it
+    # the whole path (api, driver, plan, factory, three QAOA engines and their optimizers) checks the options once
+    assert {k: v for k, v in calls.items() if k != "positive_int"} == {
+        "validate_options": 1, "check_options": 1, "check_combination": 1}
+    assert calls["positive_int"] == one["positive_int"]  # each integer option checked once, not once per round

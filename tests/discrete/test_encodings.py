@@ -153,10 +153,9 @@ def test_optimized_strategies_count_evaluations(cov, strategy):
 
 
 def test_fixed_table_depth_refused():
-    from qrp.discrete.qaoa import qaoa_sampler
-
+    # refused when the options are validated (the registry's cross-field check), before any solver is built
     with pytest.raises(ValueError, match="no angles for reps=9"):
-        qaoa_sampler(reps=9, angles="fixed")
+        qrp.get_solver("qaoa").validate_options({"reps": 9, "angles": "fixed"})
 
 
 def test_gray_annealing_ends_in_single_flip_minima_of_the_gray_landscape():

@@ -58,10 +58,11 @@ def test_exact_solver_has_no_seed_and_finds_the_ground_state():
 def test_bad_sampler_arguments():
     with pytest.raises(ValueError, match="needs sampler"):
         bqm_sample_solver(None)
+    spec = qrp.get_solver("dimod")  # the registry validates the sampler and its sample arguments, once
     with pytest.raises(ValueError, match=r"dimod\.Sampler"):
-        bqm_sample_solver(object())
+        spec.validate_options({"sampler": object()})
     with pytest.raises(ValueError, match="num_sweeps"):
-        bqm_sample_solver(TabuSampler(), num_sweeps=10)
+        spec.validate_options({"sampler": TabuSampler(), "num_sweeps": 10})
     with pytest.raises(ValueError, match="needs sampler"):
         qrp.risk_parity(random_covariance(3, 1), solver="dimod", bits=2)
     with pytest.raises(ValueError, match="num_sweeps"):

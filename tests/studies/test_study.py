@@ -3,8 +3,10 @@
 import numpy as np
 import pytest
 
+from qrp.core.registry import get_solver
 from qrp.data.synthetic import factor_covariance
-from qrp.studies.study import load_study, qubit_limit
+from qrp.discrete.plan import plan
+from qrp.studies.study import load_study
 
 BASE = """
 seeds = [0, 1]
@@ -110,13 +112,15 @@ def test_too_many_csv_assets(tmp_path):
 
 
 def test_qubit_limit_is_checked_before_anything_runs(tmp_path, toy_solver):
-    assert qubit_limit(toy_solver, {}) == 12
-    assert qubit_limit(toy_solver, {"max_qubits": 30}) == 30
-    assert qubit_limit("auto", {}) is None
+    spec = get_solver(toy_solver)
+    assert plan(spec, 4, spec.validate_options({"bits": 3})).limit == 12
+    layout = plan(spec, 10, spec.validate_options({"max_qubits": 30, "bits": 3, "block_size": 4}))
+    assert (layout.limit, layout.assets_per_solve, layout.qubits_per_solve, layout.blocks) == (30, 4, 12, True)
+    assert plan(get_solver("auto"), 4, get_solver("auto").validate_options({})).limit is None
     ok = BASE + '[[grid]]\nsolver = "toy_discrete"\nn_assets = [2, 4]\nbits = 3\n'
     assert len(load_study(write(tmp_path, ok)).runs) == 4
-    with pytest.raises(ValueError, match=r"grid\[0\]: n_assets=5 x bits=3 = 15 qubits exceeds solver "
-                                         r"'toy_discrete''s limit max_qubits=12"):
+    with pytest.raises(ValueError, match=r"grid\[0\]: solver 'toy_discrete' on 15 qubits "
+                                         r"\(N = 5 assets x 3 qubits per asset\).* over its limit max_qubits = 12"):
         load_study(write(tmp_path, ok.replace("[2, 4]", "[2, 5]")))
     # the grid point's own max_qubits raises the limit; a wrong option type is caught too
     assert len(load_study(write(tmp_path, ok.replace("[2, 4]", "[2, 5]") + "max_qubits = 16\n")).runs) == 4
