@@ -167,7 +167,7 @@ def _run(args: argparse.Namespace) -> int:
         print(f"{study.name}: {len(study.runs)} grid points, config hash {study.config_hash}")
         return 0
     frame = run_study(study, args.out, workers=args.workers, scheduler=args.scheduler, mlflow_uri=args.mlflow,
-                      scheduler_timeout=args.scheduler_timeout)
+                      scheduler_timeout=args.scheduler_timeout, force=args.force)
     return 0 if (frame["status"] == "ok").all() and len(frame) >= len(study.runs) else 1
 
 
@@ -234,6 +234,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--mlflow", help="MLflow tracking URI (e.g. sqlite:///mlflow.db): the study as a parent run, "
                                     "one nested run per grid point")
     p.add_argument("--dry-run", action="store_true", help="validate the study and print its size; run nothing")
+    p.add_argument("--force", action="store_true",
+                   help="add this study's runs to an --out that holds runs of another study (config hash)")
     p.set_defaults(func=_run)
 
     p = add("report", help="plots (PNG) and summary.md of a result directory")
@@ -253,6 +255,9 @@ def describe_error(exc: BaseException) -> tuple[int, str]:
     if isinstance(exc, ModuleNotFoundError) and exc.name:
         top = exc.name.split(".")[0]
         return USER_ERROR, f"this needs the optional package {top!r}, which is not installed: {install_hint(exc.name)}"
+    if isinstance(exc, MemoryError):
+        return USER_ERROR, (f"out of memory ({_one_line(exc) or 'MemoryError'}): the problem is too large for this "
+                            "machine; use fewer assets, bits, sweeps or samples")
     if isinstance(exc, OSError) and exc.strerror and exc.filename is not None:
         return USER_ERROR, f"{exc.strerror}: {exc.filename}"
     if isinstance(exc, (ValueError, TypeError, OSError, DirectoryInUse)):

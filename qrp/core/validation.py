@@ -13,6 +13,7 @@ optional (``check_psd``). Both live in ``qrp.core.certificate``.
 from __future__ import annotations
 
 import math
+import os
 import tomllib
 from dataclasses import dataclass
 from numbers import Integral, Real
@@ -366,8 +367,6 @@ MEMORY_SHARE = 0.5
 
 def available_memory() -> int:
     """Bytes of physical memory available now (``sysconf``; 8 GiB where the system does not say)."""
-    import os
-
     try:
         return int(os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
     except (ValueError, OSError, AttributeError):  # pragma: no cover - non-POSIX

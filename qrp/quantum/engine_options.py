@@ -20,11 +20,12 @@ from qrp.quantum.circuits import AER_METHODS, DEVICES, NOISE_METHODS, noise_mode
 OPTIMIZERS = ("COBYLA", "COBYQA", "Nelder-Mead", "Powell", "L-BFGS-B", "BFGS", "SLSQP")
 #: Initial-angle schedules.
 INITS = ("ramp", "interp")
-#: Engines: the simulators of ``qrp.quantum.simulators.SIMULATORS`` ("fast": numba on the CPU, "cuda": numba.cuda,
+#: Engines: the simulators of ``qrp.quantum.simulators.SIMULATORS`` ("fast": numba on the CPU, "fast_poly": the same
+#: with a polynomial sincos for the phase (to 1e-12, not to the bit), "cuda": numba.cuda,
 #: "aer": every circuit path, Aer or a user's sampler or backend, through ``qrp.quantum.primitives``) or "auto".
-ENGINES = ("auto", "fast", "cuda", "aer")
+ENGINES = ("auto", "fast", "fast_poly", "cuda", "aer")
 #: The engines that hold the exact state vector (noiseless or white-noise exact mode only).
-STATE_ENGINES = ("fast", "cuda")
+STATE_ENGINES = ("fast", "fast_poly", "cuda")
 
 
 def _check_noise(noise):

@@ -56,6 +56,11 @@ class Mixer(ABC):
     def initial_state(self) -> np.ndarray:
         """|psi_0> as a complex128 vector of length 2^n (qubit i = bit i)."""
 
+    def initial_split(self) -> tuple[np.ndarray, np.ndarray]:
+        """|psi_0> as C-contiguous float64 (real part, imaginary part), the split kernels' state."""
+        psi = self.initial_state()
+        return np.ascontiguousarray(psi.real), np.ascontiguousarray(psi.imag)
+
     @abstractmethod
     def matrices(self, beta: float) -> np.ndarray:
         """(n, 2, 2) complex128, C-contiguous: exp(-i beta h_q) for every qubit q."""
@@ -74,6 +79,10 @@ class XMixer(Mixer):
 
     def initial_state(self) -> np.ndarray:
         return initial_state(self.num_qubits)
+
+    def initial_split(self) -> tuple[np.ndarray, np.ndarray]:
+        size = 1 << self.num_qubits
+        return np.full(size, 2.0 ** (-self.num_qubits / 2)), np.zeros(size)
 
     def matrices(self, beta: float) -> np.ndarray:
         return np.ascontiguousarray(mixer_matrices(float(beta), self.num_qubits), dtype=np.complex128)

@@ -14,7 +14,9 @@ degree-4 polynomial with thousands of terms costs the same as a 20-qubit QUBO). 
 a phase on every amplitude and, for each qubit, a 2x2 unitary on amplitude pairs for the mixer, as in QOKit
 (Lykov et al. 2023, "Fast simulation of high-depth QAOA circuits"). The mixer per qubit is exp(-i beta h_i) with
 h_i = X (standard QAOA) or h_i = cos(theta_i) Z + sin(theta_i) X, whose +1 eigenstate RY(theta_i)|0> is the
-warm-start initial state (Egger, Marecek & Woerner 2021; theta_i = pi/2 gives X and |+>).
+warm-start initial state (Egger, Marecek & Woerner 2021; theta_i = pi/2 gives X and |+>). The layers run on a split
+state (real and imaginary float64 arrays) in 1 + ceil((n - 13) / 6) cache-blocked sweeps each, with a vectorized
+polynomial sincos for the phase (``qrp.quantum.kernels``; checked against the previous complex kernel to 1e-12).
 
 Memory: 16 bytes per amplitude (complex128) plus 8 per diagonal entry: 24 * 2^n bytes (384 MiB at n = 24); a whole
 optimization peaks at about 41-47 bytes per amplitude (measured), which the memory guard assumes
@@ -36,6 +38,7 @@ import os
 import numba
 import numpy as np
 
+from qrp.quantum.kernels import PHASE_POLY_LIMIT, real_matrices, split_layer
 from qrp.quantum.mixers import initial_state, mixer_matrices
 
 #: Bytes per basis state the memory guard assumes for the fast path. The arrays are a complex128 state, float64
@@ -97,44 +100,6 @@ def sample_energies(masks: np.ndarray, coeffs: np.ndarray, offset: float, states
     return offset + (1.0 - 2.0 * parity) @ coeffs
 
 
-#: Low qubits whose mixer rotations are applied inside one cache-resident block of 2^BLOCK_QUBITS amplitudes.
-BLOCK_QUBITS = 11
-
-
-@numba.njit(cache=True, nogil=True)
-def _mix_pass(psi, start, count, q, u):  # pragma: no cover - compiled
-    """Apply the 2x2 ``u`` to qubit q on the amplitude pairs of psi[start:start + count]."""
-    u00, u01, u10, u11 = u[0, 0], u[0, 1], u[1, 0], u[1, 1]
-    m = 1 << q
-    for k in range(count >> 1):
-        i = start + (((k >> q) << (q + 1)) | (k & (m - 1)))
-        j = i | m
-        a = psi[i]
-        b = psi[j]
-        psi[i] = u00 * a + u01 * b
-        psi[j] = u10 * a + u11 * b
-
-
-# Hand-written (numba, serial) for speed: the phase and the mixer rotations of the low BLOCK_QUBITS qubits are fused
-# into one pass over cache-resident blocks, then one pass per remaining qubit, in place (numpy needs 2^n complex
-# temporaries per pass: benchmarks/qaoa.py, path c). Serial on purpose: numba's parallel threads spin and slow down
-# by several times on a shared 2-core machine, while the passes are memory-bound anyway.
-@numba.njit(cache=True, nogil=True)
-def _layer(psi, d, gamma, u, block_qubits):  # pragma: no cover - compiled
-    size = psi.shape[0]
-    n = u.shape[0]
-    lb = min(block_qubits, n)
-    bs = 1 << lb
-    for start in range(0, size, bs):
-        for x in range(start, start + bs):
-            a = -gamma * d[x]
-            psi[x] *= complex(np.cos(a), np.sin(a))
-        for q in range(lb):
-            _mix_pass(psi, start, bs, q, u[q])
-    for q in range(lb, n):
-        _mix_pass(psi, 0, size, q, u[q])
-
-
 #: Smallest n for which ``device="auto"`` uses the GPU (below it launches and transfers cost more than the work).
 GPU_MIN_QUBITS = 16
 DEVICES = ("auto", "cpu", "gpu")
@@ -180,9 +145,24 @@ def qaoa_state(
 def evolve(psi: np.ndarray, diagonal: np.ndarray, gammas, betas, matrices) -> np.ndarray:
     """Apply the QAOA layers exp(-i beta_l B) exp(-i gamma_l diag(d)) to ``psi`` in place (CPU kernels) and return
     it; ``matrices(beta)``: the mixer's (n, 2, 2) complex128 per-qubit unitaries exp(-i beta h_q)."""
-    for gamma, beta in zip(gammas, betas, strict=True):
-        _layer(psi, diagonal, float(gamma), matrices(float(beta)), BLOCK_QUBITS)
+    re, im = np.ascontiguousarray(psi.real), np.ascontiguousarray(psi.imag)  # copies: psi is interleaved
+    evolve_split(re, im, diagonal, gammas, betas, matrices)
+    psi.real, psi.imag = re, im
     return psi
+
+
+def evolve_split(re: np.ndarray, im: np.ndarray, diagonal: np.ndarray, gammas, betas, matrices, *,
+                 poly: bool = False, max_abs_diagonal: float | None = None) -> None:
+    """``evolve`` on a split state re + i im (float64, C-contiguous, in place): ``kernels.split_layer`` per layer,
+    the reference kernel's result to the bit. ``poly``: the phase by the vectorized polynomial sincos while
+    |gamma| max |d| < ``kernels.PHASE_POLY_LIMIT`` (agrees to 1e-12, not to the bit; ``max_abs_diagonal``: max |d|
+    when known, else one pass finds it)."""
+    if poly and max_abs_diagonal is None:
+        max_abs_diagonal = float(np.abs(diagonal).max(initial=0.0))
+    for gamma, beta in zip(gammas, betas, strict=True):
+        ur = real_matrices(matrices(float(beta)))
+        fast = poly and abs(float(gamma)) * max_abs_diagonal < PHASE_POLY_LIMIT
+        split_layer(re, im, diagonal, float(gamma), ur, fast)
 
 
 def probabilities(psi: np.ndarray) -> np.ndarray:

@@ -166,6 +166,23 @@ def _check_option_axes(spec: SolverSpec, blk: _Block, kind: str) -> None:
                 _check_option(spec.name, key, v, defaults, f"{blk.where}.{key}")
 
 
+#: solvers whose required option is a Python object a study file cannot hold: (option, what to use instead).
+OBJECT_OPTIONS = {"dimod": ("sampler", "a dimod.Sampler object; call qrp.risk_parity(cov, solver='dimod', "
+                                       "sampler=...) from Python, or use 'sa', 'tabu' or 'exact' in a study")}
+
+
+def _check_runnable(spec: SolverSpec, blk: _Block, kind: str) -> None:
+    """``ValueError`` for a solver no grid point of this study could run: one whose required object option a TOML
+    file cannot hold (``solver = "dimod"`` has no sampler), or a classical solver in a ground-state study (which
+    samples the discrete problem's states)."""
+    if kind == "ground_state" and spec.kind != "discrete":
+        raise ValueError(f"{blk.where}.solver: kind = 'ground_state' samples discrete problems; {spec.name!r} is a "
+                         f"{spec.kind} solver")
+    if spec.name in OBJECT_OPTIONS:
+        name, instead = OBJECT_OPTIONS[spec.name]
+        raise ValueError(f"{blk.where}.solver: {spec.name!r} needs {name}=, {instead}")
+
+
 def _points(spec: SolverSpec, b: int, blk: _Block, kind: str):
     """The block's grid points of one solver, in file order, as ``RunSpec``s without their run_id; each point's
     solver options dry-run through ``validate_options`` (nothing is solved) and its qubit count checked."""
@@ -201,6 +218,7 @@ def expand_grid(blocks: Any, ctx: GridContext) -> list[RunSpec]:
                              f"{ctx.max_runs} (set a larger max_runs in the study file to run it)")
         for solver in blk.solvers:
             spec = get_solver(solver)
+            _check_runnable(spec, blk, ctx.kind)
             _check_option_axes(spec, blk, ctx.kind)
             for point in _points(spec, b, blk, ctx.kind):
                 run_id = canonical_hash({**ctx.study_key, **point.params()})

@@ -55,7 +55,7 @@ from qrp.core.result import RiskParityResult
 from qrp.studies.grid import PROBLEM_KEYS
 from qrp.studies.ground_state import run_ground_state
 from qrp.studies.study import Study, load_study
-from qrp.studies.table import RUNS_CSV, RUNS_PARQUET, ResultTable, json_default
+from qrp.studies.table import JOURNAL, RUNS_CSV, RUNS_PARQUET, ResultTable, json_default, read_table
 from qrp.studies.tasks import Chunker, Task, build_tasks
 from qrp.studies.terminal import print_summary, progress_bar
 from qrp.studies.tracking import MlflowLogger
@@ -321,6 +321,28 @@ def _run_dask(tasks: list[Task], address: str, timeout: float) -> Iterable[dict[
             fut.release()
 
 
+def _check_existing(study: Study, out: Path, force: bool) -> pd.DataFrame | None:
+    """Look at what ``out`` already holds, without writing: ``ValueError`` when it holds rows of another study
+    (another study name; ``force`` adds this study's rows anyway; the same study grown, with a new config hash,
+    resumes as before and each row keeps its own hash); the table when every grid point of this study is there and
+    ok (nothing to run), else None."""
+    if not (out / RUNS_PARQUET).is_file() and not (out / JOURNAL).is_file():
+        return None
+    frame = read_table(out)
+    if frame.empty:
+        return None
+    if "study" in frame and not force:
+        foreign = frame[frame["study"].astype(str) != study.name]
+        if not foreign.empty:
+            names = sorted(set(foreign["study"].astype(str)))
+            hashes = sorted(set(foreign["config_hash"].astype(str))) if "config_hash" in foreign else ["?"]
+            raise ValueError(f"--out {out} holds runs of another study ({', '.join(names)}, config hash "
+                             f"{', '.join(hashes)}; this is {study.name}, config hash {study.config_hash}); choose "
+                             "another --out, or pass --force to add this study's runs to it")
+    ok = set(frame.loc[frame["status"] == "ok", "run_id"])
+    return frame if all(spec.run_id in ok for spec in study.runs) else None
+
+
 def run_study(
     study: Study | str | Path,
     out_dir: str | Path | None = None,
@@ -330,10 +352,12 @@ def run_study(
     mlflow_uri: str | None = None,
     progress: bool = True,
     scheduler_timeout: float = 10.0,
+    force: bool = False,
 ) -> pd.DataFrame:
     """Run every grid point of ``study`` missing from ``out_dir`` (default ``results/<study name>``); return the
     full table. See the module docstring for the guarantees. ``scheduler_timeout``: seconds to wait for the Dask
-    scheduler at ``scheduler``."""
+    scheduler at ``scheduler``. ``out_dir`` holding rows of another study (another config hash) is refused unless
+    ``force``; a study already complete there is read, not written (a read-only ``out_dir`` is fine)."""
     if not isinstance(study, Study):
         study = load_study(study)
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
@@ -341,6 +365,11 @@ def run_study(
     out = Path(out_dir) if out_dir is not None else Path("results") / study.name
     if out.exists() and not out.is_dir():
         raise ValueError(f"--out {out}: is a file, not a directory")
+    existing = _check_existing(study, out, force)
+    if existing is not None and mlflow_uri is None:  # complete: nothing to run, nothing written
+        if progress:
+            print_summary(existing, title=f"{study.name}: {len(existing)} runs in {out} (complete; nothing to run)")
+        return existing
     out.mkdir(parents=True, exist_ok=True)
     with DirectoryLock(out / LOCK_FILE, what=str(out)), ResultTable(out) as table:
         tasks = build_tasks(study, skip=table.done())

@@ -239,6 +239,8 @@ def summarize(frame: pd.DataFrame) -> pd.DataFrame:
     elapsed (time_s). Ground-state studies (``qrp.studies.ground_state``): runs, the fraction whose sample is a ground
     state (found), medians of p, p / p_uniform, TTS and wall time."""
     ok = frame[frame["status"] == "ok"]
+    if ok.empty:  # every grid point failed: error rows lack the result columns (no KeyError, an empty summary)
+        return pd.DataFrame(index=pd.Index([], name="solver"))
     if "ground_state_probability" in ok:
         return ok.groupby("solver", sort=False).agg(
             runs=("run_id", "size"), found=("found", "mean"), p_median=("ground_state_probability", "median"),

@@ -33,7 +33,7 @@ def settings(**kw):
 
 
 def test_table_names_one_class_per_engine():
-    assert set(sims.SIMULATORS) == {"fast", "cuda", "aer"}
+    assert set(sims.SIMULATORS) == {"fast", "fast_poly", "cuda", "aer"}
     for name, cls in sims.SIMULATORS.items():
         assert issubclass(cls, sims.QAOASimulator) and cls.__name__.endswith("Simulator") and cls.name == name
     assert sims.simulator_class(settings(), 4) is sims.NumbaSimulator
@@ -148,3 +148,16 @@ def test_cuda_simulator_equals_numba_simulator_on_the_cuda_simulator():
         pytest.skip(f"numba's CUDA simulator is unavailable: {out.stderr.strip().splitlines()[-1]}")
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "ok"
+
+
+def test_a_diagonal_handed_over_directly_runs_on_the_state_vector_simulators_only():
+    op, _ = ising(4, 7)
+    d = sv.cost_diagonal(op)
+    angles = np.array([0.3, -0.2, 0.5, 0.1])
+    from_op = sims.NumbaSimulator(sims.DiagonalCost(op), XMixer(4), settings(engine="fast"))
+    from_diag = sims.NumbaSimulator(sims.DiagonalCost(None, diagonal=d), XMixer(4), settings(engine="fast"))
+    assert from_diag.objective(angles) == from_op.objective(angles)
+    with pytest.raises(ValueError, match="needs its Z-only operator"):
+        sims.AerCircuitSimulator(sims.DiagonalCost(None, diagonal=d), XMixer(4), settings(engine="aer"))
+    with pytest.raises(ValueError, match="2\\^n entries"):
+        sims.DiagonalCost(None, diagonal=np.zeros(6))

@@ -1,0 +1,109 @@
+"""Issue 22, CLI: every grid point failing, dry runs a study cannot run, MemoryError, an unreachable MLflow server,
+a complete study in a read-only --out, another study's --out."""
+
+import os
+import socket
+import stat
+import time
+
+import pytest
+
+from qrp.cli import main
+
+STUDY = """
+[covariance]
+source = "synthetic"
+seed = 11
+[[grid]]
+solver = ["{solver}"]
+n_assets = [3]
+"""
+
+
+def _err_line(capsys) -> str:
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1, err
+    return err
+
+
+def test_every_grid_point_failing_prints_an_empty_summary(write_study, failing_solver, tmp_path, capsys):
+    path = write_study(STUDY.format(solver=failing_solver) + "bits = [1]\n")
+    assert main(["run", str(path), "--out", str(tmp_path / "o"), "--workers", "1"]) == 1
+    captured = capsys.readouterr()
+    assert "KeyError" not in captured.err and "internal error" not in captured.err
+    assert "errors" in captured.out and "solver" in captured.out  # the (empty) summary table was printed
+
+
+@pytest.mark.parametrize("text, match", [
+    (STUDY.format(solver="dimod"), r"'dimod' needs sampler="),
+    ('kind = "ground_state"\n' + STUDY.format(solver="newton"), r"ground_state.*'newton' is a classical solver"),
+])
+def test_dry_run_refuses_a_study_that_cannot_run(write_study, capsys, text, match):
+    assert main(["run", str(write_study(text)), "--dry-run"]) == 2
+    import re
+
+    assert re.search(match, _err_line(capsys))
+
+
+def test_memory_error_is_a_one_line_exit_2(monkeypatch, capsys):
+    import qrp.api
+
+    def boom(*a, **k):
+        raise MemoryError()
+
+    monkeypatch.setattr(qrp.api, "risk_parity", boom)
+    assert main(["solve", "--solver", "newton"]) == 2
+    assert "out of memory" in _err_line(capsys)
+
+
+def test_study_too_large_for_memory_exits_2(write_study, tmp_path, capsys):
+    path = write_study(STUDY.format(solver="newton").replace("[3]", "[200000]"))
+    code = main(["run", str(path), "--out", str(tmp_path / "o"), "--workers", "1"])
+    assert code == 2
+    assert "GiB" in _err_line(capsys)
+
+
+def test_solve_num_sweeps_too_large_exits_2(capsys):
+    assert main(["solve", "--solver", "sa", "--options", '{"num_sweeps": 1000000000}']) == 2
+    assert "num_sweeps" in _err_line(capsys)
+
+
+def test_unreachable_mlflow_server_fails_fast(capsys):
+    pytest.importorskip("mlflow")
+    with socket.socket() as s:  # a port nobody listens on: bound, never listening
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+        t0 = time.monotonic()
+        assert main(["solve", "--solver", "newton", "--mlflow", f"http://127.0.0.1:{port}"]) == 2
+        assert time.monotonic() - t0 < 60  # MLflow's own retries took 251 s
+    assert f"cannot connect to 127.0.0.1:{port}" in _err_line(capsys)
+
+
+def test_complete_study_in_a_read_only_out_is_not_written(write_study, tmp_path, capsys):
+    path = write_study(STUDY.format(solver="newton"))
+    out = tmp_path / "o"
+    assert main(["run", str(path), "--out", str(out), "--workers", "1"]) == 0
+    before = {p.name: p.stat().st_mtime_ns for p in out.iterdir()}
+    read_only = os.geteuid() != 0  # root writes into read-only directories: then the mtimes alone tell
+    if read_only:
+        out.chmod(stat.S_IRUSR | stat.S_IXUSR)
+    try:
+        assert main(["run", str(path), "--out", str(out), "--workers", "1"]) == 0
+        assert "complete; nothing to run" in capsys.readouterr().out
+    finally:
+        out.chmod(0o755)
+    assert {p.name: p.stat().st_mtime_ns for p in out.iterdir()} == before
+
+
+def test_another_study_into_an_existing_out_is_refused_unless_forced(write_study, tmp_path, capsys):
+    first = write_study(STUDY.format(solver="newton"), name="first.toml")
+    second = write_study(STUDY.format(solver="ccd"), name="second.toml")
+    out = tmp_path / "o"
+    assert main(["run", str(first), "--out", str(out), "--workers", "1"]) == 0
+    capsys.readouterr()
+    assert main(["run", str(second), "--out", str(out), "--workers", "1"]) == 2
+    err = _err_line(capsys)
+    assert "holds runs of another study (first, config hash" in err and "--force" in err
+    assert main(["run", str(second), "--out", str(out), "--workers", "1", "--force"]) == 0
+    grown = write_study(STUDY.format(solver="newton").replace("[3]", "[3, 4]"), name="first.toml")
+    assert main(["run", str(grown), "--out", str(out), "--workers", "1", "--force"]) == 0
