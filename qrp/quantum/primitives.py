@@ -8,7 +8,10 @@
   coupling map, basis gates and calibrated noise, an ``AerSimulator``). The circuit is transpiled once by
   ``generate_preset_pass_manager(optimization_level, backend=backend, seed_transpiler=...)`` (or the user's
   ``pass_manager=``) to the backend's instruction set (ISA), and run by ``sampler`` when given (e.g. a runtime
-  sampler on that backend) or by ``BackendSamplerV2(backend=backend)``;
+  sampler on that backend) or by ``BackendSamplerV2(backend=backend)``; a fake backend (qiskit-ibm-runtime's
+  ``FakeBackendV2``, e.g. ``FakeTorino()``) is simulated by one ``AerSimulator.from_backend(backend)`` per backend
+  object (``simulator_for``: its noise model built once, not by every job of the fake backend's own ``run``;
+  253 s for a 4-qubit QAOA solve on ``FakeTorino()`` before);
 * neither: qiskit-aer's ``SamplerV2`` with ``aer_options(method, bond_dimension, device, noise_model)``:
   ``method="matrix_product_state"`` with ``matrix_product_state_max_bond_dimension = bond_dimension`` (truncated
   MPS, Vidal 2003; beyond the state-vector limit when the entanglement allows), ``device="GPU"`` passed to Aer
@@ -19,11 +22,19 @@ This module imports qiskit and qiskit-aer at the top: it is loaded only when a c
 The circuit must end with ``measure_all()`` (register ``meas``): classical bit i is virtual qubit i whatever layout
 the transpiler picks, so counts come back as integers with bit i = qubit i of the logical circuit.
 
+Waiting is announced: a circuit job that takes a second or more prints one line to stderr (backend, job number,
+shots, seconds, total so far), and when the first job of a runner predicts that a solve's jobs will exceed a minute
+(``SLOW_SOLVE_SECONDS``: the job's time x the default evaluation budget ``max_evals`` + the readout) a
+``UserWarning`` says so before the solve goes on.
+
 The device time and error models of a backend are in ``qrp.quantum.device_model``.
 """
 
 from __future__ import annotations
 
+import sys
+import time
+import warnings
 from collections.abc import Mapping
 from typing import Any
 
@@ -38,6 +49,33 @@ from qiskit_aer.primitives import SamplerV2 as AerSamplerV2
 from qrp.core.validation import positive_int
 from qrp.quantum.circuits import AER_METHODS, DEVICES, RESOURCE_BASIS, noise_model, qaoa_circuit
 from qrp.quantum.device_model import TWO_QUBIT_GATES, backend_timings, error_budget
+from qrp.quantum.engine_options import OPTIMIZE_DEFAULTS
+
+#: a solve predicted to run its circuit jobs longer than this (seconds) is announced by a warning.
+SLOW_SOLVE_SECONDS = 60.0
+#: a circuit job at least this long (seconds) prints a progress line to stderr.
+SLOW_JOB_SECONDS = 1.0
+#: ``AerSimulator.from_backend`` of each fake backend object (kept with the backend: the id stays valid).
+_FAKE_SIMULATORS: dict[int, tuple[Any, Any]] = {}
+
+
+def is_fake_backend(backend) -> bool:
+    """Whether ``backend`` is one of qiskit-ibm-runtime's fake backends (``FakeBackendV2``), whose own ``run``
+    rebuilds a noisy simulator's setup for every job."""
+    return any(cls.__name__ == "FakeBackendV2" and cls.__module__.startswith("qiskit_ibm_runtime")
+               for cls in type(backend).__mro__)
+
+
+def simulator_for(backend):
+    """What runs ``backend``'s jobs: for a fake backend one ``AerSimulator.from_backend(backend)`` (its noise
+    model, coupling map and basis gates), made once per backend object and reused by every solve; else
+    ``backend`` itself."""
+    if not is_fake_backend(backend):
+        return backend
+    entry = _FAKE_SIMULATORS.get(id(backend))
+    if entry is None or entry[0] is not backend:
+        entry = _FAKE_SIMULATORS[id(backend)] = (backend, AerSimulator.from_backend(backend))
+    return entry[1]
 
 
 def aer_options(*, method: str = "automatic", bond_dimension: int | None = None, device: str = "CPU",
@@ -134,7 +172,7 @@ class SamplerRunner:
                 optimization_level=level, backend=aer_backend, seed_transpiler=seed_t)
         elif backend is not None:
             opts = {} if seed is None else {"seed_simulator": int(seed)}
-            self.kind, self.sampler = "backend", BackendSamplerV2(backend=backend, options=opts)
+            self.kind, self.sampler = "backend", BackendSamplerV2(backend=simulator_for(backend), options=opts)
         else:
             backend_options = dict(aer or {})
             self.kind = "aer"
@@ -147,14 +185,33 @@ class SamplerRunner:
                                                             **target)
         self.circuit = circuit if pass_manager is None else pass_manager.run(circuit)
         self.parameters = list(self.circuit.parameters)
+        self.jobs, self.seconds = 0, 0.0
+        where = getattr(backend, "name", None) if backend is not None else None
+        self.label = where or type(self.sampler).__name__
 
     def sample(self, values: Mapping[Any, float], shots: int) -> tuple[np.ndarray, np.ndarray]:
         """(states, counts) of ``shots`` runs with parameters bound by ``values`` ({Parameter: value});
         states are integers with bit i = logical qubit i."""
         bound = [float(values[p]) for p in self.parameters]
+        start = time.perf_counter()
         res = self.sampler.run([(self.circuit, bound)], shots=int(shots)).result()
+        self._announce(time.perf_counter() - start, int(shots))
         got = res[0].data.meas.get_int_counts()
         return np.fromiter(got.keys(), np.int64, len(got)), np.fromiter(got.values(), np.int64, len(got))
+
+    def _announce(self, seconds: float, shots: int) -> None:
+        """A progress line for a slow job; after the first job, a warning when the solve will exceed a minute."""
+        self.jobs += 1
+        self.seconds += seconds
+        if self.jobs == 1:
+            jobs = OPTIMIZE_DEFAULTS["max_evals"] + 1
+            if seconds * jobs > SLOW_SOLVE_SECONDS:
+                warnings.warn(f"QAOA on {self.label}: the first circuit job took {seconds:.1f} s; a solve runs up "
+                              f"to max_evals + 1 = {jobs} jobs per optimizer run (default max_evals), about "
+                              f"{seconds * jobs / 60:.0f} min", UserWarning, stacklevel=4)
+        if seconds >= SLOW_JOB_SECONDS:
+            print(f"qrp: {self.label} circuit job {self.jobs}: {shots} shots in {seconds:.1f} s "
+                  f"({self.seconds:.0f} s so far)", file=sys.stderr, flush=True)
 
     def depth(self) -> int:
         """Depth of the circuit that runs (after transpiling, measurements included)."""

@@ -55,6 +55,33 @@ def test_backend_transpiles_to_its_instruction_set_and_keeps_qubit_order():
     assert _tv(states, counts, probs) < 0.15
 
 
+def test_a_fake_backend_is_simulated_by_one_aer_simulator_from_the_backend():
+    qc, values, probs = _circuit()
+    backend = FakeManilaV2()
+    one, two = SamplerRunner(qc, backend=backend, seed=3), SamplerRunner(qc, backend=backend, seed=4)
+    sim = one.sampler.backend
+    assert isinstance(sim, AerSimulator) and two.sampler.backend is sim  # made once per backend object
+    assert sim.options.noise_model is not None and sim.target.num_qubits == backend.num_qubits
+    assert SamplerRunner(qc, backend=FakeManilaV2(), seed=3).sampler.backend is not sim
+    assert SamplerRunner(qc, backend=AerSimulator(), seed=3).sampler.backend is not sim  # not fake: as given
+    assert _tv(*one.sample(values, 4000), probs) < 0.15
+
+
+def test_waiting_on_a_backend_is_announced(monkeypatch, capsys):
+    from qrp.quantum import primitives
+
+    qc, values, _ = _circuit()
+    runner = SamplerRunner(qc, backend=FakeManilaV2(), seed=3)
+    monkeypatch.setattr(primitives, "SLOW_JOB_SECONDS", 0.0)  # every job is slow: a line each
+    monkeypatch.setattr(primitives, "SLOW_SOLVE_SECONDS", 0.0)  # the first job predicts a long solve: a warning
+    with pytest.warns(UserWarning, match=r"QAOA on fake_manila: the first circuit job took .* jobs per optimizer"):
+        runner.sample(values, 100)
+    runner.sample(values, 100)
+    lines = capsys.readouterr().err.splitlines()
+    assert [line.split(":")[1] for line in lines] == [" fake_manila circuit job 1", " fake_manila circuit job 2"]
+    assert all("100 shots in" in line for line in lines)
+
+
 def test_bad_options():
     qc, _, _ = _circuit()
     with pytest.raises(ValueError, match="bond_dimension"):
