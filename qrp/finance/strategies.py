@@ -17,6 +17,9 @@
   estimated covariance: loadings A = V_k Lambda_k^(1/2) (top-k eigenpairs), factor covariance I, specific variances
   the clipped diagonal of S - A A'; factor budgets ``budgets`` (1/k by default).
 
+* ``hrp``, ``herc``, ``nco``: Hierarchical Risk Parity, Hierarchical Equal Risk Contribution and Nested Clusters
+  Optimization, skfolio's estimators (``qrp.finance.hierarchical``).
+
 ``compute_weights(strategy, cov=, returns=, ...)`` gives every strategy one calling convention for the backtest.
 """
 
@@ -32,11 +35,12 @@ from scipy.optimize import linprog
 from qrp.api import risk_parity
 from qrp.core.validation import positive_int, positive_real, validate_cov, validate_weights
 from qrp.finance.factor_parity import factor_risk_parity
+from qrp.finance.hierarchical import HIERARCHICAL, OPTIONS, hierarchical_weights
 from qrp.finance.risk_measures import check_alpha
 
 STRATEGIES = (
     "equal_weight", "inverse_volatility", "minimum_variance", "mean_variance", "minimum_cvar", "risk_parity",
-    "factor_risk_parity",
+    "factor_risk_parity", *HIERARCHICAL,
 )
 
 
@@ -160,7 +164,7 @@ def compute_weights(
     if strategy not in STRATEGIES:
         raise ValueError(f"unknown strategy {strategy!r}; available: {', '.join(STRATEGIES)}")
     allowed = {"mean_variance": {"risk_aversion"}, "minimum_cvar": {"alpha"},
-               "factor_risk_parity": {"n_factors", "budgets"}}.get(strategy, set())
+               "factor_risk_parity": {"n_factors", "budgets"}, **OPTIONS}.get(strategy, set())
     if strategy != "risk_parity" and set(params) - allowed:
         raise ValueError(f"strategy {strategy!r} does not take option(s) {sorted(set(params) - allowed)}; "
                          f"it takes {sorted(allowed)}")
@@ -171,7 +175,7 @@ def compute_weights(
         return inverse_volatility(cov), {}
     if strategy == "minimum_variance":
         return minimum_variance(cov), {}
-    if strategy in ("mean_variance", "minimum_cvar") and returns is None:
+    if strategy in ("mean_variance", "minimum_cvar", *HIERARCHICAL) and returns is None:
         raise ValueError(f"strategy {strategy!r} needs the returns window")
     if strategy == "mean_variance":
         mu = _scenarios(returns).mean(axis=0) * periods_per_year
@@ -180,6 +184,8 @@ def compute_weights(
         return minimum_cvar(returns, **params), {}
     if strategy == "factor_risk_parity":
         return pca_factor_risk_parity(cov, **params)
+    if strategy in HIERARCHICAL:
+        return hierarchical_weights(strategy, cov, _scenarios(returns), periods_per_year=periods_per_year, **params)
     res = risk_parity(cov, seed=seed, **params)
     # not renormalized: leverage and target_volatility (in the units of cov) set the invested fraction sum(w); the
     # backtest holds the rest, 1 - sum(w), in cash at the risk-free rate (borrowing when negative)
