@@ -114,8 +114,8 @@ def test_bad_configs():
     s = B.StrategyConfig("a", "equal_weight")
     with pytest.raises(ValueError, match="rebalance must be one of"):
         _config(s, rebalance="hourly")
-    with pytest.raises(ValueError, match="unknown type 'hrp'"):
-        _config(B.StrategyConfig("x", "hrp"))
+    with pytest.raises(ValueError, match="unknown type 'black_litterman'"):
+        _config(B.StrategyConfig("x", "black_litterman"))
     with pytest.raises(ValueError, match="strategy names must be unique"):
         _config(s, s)
     with pytest.raises(ValueError, match="no \\[regime\\] section"):

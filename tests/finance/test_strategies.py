@@ -77,8 +77,8 @@ def test_compute_weights_dispatch_and_risk_parity():
 
 
 def test_bad_inputs():
-    with pytest.raises(ValueError, match="unknown strategy 'hrp'"):
-        S.compute_weights("hrp", cov=np.eye(2))
+    with pytest.raises(ValueError, match="unknown strategy 'black_litterman'"):
+        S.compute_weights("black_litterman", cov=np.eye(2))
     with pytest.raises(ValueError, match=r"does not take option\(s\) \['alpha'\]"):
         S.compute_weights("equal_weight", cov=np.eye(2), alpha=0.9)
     with pytest.raises(ValueError, match="needs the returns window"):
