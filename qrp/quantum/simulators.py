@@ -27,7 +27,7 @@ import numpy as np
 from qrp.quantum import statevector as sv
 from qrp.quantum.device_model import depolarized
 from qrp.quantum.engine_options import EngineSettings
-from qrp.quantum.mixers import Mixer
+from qrp.quantum.mixers import Mixer, WarmStartMixer, XMixer
 
 
 class DiagonalCost:
@@ -202,8 +202,10 @@ class CudaSimulator(StateVectorSimulator):
 
     def _device_state(self, angles):
         p = self.reps
-        return self._gpu.evolve_gpu(self.mixer.initial_state(), self._device_diagonal, angles[:p], angles[p:],
-                                    self.mixer.matrices)
+        builtin = type(self.mixer).initial_state in (XMixer.initial_state, WarmStartMixer.initial_state)
+        psi0 = (self._gpu.initial_state_gpu(self.cost.num_qubits, self.mixer.thetas) if builtin
+                else self.mixer.initial_state())  # a new mixer's initial state is copied from the host
+        return self._gpu.evolve_gpu(psi0, self._device_diagonal, angles[:p], angles[p:], self.mixer.matrices)
 
     def state(self, angles):
         return self._device_state(angles).copy_to_host()

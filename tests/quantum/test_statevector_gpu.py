@@ -53,3 +53,71 @@ def test_device_is_validated():
             sv.qaoa_state(d, [0.1], [0.2], device="gpu")
     np.testing.assert_array_equal(sv.qaoa_state(d, [0.1], [0.2], device="auto"),
                                   sv.qaoa_state(d, [0.1], [0.2], device="cpu"))
+
+
+DEVICE_SCRIPT = textwrap.dedent(
+    """
+    import numpy as np
+    from qiskit.quantum_info import SparsePauliOp
+    from qrp.quantum import statevector as sv
+    from qrp.quantum import statevector_gpu as gpu
+    from qrp.quantum.mixers import initial_state, mixer_matrices
+
+    rng = np.random.default_rng(5)
+    n = 4
+    terms = [("Z", [i], rng.normal()) for i in range(n)] + [("ZZ", [0, 2], 0.3), ("ZZ", [1, 3], -0.8)]
+    op = SparsePauliOp.from_sparse_list(terms, n)
+    masks, coeffs = sv.z_masks(op)
+    d = gpu.cost_diagonal_gpu(masks, coeffs, n)
+    np.testing.assert_allclose(d.copy_to_host(), sv.cost_diagonal(op), rtol=0, atol=1e-14)
+    thetas = rng.uniform(0.2, 2.9, n)
+    for th in (None, thetas):
+        np.testing.assert_array_equal(gpu.initial_state_gpu(n, th).copy_to_host(), initial_state(n, th))
+        psi = gpu.evolve_gpu(gpu.initial_state_gpu(n, th), d, [0.4, -0.3], [0.2, 0.7],
+                             lambda b, th=th: mixer_matrices(b, n, th))
+        cpu = sv.qaoa_state(sv.cost_diagonal(op), [0.4, -0.3], [0.2, 0.7], th, device="cpu")
+        probs = sv.probabilities(cpu)
+        assert abs(gpu.expectation_gpu(psi, d) - probs @ sv.cost_diagonal(op) / probs.sum()) < 1e-13
+        np.testing.assert_allclose(gpu.probabilities_gpu(psi), probs, rtol=0, atol=1e-14)
+        gpu.sweep_gpu(psi, 2.0)
+        np.testing.assert_allclose(psi.copy_to_host(), 2 * cpu, rtol=0, atol=1e-13)
+    print("ok")
+    """
+)
+
+
+def _cudasim(args, timeout=600):
+    env = dict(os.environ, NUMBA_ENABLE_CUDASIM="1", QRP_GPU="1")
+    out = subprocess.run([sys.executable, *args], env=env, capture_output=True, text=True, timeout=timeout)
+    if "CUDA" in out.stderr and "simulator" in out.stderr.lower() and out.returncode != 0:
+        pytest.skip(f"numba's CUDA simulator is unavailable: {out.stderr.strip().splitlines()[-1]}")
+    return out
+
+
+def test_device_built_state_diagonal_and_reduction_equal_the_cpu_on_the_cuda_simulator():
+    pytest.importorskip("numba.cuda")
+    out = _cudasim(["-c", DEVICE_SCRIPT])
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "ok"
+
+
+def test_gpu_benchmark_without_a_gpu_says_so_and_exits_cleanly():
+    env = dict(os.environ, QRP_GPU="0")
+    out = subprocess.run([sys.executable, "-m", "benchmarks.gpu"], env=env, capture_output=True, text=True,
+                         timeout=300, cwd=os.path.dirname(os.path.dirname(os.path.dirname(__file__))))
+    assert out.returncode == 0, out.stderr
+    assert "no CUDA GPU" in out.stdout and "nothing measured" in out.stdout
+
+
+def test_gpu_benchmark_runs_on_the_cuda_simulator_and_matches_the_cpu():
+    pytest.importorskip("numba.cuda")
+    root = os.path.dirname(os.path.dirname(os.path.dirname(__file__)))
+    env = dict(os.environ, NUMBA_ENABLE_CUDASIM="1", QRP_GPU="1")
+    out = subprocess.run([sys.executable, "-m", "benchmarks.gpu", "--qubits", "3", "--reps", "1",
+                          "--cpu-qubits", "3", "--repeat", "1"], env=env, capture_output=True, text=True,
+                         timeout=600, cwd=root)
+    assert out.returncode == 0, out.stderr
+    rows = [line for line in out.stdout.splitlines() if line.startswith("| CPU fast |")]
+    assert "| numba.cuda | 3 | 1 |" in out.stdout and len(rows) == 1
+    diff = float(rows[0].split("= ")[-1].rstrip(" |"))
+    assert diff < 1e-12
