@@ -36,11 +36,16 @@ from qrp.studies.render import markdown_table, save_figure
 from qrp.studies.statistics import fit_exponent, format_interval, median_interval
 
 RESAMPLES = 2000
+EXTRAPOLATE = 40
 UNIFORM = "uniform (exact g/2^n)"
+BEST = "best classical (min per instance)"
 
 
 def _label(row) -> str:
     opts = json.loads(row["options"]) if isinstance(row.get("options"), str) else {}
+    if row["solver"] == "qaoa":
+        angles = opts.get("angles", "optimized")
+        return f"qaoa {angles} " + ("p=n" if angles == "ramp" else f"p={opts.get('reps', 2)}")
     extra = {"sa": "num_reads", "greedy": "starts", "tabu": "num_reads", "random": "shots"}.get(row["solver"])
     return f"{row['solver']}" + (f" {extra}={opts[extra]}" if extra in opts else "")
 
@@ -52,6 +57,8 @@ def load(study_dir: Path, qaoa_dir: Path | None) -> pd.DataFrame:
     t = read_table(study_dir)
     t = t[t["status"] == "ok"].copy()
     t["method"] = t.apply(_label, axis=1)
+    if pd.to_numeric(t["bits"]).nunique() > 1:  # one line per encoding resolution
+        t["method"] = t["method"] + ", " + pd.to_numeric(t["bits"]).astype(int).astype(str) + " bits"
     t["evals_per_sample"] = pd.to_numeric(t["oracle_evaluations"]) / pd.to_numeric(t["samples"])
     t["tts"] = pd.to_numeric(t["tts_shots"])  # classical samplers: no training
     frames = [t[["method", "num_qubits", "instance", "tts", "evals_per_sample", "ground_state_probability",
@@ -65,7 +72,8 @@ def load(study_dir: Path, qaoa_dir: Path | None) -> pd.DataFrame:
         q = pd.read_json(qaoa_dir / "rows.jsonl", lines=True)
         q["tts"] = pd.to_numeric(q["tts"].replace("inf", np.inf))
         q["evals_per_sample"] = 1.0
-        q["method"] = q["method"] + np.where(q["noise"] == "noiseless", "", " " + q["noise"])
+        q["method"] = ("qaoa transfer-once p=" + q["reps"].astype(str)
+                       + np.where(q["noise"] == "noiseless", "", " " + q["noise"]))
         ref = uni.set_index(["instance", "num_qubits"])["uniform_probability"]
         both = q.join(ref.rename("study_uniform"), on=["instance", "num_qubits"])
         bad = both["study_uniform"].notna() & ~np.isclose(both["study_uniform"], both["uniform_probability"],
@@ -75,13 +83,23 @@ def load(study_dir: Path, qaoa_dir: Path | None) -> pd.DataFrame:
         frames.append(q[frames[0].columns])
     out = pd.concat(frames, ignore_index=True)
     out["num_qubits"] = out["num_qubits"].astype(int)
-    return out
+    per = out.groupby(["method", "num_qubits"])["evals_per_sample"].transform("median")
+    out["tts_eval"] = out["tts"].astype(float) * per
+    classical = out[~out["method"].str.startswith("qaoa") & (out["method"] != UNIFORM)]
+    classical = classical.assign(bits=classical["method"].str.extract(r", (\d) bits$", expand=False).fillna(""))
+    keys = ["instance", "num_qubits", "bits"]
+    best = classical.groupby(keys, as_index=False)["tts_eval"].min()
+    count = classical.groupby(keys)["method"].nunique().to_numpy()
+    best = best[count == count.max()]  # only where every classical method ran
+    best["method"] = BEST + best["bits"].map(lambda b: f", {b} bits" if b else "")
+    best = best.assign(tts=best["tts_eval"], evals_per_sample=1.0, ground_state_probability=np.nan,
+                       found=np.nan, uniform_probability=np.nan, elapsed=np.nan)
+    return pd.concat([out, best[out.columns]], ignore_index=True)
 
 
 def _eval_tts(g: pd.DataFrame) -> np.ndarray:
     """TTS in oracle evaluations: samples x the method's median evaluations per sample at this n."""
-    per = g.groupby("num_qubits")["evals_per_sample"].transform("median")
-    return (g["tts"] * per).to_numpy(float)
+    return g["tts_eval"].to_numpy(float)
 
 
 def _boot_fit(g: pd.DataFrame, sizes: list[int], rng) -> np.ndarray:
@@ -125,6 +143,8 @@ def crossings(frame: pd.DataFrame, lo: int, hi: int, horizon: int) -> pd.DataFra
     for q in qaoa:
         gq = sub[sub["method"] == q]
         for k in classical:
+            if k.endswith(" bits") and q[-7:] != k[-7:]:
+                continue  # compare like with like: the same bits per asset
             gk = sub[sub["method"] == k]
             sizes = sorted(set(gq["num_qubits"]) & set(gk["num_qubits"]))
             if len(sizes) < 2:
@@ -134,9 +154,10 @@ def crossings(frame: pd.DataFrame, lo: int, hi: int, horizon: int) -> pd.DataFra
             with np.errstate(divide="ignore", invalid="ignore"):
                 n_star = (bq[:, 1] - bk[:, 1]) / (bk[:, 0] - bq[:, 0])
             valid = np.isfinite(bq[:, 0]) & np.isfinite(bk[:, 0])
-            ahead = valid & (bq[:, 1] + bq[:, 0] * hi < bk[:, 1] + bk[:, 0] * hi)  # QAOA cheaper at n = hi
+            top = sizes[-1]
+            ahead = valid & (bq[:, 1] + bq[:, 0] * top < bk[:, 1] + bk[:, 0] * top)  # QAOA cheaper at n = top
             # beyond the data, the lines meet where the one ahead at hi has the larger slope
-            meets = valid & np.isfinite(n_star) & (n_star > hi) & (ahead == (bq[:, 0] > bk[:, 0]))
+            meets = valid & np.isfinite(n_star) & (n_star > top) & (ahead == (bq[:, 0] > bk[:, 0]))
             n_all = np.where(meets, n_star, np.inf)
             med, l95, h95 = (float(np.quantile(n_all, q_)) for q_ in (0.5, 0.025, 0.975))
 
@@ -144,7 +165,7 @@ def crossings(frame: pd.DataFrame, lo: int, hi: int, horizon: int) -> pd.DataFra
                 return "never" if not math.isfinite(v) else f"{v:.0f}"
 
             rows.append({"QAOA": q, "classical": k, "n fitted": f"{sizes[0]}-{sizes[-1]}",
-                         f"QAOA cheaper at n = {sizes[-1]} (fraction of draws)": f"{ahead.mean():.2f}",
+                         "QAOA cheaper at the largest n (fraction of draws)": f"{ahead.mean():.2f}",
                          "slope difference c_QAOA - c_classical": format_interval(
                              float(np.median(bq[valid, 0] - bk[valid, 0])),
                              *np.quantile(bq[valid, 0] - bk[valid, 0], [0.025, 0.975]), ".3f") if valid.any() else "-",
@@ -174,7 +195,7 @@ def plot(frame: pd.DataFrame, lo: int, hi: int, path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(8, 5.5))
+    fig, ax = plt.subplots(figsize=(13, 6))
     for i, (method, g) in enumerate(frame.groupby("method", sort=True)):
         med = g.assign(t=_eval_tts(g)).groupby("num_qubits")["t"].median()
         style = {"color": "k", "ls": "--"} if method == UNIFORM else {"marker": "o", "color": plt.cm.tab20(i % 20)}
@@ -182,15 +203,15 @@ def plot(frame: pd.DataFrame, lo: int, hi: int, path: Path) -> None:
         sub = g[(g["num_qubits"] >= lo) & (g["num_qubits"] <= hi)]
         fit = fit_exponent(sub["num_qubits"], _eval_tts(sub)) if sub["num_qubits"].nunique() > 1 else None
         if fit and math.isfinite(fit["exponent"]):
-            xs = np.linspace(lo, 60, 50)
+            xs = np.linspace(lo, EXTRAPOLATE, 50)
             ax.plot(xs, 2.0 ** (fit["intercept"] + fit["exponent"] * xs), color=line.get_color(), lw=0.7, ls=":")
     ax.set_yscale("log", base=2)
     ax.set_xlabel("qubits n")
     ax.set_ylabel("TTS(99%) in oracle evaluations (median over instances)")
     ax.axvline(28, color="grey", lw=0.6)
-    ax.set_title(f"fits on n = {lo}-{hi} extrapolated to 60 (dotted)", fontsize=10)
+    ax.set_title(f"fits on n = {lo}-{hi} extrapolated to n = {EXTRAPOLATE} (dotted); grey line: n = 28", fontsize=10)
     ax.grid(True, which="both", alpha=0.3)
-    ax.legend(fontsize=7)
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     save_figure(fig, path)
 
 

@@ -131,7 +131,7 @@ def main(argv=None) -> None:
                 if key in done:
                     continue
                 row = point(cov, args.bits, reps, noise=args.noise, white=args.white, shots=args.shots, seed=inst)
-                row |= {"key": key, "solver": "qaoa", "method": f"qaoa fixed p={reps}",
+                row |= {"key": key, "solver": "qaoa", "method": f"qaoa transfer-once p={reps}",
                         "angles": "transfer, 0 evaluations", "noise": noise_label, "reps": reps,
                         "n_assets": n_assets, "bits": args.bits, instance_key: inst, "box_round": 0,
                         "instance": f"{instance_key}={inst}", "source": source.source,
