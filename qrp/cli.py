@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import sys
 from pathlib import Path
@@ -89,7 +90,20 @@ def _log_result(uri: str, experiment: str, res, cov, params: dict) -> None:
                   table=res.to_frame(), covariance=pd.DataFrame(cov))
 
 
+def _progress_to_stderr() -> None:
+    """Show qrp's progress lines (logger ``qrp``, level INFO) on stderr, as ``qrp: ...``, for a command users wait
+    on (report, backtest, rebalance); library callers see them only if they configure logging."""
+    logger = logging.getLogger("qrp")
+    if not any(getattr(h, "qrp_progress", False) for h in logger.handlers):
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("qrp: %(message)s"))
+        handler.qrp_progress = True
+        logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+
+
 def _rebalance(args: argparse.Namespace) -> int:
+    _progress_to_stderr()
     options = _json_options(args.options)
     budgets = _budgets(args.budgets)
     from qrp.data.returns import load_sp500_returns, read_csv  # imported only once the arguments are read
@@ -132,6 +146,7 @@ def _backtest(args: argparse.Namespace) -> int:
 
     from qrp.finance.backtest import run_backtest_config
 
+    _progress_to_stderr()
     res = run_backtest_config(args.config, args.out)
     table = Table(title=f"backtest: {args.config} ({res.returns.index[0].date()} to {res.returns.index[-1].date()})")
     columns = {"annualized_return": "ann. return", "annualized_volatility": "ann. vol", "sharpe": "Sharpe",
@@ -173,6 +188,8 @@ def _run(args: argparse.Namespace) -> int:
 
 def _report(args: argparse.Namespace) -> int:
     from qrp.studies.report import write_report  # cli start-up stays light: pandas and plots only for `qrp report`
+
+    _progress_to_stderr()
 
     for path in write_report(args.dir, threshold=args.threshold):
         print(path)

@@ -11,6 +11,7 @@ the covariance uses the window only).
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,9 @@ from qrp.core.result import RiskParityResult
 from qrp.core.validation import positive_int
 from qrp.data.covariance import estimate_covariance
 from qrp.finance.execution import TargetWeights, target_weights, write_target_weights
+
+#: a line per step (``qrp rebalance`` shows them on stderr).
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -54,7 +58,9 @@ def rebalance(returns: pd.DataFrame, *, estimator: str = "ledoit_wolf", window: 
         raise ValueError(f"window={window} needs at least {window} rows of returns, got {len(returns)}")
     hist = returns.iloc[-window:]
     est_opts, sol_opts = dict(estimator_options or {}), dict(solver_options or {})
+    log.info("rebalance: %s covariance of the last %d rows (to %s)", estimator, window, hist.index[-1])
     cov = estimate_covariance(hist, method=estimator, periods_per_year=periods_per_year, **est_opts)
+    log.info("rebalance: solving with %s", solver)
     res = risk_parity(cov, budgets, solver=solver, bounds=bounds, seed=seed, **sol_opts)
     as_of = hist.index[-1]
     inputs = {"returns": hist, "estimator": estimator, "estimator_options": est_opts, "solver": solver,

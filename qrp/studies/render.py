@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import pandas as pd
 
 from qrp.core.provenance import atomic_write
+
+#: one line per figure written (``qrp report`` shows them on stderr while it draws).
+log = logging.getLogger(__name__)
 
 
 def markdown_table(frame: pd.DataFrame) -> str:
@@ -40,6 +44,7 @@ def save_figure(fig, path: Path) -> None:
     fig.tight_layout()
     atomic_write(path, lambda p: fig.savefig(p, dpi=110, format="png"))
     plt.close(fig)
+    log.info("report: wrote %s", path.name)
 
 
 __all__ = ["markdown_table", "save_figure"]

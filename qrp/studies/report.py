@@ -28,6 +28,7 @@ that it never did and the best rc_error it reached.
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 
 import numpy as np
@@ -41,6 +42,8 @@ from qrp.studies.render import markdown_table
 from qrp.studies.report_plots import axis_figures, crossover_figure, resource_figure, round0_figures
 from qrp.studies.statistics import format_interval, median_interval
 from qrp.studies.table import RUNS_PARQUET, read_table, summarize
+
+log = logging.getLogger(__name__)
 
 #: the grid axes of the crossover map: (column, label in the table).
 DEPTH_AXES = (("bits", "bits"), ("rounds", "rounds"), ("reps", "depth p"))
@@ -164,6 +167,7 @@ def write_report(out_dir, *, threshold: float = 1e-6) -> list[Path]:
     if not (isinstance(threshold, float | int) and np.isfinite(threshold) and threshold > 0):
         raise ValueError(f"threshold must be a finite number > 0, got {threshold!r}")
     table = read_table(out)  # the consolidated table and any rows still in the journal
+    log.info("report: %d rows from %s; drawing the figures", len(table), out / RUNS_PARQUET)
     frame = table[table["status"] == "ok"].copy()
     if frame.empty:
         raise ValueError(f"{out / RUNS_PARQUET} holds no successful run")

@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import logging
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -52,6 +53,9 @@ from qrp.data.covariance import POSITIVE_DEFINITE, estimate_covariance
 from qrp.finance.backtest.config import REBALANCE_FREQUENCIES, BacktestConfig, config_to_dict
 from qrp.finance.regimes import RegimeLabeller
 from qrp.finance.strategies import compute_weights
+
+#: progress: a line every tenth of the rebalance dates (``qrp backtest`` shows them on stderr).
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -194,7 +198,11 @@ def run_backtest(returns: pd.DataFrame, config: BacktestConfig) -> BacktestResul
     dates = returns.index[positions]
     # rebalance dates outside, strategies inside: the estimates of one date are shared by the strategies that use
     # the same estimator and dropped afterwards, and a bad option of any strategy fails at the first date
+    step = max(1, n_reb // 10)
     for k, p in enumerate(positions):
+        if k % step == 0 and k:
+            log.info("backtest: rebalance date %d/%d (%s), %d strategies, %.0f s", k, n_reb, dates[k].date(),
+                     n_strat, time.perf_counter() - start_time)
         cache: dict[tuple, tuple[np.ndarray, np.ndarray, str, bool]] = {}
         for j, s in enumerate(config.strategies):
             est = s.estimator or config.estimator

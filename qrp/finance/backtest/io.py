@@ -9,6 +9,7 @@ file of a previous run survives, and a backtest killed at any moment leaves the 
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -22,6 +23,8 @@ from qrp.finance.backtest.config import load_config
 from qrp.finance.backtest.engine import BacktestResult, run_backtest
 from qrp.finance.backtest.plots import plot_results
 from qrp.finance.execution import target_weights, write_target_weights
+
+log = logging.getLogger(__name__)
 
 
 def load_returns(data: dict[str, Any], base: Path) -> pd.DataFrame:
@@ -118,5 +121,6 @@ def run_backtest_config(path, out_dir=None) -> BacktestResult:
     with _output(out_dir) as tmp:
         returns = load_returns(data, base)
         result = run_backtest(returns, config)
+        log.info("backtest: writing the results and figures into %s", out_dir)
         _write_files(result, tmp, data=data, inputs=returns, config_file=str(path))
     return result
