@@ -26,7 +26,7 @@ def plain_log_labels(fig) -> None:
     """Plain-text tick labels ("1e-05") on every log axis of ``fig``, in place of matplotlib's default
     ``LogFormatterSciNotation``, whose labels are mathtext ("$10^{-5}$"), parsed and laid out per tick at every
     draw (a tenth of a report's time); minor ticks keep the default's rule (labelled when few decades show)."""
-    from matplotlib.ticker import LogFormatter, LogFormatterSciNotation
+    from matplotlib.ticker import LogFormatter, LogFormatterSciNotation  # heavy: only when a report draws
 
     for ax in fig.axes:
         for axis in (ax.xaxis, ax.yaxis):
