@@ -18,6 +18,7 @@ import functools
 import os
 import platform
 import shutil
+import stat
 import subprocess
 import tempfile
 import time
@@ -50,6 +51,50 @@ def atomic_write(path, write: Callable[[Path], None]) -> Path:
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+def open_regular(path, flags: int, *, what: str) -> int:
+    """``os.open`` of a regular file that is never a symbolic link: created with ``O_EXCL`` when missing, else
+    opened with ``O_NOFOLLOW``; ``ValueError`` when ``path`` is a symlink (a link planted at a lock or journal path
+    would otherwise have its target truncated or appended to) or not a regular file (a FIFO, a directory)."""
+    path = Path(path)
+    base = flags | os.O_NOFOLLOW | os.O_CLOEXEC
+    try:
+        fd = os.open(path, base | os.O_CREAT | os.O_EXCL, 0o644)
+    except FileExistsError:
+        try:
+            fd = os.open(path, base | os.O_NONBLOCK)  # O_NONBLOCK: a FIFO planted there must not block the open
+        except OSError as exc:
+            if exc.errno == errno.ELOOP:
+                raise ValueError(f"{path}: is a symbolic link; refusing to use it as a {what} (remove it)") from None
+            raise
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise ValueError(f"{path}: is not a regular file; refusing to use it as a {what} (remove it)")
+    os.set_blocking(fd, True)
+    return fd
+
+
+def read_regular(path, *, what: str) -> bytes | None:
+    """The bytes of the regular file ``path`` (None when it does not exist), read from one open descriptor; the
+    same ``ValueError`` as ``open_regular`` for a symbolic link or a special file (a FIFO would block the read)."""
+    path = Path(path)
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise ValueError(f"{path}: is a symbolic link; refusing to read it as a {what} (remove it)") from None
+        raise
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise ValueError(f"{path}: is not a regular file; refusing to read it as a {what} (remove it)")
+        os.set_blocking(fd, True)
+        with os.fdopen(fd, "rb", closefd=False) as fh:
+            return fh.read()
+    finally:
+        os.close(fd)
 
 
 class DirectoryInUse(RuntimeError):
@@ -88,7 +133,7 @@ class DirectoryLock:
         self._fd = -1
 
     def __enter__(self) -> DirectoryLock:
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        fd = open_regular(self.path, os.O_RDWR, what="lock file")
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

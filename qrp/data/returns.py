@@ -92,11 +92,8 @@ def read_csv(path, *, kind: str = "prices", date_column: str | int = 0, return_k
             raise ValueError(f"date_column {date_column} is out of range for {raw.shape[1]} columns")
         date_column = raw.columns[date_column]
     if date_column not in raw.columns:
-        raise ValueError(f"date column {date_column!r} not in the CSV columns {list(raw.columns)}")
-    try:
-        dates = pd.to_datetime(raw.pop(date_column))
-    except (ValueError, TypeError) as exc:
-        raise ValueError(f"could not parse the dates of column {date_column!r}: {exc}") from None
+        raise ValueError(f"date column {date_column!r} is not one of the {raw.shape[1]} columns of {path}")
+    dates = parse_dates(raw.pop(date_column), f"{path}: the date column")
     if dates.duplicated().any():
         raise ValueError(f"duplicate dates in {path}: {dates[dates.duplicated()].iloc[0]}")
     frame = raw.set_axis(pd.DatetimeIndex(dates, name="date")).sort_index()
@@ -109,6 +106,20 @@ def read_csv(path, *, kind: str = "prices", date_column: str | int = 0, return_k
         raise ValueError(f"returns must be > -1; got {float(frame.iat[r, c])!r} at {frame.index[r]}, "
                          f"asset {frame.columns[c]!r}")
     return frame
+
+
+def parse_dates(values: pd.Series, what: str) -> pd.Series:
+    """``values`` parsed as dates; ``ValueError`` naming ``what`` and the first row (1-based, after the header) that
+    is not a date, never the row's text (a file passed by mistake, say one holding ``API_KEY=...``, must not be
+    echoed to the terminal)."""
+    try:
+        return pd.to_datetime(values)
+    except (ValueError, TypeError, OverflowError):
+        pass
+    parsed = pd.to_datetime(values, errors="coerce", format="mixed")
+    bad = np.flatnonzero(parsed.isna().to_numpy() & values.notna().to_numpy())
+    row = f"row {int(bad[0]) + 1}" if bad.size else "a row"
+    raise ValueError(f"{what}: {row} is not a date (type {type(values.iloc[bad[0] if bad.size else 0]).__name__})")
 
 
 def select_dates(frame: pd.DataFrame, *, start=None, end=None) -> pd.DataFrame:

@@ -28,6 +28,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from qrp.data.returns import parse_dates
+
 REGIME_METHODS = ("volatility", "markov", "labels")
 
 
@@ -67,12 +69,9 @@ def markov_regimes(portfolio_returns: np.ndarray) -> np.ndarray:
 def read_regime_labels(path, dates: pd.DatetimeIndex) -> np.ndarray:
     """Labels per date of ``dates`` from a CSV whose first column is a date and second a label (module docstring)."""
     frame = pd.read_csv(path)
-    if frame.shape[1] < 2:
-        raise ValueError(f"regime labels {path}: expected two columns (date, regime), got {list(frame.columns)}")
-    try:
-        when = pd.to_datetime(frame.iloc[:, 0])
-    except (ValueError, TypeError) as exc:
-        raise ValueError(f"regime labels {path}: the first column must hold dates ({exc})") from None
+    if frame.shape[1] < 2:  # the count, not the header's text (never echo a file's content)
+        raise ValueError(f"regime labels {path}: expected two columns (date, regime), got {frame.shape[1]}")
+    when = parse_dates(frame.iloc[:, 0], f"regime labels {path}: the first column")
     if when.duplicated().any():
         raise ValueError(f"regime labels {path}: duplicate date {when[when.duplicated()].iloc[0]}")
     labels = pd.Series(frame.iloc[:, 1].astype(str).to_numpy(), index=pd.DatetimeIndex(when)).sort_index()

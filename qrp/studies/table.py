@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from qrp.core.provenance import atomic_write
+from qrp.core.provenance import atomic_write, open_regular, read_regular
 
 RUNS_PARQUET = "runs.parquet"
 RUNS_CSV = "runs.csv"
@@ -51,9 +51,8 @@ def json_default(obj: Any) -> Any:
 
 def _read_journal(path: Path) -> list[dict[str, Any]]:
     """The complete rows of a journal; a torn last line (a writer killed mid-line) is skipped."""
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
+    data = read_regular(path, what="journal")
+    if data is None:
         return []
     rows = []
     for line in data.splitlines():
@@ -69,9 +68,8 @@ def _read_journal(path: Path) -> list[dict[str, Any]]:
 def _read_parquet(path: Path) -> pd.DataFrame:
     """``runs.parquet`` read from one open file (one inode, even while it is being replaced), checked to be a qrp
     runs table; an empty frame when there is none."""
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
+    data = read_regular(path, what="runs table")
+    if data is None:
         return pd.DataFrame()
     try:
         frame = pd.read_parquet(io.BytesIO(data))
@@ -112,6 +110,10 @@ class ResultTable:
         self.dir.mkdir(parents=True, exist_ok=True)
         self.path = self.dir / RUNS_PARQUET
         self.journal_path = self.dir / JOURNAL
+        for name in (RUNS_PARQUET, RUNS_CSV, JOURNAL):  # a planted link or FIFO: never read or written through
+            p = self.dir / name
+            if p.is_symlink() or (p.exists() and not p.is_file()):
+                raise ValueError(f"{p}: is a symbolic link or not a regular file; refusing to use it (remove it)")
         self.every = float(consolidate_every)
         for leftover in [*self.dir.glob(f".{RUNS_PARQUET}.*.tmp"), *self.dir.glob(f".{RUNS_CSV}.*.tmp")]:
             leftover.unlink(missing_ok=True)  # interrupted atomic writes of a killed run
@@ -121,7 +123,7 @@ class ResultTable:
         self._new: list[dict[str, Any]] = []
         self._done = set() if self._base.empty else set(self._base["run_id"])
         self._seen = set(self._done)
-        self._fd = os.open(self.journal_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        self._fd = open_regular(self.journal_path, os.O_WRONLY | os.O_APPEND, what="journal")
         self._interval = self.every
         self._last = time.monotonic()
         if len(on_disk) != len(self._base) or self.journal_path.stat().st_size or not self.path.exists():

@@ -49,10 +49,39 @@ def load_returns(data: dict[str, Any], base: Path) -> pd.DataFrame:
 
 #: the file that marks a directory as a backtest output (written last): only such a directory is ever replaced.
 SUMMARY = "summary.json"
+#: the list of every file a backtest wrote into its output (relative paths), written just before ``SUMMARY``.
+MANIFEST = "manifest.json"
+#: what an output written before manifests existed may hold (any other entry makes it not replaceable).
+LEGACY_ENTRIES = ("returns.parquet", "weights.parquet", "rebalances.csv", "metrics.csv", "targets", SUMMARY)
 
 
 def _is_output(path: Path) -> bool:
-    return (path / SUMMARY).is_file()
+    """Whether ``path`` holds a backtest output and nothing else: every file in it is listed in its manifest (for
+    an output from before manifests: only the known entries and PNG plots). A user's own file in ``--out`` makes it
+    not replaceable, so replacing the output never deletes it."""
+    if not (path / SUMMARY).is_file():
+        return False
+    present = {p.relative_to(path).as_posix() for p in path.rglob("*") if p.is_file() or p.is_symlink()}
+    try:
+        listed = set(json.loads((path / MANIFEST).read_text())["files"])
+    except FileNotFoundError:
+        return all(p.split("/")[0] in LEGACY_ENTRIES or ("/" not in p and p.endswith(".png")) for p in present)
+    except (ValueError, KeyError, TypeError):
+        return False
+    return present <= listed | {MANIFEST}
+
+
+def target_stems(names) -> dict[str, str]:
+    """``targets/`` file stem per strategy name; ``ValueError`` when two names map to one stem ("ERC (a)" and
+    "ERC _a_" both to ``ERC__a_``: one would silently overwrite the other)."""
+    stems: dict[str, str] = {}
+    for name in names:
+        stem = _slug(name)
+        other = next((k for k, v in stems.items() if v == stem), None)
+        if other is not None:
+            raise ValueError(f"strategies {other!r} and {name!r} would both write targets/{stem}.csv; rename one")
+        stems[name] = stem
+    return stems
 
 
 @contextmanager
@@ -89,6 +118,7 @@ def _write_files(result: BacktestResult, out: Path, *, data: dict[str, Any] | No
     atomic_write(out / "rebalances.csv", lambda p: result.rebalances.to_csv(p, index=False, float_format="%.10g"))
     atomic_write(out / "metrics.csv", lambda p: result.metrics.to_csv(p, float_format="%.10g"))
     plot_results(result, out)
+    stems = target_stems(result.weights)
     for name, frame in result.weights.items():
         as_of = frame.index[-1]
         tw = target_weights(frame.iloc[-1], timestamp=None, inputs={
@@ -98,13 +128,15 @@ def _write_files(result: BacktestResult, out: Path, *, data: dict[str, Any] | No
             "returns": inputs.loc[:as_of].iloc[:-1] if inputs is not None else None,
         }, metadata={"strategy": name, "as_of": str(as_of.date()),
                      "rc_error": float(result.rebalances.query("strategy == @name").rc_error.iloc[-1])})
-        write_target_weights(tw, out / "targets" / _slug(name))
+        write_target_weights(tw, out / "targets" / stems[name])
     summary = {
         "metrics": result.metrics.to_dict(orient="index"), "seed": result.seed, "config": result.config,
         "data": data, "period": [str(result.returns.index[0].date()), str(result.returns.index[-1].date())],
         "n_assets": next(iter(result.weights.values())).shape[1],
         "elapsed_seconds": result.elapsed, "versions": package_versions(), "config_file": config_file,
     }
+    files = [*sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()), SUMMARY]
+    atomic_write(out / MANIFEST, lambda p: p.write_text(json.dumps({"files": files}, indent=2)))
     atomic_write(out / SUMMARY, lambda p: p.write_text(json.dumps(summary, indent=2, default=str)))
 
 
@@ -116,6 +148,7 @@ def run_backtest_config(path, out_dir=None) -> BacktestResult:
     """Load a TOML config and its data, run the backtest and (``out_dir``) write the results. ``out_dir`` is
     checked and locked before the backtest starts, and replaced only once every file is written."""
     config, data, base = load_config(path)
+    target_stems(s.name for s in config.strategies)  # refused before the backtest runs
     if out_dir is None:
         return run_backtest(load_returns(data, base), config)
     with _output(out_dir) as tmp:
