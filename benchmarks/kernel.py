@@ -15,7 +15,8 @@ Checks at every n: the "fast" state equals the previous kernel's to the bit, "fa
 The streaming bound: one read+write sweep of the split state (32 bytes per amplitude) is timed by ``_sweep`` to
 give the bandwidth B; the bound is (p (sweeps(n) x 32 + 8) + 24) x 2^n / B (``kernels.sweeps`` sweeps a layer, the
 first also reading the 8-byte diagonal; the expectation reads the state and the diagonal). ``one-pass`` is the
-bound of one sweep a layer. Prints a table with the load average; ``--out`` writes .md and .csv.
+bound of one sweep a layer. Times are CPU seconds of the (serial) thread, ``time.thread_time``, so that a loaded
+machine does not inflate them; prints a table with the load average; ``--out`` writes .md and .csv.
 """
 
 from __future__ import annotations
@@ -67,9 +68,11 @@ def bandwidth(n: int, repeat: int) -> float:
 
 
 def _timed(func) -> float:
-    t0 = time.perf_counter()
+    """CPU seconds of this thread in ``func`` (the kernels are serial: the time they would take on an unshared
+    core, not the time other processes on a shared machine take from it)."""
+    t0 = time.thread_time()
     func()
-    return time.perf_counter() - t0
+    return time.thread_time() - t0
 
 
 def measure(n: int, reps: int, repeat: int) -> dict:
@@ -104,8 +107,9 @@ def measure(n: int, reps: int, repeat: int) -> dict:
 
 
 def table(rows: list[dict]) -> str:
-    head = ("| n | p | before ms | fast ms | fast_poly ms | x fast | x poly | sweeps/layer | GB/s | bound ms | "
-            "fast / bound | poly / bound | one-pass bound ms | fast = before (bits) | poly max diff | load |")
+    head = ("| n | p | before CPU ms | fast CPU ms | fast_poly CPU ms | x fast | x poly | sweeps/layer | GB/s | "
+            "bound ms | fast / bound | poly / bound | one-pass bound ms | fast = before (bits) | poly max diff | "
+            "load |")
     lines = [head, "|" + "---|" * 16]
     for r in rows:
         lines.append(

@@ -4,7 +4,8 @@ One layer psi <- exp(-i beta B) exp(-i gamma diag(d)) psi, B = sum_q h_q (``qrp.
 float64 arrays re, im (psi = re + i im) in ``1 + ceil((n - LOW_QUBITS) / GROUP_QUBITS)`` sweeps over the state:
 
 * sweep 1, per block of 2^LOW_QUBITS contiguous amplitudes (128 KiB of state + 64 KiB of diagonal, in L2): the
-  phase exp(-i gamma d[x]) then the 2x2 mixer of qubits 0..LOW_QUBITS-1;
+  phase exp(-i gamma d[x]) then the 2x2 mixer of qubits 0..LOW_QUBITS-1, the lowest TRANSPOSED_QUBITS of them on
+  the block transposed into a scratch buffer (their pairs, 1-16 apart, become contiguous runs);
 * then per group of GROUP_QUBITS higher qubits a..a+k-1, per tile of 2^k rows x TILE contiguous amplitudes (index
   hi 2^(a+k) + mid 2^a + lo, lo in one run of TILE; 2^k x TILE x 16 B = 256 KiB): the mixer of every qubit of the
   group while the tile is in cache (cache blocking, as QOKit's and qsim's fused gates, Lykov et al. 2023).
@@ -29,6 +30,8 @@ LOW_QUBITS = 13
 GROUP_QUBITS = 6
 #: Contiguous amplitudes per tile row.
 TILE = 256
+#: Lowest qubits mixed on the transposed block (their pair distance 1..2^4 would need strided, unvectorized access).
+TRANSPOSED_QUBITS = 5
 #: Runs shorter than this use strided slices (one per offset) instead of one slice per run.
 MIN_RUN = 32
 #: |gamma d| below which the polynomial phase is used (k < 2^20: k * PIO2_1 exact).
@@ -106,6 +109,17 @@ def _low_pass(re, im, start, count, m, u):  # pragma: no cover - compiled
 
 
 @numba.njit(cache=True, nogil=True)
+def _transpose(src, dst, rows, cols):  # pragma: no cover - compiled
+    """dst (cols x rows) = src (rows x cols) transposed, both row-major (contiguous writes: 6x faster here than
+    contiguous reads)."""
+    for c in range(cols):
+        out = dst[c * rows:(c + 1) * rows]
+        col = src[c:]
+        for r in range(rows):
+            out[r] = col[r * cols]
+
+
+@numba.njit(cache=True, nogil=True)
 def _group_pass(re, im, lo, k, ur):  # pragma: no cover - compiled
     """The mixers of qubits lo..lo+k-1 in one sweep, tile by tile (module docstring)."""
     stride = 1 << lo
@@ -129,12 +143,26 @@ def split_layer(re, im, d, gamma, ur, poly):  # pragma: no cover - compiled
     n = ur.shape[0]
     lb = min(LOW_QUBITS, n)
     bs = 1 << lb
+    tq = TRANSPOSED_QUBITS if lb >= TRANSPOSED_QUBITS + 6 else 0
+    cols = 1 << tq
+    rows = bs >> tq
+    tre = np.empty(bs)
+    tim = np.empty(bs)
     for start in range(0, re.shape[0], bs):
+        bre = re[start:start + bs]
+        bim = im[start:start + bs]
         if poly:
-            _phase_poly(re[start:start + bs], im[start:start + bs], d[start:start + bs], gamma)
+            _phase_poly(bre, bim, d[start:start + bs], gamma)
         else:
-            _phase_libm(re[start:start + bs], im[start:start + bs], d[start:start + bs], gamma)
-        for q in range(lb):
+            _phase_libm(bre, bim, d[start:start + bs], gamma)
+        if tq:  # the lowest qubits on the transposed block: their pairs become contiguous runs of `rows`
+            _transpose(bre, tre, rows, cols)
+            _transpose(bim, tim, rows, cols)
+            for q in range(tq):
+                _low_pass(tre, tim, 0, bs, rows << q, ur[q])
+            _transpose(tre, bre, cols, rows)
+            _transpose(tim, bim, cols, rows)
+        for q in range(tq, lb):
             _low_pass(re, im, start, bs, 1 << q, ur[q])
     q = lb
     while q < n:
