@@ -10,11 +10,14 @@ numpydoc's own form before griffe parses them,
         description
 
 one entry per name (so each takes its type and default from the signature), and a Returns entry
-``TypeName description`` to ``TypeName`` with the description below. Only qrp's objects are touched.
+``TypeName description`` to ``TypeName`` with the description below. Prose after the last section goes under
+Notes. A default written as a module constant's field (``DEFAULTS.radius``) is shown as its value. Only qrp's objects
+are touched.
 """
 
 from __future__ import annotations
 
+import importlib
 import re
 
 import griffe
@@ -78,9 +81,28 @@ def _escape(text: str) -> str:
     return "\\" + text if text[:1] in "<>" else text
 
 
+_CONSTANT = re.compile(r"[A-Z_][A-Z0-9_]*(?:\.\w+|\[[^\]]+\])+")
+
+
+def _shown_default(module: str, default: str) -> str | None:
+    """A default written as a module constant's field (``DEFAULTS.radius``) shown as its value (``0.5``)."""
+    if not _CONSTANT.fullmatch(default):
+        return None
+    try:
+        return repr(eval(default, vars(importlib.import_module(module))))  # qrp's own module constants
+    except Exception:  # keep the expression when it cannot be evaluated
+        return None
+
+
 class CompactNumpydoc(griffe.Extension):
-    """Applies ``convert`` to the docstring of every qrp object griffe loads."""
+    """Applies ``convert`` to the docstring of every qrp object griffe loads, and shows the values of defaults
+    written as module constants (``radius=DEFAULTS.radius`` renders as ``0.5``)."""
 
     def on_instance(self, *, obj: griffe.Object, **kwargs) -> None:
-        if obj.docstring is not None and obj.path.startswith("qrp"):
+        if not obj.path.startswith("qrp"):
+            return
+        if obj.docstring is not None:
             obj.docstring.value = convert(obj.docstring.value)
+        for param in getattr(obj, "parameters", None) or ():
+            if param.default is not None and (value := _shown_default(obj.module.path, str(param.default))):
+                param.default = value

@@ -29,12 +29,16 @@ def test_every_page_is_in_the_nav():
     assert pages and not missing
 
 
-def _converter():
+def _extension():
     pytest.importorskip("griffe")  # the docs extra
     spec = importlib.util.spec_from_file_location("griffe_compact_numpydoc", DOCS / "griffe_compact_numpydoc.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    return module.convert
+    return module
+
+
+def _converter():
+    return _extension().convert
 
 
 def test_compact_entries_become_numpydoc_entries():
@@ -70,16 +74,20 @@ Prose after the sections: kept as : written."""
 
 
 def test_every_public_docstring_section_parses_into_named_entries():
-    """Each Parameters / Attributes entry of a public object, once converted, names a parameter or field."""
+    """Loaded with the extension, each Parameters / Attributes entry of a public object names a parameter or field,
+    and no default is shown as a constant's expression (``DEFAULTS.radius``) instead of its value."""
     griffe = pytest.importorskip("griffe")
-    convert = _converter()
-    package = griffe.load("qrp", docstring_parser="numpy", resolve_aliases=True, resolve_external=False)
+    extension = _extension()
+    package = griffe.load("qrp", docstring_parser="numpy", resolve_aliases=True, resolve_external=False,
+                          extensions=griffe.load_extensions(extension.CompactNumpydoc))
     bad = []
     for name in [*qrp.__all__, *(path.removeprefix("qrp.") for path in EXTRA_API)]:
-        obj = package[name]
+        obj = package[name].final_target if package[name].is_alias else package[name]
+        functions = [obj, *(m for m in obj.members.values() if m.is_function)] if obj.is_class else [obj]
+        bad += [f"{name}: default {p.name}={p.default}" for f in functions for p in getattr(f, "parameters", ())
+                if p.default is not None and extension._CONSTANT.fullmatch(str(p.default))]
         if obj.docstring is None:
             continue
-        obj.docstring.value = convert(obj.docstring.value)
         for section in obj.docstring.parse("numpy"):
             if section.kind.value in ("parameters", "attributes"):
                 bad += [f"{name}: {item.name}" for item in section.value if " " in item.name or not item.description]
