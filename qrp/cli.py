@@ -19,6 +19,8 @@ import numpy as np
 
 from qrp.core.extras import install_hint
 from qrp.core.provenance import DirectoryInUse, qrp_version
+from qrp.core.registry import available_solvers
+from qrp.data import ESTIMATORS
 
 #: exit status of user errors (argparse's own) and of unexpected errors.
 USER_ERROR, INTERNAL_ERROR = 2, 1
@@ -203,16 +205,20 @@ def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--debug", action="store_true", help="print the full traceback of an error")
 
+    solver_help = f"registry name: {', '.join(available_solvers())} (default auto; details: `qrp solvers`)"
+
     def add(name: str, **kwargs) -> argparse.ArgumentParser:
         return sub.add_parser(name, parents=[common], **kwargs)
 
     p = add("solve", help="solve ERC / risk budgeting for a covariance and print the table")
     p.add_argument("--cov", help="CSV covariance with asset names (default: the bundled 8-asset example)")
-    p.add_argument("--solver", default="auto", help="registry name (see `qrp solvers`)")
+    p.add_argument("--solver", default="auto", help=solver_help)
     p.add_argument("--budgets", help="comma-separated risk budgets summing to 1")
-    p.add_argument("--leverage", type=float, default=1.0)
-    p.add_argument("--target-volatility", type=float, default=None)
-    p.add_argument("--seed", type=int, default=None)
+    p.add_argument("--leverage", type=float, default=1.0,
+                   help="multiplies the weights (default 1: fully invested; risk shares do not change)")
+    p.add_argument("--target-volatility", type=float, default=None,
+                   help="rescale the weights to this volatility, in the units of the covariance")
+    p.add_argument("--seed", type=int, default=None, help="seed of a stochastic solver (sa, qaoa, ...)")
     p.add_argument("--options", help='solver options as JSON, e.g. \'{"bits": 4, "rounds": 10}\'')
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.add_argument("--mlflow", help="MLflow tracking URI: log parameters, metrics, risk contributions, covariance")
@@ -221,12 +227,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("rebalance", help="today's target weights from a returns history (CSV + JSON)")
     p.add_argument("--returns", required=True, help="CSV of daily returns (date column first) or 'sp500'")
     p.add_argument("--kind", choices=("returns", "prices"), default="returns", help="what the CSV holds")
-    p.add_argument("--estimator", default="ledoit_wolf", help="covariance estimator (qrp.data.covariance)")
+    p.add_argument("--estimator", default="ledoit_wolf",
+                   help=f"covariance estimator: {', '.join(ESTIMATORS)} (default ledoit_wolf)")
     p.add_argument("--window", type=int, default=252, help="rows of history for the covariance (default 252)")
-    p.add_argument("--solver", default="auto", help="registry name (see `qrp solvers`)")
+    p.add_argument("--solver", default="auto", help=solver_help)
     p.add_argument("--budgets", help="comma-separated risk budgets summing to 1")
     p.add_argument("--options", help="solver options as JSON")
-    p.add_argument("--seed", type=int, default=None)
+    p.add_argument("--seed", type=int, default=None, help="seed of a stochastic solver (sa, qaoa, ...)")
     p.add_argument("--out", required=True, help="directory for target_weights.csv and target_weights.json")
     p.add_argument("--mlflow", help="MLflow tracking URI: log parameters, metrics, risk contributions, covariance")
     p.set_defaults(func=_rebalance)

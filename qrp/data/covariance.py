@@ -37,9 +37,9 @@ import numpy as np
 import pandas as pd
 
 from qrp.core.validation import as_float_array, check_psd_matrix, positive_int, positive_real
+from qrp.data import ESTIMATORS
 from qrp.data.dcc import dcc_correlations, fit_dcc
 
-ESTIMATORS = ("sample", "ledoit_wolf", "ewma", "garch", "dcc", "pca")
 #: ``cov.attrs[POSITIVE_DEFINITE]`` of every estimate: True when its Cholesky factorization succeeded (strictly
 #: positive definite, the certificate ``qrp.risk_parity(check_psd=True)`` runs), False when it is only positive
 #: semi-definite (singular: the solver must still check that an ERC portfolio exists). It describes the matrix as

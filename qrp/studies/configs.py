@@ -57,4 +57,13 @@ def config_intervals(frame: pd.DataFrame, keys: list[str], y: str) -> pd.DataFra
     return grouped_intervals(with_defaults(frame, keys), keys, y)
 
 
-__all__ = ["config_intervals", "config_label", "config_medians", "fmt_value", "grid_axes", "varying", "with_defaults"]
+def interval_label(frame: pd.DataFrame, axes: list[str]) -> str:
+    """What a point and its bars are: "median, 95% CI" when some configuration has several runs (covariance
+    instances or seeds), "one run per point" when none has (an interval of one value is no interval)."""
+    keys = [a for a in ["solver", *axes] if a in frame]
+    runs = frame.groupby(keys, dropna=False).size() if keys else pd.Series([len(frame)])
+    return "median, 95% CI" if (runs > 1).any() else "one run per point"
+
+
+__all__ = ["config_intervals", "config_label", "config_medians", "fmt_value", "grid_axes", "interval_label",
+           "varying", "with_defaults"]

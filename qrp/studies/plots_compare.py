@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from qrp.studies.configs import config_intervals, fmt_value, grid_axes, varying
+from qrp.studies.configs import config_intervals, fmt_value, grid_axes, interval_label, varying
 from qrp.studies.render import save_figure
 from qrp.studies.statistics import grouped_intervals
 
@@ -97,12 +97,16 @@ def comparison_figure(frame: pd.DataFrame, path: Path) -> bool:
             ax.set_xticks(ticks, [fmt_value(t) for t in ticks])
             ax.xaxis.set_minor_locator(matplotlib.ticker.NullLocator())
         ax.set_xlabel("assets N")
-        ax.set_ylabel(ylabel)
+        ax.set_ylabel(ylabel.replace("median, 95% CI", interval_label(frame, axes_cols)))
         ax.grid(True, which="both", alpha=0.3)
-        ax.legend(fontsize=7)
+    # the legend under the panels, not over the data (solvers and the baseline span the whole plot area)
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    fig.legend(handles, labels, fontsize=8, loc="lower center", ncol=min(4, len(labels)), frameon=False)
+    rows = -(-len(labels) // min(4, len(labels)))
+    legend_height = (0.15 + 0.2 * rows) / fig.get_figheight()  # inches -> figure fraction
     fig.suptitle("every solver against the classical baseline (per N: each solver's most accurate configuration)",
                  fontsize=10)
-    save_figure(fig, path)
+    save_figure(fig, path, rect=(0.0, legend_height, 1.0, 1.0))
     return True
 
 

@@ -36,12 +36,13 @@ def plain_log_labels(fig) -> None:
                 axis.set_minor_formatter(LogFormatter(labelOnlyBase=False, minor_thresholds=(1, 0.4)))
 
 
-def save_figure(fig, path: Path) -> None:
-    """Lay out ``fig``, write it to ``path`` as a PNG (atomically) and close it."""
+def save_figure(fig, path: Path, *, rect: tuple[float, float, float, float] | None = None) -> None:
+    """Lay out ``fig`` (within ``rect`` of the figure, (left, bottom, right, top) fractions: room for a figure
+    legend), write it to ``path`` as a PNG (atomically) and close it."""
     import matplotlib.pyplot as plt  # optional heavy dependency, imported only when a report draws
 
     plain_log_labels(fig)
-    fig.tight_layout()
+    fig.tight_layout(rect=rect)
     atomic_write(path, lambda p: fig.savefig(p, dpi=110, format="png"))
     plt.close(fig)
     log.info("report: wrote %s", path.name)

@@ -9,7 +9,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from qrp.studies.configs import config_intervals, config_label, config_medians, fmt_value, grid_axes, varying
+from qrp.studies.configs import (
+    config_intervals,
+    config_label,
+    config_medians,
+    fmt_value,
+    grid_axes,
+    interval_label,
+    varying,
+)
 from qrp.studies.render import save_figure
 
 #: first-round diagnostics drawn against depth when a solver reports them: (stats key, axis label).
@@ -111,7 +119,7 @@ def resource_figure(frame: pd.DataFrame, x: str, xlabel: str, path: Path) -> boo
         ax.set_title(f"N = {fmt_value(n)}", fontsize=10)
         ax.grid(True, which="both", alpha=0.3)
         ax.legend(fontsize=7)
-    axes[0][0].set_ylabel("rc_error (median, 95% CI)")
+    axes[0][0].set_ylabel(f"rc_error ({interval_label(disc, grid_axes(frame))})")
     fig.suptitle(f"rc_error against {xlabel} (points: configurations; steps: each solver's best median within "
                  "the budget)", fontsize=10)
     save_figure(fig, path)

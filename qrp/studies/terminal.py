@@ -43,8 +43,8 @@ def print_summary(frame: pd.DataFrame, *, title: str) -> None:
     table = Table(title=title)
     summary = summarize(frame) if not frame.empty else pd.DataFrame()
     table.add_column("solver")
-    for col in summary.columns:
-        table.add_column(col, justify="right")
+    for col in summary.columns:  # two-line headers ("classical\nrc"): 8 solvers and 7 columns fit 80 columns
+        table.add_column(str(col).replace("_", "\n"), justify="right")
     for solver, rec in summary.iterrows():
         table.add_row(str(solver), *(f"{v:.3g}" if isinstance(v, float) else str(v) for v in rec))
     Console().print(table)

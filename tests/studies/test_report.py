@@ -82,3 +82,27 @@ def test_report_rejects_bad_input(tmp_path):
     _fake_discrete_rows().to_parquet(tmp_path / RUNS_PARQUET)
     with pytest.raises(ValueError, match="threshold must be a finite number > 0, got -1"):
         write_report(tmp_path, threshold=-1)
+
+
+def test_small_things_of_the_first_hour(monkeypatch, capsys):
+    """The 8-solver summary fits 80 columns uncut; an axis says "95% CI" only over several runs; the CLI's
+    --solver and --estimator list their choices, --leverage and --seed say what they do."""
+    from qrp.studies.configs import interval_label
+    from qrp.studies.terminal import print_summary
+
+    frame = pd.DataFrame({"run_id": [f"r{i}" for i in range(8)], "status": "ok",
+                          "solver": ["auto", "newton", "ccd", "exact", "slsqp_seed", "slsqp", "sa", "qaoa"],
+                          "rc_error": 1e-13, "classical_rc_error": 3.06e-13, "weight_distance": 2.27e-13,
+                          "elapsed": 0.000435, "n_assets": 4})
+    monkeypatch.setenv("COLUMNS", "80")
+    print_summary(frame, title="quickstart")
+    table = capsys.readouterr().out
+    assert "…" not in table and "classical" in table and max(map(len, table.splitlines())) <= 80
+    assert interval_label(frame, ["n_assets"]) == "one run per point"
+    assert interval_label(pd.concat([frame, frame]), ["n_assets"]) == "median, 95% CI"
+    for command, words in (("solve", ("qaoa", "slsqp_seed", "multiplies the weights", "seed of a stochastic")),
+                           ("rebalance", ("ledoit_wolf", "garch", "pca", "tabu"))):
+        with pytest.raises(SystemExit):
+            main([command, "--help"])
+        text = " ".join(capsys.readouterr().out.split())
+        assert all(w in text for w in words), (command, text)
