@@ -8,7 +8,10 @@ Usage (from the repository root):
  * "clean error": ``ValueError`` / ``TypeError`` whose message names the parameter (the case's ``names``),
    raised before any solver work;
  * "correct": the call returns and the case's check of the answer holds (finite, and the stated property);
- * "FAILED": anything else (another exception, a message not naming the parameter, a wrong or non-finite answer).
+ * "silent wrong": the call returned an answer that fails the case's check (or returned where it must raise);
+ * "FAILED": anything else (another exception, a message not naming the parameter).
+The cases of issue 22 (``NEW_CASES``) cover constrained risk budgeting, the estimator, rebalance, dimod and the
+block decomposition, and the numeric edges of the measures and strategies.
 It prints one line per case and the counts; the reliability figures of docs/guide/reliability.md are these counts.
 
 ``memory`` measures the peak memory of one QAOA optimization on the fast exact path (``engine="fast"``, depth 2,
@@ -124,6 +127,125 @@ CASES = [
 ]
 
 
+# Issue 22: the surfaces added since (constrained risk budgeting, the estimator, rebalance, dimod, decomposition)
+# and the numeric edge cases of the measures and strategies.
+S3 = qrp.factor_covariance(3, seed=1)
+MU3 = pd.Series([0.02, 0.06, 0.1], index=S3.columns)
+V2 = np.array([[0.04, 0.01], [0.01, 0.09]])
+
+
+def _crb(*args, **kw):
+    from qrp.finance.constrained import constrained_risk_budgeting  # optional dependency (cvxpy): only here
+
+    return constrained_risk_budgeting(*args, **kw)
+
+
+def _x(n=4, t=250, seed=3, names="abcd"):
+    rng = np.random.default_rng(seed)
+    return pd.DataFrame(rng.normal(0, 0.01, size=(t, n)) * np.linspace(1, 3, n), columns=list(names)[:n])
+
+
+def _x20():
+    rng = np.random.default_rng(5)
+    vol = np.r_[np.full(3, 0.03), np.full(5, 0.01), np.full(12, 0.004)]
+    return pd.DataFrame(rng.normal(0, 1, size=(300, 20)) * vol, columns=[f"A{i}" for i in range(20)])
+
+
+def _rp_est(**kw):
+    return qrp.RiskParity(**kw)
+
+
+def _dated(t=160):
+    frame = _x(3, t)
+    return frame.set_axis(pd.bdate_range("2023-01-02", periods=t), axis=0)
+
+
+def _rebalance(frame, **kw):
+    from qrp.finance.rebalance import rebalance
+
+    return rebalance(frame, **kw)
+
+
+def _same(a, b, tol=1e-9):
+    return bool(np.max(np.abs(np.asarray(a) - np.asarray(b))) <= tol)
+
+
+GROUPS20 = [["Equity"] * 3 + ["Fund"] * 5 + ["Bond"] * 12]
+R_EQ_COV = 0.04 * np.array([[1, 0.5, -0.5], [0.5, 1, -0.5], [-0.5, -0.5, 1]])
+
+NEW_CASES = [
+    ("crb expected_returns Series reversed", lambda: _crb(S3, expected_returns=MU3[::-1]), [],
+     lambda r: _same(r.weights, _crb(S3, expected_returns=MU3.to_numpy()).weights)),
+    ("crb previous_weights Series reversed",
+     lambda: _crb(S3, turnover=0.2, previous_weights=pd.Series([0.6, 0.3, 0.1], index=S3.columns)[::-1]), [],
+     lambda r: _same(r.weights, _crb(S3, turnover=0.2, previous_weights=[0.6, 0.3, 0.1]).weights, 1e-8)),
+    ("crb bounds DataFrame reversed",
+     lambda: _crb(S3, bounds=pd.DataFrame({"lo": [0, 0, 0], "hi": [0.2, 1, 1]}, index=S3.columns)[::-1]), [],
+     lambda r: r.weights[0] <= 0.2 + 1e-9),
+    ("crb returns columns reordered (cvar)",
+     lambda: _crb(S3, returns=_x(3, names=list(S3.columns))[list(S3.columns)[::-1]], risk_measure="cvar"), [],
+     lambda r: _same(r.weights, _crb(S3, returns=_x(3, names=list(S3.columns)), risk_measure="cvar").weights, 1e-8)),
+    ("crb returns with foreign labels", lambda: _crb(S3, returns=_x(3), risk_measure="cvar"), ["returns columns"],
+     None),
+    ("crb all-zero returns (cvar)", lambda: _crb(S3, returns=np.zeros((200, 3)), risk_measure="cvar"),
+     ["no risk"], None),
+    ("crb semi-deviation returns x 1e-300",
+     lambda: _crb(S3, returns=_x(3, names=list(S3.columns)) * 1e-300, risk_measure="semi_deviation"),
+     [], lambda r: _finite(r) and r.rc_error < 1e-5),
+    ("crb infeasible equality (R case)", lambda: _crb(R_EQ_COV, equality_constraints=([[1, 1, 0]], [0.99])),
+     ["homogeneous"], None),
+    ("crb alpha=1", lambda: _crb(S3, returns=_x(3), risk_measure="cvar", alpha=1.0), ["alpha"], None),
+    ("RiskParity risk_budget Series reversed",
+     lambda: _rp_est(risk_budget=pd.Series([0.1, 0.2, 0.3, 0.4], index=list("abcd"))[::-1]).fit(_x()), [],
+     lambda e: _same(e.risk_contributions_ / e.risk_contributions_.sum(), [0.1, 0.2, 0.3, 0.4], 1e-8)),
+    ("RiskParity max_weights Series reversed",
+     lambda: _rp_est(max_weights=pd.Series([0.15, 1, 1, 1], index=list("abcd"))[::-1]).fit(_x()), [],
+     lambda e: e.weights_[0] <= 0.15 + 1e-12),
+    ("RiskParity risk_budget foreign labels",
+     lambda: _rp_est(risk_budget=pd.Series([0.1, 0.2, 0.3, 0.4], index=list("wxyz"))).fit(_x()), ["risk_budget"],
+     None),
+    ("RiskParity 'Equity <= 0.6' is an inequality",
+     lambda: _rp_est(groups=GROUPS20, linear_constraints=["Equity <= 0.6"]).fit(_x20()), [],
+     lambda e: _same(e.weights_, _rp_est().fit(_x20()).weights_, 1e-7)),
+    ("RiskParity 'A19 <= 0.05' without groups",
+     lambda: _rp_est(linear_constraints=["A19 <= 0.05"]).fit(_x20()), [], lambda e: abs(e.weights_[19] - 0.05) < 1e-8),
+    ("RiskParity unknown group in an equation",
+     lambda: _rp_est(linear_constraints=["Nope <= 0.3"]).fit(_x20()), ["equation 'Nope"], None),
+    ("RiskParity constant column", lambda: _rp_est().fit(_x().assign(b=0.001)), ["zero variance"], None),
+    ("rebalance on unsorted dates", lambda: _rebalance(_dated().iloc[::-1], window=100), [],
+     lambda r: r.target.metadata["as_of"] == str(_dated().index[-1].date())),
+    ("rebalance on duplicate dates", lambda: _rebalance(pd.concat([_dated(), _dated().iloc[[-1]]]), window=100),
+     ["duplicate"], None),
+    ("dimod ExactSolver at 48 qubits", lambda: qrp.risk_parity(np.asarray(qrp.factor_covariance(8, seed=1)),
+     solver="dimod", sampler=__import__("dimod").ExactSolver(), bits=6), ["max_qubits"], None),
+    ("dimod without a sampler", _rp(solver="dimod"), ["sampler"], None),
+    ("sa num_sweeps=10**9", _rp(solver="sa", num_sweeps=10**9), ["num_sweeps"], None),
+    ("sa max_iter=10**9 (rounds)", _rp(solver="sa", max_iter=10**9), ["max_iter"], None),
+    ("block_sweeps=10**9", _rp(solver="sa", block_size=2, block_sweeps=10**9), ["block_sweeps"], None),
+    ("risk_contributions at 1e200", lambda: qrp.risk_contributions([1e200, 1e200], V2), [],
+     lambda r: _same(r / 1e200, qrp.risk_contributions([1.0, 1.0], V2), 1e-15)),
+    ("portfolio_stats at 1e-200", lambda: qrp.portfolio_stats([1e-200, 1e-200], V2), [],
+     lambda r: abs(r.volatility / 1e-200 - np.sqrt(V2.sum())) < 1e-14),
+    ("mean_variance risk_aversion=1e-300",
+     lambda: __import__("qrp.finance.strategies").finance.strategies.mean_variance(V2, [0.05, 0.08],
+                                                                                   risk_aversion=1e-300),
+     [], lambda w: _same(w, [0.0, 1.0], 0.0)),
+    ("historical_cvar alpha=1", lambda: __import__("qrp.finance.strategies").finance.strategies.historical_cvar(
+        [0.5, 0.5], _x(2).to_numpy(), alpha=1), ["alpha"], None),
+    ("historical_cvar alpha=0", lambda: __import__("qrp.finance.strategies").finance.strategies.historical_cvar(
+        [0.5, 0.5], _x(2).to_numpy(), alpha=0), ["alpha"], None),
+    ("discrete objective([nan, 1])", lambda: qrp.discretize(V2, 2).objective([np.nan, 1.0]), ["NaN"], None),
+    ("box 2 x 2 at N = 2", lambda: qrp.discretize(V2, 2, box=[[0.1, 0.2], [0.3, 0.4]]), ["ambiguous"], None),
+    ("leverage=1e-320 (subnormal weights)", _rp(leverage=1e-320), ["subnormal"], None),
+    ("target_volatility=1e-320", _rp(target_volatility=1e-320), ["subnormal"], None),
+    ("semi-deviation contributions, returns x 1e-300",
+     lambda: __import__("qrp.finance.risk_measures").finance.risk_measures.euler_contributions(
+         [0.2, 0.3, 0.5], "semi_deviation", returns=_x(3).to_numpy() * 1e-300), [],
+     lambda rc: np.all(np.isfinite(rc)) and rc.sum() > 0),
+]
+CASES += NEW_CASES
+
+
 def run_cases(verbose: bool = True) -> dict:
     rows = []
     for label, call, names, check in CASES:
@@ -139,9 +261,13 @@ def run_cases(verbose: bool = True) -> dict:
         except Exception as exc:
             rows.append({"case": label, "outcome": "FAILED", "detail": f"{type(exc).__name__}: {exc}"[:160]})
             continue
-        ok = check is not None and bool(check(out))
-        rows.append({"case": label, "outcome": "correct" if ok else "FAILED", "detail": repr(out)[:160]})
-    counts = {k: sum(r["outcome"] == k for r in rows) for k in ("clean error", "correct", "FAILED")}
+        try:
+            ok = check is not None and bool(check(out))
+        except Exception:  # the answer could not even be checked (NaN, wrong shape): wrong
+            ok = False
+        # an answer where an error was due, or one failing its check: a silent wrong answer
+        rows.append({"case": label, "outcome": "correct" if ok else "silent wrong", "detail": repr(out)[:160]})
+    counts = {k: sum(r["outcome"] == k for r in rows) for k in ("clean error", "correct", "silent wrong", "FAILED")}
     return {"cases": len(rows), "counts": counts, "rows": rows}
 
 
