@@ -90,8 +90,8 @@ bits = 1
 
 def test_a_fresh_install_charges_no_compilation_to_the_classical_baseline(tmp_path):
     """The quickstart grid in a fresh process with an empty numba cache (a fresh install): the classical
-    baseline's recorded time is below every discrete solver's (it was 13-15 s, its kernels compiled in its first
-    timed call, once per worker)."""
+    baseline's recorded time holds no compilation (it was 13-15 s, its kernels compiled in its first timed call,
+    once per worker): under 1 s, and its median below the discrete solvers' median."""
     out = tmp_path / "out"
     env = {**os.environ, "PYTHONPATH": str(ROOT), "NUMBA_CACHE_DIR": str(tmp_path / "numba")}
     subprocess.run([sys.executable, "-m", "qrp", "run", str(ROOT / "experiments" / "quickstart.toml"), "--out",
@@ -101,8 +101,13 @@ def test_a_fresh_install_charges_no_compilation_to_the_classical_baseline(tmp_pa
     assert (runs["status"] == "ok").all()
     discrete = runs[runs["solver_kind"] == "discrete"]
     assert set(discrete["solver"]) == {"exact", "sa", "qaoa"}
-    assert runs["classical_elapsed"].max() < discrete["elapsed"].min(), (
-        runs["classical_elapsed"].max(), discrete["elapsed"].min())
+    # No compilation in the baseline's time: it was 13-15 s, a compiled call is 0.1-0.5 ms. The earlier check (the
+    # largest baseline time below the fastest discrete run) had a 1.4x margin in results/quickstart (0.52 ms against
+    # exact's 0.69 ms), which one call preempted on a loaded machine breaks; a 1 s bound is still 13x below a
+    # compilation, and the typical baseline stays below the typical discrete run.
+    assert runs["classical_elapsed"].max() < 1.0, runs["classical_elapsed"].max()
+    assert runs["classical_elapsed"].median() < discrete["elapsed"].median(), (
+        runs["classical_elapsed"].median(), discrete["elapsed"].median())
 
 
 def test_worker_rows_equal_in_process_rows_for_discrete_and_classical_solvers(write_study, tmp_path):
