@@ -45,6 +45,7 @@ from scipy.optimize import brentq
 from qrp.core.measures import rc_error_kernel
 from qrp.core.result import RiskParityResult
 from qrp.core.validation import align_labels, positive_real, validate_budgets, validate_cov, validate_weights
+from qrp.finance.concentration import LS_FORMULATIONS, least_squares_portfolio
 from qrp.finance.conic_model import RETRY_SETTINGS, BarrierModel
 from qrp.finance.constraint_set import constraint_set, validate_signs
 from qrp.finance.polish import budget_residual, kkt_polish, newton_polish, tail_polish
@@ -166,6 +167,10 @@ def constrained_risk_budgeting(
     risk_aversion: float = 1.0,
     formulation: str = "richard_roncalli",
     tol: float = KKT_TOL,
+    w0=None,
+    sum_weights: float = 1.0,
+    lmd_mu: float = 0.0,
+    lmd_var: float = 0.0,
 ) -> RiskParityResult:
     """Constrained risk-budgeting portfolio (module docstring: definition, KKT conditions, solver).
 
@@ -213,14 +218,20 @@ def constrained_risk_budgeting(
                           groups=groups, turnover=turnover, previous_weights=previous_weights, leverage=leverage)
     if cons.lo is not None and np.any((sg > 0) & (cons.hi <= 0) | (sg < 0) & (cons.lo >= 0)):
         raise ValueError("bounds leave no room for a position on the side that signs prescribes")
-    pi = None
-    if expected_returns is not None:
-        if risk_measure != "volatility":
-            raise ValueError("expected_returns apply to risk_measure='volatility' only")
-        pi = validate_weights(align_labels(expected_returns, names, "expected_returns"), n, what="expected_returns")
+    pi = _expected_returns(expected_returns, risk_measure, names, n)
     c_ra = positive_real(risk_aversion, "risk_aversion")
-    if formulation not in FORMULATIONS:
-        raise ValueError(f"formulation must be one of {FORMULATIONS}, got {formulation!r}")
+    if formulation not in FORMULATIONS + LS_FORMULATIONS:
+        raise ValueError(f"formulation must be one of {FORMULATIONS + LS_FORMULATIONS}, got {formulation!r}")
+    sum_weights = positive_real(sum_weights, "sum_weights")
+    if formulation in LS_FORMULATIONS:
+        return _least_squares(s, b, formulation, cons, names, start, risk_measure, signs, pi, w0, sum_weights,
+                              lmd_mu, lmd_var)
+    if w0 is not None or lmd_mu or lmd_var:
+        raise ValueError("w0, lmd_mu and lmd_var apply to the least-squares formulations "
+                         f"{LS_FORMULATIONS} (formulation={formulation!r} is convex: no initial point)")
+    if sum_weights != 1.0 and not cons.empty:
+        raise ValueError("sum_weights other than 1 with constraints needs a least-squares formulation; the "
+                         "log-barrier ones define the budget sum(w) = 1 through lambda*")
     homogeneous = formulation == "homogeneous"
 
     # Scale the risk to O(1) at the equal-weight portfolio: lambda* scales with it, x*(lambda*) does not.
@@ -260,7 +271,7 @@ def constrained_risk_budgeting(
     x = sol["x"]
     sum_error = 0.0 if ray else abs(float(x.sum()) - 1.0)
     lam = 1.0 / float(x.sum()) ** model.degree if ray else lam
-    w = x / x.sum()
+    w = x / x.sum() * sum_weights  # sum_weights != 1 only without constraints: the same portfolio, scaled
     lam = lam * c_ra if pi is not None else lam
     if pi is not None:
         sw = s @ w
@@ -285,6 +296,23 @@ def constrained_risk_budgeting(
                "constrained": not cons.empty, "formulation": formulation, "kkt_residual": sol["kkt"],
                "tol": tol, "polished": sol["polished"]},
     )
+
+
+def _expected_returns(expected_returns, risk_measure: str, names, n: int):
+    if expected_returns is None:
+        return None
+    if risk_measure != "volatility":
+        raise ValueError("expected_returns apply to risk_measure='volatility' only")
+    return validate_weights(align_labels(expected_returns, names, "expected_returns"), n, what="expected_returns")
+
+
+def _least_squares(s, b, formulation, cons, names, start, risk_measure, signs, pi, w0, sum_weights, lmd_mu,
+                   lmd_var) -> RiskParityResult:
+    if risk_measure != "volatility" or signs is not None:
+        raise ValueError(f"formulation={formulation!r} is defined on the variance contributions of a long "
+                         "portfolio: not with another risk_measure or signs")
+    return least_squares_portfolio(s, b, formulation, cons, names=names, start=start, w0=w0,
+                                   sum_weights=sum_weights, mu=pi, lmd_mu=lmd_mu, lmd_var=lmd_var)
 
 
 def _scale(measure: str, s, scen, alpha: float) -> float:
