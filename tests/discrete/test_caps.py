@@ -49,3 +49,8 @@ def test_dimod_exact_solver_has_a_qubit_limit(monkeypatch):
     assert qubit_limit({"sampler": None}) is None  # other samplers: no enumeration, no limit
     res = qrp.risk_parity(COV[:3, :3], solver="dimod", sampler=dimod.ExactSolver(), bits=2)
     assert res.num_qubits == 6 and res.rc_error < 0.2
+
+
+def test_synthetic_covariance_checked_against_memory():
+    _refused_fast(lambda: qrp.factor_covariance(4, n_factors=10**11), r"4-asset, 100000000000-factor .* GiB")
+    _refused_fast(lambda: qrp.factor_covariance(10**6), r"1000000-asset, 3-factor .* GiB")
