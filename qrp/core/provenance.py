@@ -124,8 +124,10 @@ os.register_at_fork(after_in_child=_close_inherited_locks)
 
 class DirectoryLock:
     """Exclusive, non-blocking ``flock`` on ``lock_file`` for the lifetime of a ``with`` block; the holder's PID is
-    written into the file. A second holder gets ``DirectoryInUse`` naming that PID. The file is left in place
-    (removing it would let a third process lock a different inode)."""
+    written into the file. A second holder gets ``DirectoryInUse`` naming that PID. The holder removes the file
+    when it is done (no ``.qrp.lock`` is left behind); a process that locked a file already removed (it had opened
+    it before the removal) sees that the path no longer names the inode it holds, lets go and tries again on the
+    new file, so two processes never hold the lock at once."""
 
     def __init__(self, lock_file, *, what: str) -> None:
         self.path = Path(lock_file)
@@ -133,26 +135,42 @@ class DirectoryLock:
         self._fd = -1
 
     def __enter__(self) -> DirectoryLock:
-        fd = open_regular(self.path, os.O_RDWR, what="lock file")
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            pid = _holder(fd)
-            os.close(fd)
-            raise DirectoryInUse(f"{self.what} is in use by another qrp process (PID {pid or 'unknown'}, lock "
-                                 f"{self.path}); wait for it to finish or choose another directory", pid) from None
-        except BaseException:
-            os.close(fd)
-            raise
+        while True:
+            fd = open_regular(self.path, os.O_RDWR, what="lock file")
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                pid = _holder(fd)
+                os.close(fd)
+                raise DirectoryInUse(f"{self.what} is in use by another qrp process (PID {pid or 'unknown'}, lock "
+                                     f"{self.path}); wait for it to finish or choose another directory",
+                                     pid) from None
+            except BaseException:
+                os.close(fd)
+                raise
+            if self._names(fd):
+                break
+            os.close(fd)  # the holder removed this file as it let go: lock the one at the path now
         os.ftruncate(fd, 0)
         os.write(fd, f"{os.getpid()}\n".encode())
         self._fd = fd
         _HELD_LOCKS.add(fd)
         return self
 
+    def _names(self, fd: int) -> bool:
+        """Whether the path still names the file open at ``fd``."""
+        try:
+            st = os.stat(self.path, follow_symlinks=False)
+        except FileNotFoundError:
+            return False
+        held = os.fstat(fd)
+        return (st.st_dev, st.st_ino) == (held.st_dev, held.st_ino)
+
     def __exit__(self, *exc) -> None:
         if self._fd >= 0:
             _HELD_LOCKS.discard(self._fd)
+            if self._names(self._fd):
+                self.path.unlink(missing_ok=True)  # removed while still held (class docstring)
             os.close(self._fd)  # closing the descriptor releases the lock
             self._fd = -1
 

@@ -168,11 +168,12 @@ class ResultTable:
         self._interval = max(self.every, CONSOLIDATE_FACTOR * (self._last - start))
 
     def close(self) -> None:
-        """Consolidate and close the journal."""
+        """Consolidate, close the journal and remove it (empty once consolidated: nothing is left behind)."""
         if self._fd >= 0:
             self.consolidate()
             os.close(self._fd)
             self._fd = -1
+            self.journal_path.unlink(missing_ok=True)
 
     def __enter__(self) -> ResultTable:
         return self

@@ -57,6 +57,25 @@ def test_directory_lock_is_exclusive_and_names_the_holder(tmp_path):
                 pass
     with DirectoryLock(lock, what="the dir"):  # released on exit
         pass
+    assert not lock.exists()  # and removed: nothing left behind
+
+
+def test_a_lock_file_removed_under_a_waiting_opener_is_not_held_twice(tmp_path, monkeypatch):
+    """A process that opened the lock file before its holder removed it, and locked it after, holds a file no
+    longer at the path: it must let go and lock the path's file, which a third process may hold by then."""
+    import qrp.core.provenance as provenance
+
+    lock = tmp_path / ".lock"
+    stale = os.open(lock, os.O_RDWR | os.O_CREAT)  # opened before the removal
+    lock.unlink()
+    opened = iter([stale])
+    real = provenance.open_regular
+    monkeypatch.setattr(provenance, "open_regular", lambda *a, **k: next(opened, None) or real(*a, **k))
+    with DirectoryLock(lock, what="the dir"):
+        held = os.fstat(next(iter(provenance._HELD_LOCKS)))
+        assert (held.st_ino, held.st_dev) == (lock.stat().st_ino, lock.stat().st_dev)  # the path's file
+    with pytest.raises(OSError):
+        os.fstat(stale)  # the stale descriptor was let go
 
 
 def test_atomic_directory_replaces_everything_or_nothing(tmp_path):

@@ -223,7 +223,7 @@ def test_backtest_output_is_replaced_whole(tmp_path):
         os.chdir(cwd)
     assert {p.name for p in (out / "targets").iterdir()} == {"inverse_volatility.csv", "inverse_volatility.json"}
     assert list(pd.read_parquet(out / "returns.parquet").columns) == ["inverse_volatility"]
-    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".out.")) == [".out.lock"]
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".out.")) == []  # lock removed too
 
 
 def test_backtest_killed_mid_write_leaves_the_previous_output(tmp_path):

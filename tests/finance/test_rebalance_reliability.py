@@ -47,7 +47,7 @@ def test_write_rebalance_swaps_one_directory(tmp_path):
     csv = pd.read_csv(csv_path)
     assert doc["input_hash"] == b.target.input_hash == csv["input_hash"].iloc[0]
     assert sorted(p.name for p in out.iterdir()) == ["target_weights.csv", "target_weights.json"]
-    assert sorted(p.name for p in tmp_path.iterdir()) == [".targets.lock", "targets"]  # no .tmp left beside it
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["targets"]  # no .tmp nor lock left beside it
 
 
 def test_write_rebalance_refuses_a_directory_of_other_files(tmp_path):

@@ -99,6 +99,7 @@ def test_a_fresh_install_charges_no_compilation_to_the_classical_baseline(tmp_pa
     assert any((tmp_path / "numba").iterdir())  # the cache was used, and was empty before
     runs = pd.read_parquet(out / "runs.parquet")
     assert (runs["status"] == "ok").all()
+    assert sorted(p.name for p in out.iterdir() if p.name.startswith(".") or "journal" in p.name) == []  # no lock
     discrete = runs[runs["solver_kind"] == "discrete"]
     assert set(discrete["solver"]) == {"exact", "sa", "qaoa"}
     # No compilation in the baseline's time: it was 13-15 s, a compiled call is 0.1-0.5 ms. The earlier check (the
