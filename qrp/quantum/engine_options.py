@@ -15,9 +15,11 @@ from qrp.core.registry import Option, check_options, choice_option, int_option, 
 from qrp.core.validation import MAX_ITERATIONS, MAX_REPS, MAX_ROUNDS, MAX_SAMPLES
 from qrp.quantum.circuits import AER_METHODS, DEVICES, NOISE_METHODS, noise_model
 
-#: SciPy ``minimize`` methods accepted as ``optimizer`` (derivative-free first; gradient ones use finite
-#: differences, each difference costing one circuit evaluation per angle).
+#: SciPy ``minimize`` methods accepted as ``optimizer`` (derivative-free first, then ``GRADIENT_OPTIMIZERS``).
 OPTIMIZERS = ("COBYLA", "COBYQA", "Nelder-Mead", "Powell", "L-BFGS-B", "BFGS", "SLSQP")
+#: The gradient methods: on the CPU state-vector engines they get the adjoint gradient (``QAOA.value_and_gradient``),
+#: elsewhere SciPy's finite differences (one circuit evaluation per angle and difference).
+GRADIENT_OPTIMIZERS = ("L-BFGS-B", "BFGS", "SLSQP")
 #: Initial-angle schedules.
 INITS = ("ramp", "interp")
 #: Engines: the simulators of ``qrp.quantum.simulators.SIMULATORS`` ("fast": numba on the CPU, "fast_poly": the same

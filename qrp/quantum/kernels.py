@@ -137,9 +137,9 @@ def _group_pass(re, im, lo, k, ur):  # pragma: no cover - compiled
 
 
 @numba.njit(cache=True, nogil=True)
-def split_layer(re, im, d, gamma, ur, poly):  # pragma: no cover - compiled
-    """One QAOA layer in place on (re, im): phase exp(-i gamma d) (polynomial sincos when ``poly``), then the
-    per-qubit mixers ``ur`` ((n, 8): ``real_matrices``)."""
+def split_layer(re, im, d, gamma, ur, poly, phase=True):  # pragma: no cover - compiled
+    """One QAOA layer in place on (re, im): phase exp(-i gamma d) (polynomial sincos when ``poly``; none when not
+    ``phase``), then the per-qubit mixers ``ur`` ((n, 8): ``real_matrices``)."""
     n = ur.shape[0]
     lb = min(LOW_QUBITS, n)
     bs = 1 << lb
@@ -151,9 +151,9 @@ def split_layer(re, im, d, gamma, ur, poly):  # pragma: no cover - compiled
     for start in range(0, re.shape[0], bs):
         bre = re[start:start + bs]
         bim = im[start:start + bs]
-        if poly:
+        if phase and poly:
             _phase_poly(bre, bim, d[start:start + bs], gamma)
-        else:
+        elif phase:
             _phase_libm(bre, bim, d[start:start + bs], gamma)
         if tq:  # the lowest qubits on the transposed block: their pairs become contiguous runs of `rows`
             _transpose(bre, tre, rows, cols)
@@ -169,6 +169,30 @@ def split_layer(re, im, d, gamma, ur, poly):  # pragma: no cover - compiled
         k = min(GROUP_QUBITS, n - q)
         _group_pass(re, im, q, k, ur)
         q += k
+
+
+@numba.njit(cache=True, nogil=True)
+def phase_layer(re, im, d, gamma):  # pragma: no cover - compiled
+    """(re, im) <- exp(-i gamma d) (re, im) in place (libm cos/sin)."""
+    _phase_libm(re, im, d, gamma)
+
+
+@numba.njit(cache=True, nogil=True)
+def mixer_expectation(lre, lim, pre, pim, h):  # pragma: no cover - compiled
+    """sum_q <lambda| h_q |psi> (complex) for split vectors lambda = lre + i lim, psi = pre + i pim and the per-qubit
+    2x2 Hermitian generators ``h`` ((n, 2, 2) complex): one pass over the amplitude pairs of each qubit."""
+    n = h.shape[0]
+    total = 0j
+    for q in range(n):
+        h00, h01, h10, h11 = h[q, 0, 0], h[q, 0, 1], h[q, 1, 0], h[q, 1, 1]
+        m = 1 << q
+        for k in range(pre.shape[0] >> 1):
+            i = ((k >> q) << (q + 1)) | (k & (m - 1))
+            j = i | m
+            a = complex(pre[i], pim[i])
+            b = complex(pre[j], pim[j])
+            total += complex(lre[i], -lim[i]) * (h00 * a + h01 * b) + complex(lre[j], -lim[j]) * (h10 * a + h11 * b)
+    return total
 
 
 def real_matrices(u: np.ndarray) -> np.ndarray:
@@ -219,5 +243,5 @@ def reference_layer(psi, d, gamma, u, block_qubits):  # pragma: no cover - compi
         _mix_pass(psi, 0, size, q, u[q])
 
 
-__all__ = ["BLOCK_QUBITS", "GROUP_QUBITS", "LOW_QUBITS", "PHASE_POLY_LIMIT", "TILE", "real_matrices",
-           "reference_layer", "split_layer", "sweeps"]
+__all__ = ["BLOCK_QUBITS", "GROUP_QUBITS", "LOW_QUBITS", "PHASE_POLY_LIMIT", "TILE", "mixer_expectation",
+           "phase_layer", "real_matrices", "reference_layer", "split_layer", "sweeps"]

@@ -65,6 +65,11 @@ class Mixer(ABC):
     def matrices(self, beta: float) -> np.ndarray:
         """(n, 2, 2) complex128, C-contiguous: exp(-i beta h_q) for every qubit q."""
 
+    def hamiltonians(self) -> np.ndarray:
+        """(n, 2, 2) complex128: the Hermitian h_q of B = sum_q h_q (for the adjoint gradient); ``NotImplementedError``
+        for a mixer that does not give them."""
+        raise NotImplementedError(f"{type(self).__name__} does not give its generators h_q")
+
     @abstractmethod
     def prepare(self, qc) -> None:
         """Append the gates preparing |psi_0> from |0...0> to the qiskit circuit ``qc``."""
@@ -87,6 +92,10 @@ class XMixer(Mixer):
     def matrices(self, beta: float) -> np.ndarray:
         return np.ascontiguousarray(mixer_matrices(float(beta), self.num_qubits), dtype=np.complex128)
 
+    def hamiltonians(self) -> np.ndarray:
+        return np.ascontiguousarray(np.broadcast_to(np.array([[0, 1], [1, 0]], dtype=np.complex128),
+                                                    (self.num_qubits, 2, 2)))
+
     def prepare(self, qc) -> None:
         for q in range(self.num_qubits):
             qc.h(q)
@@ -108,6 +117,13 @@ class WarmStartMixer(Mixer):
 
     def matrices(self, beta: float) -> np.ndarray:
         return np.ascontiguousarray(mixer_matrices(float(beta), self.num_qubits, self.thetas), dtype=np.complex128)
+
+    def hamiltonians(self) -> np.ndarray:
+        ct, st = np.cos(self.thetas), np.sin(self.thetas)
+        out = np.empty((self.num_qubits, 2, 2), dtype=np.complex128)
+        out[:, 0, 0], out[:, 1, 1] = ct, -ct
+        out[:, 0, 1] = out[:, 1, 0] = st
+        return out
 
     def prepare(self, qc) -> None:
         for q in range(self.num_qubits):

@@ -58,6 +58,7 @@ from qrp.quantum import statevector as sv
 from qrp.quantum.angles import interp_angles, ramp_angles
 from qrp.quantum.engine_options import (
     ENGINE_DEFAULTS,
+    GRADIENT_OPTIMIZERS,
     OPTIMIZE_DEFAULTS,
     EngineSettings,
     OptimizeSettings,
@@ -66,7 +67,13 @@ from qrp.quantum.engine_options import (
 )
 from qrp.quantum.memory import check_qubits, default_max_qubits
 from qrp.quantum.mixers import mixer_for
-from qrp.quantum.simulators import DiagonalCost, StateVectorSimulator, simulator_class, white_probabilities
+from qrp.quantum.simulators import (
+    DiagonalCost,
+    NumbaSimulator,
+    StateVectorSimulator,
+    simulator_class,
+    white_probabilities,
+)
 
 
 @dataclass(frozen=True)
@@ -157,6 +164,7 @@ class QAOA:
             raise ValueError(f"warm_thetas must have shape ({n},), got {self.warm_thetas.shape}")
         self.scale = float(np.sqrt(self.coeffs @ self.coeffs)) or 1.0
         self.evaluations = 0
+        self.gradients = 0
         self.simulation_seconds = 0.0
         self._rng = np.random.default_rng(seed)
         from qiskit.quantum_info import SparsePauliOp  # qiskit (heavy): imported by the engine only
@@ -207,6 +215,31 @@ class QAOA:
         if isinstance(self.simulator, StateVectorSimulator):
             return self.simulator.probabilities(angles)
         return white_probabilities(sv.probabilities(self.state(angles)), self.white)
+
+    @property
+    def has_gradient(self) -> bool:
+        """Whether ``value_and_gradient`` applies: exact expectations (no shots, alpha = 1, no white noise) on the
+        CPU state-vector engines."""
+        return (self.shots is None and self.alpha >= 1.0 and self.white is None
+                and isinstance(self.simulator, NumbaSimulator))
+
+    def value_and_gradient(self, angles: np.ndarray) -> tuple[float, np.ndarray]:
+        """(F(angles), dF/dangles) by the adjoint method (``statevector.expectation_gradient``): one evaluation,
+        about three state evolutions. The gradient optimizers of ``optimize`` (``GRADIENT_OPTIMIZERS``) use it
+        when ``has_gradient``; ``ValueError`` otherwise."""
+        if not self.has_gradient:
+            raise ValueError("the adjoint gradient needs exact expectations (shots=None, alpha=1, no noise) on "
+                             f"engine 'fast' or 'fast_poly', not engine={self.engine!r}")
+        angles = np.asarray(angles, dtype=np.float64)
+        self.evaluations += 1
+        self.gradients += 1
+        t0 = time.perf_counter()
+        try:
+            p = self.reps
+            value, grad = sv.expectation_gradient(self.diagonal(), angles[:p], angles[p:], self.mixer)
+            return self.offset + self.scale * value, self.scale * grad
+        finally:
+            self.simulation_seconds += time.perf_counter() - t0
 
     def objective(self, angles: np.ndarray) -> float:
         """F(angles): <H_C> or CVaR_alpha (problem units), exact or from ``shots`` samples. One circuit run."""
@@ -262,6 +295,7 @@ class QAOA:
         initial_angles = None if initial_angles is None else np.asarray(initial_angles, dtype=np.float64)
         start = time.perf_counter()
         self.evaluations = 0
+        self.gradients = 0
         self.simulation_seconds = 0.0
         iterations = 0
         runs = []
@@ -320,8 +354,25 @@ class QAOA:
             opts["maxfev"] = max_evals
         return opts
 
-    def _minimize(self, optimizer: str, x0: np.ndarray, max_evals: int) -> tuple[np.ndarray, int]:
-        res = minimize(self.objective, x0, method=optimizer, options=self._options(optimizer, max_evals))
+    def _minimize(self, optimizer: str, x0: np.ndarray, max_evals: int, depth: int | None = None
+                  ) -> tuple[np.ndarray, int]:
+        """SciPy ``minimize`` from ``x0``; gradient methods get the adjoint gradient when ``has_gradient``.
+        ``depth`` < p: x holds the first ``depth`` gammas and betas, the deeper layers at zero angles."""
+        p = self.reps
+        depth = p if depth is None else depth
+
+        def full(y):
+            out = np.zeros(2 * p)
+            out[:depth], out[p : p + depth] = y[:depth], y[depth:]
+            return out
+
+        def value_and_gradient(y):
+            value, grad = self.value_and_gradient(full(y))
+            return value, np.concatenate([grad[:depth], grad[p : p + depth]])
+
+        gradient = optimizer in GRADIENT_OPTIMIZERS and self.has_gradient
+        fun = value_and_gradient if gradient else (lambda y: self.objective(full(y)))
+        res = minimize(fun, x0, jac=gradient or None, method=optimizer, options=self._options(optimizer, max_evals))
         return np.asarray(res.x, dtype=np.float64), int(getattr(res, "nit", 0) or res.nfev)
 
     def _interp(self, optimizer: str, max_evals: int) -> tuple[np.ndarray, int]:
@@ -329,15 +380,8 @@ class QAOA:
         p, total = self.reps, 0
         x = ramp_angles(1)
         for depth in range(1, p + 1):
-            def padded(y, depth=depth):
-                full = np.zeros(2 * p)
-                full[:depth], full[p : p + depth] = y[:depth], y[depth:]
-                return full
-
-            res = minimize(lambda y, f=padded: self.objective(f(y)), x, method=optimizer,
-                           options=self._options(optimizer, max_evals))
-            x = np.asarray(res.x, dtype=np.float64)
-            total += int(getattr(res, "nit", 0) or res.nfev)
+            x, it = self._minimize(optimizer, x, max_evals, depth)
+            total += it
             if depth < p:
                 x = interp_angles(x)
         return x, total
@@ -373,6 +417,8 @@ class QAOA:
                                     "two_qubit_gates": self.white["two_qubit_gates"],
                                     "mean_readout_error": float(np.mean(self.white["readout"]))}
         stats |= self.simulator.describe()
+        if self.gradients:  # only when a gradient optimizer ran (older runs keep their stats unchanged)
+            stats["adjoint_gradients"] = self.gradients
         stats |= {"engine": self.engine, "shots": self.shots, "alpha": self.alpha, "reps": self.reps,
                   "readout_shots": shots, "scale": self.scale, "seed": self.seed,
                   "warm_start": self.warm_thetas is not None,

@@ -38,7 +38,7 @@ import os
 import numba
 import numpy as np
 
-from qrp.quantum.kernels import PHASE_POLY_LIMIT, real_matrices, split_layer
+from qrp.quantum.kernels import PHASE_POLY_LIMIT, mixer_expectation, phase_layer, real_matrices, split_layer
 from qrp.quantum.mixers import initial_state, mixer_matrices
 
 #: Bytes per basis state the memory guard assumes for the fast path. The arrays are a complex128 state, float64
@@ -163,6 +163,32 @@ def evolve_split(re: np.ndarray, im: np.ndarray, diagonal: np.ndarray, gammas, b
         ur = real_matrices(matrices(float(beta)))
         fast = poly and abs(float(gamma)) * max_abs_diagonal < PHASE_POLY_LIMIT
         split_layer(re, im, diagonal, float(gamma), ur, fast)
+
+
+def expectation_gradient(diagonal: np.ndarray, gammas, betas, mixer) -> tuple[float, np.ndarray]:
+    """(<d>, its gradient with respect to [gammas, betas]) of the QAOA state, by the adjoint method: one forward
+    evolution, lambda = diag(d) psi, then layer by layer backwards dF/dbeta_l = 2 Im <lambda|B|psi>, undo the
+    mixer on psi and lambda, dF/dgamma_l = 2 Im <lambda|diag(d)|psi>, undo the phase (F = <psi|D|psi>, dU/dt =
+    -i G U for U = exp(-i t G); Jones & Gacon 2020, "Efficient calculation of gradients in classical simulations of
+    variational quantum algorithms", arXiv:2009.02823). ``mixer``: a ``qrp.quantum.mixers.Mixer`` giving its
+    ``hamiltonians()``. Cost: about three evolutions plus n pair passes a layer."""
+    gammas, betas = np.asarray(gammas, dtype=np.float64), np.asarray(betas, dtype=np.float64)
+    p = gammas.shape[0]
+    h = mixer.hamiltonians()
+    re, im = mixer.initial_split()
+    evolve_split(re, im, diagonal, gammas, betas, mixer.matrices)
+    value = cvar(diagonal, re * re + im * im, 1.0)
+    lre, lim = diagonal * re, diagonal * im
+    grad = np.empty(2 * p)
+    for layer in range(p - 1, -1, -1):
+        grad[p + layer] = 2.0 * mixer_expectation(lre, lim, re, im, h).imag
+        undo = real_matrices(mixer.matrices(-float(betas[layer])))
+        for x, y in ((re, im), (lre, lim)):
+            split_layer(x, y, diagonal, 0.0, undo, False, False)
+        grad[layer] = 2.0 * float(diagonal @ (lre * im - lim * re))
+        for x, y in ((re, im), (lre, lim)):
+            phase_layer(x, y, diagonal, -float(gammas[layer]))
+    return value, grad
 
 
 def probabilities(psi: np.ndarray) -> np.ndarray:
