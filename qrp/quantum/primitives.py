@@ -8,7 +8,8 @@
   coupling map, basis gates and calibrated noise, an ``AerSimulator``). The circuit is transpiled once by
   ``generate_preset_pass_manager(optimization_level, backend=backend, seed_transpiler=...)`` (or the user's
   ``pass_manager=``) to the backend's instruction set (ISA), and run by ``sampler`` when given (e.g. a runtime
-  sampler on that backend) or by ``BackendSamplerV2(backend=backend)``; a fake backend (qiskit-ibm-runtime's
+  sampler on that backend) or by ``BackendSamplerV2(backend=backend)``; a ``sampler=`` without a backend runs the
+  circuit decomposed to (cx, rz, sx, x); a fake backend (qiskit-ibm-runtime's
   ``FakeBackendV2``, e.g. ``FakeTorino()``) is simulated by one ``AerSimulator.from_backend(backend)`` per backend
   object (``simulator_for``: its noise model built once, not by every job of the fake backend's own ``run``;
   253 s for a 4-qubit QAOA solve on ``FakeTorino()`` before);
@@ -165,6 +166,12 @@ class SamplerRunner:
                                                         seed_transpiler=seed_t)
         if sampler is not None:
             self.kind, self.sampler = "sampler", sampler
+            if backend is None and pass_manager is None:
+                # no instruction set to target: decompose to (cx, rz, sx, x) all the same, so that a reference
+                # sampler does not build each PauliEvolutionGate's matrix by a sparse matrix exponential per
+                # evaluation (slow, and a SciPy SparseEfficiencyWarning each time)
+                pass_manager = generate_preset_pass_manager(optimization_level=level, seed_transpiler=seed_t,
+                                                            basis_gates=list(RESOURCE_BASIS))
         elif aer_backend is not None:  # Aer with a backend's calibrated noise, on its coupling map
             self.kind = "aer"
             self.sampler = AerSamplerV2.from_backend(aer_backend, seed=seed)

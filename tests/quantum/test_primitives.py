@@ -142,3 +142,23 @@ def test_white_noise_model_is_closer_to_aer_with_the_backend_noise_than_the_nois
     d = qaoa.diagonal()
     assert abs(model @ d - freq @ d) < abs(probs @ d - freq @ d)
     assert _tv(states, counts, model) < _tv(states, counts, probs)
+
+
+def test_a_qaoa_solve_on_a_users_sampler_is_quiet():
+    """sampler= without a backend: the circuit runs decomposed to (cx, rz, sx, x), so a reference sampler builds
+    no PauliEvolutionGate matrix by SciPy's sparse expm (a SparseEfficiencyWarning per evaluation before)."""
+    import warnings
+
+    from scipy.sparse import SparseEfficiencyWarning
+
+    import qrp
+
+    qc, _, _ = _circuit()
+    runner = SamplerRunner(qc, sampler=StatevectorSampler(seed=1))
+    assert {i.operation.name for i in runner.circuit.data} <= {"cx", "rz", "sx", "x", "measure", "barrier"}
+    cov = random_covariance(3, seed=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", SparseEfficiencyWarning)
+        res = qrp.risk_parity(cov, solver="qaoa", bits=2, reps=1, seed=0, sampler=StatevectorSampler(seed=1),
+                              shots=64, max_evals=5)
+    assert res.num_qubits == 6 and np.isfinite(res.rc_error)
