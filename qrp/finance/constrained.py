@@ -248,16 +248,11 @@ def constrained_risk_budgeting(
         if x.sum() <= 0:
             raise ValueError(f"the prescribed-sign portfolio has non-positive net exposure ({x.sum():.6g}); it "
                              "cannot be normalized to sum(w) = 1: flip the signs or add a leverage cap")
-    else:
-        try:
-            lam, x = _find_lambda(model, 1.0)
-        except ValueError as exc:
-            if cons.a_eq is None:
-                raise
-            raise ValueError(f"{exc}. Equality constraints on the final weights often leave no such lambda: "
-                             "formulation='homogeneous' imposes them on w = x / sum(x) and solves once") from None
     measure = _Measure(risk_measure, s, scen, alpha, sg, pi, c_ra)
-    sol = _certify(model, measure, x, b, pi, scale, polish=cons.empty and pi is None)
+    if ray:
+        sol = _certify(model, measure, x, b, pi, scale, polish=cons.empty and pi is None)
+    else:
+        lam, sol = _richard_roncalli(model, measure, cons, b, pi, scale, c_ra, tol)
     for settings in RETRY_SETTINGS:  # Clarabel stopped short of the tolerance: re-solve (``conic_model``)
         if sol["kkt"] <= tol:
             break
@@ -296,6 +291,45 @@ def constrained_risk_budgeting(
                "constrained": not cons.empty, "formulation": formulation, "kkt_residual": sol["kkt"],
                "tol": tol, "polished": sol["polished"]},
     )
+
+
+def _richard_roncalli(model: BarrierModel, measure: _Measure, cons, b, pi, scale: float, c_ra: float, tol: float):
+    """(lambda*, certified solution): two conic solves and Newton for smooth measures, else Brent on lambda."""
+    fast = _two_solves(model, measure, b, pi, scale, c_ra, tol) if measure.name in SMOOTH or pi is not None else None
+    if fast is not None:
+        return fast
+    try:
+        lam, x = _find_lambda(model, 1.0)
+    except ValueError as exc:
+        if cons.a_eq is None:
+            raise
+        raise ValueError(f"{exc}. Equality constraints on the final weights often leave no such lambda: "
+                         "formulation='homogeneous' imposes them on w = x / sum(x) and solves once") from None
+    return lam, _certify(model, measure, x, b, pi, scale, polish=False)
+
+
+def _two_solves(model: BarrierModel, measure: _Measure, b: np.ndarray, pi, scale: float, c_ra: float, tol: float):
+    """(lambda*, certified solution) of the Richard-Roncalli problem for a smooth measure from two conic solves, or
+    None. x*(1) gives sum x*(lambda) ~ lambda^(1/degree) sum x*(1) (exact without constraints), a second solve at
+    that lambda gives the active constraints, and Newton's method on the KKT system with lambda and sum x = 1
+    (``polish.kkt_polish``) finds the root; accepted only when certified (multipliers >= 0, the other constraints
+    hold) and within ``tol``, else Brent's method on lambda takes over."""
+    try:
+        s1 = float(model.solve(1.0).sum())
+        if not s1 > 0:
+            return None
+        x0 = model.solve(1.0 / s1**model.degree)
+    except ValueError:
+        return None
+    sol = _certify(model, measure, x0, b, pi, scale, polish=False)
+    if not (sol["polished"] and sol["kkt"] <= tol):
+        return None
+    lam_r, x = sol["lambda_r"], sol["x"]
+    if pi is not None:  # the model's risk is (-pi'x / c + sigma(x)) / scale
+        return lam_r / (c_ra * scale), sol
+    if model.degree == 2:  # the model's risk is x'Sx / (2 scale^2): lambda_model = lambda_R sigma(x) / scale^2
+        return lam_r * measure.grad_x(x)[0] / scale**2, sol
+    return lam_r / scale, sol
 
 
 def _expected_returns(expected_returns, risk_measure: str, names, n: int):
@@ -377,12 +411,12 @@ def _certify(model: BarrierModel, measure: _Measure, x: np.ndarray, b: np.ndarra
     else:
         g = measure.signs * model.subgradient() * scale  # the model's risk is R / scale
     kkt = model.kkt_residual()
-    polished = False
+    polished, lam_r = False, None
     if not polish and kkt > 1e-13 and (measure.name in SMOOTH or pi is not None):
         rows, t = model.affine_rows()
         out = kkt_polish(measure.grad_x, x, t, b, rows)
         if out is not None and out[1] < kkt:
-            x, kkt, polished = out[0], out[1], True
+            x, kkt, polished, lam_r = out[0], out[1], True, out[2]
             u = measure.signs * x
             g = measure.grad(u)[1]
     if polish:
@@ -398,4 +432,4 @@ def _certify(model: BarrierModel, measure: _Measure, x: np.ndarray, b: np.ndarra
     if pi is None:
         kkt = max(kkt, abs(float(rc.sum()) / value - 1.0))  # g is a subgradient at w only if g'w = R(w)
         rc = rc * (value / rc.sum())
-    return {"x": x, "rc": rc, "kkt": float(kkt), "status": status, "polished": polished}
+    return {"x": x, "rc": rc, "kkt": float(kkt), "status": status, "polished": polished, "lambda_r": lam_r}

@@ -137,7 +137,7 @@ def tail_polish(losses_jacobian: np.ndarray, y0: np.ndarray, q0: np.ndarray, cap
 
 
 def kkt_polish(grad: GradFn, x0: np.ndarray, t0: np.ndarray, b: np.ndarray, rows: dict, *,
-               max_iter: int = 30) -> tuple[np.ndarray, float] | None:
+               max_iter: int = 30) -> tuple[np.ndarray, float, float] | None:
     """Newton's method on the KKT system of min R(x) - lambda b'log(s x) s.t. affine rows, with sum x = 1.
 
     ``rows``: ``jx`` (m, N) and ``jt`` (m, K) Jacobians of the affine constraint rows c(x, t) = jx x + jt t + c0
@@ -145,7 +145,8 @@ def kkt_polish(grad: GradFn, x0: np.ndarray, t0: np.ndarray, b: np.ndarray, rows
     c(x0, t0) within 1e-7 of 0 are taken as active: the square system
         grad R(x) - lambda b / x + jx_A' mu = 0,  jt_A' mu = 0,  c_A(x, t) = 0,  1'x = 1
     in (x, t, mu, lambda) is solved by Newton (Hessian of R by central differences), and the root is accepted only if
-    mu >= 0 on active inequalities and every other row holds (a certified KKT point). Returns (x, residual) or None.
+    mu >= 0 on active inequalities and every other row holds (a certified KKT point). Returns (x, residual, lambda)
+    or None.
     """
     jx, jt, c0, eq = rows["jx"], rows["jt"], rows["c0"], rows["eq"]
     n, k = x0.shape[0], t0.shape[0]
@@ -186,5 +187,5 @@ def kkt_polish(grad: GradFn, x0: np.ndarray, t0: np.ndarray, b: np.ndarray, rows
     stat = np.concatenate([x * (g - lam * b / x + ax.T @ mu) / unit, at.T @ mu * np.max(np.abs(x)) / unit,
                            value[act], [x.sum() - 1.0]])
     resid = float(np.max(np.abs(stat)))
-    return x, resid
+    return x, resid, lam
 __all__ = ["budget_residual", "kkt_polish", "newton_polish", "tail_polish"]

@@ -151,3 +151,21 @@ def test_estimator_takes_every_measure_and_its_level(riskfolio_data):
     np.testing.assert_allclose(evar.weights_, riskfolio_weights()["EVaR"].to_numpy(), atol=5e-6)
     with pytest.raises(ValueError, match="unknown risk_measure"):
         qrp.RiskParity(risk_measure="var").fit(riskfolio_data)
+
+
+def test_richard_roncalli_in_two_conic_solves_for_smooth_measures():
+    """Issue 23.1: for volatility and semi-deviation the constrained (Richard-Roncalli) problem takes two conic solves
+    and Newton's method on its KKT system with lambda (certified), instead of Brent's method on lambda."""
+    from tests.finance.test_constrained import C1, COV
+
+    res = constrained_risk_budgeting(COV, linear_constraints=(C1, [-0.3]))
+    assert res.stats["conic_solves"] == 2 and res.stats["polished"] and res.converged
+    assert res.stats["kkt_residual"] <= 1e-12 and res.stats["sum_error"] <= 1e-12
+    rc = res.risk_contributions
+    np.testing.assert_allclose(rc[:4], rc[0], rtol=1e-10)  # KKT: the assets off the binding row share one level
+    semi = constrained_risk_budgeting(returns=riskfolio_returns(), risk_measure="semi_deviation",
+                                      groups={"g": ([0, 1, 2], None, 0.2)})
+    assert semi.stats["conic_solves"] == 2 and semi.converged and semi.weights[:3].sum() <= 0.2 + 1e-12
+    cvar = constrained_risk_budgeting(returns=riskfolio_returns(), risk_measure="cvar",
+                                      groups={"g": ([0, 1, 2], None, 0.2)})
+    assert cvar.stats["conic_solves"] > 2 and cvar.converged  # a kinked measure: Brent's method
