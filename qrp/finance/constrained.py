@@ -25,8 +25,10 @@ with generalized contributions RC_i = x_i (-pi_i + c (S x)_i / sigma(x)).
 Why a conic solver: every inner problem is a convex program with an exponential cone (the log barrier) plus linear
 or second-order cone constraints, which Clarabel (an interior-point conic solver, through cvxpy; the solver skfolio
 uses) solves to 1e-9 in a few dozen iterations for any polyhedral Omega. ADMM (pyrb's algorithm) handles the same
-constraints but converges linearly to about 1e-5. lambda* is found by Brent's method on log(lambda), one conic solve
-per evaluation (the problem is compiled once with lambda a cvxpy Parameter).
+constraints but converges linearly to about 1e-5. For smooth measures two conic solves give the active constraints
+and Newton's method on the KKT system with lambda and sum x = 1 gives lambda* (``polish.kkt_polish``, certified);
+otherwise lambda* is found by Brent's method on log(lambda), one conic solve per evaluation (the problem is compiled
+once with lambda a cvxpy Parameter).
 
 Not the same as skfolio's ``RiskBudgeting`` with constraints: skfolio minimizes R(x) s.t. b'log(x) >= 0 with
 homogenized constraints C x <= d (1'x), whose KKT conditions shift every asset's marginal risk by the same
