@@ -43,6 +43,7 @@ import pandas as pd
 
 from qrp.core.provenance import atomic_write
 from qrp.studies.configs import config_label, config_medians, fmt_value, grid_axes, varying, with_defaults
+from qrp.studies.ground_state import NOMINAL_SHOTS
 from qrp.studies.ground_state_report import write_ground_state_report
 from qrp.studies.plots_compare import comparison_figure
 from qrp.studies.render import markdown_table
@@ -56,8 +57,27 @@ log = logging.getLogger(__name__)
 DEPTH_AXES = (("bits", "bits"), ("rounds", "rounds"), ("reps", "depth p"))
 #: candidate columns holding a run's total samples (refinement: summed over rounds by qrp.refine).
 SAMPLE_COLUMNS = ("stats.resources.samples", "samples")
+#: the column ``energy_evaluations`` adds to a refinement frame (``energy_evaluations``).
+EVALUATIONS = "energy_evaluations"
 #: accuracy targets of the ensemble table.
 TARGETS = (1e-6, 1e-8)
+
+
+def energy_evaluations(frame: pd.DataFrame) -> pd.Series | None:
+    """Each run's energy evaluations of the cost function, the one resource unit (issue 19), from its summed
+    ``Resources``: a classical solver's ``evaluations`` (``samples`` when it counts none, e.g. exact enumeration's
+    2^n states); a circuit solver's shots, its optimizer's included: ``samples`` (evaluations x shots + readout)
+    plus, for exact-expectation runs (no ``shots`` option), each evaluation charged ``NOMINAL_SHOTS`` shots. None
+    when the frame lacks the resource columns."""
+    cols = ("stats.resources.evaluations", "stats.resources.samples", "stats.resources.circuit_executions")
+    if not all(c in frame for c in cols):
+        return None
+    ev, sm, ce = (pd.to_numeric(frame[c], errors="coerce") for c in cols)
+    shots = pd.to_numeric(frame["opt.shots"], errors="coerce") if "opt.shots" in frame else ev * np.nan
+    quantum = ce > 0
+    charged = sm + ev.where(quantum & shots.isna(), 0.0) * NOMINAL_SHOTS
+    out = ev.where(~quantum, charged)
+    return out.where(out > 0, sm)
 
 
 def _instance_count(g: pd.DataFrame) -> int:
@@ -78,9 +98,10 @@ def ensemble_table(frame: pd.DataFrame, samples: str | None) -> pd.DataFrame:
                    "rc_error median [95% CI]": format_interval(*rc)}
             for target in TARGETS:
                 rec[f"≤ {target:g}"] = f"{float(np.mean(g['rc_error'] <= target)):.2f}"
-            if samples is not None:
-                s_med = pd.to_numeric(g[samples], errors="coerce").median()
-                rec["samples (median)"] = "-" if np.isnan(s_med) else f"{s_med:.3g}"
+            for col, name in ((samples, "samples (median)"), (EVALUATIONS, "energy evaluations (median)")):
+                if col is not None and col in g:
+                    med = pd.to_numeric(g[col], errors="coerce").median()
+                    rec[name] = "-" if np.isnan(med) else f"{med:.3g}"
             rec["time s median [95% CI]"] = format_interval(*tm, ".3g")
             rows.append(rec)
     return pd.DataFrame(rows)
@@ -216,6 +237,11 @@ def write_report(out_dir, *, threshold: float = 1e-6) -> list[Path]:
     resource_plots = [("elapsed", "wall time per run (s)", "rc_vs_time.png")]
     if samples is not None:
         resource_plots.insert(0, (samples, "total samples per run", "rc_vs_samples.png"))
+    evaluations = energy_evaluations(frame)
+    if evaluations is not None:
+        frame[EVALUATIONS] = evaluations
+        resource_plots.insert(0, (EVALUATIONS, "energy evaluations per run (QAOA: optimizer shots included)",
+                                  "rc_vs_evaluations.png"))
     for col, label, name in resource_plots:
         if resource_figure(frame, col, label, out / name):
             written.append(out / name)
@@ -246,7 +272,9 @@ def write_report(out_dir, *, threshold: float = 1e-6) -> list[Path]:
         "",
         "Per configuration, over covariance instances and solver seeds: rc_error median [95% CI], the fraction of "
         "runs reaching each target, the median total samples (optimizer evaluations x shots + readout, summed over "
-        "rounds) and the wall time.",
+        "rounds; each method's own unit), the median energy evaluations of the cost function (one unit for every "
+        "method: a random string, a greedy / tabu flip evaluated, an SA Metropolis proposal, an enumerated state, a "
+        "QAOA shot, an exact-expectation optimizer evaluation charged 1024 shots) and the wall time.",
         "",
         markdown_table(ensemble_table(frame, samples)),
         "",

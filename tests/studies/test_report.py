@@ -107,3 +107,21 @@ def test_small_things_of_the_first_hour(monkeypatch, capsys):
             main([command, "--help"])
         text = " ".join(capsys.readouterr().out.split())
         assert all(w in text for w in words), (command, text)
+
+
+def test_energy_evaluations_charge_qaoa_optimizer_shots():
+    import pandas as pd
+
+    from qrp.studies.report import energy_evaluations
+
+    frame = pd.DataFrame({
+        "solver": ["sa", "qaoa", "qaoa", "exact"],
+        "stats.resources.evaluations": [2000, 100, 10, 0],
+        "stats.resources.samples": [20, 1024, 10 * 64 + 1024, 64],
+        "stats.resources.circuit_executions": [0, 101, 11, 0],
+        "opt.shots": [None, None, 64, None],
+    })
+    # SA: its proposals; exact-expectation QAOA: 100 evaluations x 1024 + readout; sampled QAOA: its shots;
+    # exact enumeration: its states
+    assert energy_evaluations(frame).tolist() == [2000, 100 * 1024 + 1024, 10 * 64 + 1024, 64]
+    assert energy_evaluations(frame.drop(columns="stats.resources.evaluations")) is None
