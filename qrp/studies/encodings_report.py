@@ -11,8 +11,9 @@ Everything is in one resource unit, energy evaluations of the cost function (``t
   medians (resamples without a crossing ahead, c_q >= c_c or n* beyond ``MAX_CROSSING``, are counted as "none");
 * the training cost of each method as its own constant (evaluations spent before sampling: 0 for fixed and ramp
   angles; the tables' one-off calibration on training covariances is stated in ``qrp/discrete/fixed_angles.json``);
-* the landscape of each encoding (``qrp.discrete.encodings.encoding_table``) on the study's smallest-common-size
-  covariances: single-flip local minima, ground-state degeneracy, steepest-descent success from random starts.
+* the landscape of each encoding (``qrp.discrete.encodings.encoding_table``) on the study's covariances, default
+  (round-0) box, at the largest asset count whose problem has at most ``LANDSCAPE_MAX_QUBITS`` qubits in every
+  encoding: single-flip local minima, ground-state degeneracy, steepest-descent success from random starts.
 """
 
 from __future__ import annotations
@@ -92,9 +93,9 @@ def _is_quantum(method: str) -> bool:
 
 
 def exponent_rows(frame: pd.DataFrame) -> tuple[list[dict], list[dict]]:
-    """(exponent rows, crossing rows) of every encoding (module docstring)."""
+    """(exponent rows, crossing rows) of every encoding and box round (module docstring)."""
     rows, crossings = [], []
-    for enc, e in frame.groupby("encoding", sort=False):
+    for (enc, box), e in frame.groupby(["encoding", "box_round"], sort=False):
         sizes = common_sizes(e)
         if len(sizes) < 2:
             continue
@@ -105,7 +106,7 @@ def exponent_rows(frame: pd.DataFrame) -> tuple[list[dict], list[dict]]:
             fits[method] = _fit(g, sizes)
             training = pd.to_numeric(g["training_samples"], errors="coerce").median()
             rows.append({
-                "encoding": enc, "method": method,
+                "encoding": enc, "box round": f"{box:g}", "method": method,
                 "c on n = " + f"{sizes[0]:g}-{sizes[-1]:g} [95% CI]": _interval(fits[method]),
                 "c low half": _interval(_fit(g, low)), "c high half": _interval(_fit(g, high)),
                 "left out (TTS infinite)": ", ".join(f"{s:g}" for s in fits[method]["left_out"]) or "-",
@@ -119,7 +120,7 @@ def exponent_rows(frame: pd.DataFrame) -> tuple[list[dict], list[dict]]:
         for method in (m for m in fits if _is_quantum(m)):
             cr = crossing(e[e["method"] == method], e[e["method"] == best], sizes)
             crossings.append({
-                "encoding": enc, "QAOA": method, "best classical (smallest c)": best,
+                "encoding": enc, "box round": f"{box:g}", "QAOA": method, "best classical (smallest c)": best,
                 "c QAOA": _interval(fits[method]), "c classical": _interval(fits[best]),
                 "crossing n* median [95% CI]": format_interval(cr["n"], cr["lo"], cr["hi"], ".0f"),
                 "resamples with a crossing ahead": "-" if math.isnan(cr["ahead"]) else f"{cr['ahead']:.2f}",
@@ -132,9 +133,9 @@ def _with_header(rows: list[dict]) -> list[dict]:
     out = []
     for r in rows:
         key = next(k for k in r if k.startswith("c on n = "))
-        out.append({"encoding": r["encoding"], "method": r["method"], "n range": key[len("c on n = "):-len(
-            " [95% CI]")], "c [95% CI]": r[key], **{k: v for k, v in r.items() if k not in (
-                "encoding", "method", key)}})
+        out.append({"encoding": r["encoding"], "box round": r["box round"], "method": r["method"],
+                    "n range": key[len("c on n = "):-len(" [95% CI]")], "c [95% CI]": r[key],
+                    **{k: v for k, v in r.items() if k not in ("encoding", "box round", "method", key)}})
     return out
 
 

@@ -143,8 +143,10 @@ def _figure(frame: pd.DataFrame, y: str, *, ylabel: str, path: Path, log2: bool 
     import matplotlib.pyplot as plt
 
     panels = _panels(frame)
-    fig, axes = plt.subplots(1, len(panels), figsize=(6.5 * len(panels), 5.0), squeeze=False, sharey=True)
-    for ax, (title, part) in zip(axes[0], panels, strict=True):
+    cols = frame["box_round"].nunique()  # one column per box round, one row per encoding when there are several
+    rows = -(-len(panels) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(6.5 * cols, 5.0 * rows), squeeze=False, sharey=True)
+    for ax, (title, part) in zip(axes.ravel(), panels, strict=True):
         box = part["box_round"].iloc[0]
         both = pd.concat([part, _uniform_rows(part)], ignore_index=True)
         sub = both[pd.to_numeric(both[y], errors="coerce").notna()]
@@ -167,7 +169,8 @@ def _figure(frame: pd.DataFrame, y: str, *, ylabel: str, path: Path, log2: bool 
         ax.set_title(title, fontsize=10)
         ax.grid(True, which="both", alpha=0.3)
         ax.legend(fontsize=7)
-    axes[0][0].set_ylabel(ylabel)
+    for row in axes:
+        row[0].set_ylabel(ylabel)
     save_figure(fig, path)
 
 
