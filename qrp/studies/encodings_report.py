@@ -7,8 +7,7 @@ Everything is in one resource unit, energy evaluations of the cost function (``t
   method of the encoding was run at), with the stratified bootstrap interval of ``fit_exponent``, and the same on the
   lower and upper halves of that range (fit-range sensitivity);
 * where each QAOA line would cross the best classical one (the classical method of smallest exponent):
-  n* = (a_q - a_c) / (c_c - c_q), its median and 95% interval over bootstrap resamples of both methods' per-size
-  medians (resamples without a crossing ahead, c_q >= c_c or n* beyond ``MAX_CROSSING``, are counted as "none");
+  n* = (a_q - a_c) / (c_c - c_q) over bootstrap resamples of both methods' per-size medians (``crossing``);
 * the training cost of each method as its own constant (evaluations spent before sampling: 0 for fixed and ramp
   angles; the tables' one-off calibration on training covariances is stated in ``qrp/discrete/fixed_angles.json``);
 * the landscape of each encoding (``qrp.discrete.encodings.encoding_table``) on the study's covariances, default
@@ -61,22 +60,31 @@ def _bootstrap_lines(g: pd.DataFrame, sizes: list[float], rng) -> np.ndarray | N
 
 
 def crossing(quantum: pd.DataFrame, classical: pd.DataFrame, sizes: list[float], seed: int = 0) -> dict:
-    """Median and interval of the qubit count n* where the quantum line meets the classical one (module
-    docstring), and the fraction of resamples with a crossing ahead (n* > the largest size, finite)."""
+    """Over bootstrap resamples of both lines (module docstring): ``flatter`` the fraction in which the quantum
+    exponent is the smaller, ``below`` the fraction in which the quantum line is below the classical one at the
+    largest size, and n* (median, interval) over the resamples that cross ahead (flatter, n* beyond the largest
+    size and below ``MAX_CROSSING``), ``ahead`` their fraction."""
     rng = np.random.default_rng(seed)
     q, c = _bootstrap_lines(quantum, sizes, rng), _bootstrap_lines(classical, sizes, rng)
+    nan = {"n": math.nan, "lo": math.nan, "hi": math.nan, "ahead": math.nan, "flatter": math.nan, "below": math.nan}
     if q is None or c is None:
-        return {"n": math.nan, "lo": math.nan, "hi": math.nan, "ahead": math.nan}
+        return nan
+    top = max(sizes)
     with np.errstate(divide="ignore", invalid="ignore"):
         n = (q[:, 1] - c[:, 1]) / (c[:, 0] - q[:, 0])
-    ok = np.isfinite(n) & (q[:, 0] < c[:, 0]) & (n < MAX_CROSSING)
-    ahead = float(np.mean(ok & (n > max(sizes))))
-    if not ok.any():
-        return {"n": math.nan, "lo": math.nan, "hi": math.nan, "ahead": 0.0}
-    tail = (1.0 - CONFIDENCE) / 2.0
-    lo, hi = np.quantile(n[ok], [tail, 1.0 - tail])
-    return {"n": float(np.median(n[ok])), "lo": float(lo), "hi": float(hi), "ahead": ahead,
-            "resolved": float(ok.mean())}
+        below = (q[:, 1] + q[:, 0] * top) < (c[:, 1] + c[:, 0] * top)
+    flatter = q[:, 0] < c[:, 0]
+    ok = flatter & np.isfinite(n) & (n > top) & (n < MAX_CROSSING)
+    out = {**nan, "ahead": float(ok.mean()), "flatter": float(flatter.mean()), "below": float(below.mean())}
+    if ok.any():
+        tail = (1.0 - CONFIDENCE) / 2.0
+        lo, hi = np.quantile(n[ok], [tail, 1.0 - tail])
+        out |= {"n": float(np.median(n[ok])), "lo": float(lo), "hi": float(hi)}
+    return out
+
+
+def _fraction(x: float) -> str:
+    return "-" if math.isnan(x) else f"{x:.2f}"
 
 
 def _fit(g: pd.DataFrame, sizes: list[float]) -> dict:
@@ -95,7 +103,9 @@ def _is_quantum(method: str) -> bool:
 def exponent_rows(frame: pd.DataFrame) -> tuple[list[dict], list[dict]]:
     """(exponent rows, crossing rows) of every encoding and box round (module docstring)."""
     rows, crossings = [], []
-    for (enc, box), e in frame.groupby(["encoding", "box_round"], sort=False):
+    order = {e: i for i, e in enumerate(ENCODINGS)}
+    for (_, enc, box), e in frame.assign(_order=frame["encoding"].map(order)).groupby(
+            ["_order", "encoding", "box_round"], sort=True):
         sizes = common_sizes(e)
         if len(sizes) < 2:
             continue
@@ -117,13 +127,22 @@ def exponent_rows(frame: pd.DataFrame) -> tuple[list[dict], list[dict]]:
         if not classical:
             continue
         best = min(classical, key=lambda m: classical[m]["exponent"])
+        top = e[(e["num_qubits"] == sizes[-1]) & ~e["method"].map(_is_quantum)]
+        meds = top.groupby("method")["tts_evaluations"].median()
+        lowest = f"{meds.idxmin()} ({meds.min():.3g})" if len(meds) else "-"
         for method in (m for m in fits if _is_quantum(m)):
             cr = crossing(e[e["method"] == method], e[e["method"] == best], sizes)
+            q_med = e.loc[(e["method"] == method) & (e["num_qubits"] == sizes[-1]), "tts_evaluations"].median()
+            c_med = e.loc[(e["method"] == best) & (e["num_qubits"] == sizes[-1]), "tts_evaluations"].median()
             crossings.append({
                 "encoding": enc, "box round": f"{box:g}", "QAOA": method, "best classical (smallest c)": best,
                 "c QAOA": _interval(fits[method]), "c classical": _interval(fits[best]),
-                "crossing n* median [95% CI]": format_interval(cr["n"], cr["lo"], cr["hi"], ".0f"),
-                "resamples with a crossing ahead": "-" if math.isnan(cr["ahead"]) else f"{cr['ahead']:.2f}",
+                "TTS QAOA / classical at the largest n (medians)": f"{q_med:.3g} / {c_med:.3g} (n = {sizes[-1]:g})",
+                "lowest classical TTS there": lowest,
+                "P(c QAOA < c classical)": _fraction(cr["flatter"]),
+                "P(QAOA line below at the largest n)": _fraction(cr["below"]),
+                "crossing ahead: fraction, n* median [95% CI]": f"{_fraction(cr['ahead'])}, "
+                + format_interval(cr["n"], cr["lo"], cr["hi"], ".0f"),
             })
     return rows, crossings
 
@@ -188,10 +207,11 @@ def encoding_sections(frame: pd.DataFrame) -> list[str]:
         "",
         "## Where QAOA's line would cross the best classical line",
         "",
-        "n* = (a_QAOA - a_classical) / (c_classical - c_QAOA) over bootstrap resamples of both lines (common "
-        "n-range); 'resamples with a crossing ahead': the fraction of resamples in which QAOA's exponent is smaller "
-        "and n* lies beyond the largest n measured (a crossing inside the range means QAOA's TTS is already lower "
-        "there). An extrapolation, not a measurement.",
+        "Lines log2 TTS = a + c n fitted on the common n-range, over bootstrap resamples of both: the fraction "
+        "of resamples in which QAOA's exponent is the smaller, the fraction in which QAOA's line is already below at "
+        "the largest n, and the fraction with a crossing ahead, n* = (a_QAOA - a_classical) / (c_classical - "
+        "c_QAOA) beyond the largest n (its median and interval over those resamples). An extrapolation, not a "
+        "measurement; a QAOA shot counts one evaluation, whatever its circuit depth (p = n for the ramp).",
         "",
         markdown_table(pd.DataFrame(crossings)) if crossings else "(no QAOA rows)",
         "",

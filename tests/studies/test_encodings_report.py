@@ -43,8 +43,10 @@ def test_exponents_on_the_common_range_and_crossing(frame):
     # lines 2 + 0.2 n and 0.4 n meet at n* = 10, inside the measured range: no crossing ahead
     q, c = frame[frame.method == "qaoa angles=ramp"], frame[frame.method == "sa"]
     got = crossing(q, c, [4, 6, 8, 10, 12])
-    assert got["n"] == pytest.approx(10, abs=0.5) and got["lo"] < 10 < got["hi"]
-    assert got["ahead"] < 0.05
+    assert got["flatter"] == 1.0 and got["below"] == 1.0  # flatter, and below at n = 12 (they met at 10)
+    assert got["ahead"] == 0.0 and np.isnan(got["n"])
+    later = crossing(q.assign(tts_evaluations=q["tts_evaluations"] * 2**4), c, [4, 6, 8, 10, 12])  # a = 6: n* = 30
+    assert later["ahead"] == 1.0 and later["n"] == pytest.approx(30, abs=3) and later["lo"] < later["n"] < later["hi"]
     lines = encoding_sections(frame.assign(**{"opt.bits": 2}))
     assert any("crossing" in line for line in lines)
 
@@ -53,7 +55,7 @@ def test_no_crossing_when_quantum_is_steeper(frame):
     q = frame[frame.method == "greedy"]
     c = frame[frame.method == "sa"]
     got = crossing(q, c, [4, 6, 8, 10, 12])
-    assert got["ahead"] == 0.0 and np.isnan(got["n"])
+    assert got["ahead"] == 0.0 and got["flatter"] == 0.0 and np.isnan(got["n"])
 
 
 def test_landscape_rows_from_the_study_covariances(frame):
