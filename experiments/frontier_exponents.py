@@ -7,14 +7,16 @@ probability g / 2^n of every QAOA row equals the study's for that instance and n
 
 Resources in one unit: oracle evaluations (cost-function evaluations; issue 19's unit): TTS_eval = TTS(99%) in
 samples x the median evaluations per sample of that method at that n (SA: sweeps x n flip proposals per read;
-greedy: its descent's evaluations per start; tabu: moves per read; random and a QAOA shot: 1). Per method and range,
-log2 median TTS_eval = a + c n is fitted by least squares over the sizes (``qrp.studies.statistics.fit_exponent``:
-bootstrap 95% interval resampling instances within each size). Crossing: where QAOA's fitted line meets a classical
-method's, n* = (a_q - a_k) / (c_k - c_q), from paired bootstrap draws of both fits (a draw whose QAOA slope is not
-beyond the largest fitted n where the method ahead there also has the larger slope; otherwise n* = inf, "never");
-reported as median [2.5%, 97.5%] of n*, beside the fraction of draws in which QAOA is cheaper at the largest n and
-the slope difference. So n* is where QAOA's lead ends (QAOA ahead and steeper) or where it would begin (QAOA behind
-and flatter).
+greedy: its descent's evaluations per start; tabu: moves per read; random and a QAOA shot: 1). "Best classical" is,
+per instance and n, the smallest TTS_eval among the classical methods. Per method and range, log2 median TTS_eval =
+a + c n is fitted by least squares over the sizes with at least ``MIN_INSTANCES`` instances
+(``qrp.studies.statistics.fit_exponent``: bootstrap 95% interval resampling instances within each size).
+
+Crossing: where QAOA's fitted line meets a classical method's, n* = (a_q - a_k) / (c_k - c_q), from paired
+bootstrap draws of both fits on their common sizes. A draw counts as crossing when n* lies beyond the largest fitted
+n and the method ahead there has the larger slope; otherwise n* = inf ("never"). Reported: median [2.5%, 97.5%] of
+n*, the fraction of draws in which QAOA is cheaper at the largest n, and the slope difference. So n* is where QAOA's
+lead ends (QAOA ahead and steeper) or where it would begin (QAOA behind and flatter).
 
 Usage: python experiments/frontier_exponents.py results/scaling_frontier --qaoa results/scaling_frontier_qaoa
        [--ranges 14-24 14-18 18-24] [--out DIR]
@@ -36,6 +38,8 @@ from qrp.studies.render import markdown_table, save_figure
 from qrp.studies.statistics import fit_exponent, format_interval, median_interval
 
 RESAMPLES = 2000
+#: fewer instances than this at a size (a run still under way): that size is shown but not fitted.
+MIN_INSTANCES = 5
 EXTRAPOLATE = 40
 UNIFORM = "uniform (exact g/2^n)"
 BEST = "best classical (min per instance)"
@@ -174,6 +178,12 @@ def crossings(frame: pd.DataFrame, lo: int, hi: int, horizon: int) -> pd.DataFra
     return pd.DataFrame(rows)
 
 
+def fittable(frame: pd.DataFrame) -> pd.DataFrame:
+    """The rows of (method, n) groups with at least ``MIN_INSTANCES`` instances: the only ones fitted."""
+    count = frame.groupby(["method", "num_qubits"])["instance"].transform("nunique")
+    return frame[count >= MIN_INSTANCES]
+
+
 def per_size(frame: pd.DataFrame) -> pd.DataFrame:
     rows = []
     for (method, n), g in frame.groupby(["method", "num_qubits"], sort=True):
@@ -225,6 +235,7 @@ def main(argv=None) -> str:
     args = ap.parse_args(argv)
     ranges = [tuple(int(v) for v in r.split("-")) for r in args.ranges]
     frame = load(Path(args.study_dir), Path(args.qaoa) if args.qaoa else None)
+    full, frame = frame, fittable(frame)
     out = Path(args.out or args.study_dir)
     lo, hi = ranges[0]
     md = [f"# Frontier: exponents on common ranges and the extrapolated crossing ({args.study_dir})", "",
@@ -235,7 +246,7 @@ def main(argv=None) -> str:
           "## Exponents c of TTS ~ 2^(c n), per range", "", markdown_table(exponents(frame, ranges)), "",
           f"## Crossing of QAOA's fitted line with each classical method's (fit on n = {lo}-{hi})", "",
           markdown_table(crossings(frame, lo, hi, args.horizon)), "",
-          "## Per method and n", "", markdown_table(per_size(frame)), "", "![frontier](frontier.png)", ""]
+          "## Per method and n", "", markdown_table(per_size(full)), "", "![frontier](frontier.png)", ""]
     plot(frame, lo, hi, out / "frontier.png")
     text = "\n".join(md)
     atomic_write(out / "frontier.md", lambda p: p.write_text(text))
