@@ -25,8 +25,9 @@ with generalized contributions RC_i = x_i (-pi_i + c (S x)_i / sigma(x)).
 Why a conic solver: every inner problem is a convex program with an exponential cone (the log barrier) plus linear
 or second-order cone constraints, which Clarabel (an interior-point conic solver, through cvxpy; the solver skfolio
 uses) solves to 1e-9 in a few dozen iterations for any polyhedral Omega. ADMM (pyrb's algorithm) handles the same
-constraints but converges linearly to about 1e-5. For smooth measures two conic solves give the active constraints
-and Newton's method on the KKT system with lambda and sum x = 1 gives lambda* (``polish.kkt_polish``, certified);
+constraints but converges linearly to about 1e-5. For smooth and tail measures two conic solves give the active
+constraints and Newton's method on the KKT system with lambda and sum x = 1 gives lambda* (``polish.kkt_polish``,
+``kkt_tail_polish``, certified);
 otherwise lambda* is found by Brent's method on log(lambda), one conic solve per evaluation (the problem is compiled
 once with lambda a cvxpy Parameter).
 
@@ -50,7 +51,7 @@ from qrp.core.validation import align_labels, positive_real, validate_budgets, v
 from qrp.finance.concentration import LS_FORMULATIONS, least_squares_portfolio
 from qrp.finance.conic_model import RETRY_SETTINGS, BarrierModel
 from qrp.finance.constraint_set import constraint_set, validate_signs
-from qrp.finance.polish import budget_residual, kkt_polish, newton_polish, tail_polish
+from qrp.finance.polish import budget_residual, kkt_polish, kkt_tail_polish, newton_polish, tail_polish
 from qrp.finance.risk_measures import (
     DRAWDOWN,
     SMOOTH,
@@ -297,7 +298,8 @@ def constrained_risk_budgeting(
 
 def _richard_roncalli(model: BarrierModel, measure: _Measure, cons, b, pi, scale: float, c_ra: float, tol: float):
     """(lambda*, certified solution): two conic solves and Newton for smooth measures, else Brent on lambda."""
-    fast = _two_solves(model, measure, b, pi, scale, c_ra, tol) if measure.name in SMOOTH or pi is not None else None
+    fast = (_two_solves(model, measure, b, pi, scale, c_ra, tol)
+            if measure.name in SMOOTH + TAIL or pi is not None else None)
     if fast is not None:
         return fast
     try:
@@ -399,6 +401,19 @@ def _polish(model: BarrierModel, measure: _Measure, u: np.ndarray, b: np.ndarray
     return y, m.T @ q
 
 
+def _tail_kkt(model: BarrierModel, measure: _Measure, x: np.ndarray, b: np.ndarray):
+    """``polish.kkt_tail_polish`` at the model's solution (drawdowns: only while the running peaks stay put)."""
+    rows, t = model.affine_rows()
+    m = measure.loss_jacobian(measure.signs * x) * measure.signs  # losses = m x
+    out = kkt_tail_polish(m, model.tail_weights(), model.cap, x, t, b, rows)
+    if out is None:
+        return None
+    if measure.name in DRAWDOWN and not np.allclose(m @ out[0], drawdowns(measure.scen, out[0])[0], rtol=1e-12,
+                                                    atol=1e-14 * float(np.abs(m @ out[0]).max())):
+        return None
+    return out
+
+
 def _certify(model: BarrierModel, measure: _Measure, x: np.ndarray, b: np.ndarray, pi, scale: float, *,
              polish: bool) -> dict:
     """The solution, its Euler contributions and KKT residual; unconstrained: polished (``qrp.finance.polish``).
@@ -421,6 +436,12 @@ def _certify(model: BarrierModel, measure: _Measure, x: np.ndarray, b: np.ndarra
             x, kkt, polished, lam_r = out[0], out[1], True, out[2]
             u = measure.signs * x
             g = measure.grad(u)[1]
+    elif not polish and kkt > 1e-13 and measure.name in TAIL and model.tail_weights() is not None:
+        out = _tail_kkt(model, measure, x, b)
+        if out is not None and out[1] < kkt:
+            x, kkt, polished, lam_r = out[0], out[1], True, out[2]
+            u = measure.signs * x
+            g = measure.signs * out[3]
     if polish:
         kkt = budget_residual(u, g, b)
         out = _polish(model, measure, u, b) if kkt > 1e-13 else None

@@ -188,4 +188,81 @@ def kkt_polish(grad: GradFn, x0: np.ndarray, t0: np.ndarray, b: np.ndarray, rows
                            value[act], [x.sum() - 1.0]])
     resid = float(np.max(np.abs(stat)))
     return x, resid, lam
-__all__ = ["budget_residual", "kkt_polish", "newton_polish", "tail_polish"]
+
+
+
+def kkt_tail_polish(losses_jacobian: np.ndarray, q0: np.ndarray, cap: float, x0: np.ndarray, t0: np.ndarray,
+                    b: np.ndarray, rows: dict, *, max_iter: int = 30):
+    """``kkt_polish`` for a tail measure (the CVaR at ``cap`` of losses M x, as ``tail_polish``): the subgradient
+    M'q with q = cap on the tail, free on the scenarios at the VaR level (their losses equal zeta), 0 elsewhere, and
+    the square system
+        M'q - lambda b / x + jx_A' mu = 0,  jt_A' mu = 0,  M_F x = zeta,  sum q = 1,  c_A(x, t) = 0,  1'x = 1
+    in (x, t, q_F, zeta, mu, lambda) solved by Newton; accepted only when the tail split and the constraints are
+    consistent at the root (a certified KKT point). Returns (x, residual, lambda, M'q) or None."""
+    m = losses_jacobian
+    jx, jt, c0, eq = rows["jx"], rows["jt"], rows["c0"], rows["eq"]
+    n, k = x0.shape[0], t0.shape[0]
+    q0 = q0 / q0.sum()
+    upper = q0 >= cap * (1.0 - 1e-6) if cap < 1.0 else np.zeros(q0.shape[0], dtype=bool)
+    tied = np.flatnonzero((q0 > cap * 1e-6) & ~upper)
+    act = eq | (jx @ x0 + jt @ t0 + c0 >= -1e-7)
+    ax, at, ac = jx[act], jt[act], c0[act]
+    nf, na = tied.shape[0], ax.shape[0]
+    nz = 1 if nf else 0  # no scenario at the VaR level: q is fixed (cap on the tail), no zeta, sum q = 1 holds
+    q_fixed = np.where(upper, cap, 0.0)
+    mf = m[tied]
+    x, t, qf = x0 / x0.sum(), t0 / x0.sum(), q0[tied].copy()
+    zeta = float(np.mean(mf @ x)) if nf else 0.0
+    g = m.T @ (q_fixed + np.bincount(tied, qf, q0.shape[0]))
+    lhs = np.vstack([np.hstack([-(b / x)[:, None], ax.T]), np.hstack([np.zeros((k, 1)), at.T])])
+    sol = np.linalg.lstsq(lhs, -np.concatenate([g, np.zeros(k)]), rcond=None)[0]
+    lam, mu = float(sol[0]), sol[1:]
+    size = n + k + nf + nz + na + 1
+    for _ in range(max_iter):
+        q = q_fixed.copy()
+        q[tied] = qf
+        g = m.T @ q
+        res = np.concatenate([g - lam * b / x + ax.T @ mu, at.T @ mu, mf @ x - zeta, [q.sum() - 1.0] * nz,
+                              ax @ x + at @ t + ac, [x.sum() - 1.0]])
+        if np.max(np.abs(res)) < 1e-15:
+            break
+        jac = np.zeros((size, size))
+        o_q, o_z, o_mu = n + k, n + k + nf, n + k + nf + nz
+        jac[:n, :n] = np.diag(lam * b / x**2)
+        jac[:n, o_q:o_z] = mf.T
+        jac[:n, o_mu:o_mu + na] = ax.T
+        jac[:n, -1] = -b / x
+        jac[n:n + k, o_mu:o_mu + na] = at.T
+        if nf:
+            jac[o_q:o_z, :n] = mf
+            jac[o_q:o_z, o_z] = -1.0
+            jac[o_z, o_q:o_z] = 1.0
+        jac[o_mu:o_mu + na, :n] = ax
+        jac[o_mu:o_mu + na, n:n + k] = at
+        jac[-1, :n] = 1.0
+        step = np.linalg.lstsq(jac, -res, rcond=None)[0]
+        x, t = x + step[:n], t + step[n:n + k]
+        qf, zeta = qf + step[o_q:o_z], zeta + (step[o_z] if nf else 0.0)
+        mu, lam = mu + step[o_mu:o_mu + na], lam + step[-1]
+        if np.any(x * np.sign(x0) <= 0):
+            return None
+    q = q_fixed.copy()
+    q[tied] = qf
+    losses = m @ x
+    rest = np.ones(q.shape[0], dtype=bool)
+    rest[tied] = False
+    rest &= ~upper
+    if not nf:  # the VaR level lies anywhere between the tail's smallest loss and the largest of the rest
+        zeta = 0.5 * (float(losses[upper].min()) + float(losses[~upper].max())) if upper.any() else float(losses.max())
+    span = max(abs(zeta), float(np.abs(losses).max()))
+    value = jx @ x + jt @ t + c0
+    unit = lam * float(b.sum())
+    if (lam <= 0 or np.any(qf < -1e-12) or np.any(qf > cap + 1e-12) or np.any(losses[upper] < zeta - 1e-9 * span)
+            or np.any(losses[rest] > zeta + 1e-9 * span) or np.any(mu[~eq[act]] < -1e-12 * unit)
+            or np.any(value[~act] > 1e-12)):
+        return None
+    g = m.T @ q
+    stat = np.concatenate([x * (g - lam * b / x + ax.T @ mu) / unit, at.T @ mu * np.max(np.abs(x)) / unit,
+                           value[act], [x.sum() - 1.0, q.sum() - 1.0]])
+    return x, float(np.max(np.abs(stat))), lam, g
+__all__ = ["budget_residual", "kkt_polish", "kkt_tail_polish", "newton_polish", "tail_polish"]

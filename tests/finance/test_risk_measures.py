@@ -153,9 +153,9 @@ def test_estimator_takes_every_measure_and_its_level(riskfolio_data):
         qrp.RiskParity(risk_measure="var").fit(riskfolio_data)
 
 
-def test_richard_roncalli_in_two_conic_solves_for_smooth_measures():
-    """Issue 23.1: for volatility and semi-deviation the constrained (Richard-Roncalli) problem takes two conic solves
-    and Newton's method on its KKT system with lambda (certified), instead of Brent's method on lambda."""
+def test_richard_roncalli_in_two_conic_solves():
+    """Issue 23.1: for volatility, semi-deviation and CVaR the constrained (Richard-Roncalli) problem takes two conic
+    solves and Newton's method on its KKT system with lambda (certified), instead of Brent's method on lambda."""
     from tests.finance.test_constrained import C1, COV
 
     res = constrained_risk_budgeting(COV, linear_constraints=(C1, [-0.3]))
@@ -168,4 +168,11 @@ def test_richard_roncalli_in_two_conic_solves_for_smooth_measures():
     assert semi.stats["conic_solves"] == 2 and semi.converged and semi.weights[:3].sum() <= 0.2 + 1e-12
     cvar = constrained_risk_budgeting(returns=riskfolio_returns(), risk_measure="cvar",
                                       groups={"g": ([0, 1, 2], None, 0.2)})
-    assert cvar.stats["conic_solves"] > 2 and cvar.converged  # a kinked measure: Brent's method
+    assert cvar.stats["conic_solves"] == 2 and cvar.converged and cvar.stats["kkt_residual"] <= 1e-12
+    mad = constrained_risk_budgeting(returns=riskfolio_returns(), risk_measure="mean_absolute_deviation",
+                                     groups={"g": ([0, 1, 2], None, 0.2)})
+    assert mad.stats["conic_solves"] > 2 and mad.converged  # no Newton step for this kinked measure: Brent
+    # the same portfolio as Brent's method on lambda gives (the default path before; pyrb's Table 9 case 1)
+    from tests.finance.test_constrained import PYRB
+
+    np.testing.assert_allclose(res.weights * 100, PYRB[1][1], atol=1e-3)
