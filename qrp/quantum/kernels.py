@@ -177,22 +177,59 @@ def phase_layer(re, im, d, gamma):  # pragma: no cover - compiled
     _phase_libm(re, im, d, gamma)
 
 
-@numba.njit(cache=True, nogil=True)
-def mixer_expectation(lre, lim, pre, pim, h):  # pragma: no cover - compiled
-    """sum_q <lambda| h_q |psi> (complex) for split vectors lambda = lre + i lim, psi = pre + i pim and the per-qubit
-    2x2 Hermitian generators ``h`` ((n, 2, 2) complex): one pass over the amplitude pairs of each qubit."""
-    n = h.shape[0]
-    total = 0j
-    for q in range(n):
-        h00, h01, h10, h11 = h[q, 0, 0], h[q, 0, 1], h[q, 1, 0], h[q, 1, 1]
-        m = 1 << q
-        for k in range(pre.shape[0] >> 1):
-            i = ((k >> q) << (q + 1)) | (k & (m - 1))
-            j = i | m
-            a = complex(pre[i], pim[i])
-            b = complex(pre[j], pim[j])
-            total += complex(lre[i], -lim[i]) * (h00 * a + h01 * b) + complex(lre[j], -lim[j]) * (h10 * a + h11 * b)
+@numba.njit(cache=True, nogil=True, fastmath=True)
+def _pair_imag(lri, lii, pri, pii, lrj, lij, prj, pij, h):  # pragma: no cover - compiled
+    """sum_t Im[conj(l_i)(h00 p_i + h01 p_j) + conj(l_j)(h10 p_i + h11 p_j)], h = 8 reals as ``real_matrices``."""
+    a0, a1, b0, b1, c0, c1, e0, e1 = h[0], h[1], h[2], h[3], h[4], h[5], h[6], h[7]
+    total = 0.0
+    for t in range(pri.shape[0]):
+        xr = pri[t]
+        xi = pii[t]
+        yr = prj[t]
+        yi = pij[t]
+        zr = a0 * xr - a1 * xi + b0 * yr - b1 * yi
+        zi = a0 * xi + a1 * xr + b0 * yi + b1 * yr
+        wr = c0 * xr - c1 * xi + e0 * yr - e1 * yi
+        wi = c0 * xi + c1 * xr + e0 * yi + e1 * yr
+        total += lri[t] * zi - lii[t] * zr + lrj[t] * wi - lij[t] * wr
     return total
+
+
+@numba.njit(cache=True, nogil=True)
+def mixer_imag(lre, lim, pre, pim, hr):  # pragma: no cover - compiled
+    """Im sum_q <lambda| h_q |psi> for split vectors lambda = lre + i lim, psi = pre + i pim and the per-qubit 2x2
+    generators ``hr`` ((n, 8): ``real_matrices``): one pass over the amplitude pairs of each qubit (contiguous runs,
+    or strided slices for the qubits below MIN_RUN, as ``_low_pass``)."""
+    size = pre.shape[0]
+    total = 0.0
+    for q in range(hr.shape[0]):
+        m = 1 << q
+        if m >= MIN_RUN:
+            for i in range(0, size, 2 * m):
+                j = i + m
+                total += _pair_imag(lre[i:j], lim[i:j], pre[i:j], pim[i:j], lre[j:j + m], lim[j:j + m],
+                                    pre[j:j + m], pim[j:j + m], hr[q])
+        else:
+            for off in range(m):
+                i = off
+                j = off + m
+                total += _pair_imag(lre[i::2 * m], lim[i::2 * m], pre[i::2 * m], pim[i::2 * m], lre[j::2 * m],
+                                    lim[j::2 * m], pre[j::2 * m], pim[j::2 * m], hr[q])
+    return total
+
+
+@numba.njit(cache=True, nogil=True, fastmath=True)
+def diagonal_inner(lre, lim, pre, pim, d):  # pragma: no cover - compiled
+    """(Im <lambda|diag(d)|psi>, <psi|diag(d)|psi>, <psi|psi>) without temporaries (summed in any order)."""
+    cross = 0.0
+    value = 0.0
+    norm = 0.0
+    for x in range(pre.shape[0]):
+        w = pre[x] * pre[x] + pim[x] * pim[x]
+        cross += d[x] * (lre[x] * pim[x] - lim[x] * pre[x])
+        value += d[x] * w
+        norm += w
+    return cross, value, norm
 
 
 def real_matrices(u: np.ndarray) -> np.ndarray:
@@ -243,5 +280,6 @@ def reference_layer(psi, d, gamma, u, block_qubits):  # pragma: no cover - compi
         _mix_pass(psi, 0, size, q, u[q])
 
 
-__all__ = ["BLOCK_QUBITS", "GROUP_QUBITS", "LOW_QUBITS", "PHASE_POLY_LIMIT", "TILE", "mixer_expectation",
+__all__ = ["BLOCK_QUBITS", "GROUP_QUBITS", "LOW_QUBITS", "PHASE_POLY_LIMIT", "TILE", "diagonal_inner",
+           "mixer_imag",
            "phase_layer", "real_matrices", "reference_layer", "split_layer", "sweeps"]

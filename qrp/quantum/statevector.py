@@ -38,7 +38,14 @@ import os
 import numba
 import numpy as np
 
-from qrp.quantum.kernels import PHASE_POLY_LIMIT, mixer_expectation, phase_layer, real_matrices, split_layer
+from qrp.quantum.kernels import (
+    PHASE_POLY_LIMIT,
+    diagonal_inner,
+    mixer_imag,
+    phase_layer,
+    real_matrices,
+    split_layer,
+)
 from qrp.quantum.mixers import initial_state, mixer_matrices
 
 #: Bytes per basis state the memory guard assumes for the fast path. The arrays are a complex128 state, float64
@@ -174,21 +181,21 @@ def expectation_gradient(diagonal: np.ndarray, gammas, betas, mixer) -> tuple[fl
     ``hamiltonians()``. Cost: about three evolutions plus n pair passes a layer."""
     gammas, betas = np.asarray(gammas, dtype=np.float64), np.asarray(betas, dtype=np.float64)
     p = gammas.shape[0]
-    h = mixer.hamiltonians()
+    h = real_matrices(mixer.hamiltonians())
     re, im = mixer.initial_split()
     evolve_split(re, im, diagonal, gammas, betas, mixer.matrices)
-    value = cvar(diagonal, re * re + im * im, 1.0)
-    lre, lim = diagonal * re, diagonal * im
+    lre, lim = diagonal * re, diagonal * im  # 32 bytes per amplitude with the state; no other 2^n temporaries
+    value, norm = diagonal_inner(lre, lim, re, im, diagonal)[1:]
     grad = np.empty(2 * p)
     for layer in range(p - 1, -1, -1):
-        grad[p + layer] = 2.0 * mixer_expectation(lre, lim, re, im, h).imag
+        grad[p + layer] = 2.0 * mixer_imag(lre, lim, re, im, h)
         undo = real_matrices(mixer.matrices(-float(betas[layer])))
         for x, y in ((re, im), (lre, lim)):
             split_layer(x, y, diagonal, 0.0, undo, False, False)
-        grad[layer] = 2.0 * float(diagonal @ (lre * im - lim * re))
+        grad[layer] = 2.0 * diagonal_inner(lre, lim, re, im, diagonal)[0]
         for x, y in ((re, im), (lre, lim)):
             phase_layer(x, y, diagonal, -float(gammas[layer]))
-    return value, grad
+    return value / norm, grad
 
 
 def probabilities(psi: np.ndarray) -> np.ndarray:
