@@ -92,25 +92,7 @@ from qrp.discrete.box import (
 from qrp.discrete.encodings import Encoding, domain_wall_weights, penalty_terms
 from qrp.discrete.export import MAX_PAIRWISE_EXPORT_QUBITS
 from qrp.discrete.options import DEFAULTS, Discretization
-
-
-def _log_surrogate(budgets, lo, hi, bits: int, log_fit: str) -> np.ndarray:
-    """(N, 3) coefficients (q0, q1, q2) of q_i(y) = q0 + q1 d + q2 d^2, d = y - lo_i, standing for -b_i log y."""
-    d = hi - lo
-    if log_fit == "taylor":
-        c = 0.5 * (lo + hi)
-        r = c - lo  # expansion point in d
-        q2 = budgets / (2.0 * c * c)
-        return np.column_stack([-budgets * np.log(c) + budgets * r / c + q2 * r * r, -budgets / c - 2.0 * q2 * r, q2])
-    levels = 2**bits
-    t = np.arange(levels) / (levels - 1)  # levels as t in [0, 1]: y = lo + d t
-    deg = 2 if levels > 2 else 1
-    design = np.vander(t, deg + 1, increasing=True)  # (L, deg + 1)
-    rel = -budgets[:, None] * np.log1p((d / lo)[:, None] * t[None, :])  # -b log(y / lo), (N, L)
-    p = rel @ np.linalg.pinv(design).T  # least squares, (N, deg + 1) in powers of t
-    if deg == 1:
-        p = np.column_stack([p, np.zeros(len(lo))])
-    return np.column_stack([p[:, 0] - budgets * np.log(lo), p[:, 1] / d, p[:, 2] / (d * d)])
+from qrp.discrete.surrogate import log_surrogate
 
 
 class DiscreteProblem:
@@ -147,7 +129,7 @@ class DiscreteProblem:
         #: domain_wall's penalty weight lambda_i per asset (``qrp.discrete.encodings``), None for the others
         self.encoding_penalty = None
         if formulation == "log_barrier":
-            self.log_coef = _log_surrogate(budgets, self._lo, self._hi, self.bits, log_fit)
+            self.log_coef = log_surrogate(budgets, self._lo, self._hi, self.bits, log_fit)
             self.penalty_weight = 0.0
             if self.encoding.has_penalty:
                 c = 0.5 * (self._lo + self._hi)
