@@ -7,7 +7,8 @@ import shutil
 import numpy as np
 import pytest
 
-from qrp.core.registry import available_solvers, int_option, register_solver, unregister_solver
+from qrp.core.options import int_option
+from qrp.core.registry import available_solvers, register_solver, unregister_solver
 from qrp.discrete.options import discrete_options
 from qrp.discrete.refine import SampleResult
 

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cached_property
 from numbers import Real
@@ -38,150 +38,15 @@ from typing import Any
 import numpy as np
 
 from qrp.core.extras import missing_extra
-from qrp.core.validation import finite_float, plain, positive_int
+from qrp.core.options import Option, OptionTable, Settings, check_options, choice_option, real_option
+from qrp.core.validation import positive_int
 
 KINDS = ("classical", "discrete")
 #: The driver every discrete solver runs through: ``solve(spec, cov, budgets, *, tol, max_iter, seed, options)``.
 DISCRETE_DRIVER = "qrp.discrete.driver:solve_discrete"
-
-
-@dataclass(frozen=True)
-class Option:
-    """One declared solver option. ``check(value)`` returns the validated (normalized) value or raises
-    ``ValueError`` naming the option; it does no solver work. ``default`` is what an absent option means; an
-    option whose default is None ("automatic" / "none") accepts None without calling ``check``."""
-
-    name: str
-    default: Any
-    check: Callable[[Any], Any]
-    doc: str = ""
-
-
-# ---- option constructors: a declaration is one line ---------------------------------------------------------
-def int_option(name: str, default: int | None, doc: str = "", *, minimum: int = 1,
-               maximum: int | None = None) -> Option:
-    """An integer option in [minimum, maximum]."""
-
-    def check(value):
-        v = positive_int(value, name, minimum=minimum)
-        if maximum is not None and v > maximum:
-            raise ValueError(f"{name} must be an integer <= {maximum}, got {plain(value)!r}")
-        return v
-
-    return Option(name, default, check, doc)
-
-
-def real_option(name: str, default: float | None, doc: str = "", *, low: float = 0.0, high: float = np.inf,
-                low_open: bool = True, high_open: bool = False) -> Option:
-    """A finite real option in the interval (low, high] (openness of each end as given)."""
-    interval = f"{'(' if low_open else '['}{low:g}, {high:g}{')' if high_open or high == np.inf else ']'}"
-
-    def check(value):
-        v = finite_float(value)  # any finite numbers.Real (Fraction too), not bool
-        bad = v is None or v < low or (low_open and v == low) or v > high or (high_open and v == high)
-        if bad:
-            raise ValueError(f"{name} must be a finite number in {interval}, got {plain(value)!r}")
-        return v
-
-    return Option(name, default, check, doc)
-
-
-def choice_option(name: str, default: str, choices: tuple[str, ...], doc: str = "") -> Option:
-    """One of ``choices`` (strings)."""
-
-    def check(value):
-        if not isinstance(value, str) or value not in choices:
-            raise ValueError(f"{name} must be one of {choices}, got {plain(value)!r}")
-        return value
-
-    return Option(name, default, check, doc)
-
-
-def bool_option(name: str, default: bool, doc: str = "") -> Option:
-    """True or False (not 0 / 1)."""
-
-    def check(value):
-        if not isinstance(value, (bool, np.bool_)):
-            raise ValueError(f"{name} must be True or False, got {plain(value)!r}")
-        return bool(value)
-
-    return Option(name, default, check, doc)
-
-
-def check_options(table: tuple[Option, ...], options: Mapping[str, Any], *, owner: str, extra: bool = False,
-                  fill: bool = True) -> dict[str, Any]:
-    """``options`` checked against ``table``: each value through its option's ``check`` (None accepted without a
-    check where the default is None), absent ones filled with their defaults when ``fill``; an unknown name is a
-    ``ValueError`` naming ``owner`` and the accepted names, unless ``extra`` (then passed through unchecked)."""
-    names = [o.name for o in table]
-    unknown = sorted(set(options) - set(names))
-    if unknown and not extra:
-        raise ValueError(f"{owner} does not take option(s) {unknown}; it takes {sorted(names)}")
-    out = {}
-    for o in table:
-        if o.name not in options and not fill:
-            continue
-        value = options.get(o.name, o.default)
-        out[o.name] = None if value is None and o.default is None else o.check(value)
-    out.update({k: options[k] for k in unknown})
-    return out
-
-
-class OptionTable(tuple):
-    """A solver's declared options (a tuple of ``Option``) with what a plain tuple cannot say:
-
-    ``joint(values: dict) -> None``: the cross-field check (e.g. QAOA's noise needs shots), run once by
-    ``SolverSpec.validate_options`` after every option's own ``check``; it raises ``ValueError`` and does no
-    solver work. ``shared``: a frozen dataclass whose fields are some of the options (the discrete solvers'
-    ``Discretization``); the validated ``Settings`` then carries them as that type (``Settings.shared``), the
-    rest as the solver's own dataclass (``Settings.own``)."""
-
-    joint: Callable[[dict[str, Any]], None] | None
-    shared: type | None
-
-    def __new__(cls, options=(), *, joint=None, shared=None):
-        table = super().__new__(cls, options)
-        table.joint, table.shared = joint, shared
-        return table
-
-
-@dataclass(frozen=True, eq=False)
-class Settings(Mapping):
-    """A solver's validated options, frozen: ``SolverSpec.validate_options``'s result.
-
-    A read-only mapping {option: validated value} (declared order; ``extra`` pass-through options last), typed
-    behind it: ``shared`` is the table's shared section (a ``Discretization`` for the discrete solvers, else None)
-    and ``own`` the solver's own options as a frozen dataclass built from its ``Option`` table. Every check,
-    cross-field ones included, has run; nothing downstream checks again."""
-
-    solver: str
-    own: Any
-    shared: Any = None
-    extra: Mapping[str, Any] = dataclasses.field(default_factory=lambda: MappingProxyType({}))
-
-    def _parts(self):
-        return (self.shared, self.own) if self.shared is not None else (self.own,)
-
-    def __getitem__(self, key: str) -> Any:
-        for part in self._parts():
-            if key in part.__dataclass_fields__:
-                return getattr(part, key)
-        return self.extra[key]
-
-    def __iter__(self) -> Iterator[str]:
-        for part in self._parts():
-            yield from part.__dataclass_fields__
-        yield from self.extra
-
-    def __len__(self) -> int:
-        return sum(len(p.__dataclass_fields__) for p in self._parts()) + len(self.extra)
-
-    def __repr__(self) -> str:
-        return f"Settings({self.solver!r}, {dict(self)!r})"
-
-    def own_options(self) -> dict[str, Any]:
-        """The solver's own options and the pass-through ones (what its factory is called with)."""
-        return {**{f: getattr(self.own, f) for f in self.own.__dataclass_fields__}, **self.extra}
+#: The composites every discrete solver can be wrapped in: each an ``OptionTable`` path whose options join every
+#: discrete solver's table (dimod's composite pattern: the composite's parameters beside its child's).
+DISCRETE_COMPOSITES = ("qrp.discrete.decompose:BLOCK_OPTIONS",)
 
 
 def _load(path: str) -> Any:
@@ -227,10 +92,14 @@ class SolverSpec:
         return self.target if callable(self.target) else _load(self.target)
 
     @cached_property
-    def options(self) -> tuple[Option, ...]:
-        """The declared options (loaded on first use when declared as a path)."""
+    def options(self) -> OptionTable:
+        """The declared options (loaded on first use when declared as a path); a discrete solver's also hold the
+        options of the composites it can be wrapped in (``DISCRETE_COMPOSITES``: the block decomposition)."""
         table = _load(self.option_table) if isinstance(self.option_table, str) else self.option_table
-        table = table if isinstance(table, OptionTable) else tuple(table)
+        table = table if isinstance(table, OptionTable) else OptionTable(table)
+        if self.kind == "discrete":
+            for path in DISCRETE_COMPOSITES:
+                table = table + _load(path)
         names = [o.name for o in table]
         if len(set(names)) != len(names) or not all(isinstance(o, Option) for o in table):
             raise ValueError(f"solver {self.name!r}: options must be Options with distinct names, got {names}")
@@ -260,28 +129,25 @@ class SolverSpec:
                                             extra=self.extra_options))
 
     @cached_property
-    def settings_type(self) -> tuple[type | None, type]:
-        """(the shared section's dataclass or None, the solver's own settings dataclass): the own one is built
-        from the option table, one frozen field per option not in the shared section, defaulting as declared."""
-        shared = getattr(self.options, "shared", None)
-        names = set() if shared is None else {f.name for f in dataclasses.fields(shared)}
+    def settings_type(self) -> type:
+        """The solver's own settings dataclass, built from its option table: one frozen field per option outside
+        the table's sections, defaulting as declared."""
+        names = {n for section in self.options.sections for n in section.names()}
         fields = [(o.name, Any, dataclasses.field(default=o.default)) for o in self.options if o.name not in names]
         cls_name = "".join(part.title() for part in self.name.split("_") if part.isidentifier()) + "Settings"
-        return shared, dataclasses.make_dataclass(cls_name or "SolverSettings", fields, frozen=True)
+        return dataclasses.make_dataclass(cls_name or "SolverSettings", fields, frozen=True)
 
     def _settings(self, values: dict[str, Any]) -> Settings:
         """``Settings`` of checked ``values`` (every declared option present), after the cross-field check."""
-        joint = getattr(self.options, "joint", None)
-        if joint is not None:
-            joint(values)
-        shared_type, own_type = self.settings_type
-        shared = None
-        if shared_type is not None:
-            shared = shared_type(**{f.name: values[f.name] for f in dataclasses.fields(shared_type)})
+        table = self.options
+        if table.joint is not None:
+            table.joint(values)
+        sections = tuple(cls(**{n: values[n] for n in cls.names()}) for cls in table.sections)
+        own_type = self.settings_type
         own = own_type(**{f.name: values[f.name] for f in dataclasses.fields(own_type)})
-        declared = {o.name for o in self.options}
-        extra = MappingProxyType({k: v for k, v in values.items() if k not in declared})
-        return Settings(self.name, own, shared, extra)
+        order = tuple(o.name for o in table)
+        extra = MappingProxyType({k: v for k, v in values.items() if k not in order})
+        return Settings(self.name, own, sections, extra, order)
 
     def qubit_limit(self, settings: Mapping[str, Any]) -> int | None:
         """The declared ``max_qubits`` evaluated on validated ``settings``: the largest number of binary variables

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from qrp.core.registry import Option, int_option
+from qrp.core.options import Option, int_option
 from qrp.core.result import Resources
 from qrp.core.validation import MAX_SAMPLES, bounded_int, check_memory
 from qrp.discrete.exact import best_sample

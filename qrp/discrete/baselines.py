@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from qrp.core.registry import bool_option, int_option
+from qrp.core.options import bool_option, int_option
 from qrp.core.result import Resources
 from qrp.discrete.exact import best_sample
 from qrp.discrete.options import factory_values, solver_table

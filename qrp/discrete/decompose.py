@@ -33,17 +33,21 @@ single variables and hand a plain BQM to a dimod sampler, while a block here mus
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 from scipy.cluster.hierarchy import leaves_list, linkage
 from scipy.spatial.distance import squareform
 
+from qrp.core.options import OptionSection, OptionTable, choice_option, declare, int_option
 from qrp.core.result import Resources
-from qrp.core.validation import MAX_ROUNDS, bounded_int, positive_int
-from qrp.discrete.options import BLOCK_ORDERS, DEFAULTS
+from qrp.core.validation import MAX_ROUNDS
 from qrp.discrete.problem import DiscreteProblem
 from qrp.discrete.refine import SampleResult, round_seeds
+
+#: How blocks are chosen (module docstring).
+BLOCK_ORDERS = ("energy_impact", "correlation")
 
 
 def check_formulation(formulation: str) -> None:
@@ -113,65 +117,115 @@ def _impact_block(problem, x, visited: np.ndarray, k: int) -> np.ndarray:
     return np.concatenate([fresh, ranked[visited[ranked]]])[:k]
 
 
-def block_sampler(inner, *, block_size: int, block_order: str = DEFAULTS.block_order,
-                  block_sweeps: int = DEFAULTS.block_sweeps):
-    """A ``qrp.refine`` sample solver that solves each round's problem by sweeping ``inner`` (any sample solver)
-    over blocks of ``block_size`` assets (module docstring). ``inner``'s state (e.g. QAOA angles) is handed from
-    block to block and round to round; its resources are summed. Block b of a round gets the seed
-    ``round_seeds(seed, sweeps * blocks)[b]``."""
-    block_size = positive_int(block_size, "block_size")
-    if block_order not in BLOCK_ORDERS:
-        raise ValueError(f"block_order must be one of {BLOCK_ORDERS}, got {block_order!r}")
-    block_sweeps = bounded_int(block_sweeps, "block_sweeps", maximum=MAX_ROUNDS)
-    orders: dict[int, np.ndarray] = {}
+@dataclass(frozen=True)
+class Blocks(OptionSection):
+    """The block decomposition's options, owned by the composite (``BlockComposite``); the registry adds them to
+    every discrete solver's table (``qrp.core.registry.DISCRETE_COMPOSITES``).
 
-    def sample_solver(problem, *, seed, state) -> SampleResult:
+    Attributes
+    ----------
+    block_size : None (solve each round's problem whole) or k: sweep the solver over blocks of k assets, the others
+        fixed (log_barrier, binary encoding); each solve then has k K qubits.
+    block_order : how blocks are chosen: "energy_impact" (as dwave-hybrid's EnergyImpactDecomposer) or
+        "correlation" (runs of correlated assets).
+    block_sweeps : sweeps over the blocks per round at most (fewer when a sweep changes nothing).
+    """
+
+    block_size: int | None = declare(int_option("block_size", None, "assets per block (None: no decomposition)"))
+    block_order: str = declare(choice_option("block_order", "energy_impact", BLOCK_ORDERS, "how blocks are chosen"))
+    block_sweeps: int = declare(int_option("block_sweeps", 4, "sweeps over the blocks per round at most",
+                                           maximum=MAX_ROUNDS))
+
+
+#: The composite's option table (its section ``Blocks``), joined to every discrete solver's by the registry.
+BLOCK_OPTIONS = OptionTable(Blocks.options(), sections=(Blocks,))
+
+
+def block_assets(n_assets: int, block_size: int | None) -> int:
+    """k, the assets of each solve: min(N, block_size), or N without the decomposition (the one place)."""
+    return n_assets if block_size is None else min(n_assets, block_size)
+
+
+def check_blocks(formulation: str, encoding: str = "binary") -> None:
+    """``ValueError`` unless the decomposition can run on the problem: log_barrier (``check_formulation``), binary."""
+    check_formulation(formulation)
+    if encoding != "binary":
+        raise ValueError(f"block_size= (block decomposition) runs the binary encoding only, got encoding={encoding!r}")
+
+
+class BlockComposite:
+    """A composite sample solver (dimod's pattern: a sampler wrapping a child sampler, owning its own parameters):
+    solves each round's problem by sweeping ``child`` (any sample solver) over blocks of ``blocks.block_size``
+    assets (module docstring). ``blocks``: validated ``Blocks`` (trusted, not checked again). ``child``'s state (e.g.
+    QAOA angles) is handed from block to block and round to round; its resources are summed. Block b of a round gets
+    the seed ``round_seeds(seed, sweeps * blocks)[b]``."""
+
+    def __init__(self, child, blocks: Blocks):
+        self.child, self.blocks = child, blocks
+        self._orders: dict[int, np.ndarray] = {}
+
+    def _order(self, problem) -> np.ndarray:
+        """The correlation order of ``problem``'s covariance (computed once per covariance: successive rounds)."""
+        if id(problem.cov) not in self._orders:
+            self._orders.clear()
+            self._orders[id(problem.cov)] = correlation_order(problem.cov)
+        return self._orders[id(problem.cov)]
+
+    def _block(self, problem, x, visited, sweep: int, b: int, k: int) -> np.ndarray:
+        if self.blocks.block_order == "correlation":
+            shift = (k // 2) * (sweep % 2)
+            return self._order(problem)[(shift + b * k + np.arange(k)) % problem.n_assets]
+        return _impact_block(problem, x, visited, k)
+
+    def __call__(self, problem, *, seed, state) -> SampleResult:
         check_formulation(problem.formulation)
         t0 = time.perf_counter()
-        n_assets, k = problem.n_assets, min(block_size, problem.n_assets)
+        n_assets, k, sweeps_max = problem.n_assets, block_assets(problem.n_assets, self.blocks.block_size), \
+            self.blocks.block_sweeps
         n_blocks = -(-n_assets // k)
-        seeds, _ = round_seeds(seed, block_sweeps * n_blocks)
-        if block_order == "correlation" and id(problem.cov) not in orders:
-            orders.clear()
-            orders[id(problem.cov)] = correlation_order(problem.cov)
+        seeds, _ = round_seeds(seed, sweeps_max * n_blocks)
         x = centre_sample(problem)
-        solved = improved = sweeps = 0
-        ground = []
-        resources = Resources()
-        for sweep in range(block_sweeps):
-            sweeps += 1
-            changed = False
+        tally = {"solved": 0, "improved": 0, "sweeps": 0, "ground": [], "resources": Resources()}
+        for sweep in range(sweeps_max):
+            tally["sweeps"] += 1
             visited = np.zeros(n_assets, dtype=bool)
+            changed = False
             for b in range(n_blocks):
-                if block_order == "correlation":
-                    shift = (k // 2) * (sweep % 2)
-                    block = orders[id(problem.cov)][(shift + b * k + np.arange(k)) % n_assets]
-                else:
-                    block = _impact_block(problem, x, visited, k)
+                block = self._block(problem, x, visited, sweep, b, k)
                 visited[block] = True
-                sub = BlockProblem(problem, block, problem.values(x))
-                res = inner(sub, seed=seeds[sweep * n_blocks + b], state=state)
-                state = res.state
-                solved += 1
-                if res.stats.get("ground_state") is not None:
-                    ground.append(bool(res.stats["ground_state"]))
-                resources += res.resources
-                cur = x[sub.parent_bits]
-                new = np.asarray(res.sample, dtype=np.int64)
-                e_new, e_cur = sub.relative_energies(np.stack([new, cur]))
-                if e_new < e_cur:
-                    x[sub.parent_bits] = new
-                    changed = True
-                    improved += 1
+                state, improved = self._solve_block(problem, x, block, seeds[sweep * n_blocks + b], state, tally)
+                changed |= improved
             if not changed:
                 break
         stats: dict[str, Any] = {
-            "block_size": k, "block_order": block_order, "block_qubits": k * problem.bits, "sweeps_run": sweeps,
-            "blocks_solved": solved, "blocks_improved": improved, "wall_time": time.perf_counter() - t0,
+            "block_size": k, "block_order": self.blocks.block_order, "block_qubits": k * problem.bits,
+            "sweeps_run": tally["sweeps"], "blocks_solved": tally["solved"], "blocks_improved": tally["improved"],
+            "wall_time": time.perf_counter() - t0,
         }
-        if ground:
-            stats["block_ground_state_fraction"] = float(np.mean(ground))
-        return SampleResult(x, problem.energy(x), stats, state, resources)
+        if tally["ground"]:
+            stats["block_ground_state_fraction"] = float(np.mean(tally["ground"]))
+        return SampleResult(x, problem.energy(x), stats, state, tally["resources"])
 
-    return sample_solver
+    def _solve_block(self, problem, x, block, seed, state, tally) -> tuple[Any, bool]:
+        """Solve one block with the child; keep its answer in ``x`` (in place) when it lowers the energy. Returns
+        (the child's state, whether x changed)."""
+        sub = BlockProblem(problem, block, problem.values(x))
+        res = self.child(sub, seed=seed, state=state)
+        tally["solved"] += 1
+        if res.stats.get("ground_state") is not None:
+            tally["ground"].append(bool(res.stats["ground_state"]))
+        tally["resources"] += res.resources
+        new = np.asarray(res.sample, dtype=np.int64)
+        e_new, e_cur = sub.relative_energies(np.stack([new, x[sub.parent_bits]]))
+        if e_new < e_cur:
+            x[sub.parent_bits] = new
+            tally["improved"] += 1
+            return res.state, True
+        return res.state, False
 
+
+def block_sampler(inner, *, block_size: int, block_order: str = "energy_impact", block_sweeps: int = 4):
+    """``BlockComposite`` around ``inner`` from raw options (each checked here by its ``Blocks`` declaration): for
+    direct use; the driver builds the composite from the solver's validated settings."""
+    return BlockComposite(inner, Blocks.validated(block_size=block_size, block_order=block_order,
+                                                  block_sweeps=block_sweeps))

@@ -4,9 +4,9 @@ A discrete solver is registered as a sample-solver factory plus its option table
 options and its own). ``solve_discrete`` takes the solver's validated ``Settings`` as they are (nothing is checked
 again), reconciles ``rounds`` with ``max_iter``, lays the solve out with ``qrp.discrete.plan.plan`` (which refuses a
 problem beyond the solver's qubit limit before any work; with ``block_size=k``, the limit applies to one block of k
-assets), builds the sample solver once (``build_sample_solver``: wrapped in ``qrp.discrete.decompose.block_sampler``
-when the plan has blocks) and runs the refinement loop (``qrp.discrete.refine.run_refinement``) with it. Solvers
-never copy the discretization signature.
+assets), builds the sample solver once (``build_sample_solver``: wrapped in the composite
+``qrp.discrete.decompose.BlockComposite`` when the plan has blocks) and runs the refinement loop
+(``qrp.discrete.refine.run_refinement``) with it. Solvers never copy the discretization signature.
 """
 
 from __future__ import annotations
@@ -18,26 +18,25 @@ from typing import Any
 import numpy as np
 
 from qrp.core.result import SolverOutput
-from qrp.discrete.decompose import block_sampler
+from qrp.discrete.decompose import BlockComposite, Blocks
 from qrp.discrete.options import Discretization, discretization_of
 from qrp.discrete.plan import Plan, plan
 from qrp.discrete.refine import SampleSolver, run_refinement
 
 
 def factory_options(settings: Mapping[str, Any]) -> dict[str, Any]:
-    """What a solver's factory is called with: its validated options other than the shared discretization ones."""
-    shared = set(Discretization.names())
+    """What a solver's factory is called with: its validated options other than the discretization's and the
+    composites' (``Discretization``, ``Blocks``)."""
+    shared = {*Discretization.names(), *Blocks.names()}
     return {k: v for k, v in settings.items() if k not in shared}
 
 
 def build_sample_solver(spec, settings: Mapping[str, Any], layout: Plan) -> SampleSolver:
     """The solver's sample solver, from its factory and validated ``settings``, wrapped in the block decomposition
-    when ``layout.blocks``."""
+    (``BlockComposite``, with the settings' ``Blocks``) when ``layout.blocks``."""
     sample_solver = spec.load()(**factory_options(settings))
     if layout.blocks:
-        disc = discretization_of(settings)
-        sample_solver = block_sampler(sample_solver, block_size=disc.block_size, block_order=disc.block_order,
-                                      block_sweeps=disc.block_sweeps)
+        sample_solver = BlockComposite(sample_solver, settings.section(Blocks))
     return sample_solver
 
 

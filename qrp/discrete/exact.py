@@ -29,7 +29,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from qrp.core.registry import int_option
+from qrp.core.options import int_option
 from qrp.core.result import Resources
 from qrp.core.validation import positive_int
 from qrp.discrete.options import solver_table

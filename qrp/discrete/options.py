@@ -4,27 +4,27 @@ A discrete solver is registered as its sample-solver factory plus its own option
 ``discrete_options(...) + own``, so ``bits, formulation, encoding, rounds, box, shrink, radius, log_fit, penalty``
 have one declaration (name, default, check, doc: the fields below) and one validation, whatever the solver. A solver may
 declare a different *default* for one of them (``sa`` defaults to ``bits=4``) through ``discrete_options(bits=4)``.
-``solver_table(own, joint=...)`` is a built-in solver's whole table: an ``OptionTable`` whose shared section is
-``Discretization``, so that ``validate_options`` returns ``Settings`` with ``shared`` a validated ``Discretization``
-(``discretization_of``) and ``own`` the solver's own settings, its cross-field check (``joint``) run there once.
+``solver_table(own, joint=...)`` is a built-in solver's whole table: an ``OptionTable`` whose section is
+``Discretization``, so that ``validate_options`` returns ``Settings`` carrying a validated ``Discretization``
+(``discretization_of``) and the solver's own settings, its cross-field check (``joint``) run there once. The block
+decomposition's options (``block_size, block_order, block_sweeps``) are not here: the composite owns them
+(``qrp.discrete.decompose.Blocks``) and the registry adds them to every discrete solver's table.
 """
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from qrp.core.registry import Option, OptionTable, check_options, choice_option, int_option, real_option
+from qrp.core.options import Option, OptionSection, OptionTable, choice_option, declare, int_option, real_option
 from qrp.core.validation import MAX_BITS, MAX_ROUNDS
 from qrp.discrete.encodings import ENCODINGS
 
 FORMULATIONS = ("log_barrier", "pairwise")
 LOG_FITS = ("lsq", "taylor")
-BLOCK_ORDERS = ("energy_impact", "correlation")
 
 
 def _check_box(box: Any) -> Any:
@@ -39,13 +39,8 @@ def _check_box(box: Any) -> Any:
     return box
 
 
-def declare(option: Option):
-    """A dataclass field whose default and metadata come from ``option`` (declared once)."""
-    return field(default=option.default, metadata={"option": option})
-
-
 @dataclass(frozen=True)
-class Discretization:
+class Discretization(OptionSection):
     """How the ERC problem is discretized and refined (``qrp.discretize``, ``qrp.refine``).
 
     Attributes
@@ -60,11 +55,6 @@ class Discretization:
     radius : relative half-width in (0, 1) of the default box.
     log_fit : "taylor" or "lsq", the quadratic standing for -b log y (log_barrier).
     penalty : dimensionless budget-penalty factor (pairwise).
-    block_size : None (solve each round's problem whole) or k: sweep the solver over blocks of k assets, the others
-        fixed (``qrp.discrete.decompose``; log_barrier only); each solve then has k K qubits.
-    block_order : how blocks are chosen: "energy_impact" (as dwave-hybrid's EnergyImpactDecomposer) or
-        "correlation" (runs of correlated assets).
-    block_sweeps : sweeps over the blocks per round at most (fewer when a sweep changes nothing).
     """
 
     bits: int = declare(int_option("bits", 2, "bits per asset K", maximum=MAX_BITS))
@@ -77,31 +67,6 @@ class Discretization:
     # Taylor by default: measured in qrp.discrete.problem's module docstring (benchmarks/refinement.py --oneshot)
     log_fit: str = declare(choice_option("log_fit", "taylor", LOG_FITS, "surrogate of -b log y"))
     penalty: float = declare(real_option("penalty", 1.0, "budget penalty factor (pairwise)"))
-    block_size: int | None = declare(int_option("block_size", None, "assets per block (None: no decomposition)"))
-    block_order: str = declare(choice_option("block_order", "energy_impact", BLOCK_ORDERS, "how blocks are chosen"))
-    block_sweeps: int = declare(int_option("block_sweeps", 4, "sweeps over the blocks per round at most",
-                                           maximum=MAX_ROUNDS))
-
-    @classmethod
-    def options(cls, **defaults: Any) -> tuple[Option, ...]:
-        """The declared options, in field order, with ``defaults`` replacing declared defaults (a solver's own)."""
-        unknown = sorted(set(defaults) - {f.name for f in dataclasses.fields(cls)})
-        if unknown:
-            raise ValueError(f"not discretization options: {unknown}")
-        out = []
-        for f in dataclasses.fields(cls):
-            opt = f.metadata["option"]
-            out.append(dataclasses.replace(opt, default=defaults[f.name]) if f.name in defaults else opt)
-        return tuple(out)
-
-    @classmethod
-    def names(cls) -> tuple[str, ...]:
-        return tuple(f.name for f in dataclasses.fields(cls))
-
-    @classmethod
-    def validated(cls, options: Mapping[str, Any] | None = None, /, **kwargs: Any) -> Discretization:
-        """Run every option's check on ``options`` (and keyword arguments); absent ones take the defaults."""
-        return cls(**check_options(cls.options(), {**(options or {}), **kwargs}, owner="discretization"))
 
     def resolve_rounds(self, max_iter: int | None) -> int:
         """The number of rounds: ``rounds``, else ``max_iter``, else 1; ``ValueError`` when both are set and differ
@@ -146,15 +111,15 @@ def solver_table(own: tuple[Option, ...] = (), *, joint=None, **defaults: Any) -
         if joint is not None:
             joint(values)
 
-    return OptionTable((*Discretization.options(**defaults), *own), joint=check, shared=Discretization)
+    return OptionTable((*Discretization.options(**defaults), *own), joint=check, sections=(Discretization,))
 
 
 def discretization_of(settings: Mapping[str, Any]) -> Discretization:
-    """The ``Discretization`` of a discrete solver's validated settings: ``settings.shared`` when the table declared
-    it (``solver_table``), else built from the shared names present (a table written as a plain tuple)."""
-    shared = getattr(settings, "shared", None)
-    if isinstance(shared, Discretization):
-        return shared
+    """The ``Discretization`` of a discrete solver's validated settings: their section when the table declared it
+    (``solver_table``), else built from the shared names present (a table written as a plain tuple)."""
+    section = settings.section(Discretization) if hasattr(settings, "section") else None
+    if section is not None:
+        return section
     return Discretization(**{k: settings[k] for k in Discretization.names() if k in settings})
 
 

@@ -2,11 +2,11 @@
 
 A discrete solver solves problems of n = k x q binary variables, q the qubits per asset of the encoding (K bits in
 binary, ``qrp.discrete.encodings.qubits_per_asset``) and k the assets per solve: all N assets, or
-k = min(N, block_size) with the block decomposition (``qrp.discrete.decompose``). Its declared qubit limit
-(``register_solver(max_qubits=...)``, evaluated on the settings) bounds n. The driver, the decomposition and a
-study's dry run (``qrp.studies.grid``) all ask ``plan``, so the arithmetic and the one "too many qubits" message
-(``check_qubit_limit``) live here; only the QAOA engine's memory guard (``qrp.quantum.memory``, for direct
-``QAOA`` use) has its own.
+k = min(N, block_size) with the block decomposition (``qrp.discrete.decompose.block_assets``). Its declared qubit
+limit (``register_solver(max_qubits=...)``, evaluated on the settings) bounds n. The driver (and so the composite it
+wraps around the solver) and a study's dry run (``qrp.studies.grid``) ask ``plan``, so the layout and the one "too
+many qubits" message (``check_qubit_limit``) live here; only the QAOA engine's memory guard (``qrp.quantum.memory``,
+for direct ``QAOA`` use) has its own.
 """
 
 from __future__ import annotations
@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from qrp.core.registry import SolverSpec
-from qrp.discrete.decompose import check_formulation
+from qrp.discrete.decompose import block_assets, check_blocks
 from qrp.discrete.encodings import qubits_per_asset
-from qrp.discrete.options import check_discretization
+from qrp.discrete.options import Discretization, check_discretization
 
 
 @dataclass(frozen=True)
@@ -67,12 +67,11 @@ def plan(spec: SolverSpec, n_assets: int, settings: Mapping[str, Any]) -> Plan:
     that cannot be decomposed (the pairwise formulation, an encoding other than binary). Settings of a table
     written as a plain tuple (no shared ``Discretization`` section, so not cross-checked by ``validate_options``)
     get the discretization's cross-field check here. Does no solver work."""
-    if getattr(settings, "shared", None) is None and "encoding" in settings:
+    if discretization_section(settings) is None and "encoding" in settings:
         check_discretization(settings)
-    block_size = settings.get("block_size")
-    k = n_assets if block_size is None else min(n_assets, block_size)
+    k = block_assets(n_assets, settings.get("block_size"))
     if k < n_assets:
-        check_blocks(settings)
+        check_blocks(settings["formulation"], settings.get("encoding", "binary"))
     bits = settings.get("bits")
     per_asset = None if bits is None else qubits_per_asset(settings.get("encoding", "binary"), bits)
     qubits = None if per_asset is None else k * per_asset
@@ -82,9 +81,8 @@ def plan(spec: SolverSpec, n_assets: int, settings: Mapping[str, Any]) -> Plan:
     return Plan(spec.name, n_assets, bits, per_asset, k, qubits, limit, k < n_assets)
 
 
-def check_blocks(settings: Mapping[str, Any]) -> None:
-    """``ValueError`` unless the block decomposition can run: the log_barrier formulation, binary encoding."""
-    check_formulation(settings["formulation"])
-    if settings.get("encoding", "binary") != "binary":
-        raise ValueError(f"block_size= (block decomposition) runs the binary encoding only, got "
-                         f"encoding={settings['encoding']!r}")
+
+def discretization_section(settings: Mapping[str, Any]) -> Discretization | None:
+    """The validated ``Discretization`` section of ``settings`` (None for a plain mapping or a table written as a
+    plain tuple, whose discretization was not cross-checked by ``validate_options``)."""
+    return settings.section(Discretization) if hasattr(settings, "section") else None

@@ -15,7 +15,7 @@ import dataclasses
 import numpy as np
 
 from qrp.classical.newton import solve_auto
-from qrp.core.registry import Option, bool_option, choice_option
+from qrp.core.options import Option, bool_option, choice_option
 from qrp.core.result import Resources
 from qrp.discrete.angles import fixed_angles, linear_ramp, ramp_reps, transfer_angles
 from qrp.discrete.options import factory_values, solver_table

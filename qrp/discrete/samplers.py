@@ -21,8 +21,9 @@ from typing import Any
 import numpy as np
 
 from qrp.core import validation
-from qrp.core.registry import Option, int_option
+from qrp.core.options import Option, int_option
 from qrp.core.result import Resources
+from qrp.discrete.decompose import Blocks
 from qrp.discrete.exact import energy_tolerance, ground_state_check
 from qrp.discrete.options import solver_table
 from qrp.discrete.refine import SampleResult
@@ -71,9 +72,10 @@ def qubit_limit(options) -> int | None:
 
 
 def _check_sample_arguments(values: dict) -> None:
-    """The cross-field check of "dimod": every pass-through keyword is a parameter of the given sampler."""
+    """The cross-field check of "dimod": every pass-through keyword (not declared here or by the block composite)
+    is a parameter of the given sampler."""
     if values["sampler"] is not None:
-        declared = {o.name for o in OPTIONS}
+        declared = {*(o.name for o in OPTIONS), *Blocks.names()}
         check_sampler(values["sampler"], {k: v for k, v in values.items() if k not in declared})
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from qrp.core.registry import real_option
+from qrp.core.options import real_option
 
 #: Linear-ramp angle scale delta (in units of the normalized Hamiltonian) used by ``init="ramp"``: calibrated on
 #: small ERC problems (``python -m benchmarks.qaoa_angles calibrate``: the start's median ground-state probability

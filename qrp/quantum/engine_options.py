@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from qrp.core.registry import Option, check_options, choice_option, int_option, real_option
+from qrp.core.options import Option, check_options, choice_option, int_option, real_option
 from qrp.core.validation import MAX_ITERATIONS, MAX_REPS, MAX_ROUNDS, MAX_SAMPLES
 from qrp.quantum.circuits import AER_METHODS, DEVICES, NOISE_METHODS, noise_model
 

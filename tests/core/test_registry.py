@@ -4,17 +4,8 @@ import numpy as np
 import pytest
 
 import qrp
-from qrp.core.registry import (
-    Option,
-    available_solvers,
-    bool_option,
-    check_options,
-    choice_option,
-    get_solver,
-    int_option,
-    real_option,
-    unregister_solver,
-)
+from qrp.core.options import Option, bool_option, check_options, choice_option, int_option, real_option
+from qrp.core.registry import available_solvers, get_solver, unregister_solver
 from qrp.core.result import SolverOutput
 
 

@@ -6,22 +6,25 @@ import numpy as np
 import pytest
 
 import qrp
-from qrp.core.registry import get_solver
+from qrp.core.registry import available_solvers, get_solver
 from qrp.core.result import RefinementRound, Resources
 from qrp.data.synthetic import random_covariance
+from qrp.discrete.decompose import Blocks
 from qrp.discrete.options import DEFAULTS, Discretization, discrete_options
 
 
 def test_discretization_is_declared_once_and_shared():
     names = Discretization.names()
-    assert names == ("bits", "formulation", "encoding", "rounds", "box", "shrink", "radius", "log_fit", "penalty",
-                     "block_size", "block_order", "block_sweeps")
-    for solver in ("exact", "sa", "qaoa", "dimod"):
+    assert names == ("bits", "formulation", "encoding", "rounds", "box", "shrink", "radius", "log_fit", "penalty")
+    assert Blocks.names() == ("block_size", "block_order", "block_sweeps")  # the composite's own
+    for solver in available_solvers("discrete"):
         table = get_solver(solver).options
         shared = [o for o in table if o.name in names]
         assert [o.name for o in shared] == list(names)
         # the same checks (one declaration), only a solver's own default may differ (sa: bits=4)
         assert [o.check for o in shared] == [o.check for o in discrete_options()]
+        # the composite's options join every discrete solver's table, declared once in decompose.py
+        assert [o for o in table if o.name in Blocks.names()] == list(Blocks.options()), solver
     assert DEFAULTS.bits == 2 and DEFAULTS.log_fit == "taylor" and DEFAULTS.radius == 0.5
     with pytest.raises(ValueError, match="not discretization options"):
         discrete_options(reps=3)
@@ -90,8 +93,8 @@ def test_solver_options_are_not_mutated_and_direct_refine_still_validates():
 def _count_validations(monkeypatch):
     """Wrap every place options are checked (the registry's table check, the cross-field checks, the engine's own
     settings builders, the integer check behind every int option) with call counters."""
+    import qrp.core.options as core_options
     import qrp.core.registry as registry
-    import qrp.discrete.options as options
     import qrp.discrete.qaoa as dqaoa
     import qrp.quantum.engine_options as engine_options
     import qrp.quantum.qaoa as qqaoa
@@ -107,10 +110,10 @@ def _count_validations(monkeypatch):
 
         monkeypatch.setattr(module, name, wrapper)
 
-    for module in (registry, options, engine_options):
+    for module in (core_options, registry, engine_options):
         counting(module, "check_options")
     counting(registry.SolverSpec, "validate_options")
-    counting(registry, "positive_int")
+    counting(core_options, "positive_int")
     counting(dqaoa, "check_combination")
     counting(engine_options, "check_mode")
     counting(qqaoa, "engine_settings")

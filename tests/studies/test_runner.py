@@ -211,7 +211,7 @@ bits = 2
 
 
 def test_reference_options_follow_the_run_solvers_defaults(registered):
-    from qrp.core.registry import choice_option, int_option
+    from qrp.core.options import choice_option, int_option
     from qrp.studies.runner import reference_options
     from tests.conftest import zeros_sampler
 
@@ -221,8 +221,11 @@ def test_reference_options_follow_the_run_solvers_defaults(registered):
     registered("toy_ref", zeros_sampler, kind="discrete", options=(
         int_option("bits", 3), choice_option("fit", "b", ("a", "b")), int_option("max_qubits", 20)))
     # the run's value, else the run solver's default; a None default (a limit) is left to the reference
-    assert reference_options("toy_run", "toy_ref", {"bits": 4, "reads": 9}) == {"bits": 4, "fit": "a"}
-    assert reference_options("toy_run", "toy_ref", {"max_qubits": 12}) == {"bits": 2, "fit": "a", "max_qubits": 12}
+    # every discrete solver also takes the block composite's options (the registry adds them to each table)
+    blocks = {"block_order": "energy_impact", "block_sweeps": 4}
+    assert reference_options("toy_run", "toy_ref", {"bits": 4, "reads": 9}) == {"bits": 4, "fit": "a", **blocks}
+    assert reference_options("toy_run", "toy_ref", {"max_qubits": 12}) == {"bits": 2, "fit": "a", "max_qubits": 12,
+                                                                           **blocks}
 
 
 def test_bad_option_values_are_refused_when_the_study_loads(write_study):
