@@ -14,7 +14,7 @@ measurement seeds 0-9 (the studies' range), so transferred angles are never meas
 probability divided by the uniform superposition's, g / 2^n (g = degeneracy), for three starts (the angles before
 any optimization) and after optimizing from each (COBYLA, ``EVALS`` evaluations, exact expectation):
 ``ramp_plus`` the linear ramp as shipped before (delta 0.75, beta > 0: anneals towards the maximum),
-``ramp`` the sign-corrected, calibrated ramp (``qrp.discrete.qaoa.ramp_angles``), and ``transfer`` the table
+``ramp`` the sign-corrected, calibrated ramp (``qrp.quantum.angles.ramp_angles``), and ``transfer`` the table
 (after-optimization columns for p in ``OPTIMIZED``).
 
 ``warm`` compares, from the ramp, the cold start with the two warm starts of the "qaoa" solver: the relaxation

@@ -275,7 +275,7 @@ _MEMORY_CHILD = """
 import json, resource, sys, tracemalloc
 import numpy as np
 from benchmarks.qaoa import dense_qubo_ising
-from qrp.discrete.qaoa import QAOA
+from qrp.quantum.qaoa import QAOA
 n = int(sys.argv[1])
 op, offset = dense_qubo_ising(n, 0)
 q = QAOA(op, offset, reps=2, engine="fast", seed=0)

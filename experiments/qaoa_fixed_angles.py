@@ -3,7 +3,7 @@ instances and discrete problems as a ground-state study (``kind = "ground_state"
 
 What runs, per (covariance instance, n, depth p): the problem ``qrp.discretize(cov, bits)`` (the default box, the
 solver defaults of every other discretization option: the problem every solver of the study sees), its Ising form,
-and QAOA (``qrp.discrete.qaoa.QAOA``, the exact state vector) at the shipped transferred angles
+and QAOA (``qrp.quantum.qaoa.QAOA``, the exact state vector) at the shipped transferred angles
 ``qrp.discrete.angles.transfer_angles(p)`` (medians of optimized angles on training covariances 1000-1009, never
 the measured ones), evaluated ONCE: no optimizer, no objective evaluation on the instance (the fixed-angle setting
 of Shaydulin et al. 2024; label ``angles=transfer, 0 evaluations``). The ground states are read off the engine's
@@ -39,7 +39,7 @@ import numpy as np
 from qrp.core.provenance import package_versions
 from qrp.discrete.angles import transfer_angles
 from qrp.discrete.problem import discretize
-from qrp.discrete.qaoa import QAOA
+from qrp.quantum.qaoa import QAOA
 from qrp.studies.sources import INSTANCE_KEYS
 from qrp.studies.statistics import time_to_solution
 from qrp.studies.study import load_study

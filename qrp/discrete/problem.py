@@ -82,15 +82,10 @@ import numpy as np
 from qrp.core.validation import check_discretizable, validate_problem
 from qrp.discrete import export
 from qrp.discrete.box import (
-    box_centre,
-    box_resolvable,
     check_box_resolvable,
-    default_box,
     initial_box,
-    validate_box,
 )
 from qrp.discrete.encodings import Encoding, domain_wall_weights, penalty_terms
-from qrp.discrete.export import MAX_PAIRWISE_EXPORT_QUBITS
 from qrp.discrete.options import DEFAULTS, Discretization
 from qrp.discrete.surrogate import log_surrogate
 
@@ -386,16 +381,3 @@ def discretize(
     s, b = p.cov, p.budgets
     return DiscreteProblem(s, b, d.bits, d.formulation, lo, hi, log_fit=d.log_fit, penalty=d.penalty,
                            encoding=d.encoding)
-
-
-__all__ = [  # the box functions are re-exported: they lived here before the split
-    "MAX_PAIRWISE_EXPORT_QUBITS",
-    "DiscreteProblem",
-    "box_centre",
-    "box_resolvable",
-    "check_box_resolvable",
-    "default_box",
-    "discretize",
-    "initial_box",
-    "validate_box",
-]

@@ -21,20 +21,19 @@ from qrp.discrete.angles import fixed_angles, linear_ramp, ramp_reps, transfer_a
 from qrp.discrete.options import factory_values, solver_table
 from qrp.discrete.refine import SampleResult
 from qrp.discrete.relax import nearest_sample, relaxed_bits
-from qrp.quantum.angles import EPSILON, interp_angles, ramp_angles, warm_start_thetas
-from qrp.quantum.circuits import circuit_resources, noise_model, qaoa_circuit
+from qrp.quantum.angles import EPSILON, warm_start_thetas
+from qrp.quantum.circuits import circuit_resources
 from qrp.quantum.device_model import circuit_seconds
 from qrp.quantum.engine_options import (
     ENGINE_OPTIONS,
-    INITS,
     OPTIMIZE_OPTIONS,
-    OPTIMIZERS,
     OptimizeSettings,
     check_combination,
     holds_state_vector,
     validated_engine_settings,
 )
-from qrp.quantum.qaoa import QAOA, QAOAResult, default_max_qubits
+from qrp.quantum.memory import default_max_qubits
+from qrp.quantum.qaoa import QAOA, QAOAResult
 
 
 def continuous_solution(cov: np.ndarray, budgets: np.ndarray, formulation: str) -> np.ndarray:
@@ -182,23 +181,3 @@ def qaoa_sampler(**options):
         return SampleResult(sample, problem.energy(sample), stats, carried, used)
 
     return sample_solver
-
-
-__all__ = [  # the engine's public names, also reachable from here (where they lived before the split)
-    "INITS",
-    "OPTIMIZERS",
-    "OPTIONS",
-    "OWN_OPTIONS",
-    "QAOA",
-    "QAOAResult",
-    "circuit_resources",
-    "continuous_solution",
-    "interp_angles",
-    "noise_model",
-    "qaoa_circuit",
-    "qaoa_sampler",
-    "qubit_limit",
-    "ramp_angles",
-    "warm_start_thetas",
-    "warm_thetas",
-]

@@ -219,11 +219,6 @@ def risk_gradient(weights, measure: str, *, cov=None, returns=None, alpha: float
     return _scenario_gradient(w, measure, r, check_alpha(alpha))
 
 
-def risk_value(weights, measure, *, cov=None, returns=None, alpha: float = 0.95) -> float:
-    """R(w) for a measure of ``RISK_MEASURES`` (``cov`` for volatility, scenario ``returns`` otherwise)."""
-    return risk_gradient(weights, canonical_measure(measure), cov=cov, returns=returns, alpha=alpha)[0]
-
-
 def euler_contributions(weights, measure, *, cov=None, returns=None, alpha: float = 0.95,
                         tail_weights: np.ndarray | None = None) -> np.ndarray:
     """Euler risk contributions RC_i = w_i dR/dw_i (module docstring); they sum to R(w).

@@ -65,7 +65,7 @@ from qrp.quantum.engine_options import (
     engine_settings,
     optimize_settings,
 )
-from qrp.quantum.memory import check_qubits, default_max_qubits
+from qrp.quantum.memory import check_qubits
 from qrp.quantum.mixers import mixer_for
 from qrp.quantum.qaoa_result import QAOAResult
 from qrp.quantum.simulators import (
@@ -390,6 +390,4 @@ class QAOA:
             ground_state=is_ground, approximation_ratio=ratio, evaluations=evaluations, iterations=iterations,
             wall_time=time.perf_counter() - start, simulation_seconds=simulated, stats=stats,
         )
-
-
-__all__ = ["QAOA", "QAOAResult", "check_qubits", "default_max_qubits"]  # the memory guard lived here before the split
+  # the memory guard lived here before the split

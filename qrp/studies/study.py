@@ -63,8 +63,8 @@ import pandas as pd
 from qrp.core.registry import available_solvers
 from qrp.core.validation import read_toml
 from qrp.studies.checks import canonical_hash, check_seeds, check_type
-from qrp.studies.grid import PROBLEM_KEYS, RUN_KEYS, GridContext, RunSpec, expand_grid, solver_kind
-from qrp.studies.sources import INSTANCE_KEYS, SOURCES, SP500_METHOD, CovarianceSource, checked_full, load_covariance
+from qrp.studies.grid import GridContext, RunSpec, expand_grid, solver_kind
+from qrp.studies.sources import CovarianceSource, checked_full, load_covariance
 
 TOP_KEYS = {"description", "kind", "seeds", "baseline", "reference", "reference_max_qubits", "covariance", "grid",
             "max_runs"}
@@ -167,20 +167,3 @@ def study_from_dict(config: dict[str, Any], *, name: str, path: Path) -> Study:
         reference=reference, reference_max_qubits=int(ref_max), seeds=tuple(int(s) for s in seeds),
         runs=tuple(runs), config_hash=canonical_hash(config), config=config, kind=kind,
     )
-
-
-__all__ = [  # the names defined in sources and grid are re-exported: they lived here before the split
-    "INSTANCE_KEYS",
-    "KINDS",
-    "MAX_RUNS",
-    "PROBLEM_KEYS",
-    "RUN_KEYS",
-    "SOURCES",
-    "SP500_METHOD",
-    "TOP_KEYS",
-    "CovarianceSource",
-    "RunSpec",
-    "Study",
-    "load_study",
-    "study_from_dict",
-]

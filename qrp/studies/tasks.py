@@ -11,7 +11,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from qrp.studies.study import RunSpec, Study
+from qrp.studies.grid import RunSpec
+from qrp.studies.study import Study
 
 #: seconds of work a local worker gets per message (chunks of cheap grid points; slow points go one by one).
 CHUNK_SECONDS = 0.1

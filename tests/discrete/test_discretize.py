@@ -6,7 +6,7 @@ import pytest
 
 import qrp
 from qrp.data.synthetic import random_covariance
-from qrp.discrete.problem import MAX_PAIRWISE_EXPORT_QUBITS
+from qrp.discrete.export import MAX_PAIRWISE_EXPORT_QUBITS
 
 CASES = [("log_barrier", "lsq", 3), ("log_barrier", "taylor", 2), ("log_barrier", "lsq", 1), ("pairwise", "lsq", 2)]
 

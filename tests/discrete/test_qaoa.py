@@ -10,8 +10,9 @@ from qiskit.quantum_info import SparsePauliOp
 import qrp
 from qrp.data.loaders import example_covariance
 from qrp.discrete.exact import exact_minimum
-from qrp.discrete.qaoa import QAOA, circuit_resources
 from qrp.quantum import statevector as sv
+from qrp.quantum.circuits import circuit_resources
+from qrp.quantum.qaoa import QAOA
 from tests.quantum.test_qaoa_engine import random_ising
 
 COV = np.asarray(example_covariance())

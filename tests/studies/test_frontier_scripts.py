@@ -11,7 +11,7 @@ from qrp.data.synthetic import factor_covariance
 from qrp.discrete.angles import transfer_angles
 from qrp.discrete.exact import exact_minimum
 from qrp.discrete.problem import discretize
-from qrp.discrete.qaoa import QAOA
+from qrp.quantum.qaoa import QAOA
 
 ROOT = Path(__file__).resolve().parents[2] / "experiments"
 
