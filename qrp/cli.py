@@ -92,12 +92,27 @@ def _log_result(uri: str, experiment: str, res, cov, params: dict) -> None:
                   table=res.to_frame(), covariance=pd.DataFrame(cov))
 
 
+class _StderrHandler(logging.StreamHandler):
+    """A handler writing to ``sys.stderr`` as it is when a line is emitted, not as it was when the handler was
+    made: ``main`` may run many times in one process (tests, notebooks) with stderr replaced in between, and a
+    handler holding the first stream sent later commands' progress lines to it (``test_report`` then saw no line
+    whenever an earlier test in the same process had run ``qrp backtest``, ``rebalance`` or ``report``)."""
+
+    @property
+    def stream(self):
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value) -> None:  # StreamHandler.__init__ assigns it; the property always reads sys.stderr
+        pass
+
+
 def _progress_to_stderr() -> None:
     """Show qrp's progress lines (logger ``qrp``, level INFO) on stderr, as ``qrp: ...``, for a command users wait
     on (report, backtest, rebalance); library callers see them only if they configure logging."""
     logger = logging.getLogger("qrp")
     if not any(getattr(h, "qrp_progress", False) for h in logger.handlers):
-        handler = logging.StreamHandler(sys.stderr)
+        handler = _StderrHandler()
         handler.setFormatter(logging.Formatter("qrp: %(message)s"))
         handler.qrp_progress = True
         logger.addHandler(handler)

@@ -107,3 +107,27 @@ def test_another_study_into_an_existing_out_is_refused_unless_forced(write_study
     assert main(["run", str(second), "--out", str(out), "--workers", "1", "--force"]) == 0
     grown = write_study(STUDY.format(solver="newton").replace("[3]", "[3, 4]"), name="first.toml")
     assert main(["run", str(grown), "--out", str(out), "--workers", "1", "--force"]) == 0
+
+
+def test_progress_lines_follow_the_current_stderr(tmp_path, capsys):
+    """The flaky-suite cause: progress lines went to the stderr of the first command run in the process."""
+    import io
+    import sys
+
+    returns = tmp_path / "r.csv"
+    import numpy as np
+    import pandas as pd
+
+    frame = pd.DataFrame(np.random.default_rng(0).normal(0, 0.01, size=(120, 3)), columns=list("abc"),
+                         index=pd.bdate_range("2023-01-02", periods=120, name="date"))
+    frame.to_csv(returns)
+    first = io.StringIO()
+    old, sys.stderr = sys.stderr, first
+    try:
+        assert main(["rebalance", "--returns", str(returns), "--window", "100", "--out", str(tmp_path / "a")]) == 0
+    finally:
+        sys.stderr = old
+    assert "qrp: " in first.getvalue()
+    capsys.readouterr()
+    assert main(["rebalance", "--returns", str(returns), "--window", "100", "--out", str(tmp_path / "b")]) == 0
+    assert "qrp: " in capsys.readouterr().err  # the second command's lines reach the stderr of now
