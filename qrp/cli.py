@@ -19,7 +19,6 @@ import numpy as np
 
 from qrp.core.extras import install_hint
 from qrp.core.provenance import DirectoryInUse, qrp_version
-from qrp.core.registry import available_solvers
 from qrp.data import ESTIMATORS
 
 #: exit status of user errors (argparse's own) and of unexpected errors.
@@ -213,6 +212,16 @@ def _report(args: argparse.Namespace) -> int:
     return 0
 
 
+class _SolverNames:
+    """The registered solvers' names, read when a help text is printed (the registry imports numba: not at every
+    start of the command line)."""
+
+    def __str__(self) -> str:
+        from qrp.core.registry import available_solvers  # numba (heavy): only for --help
+
+        return ", ".join(available_solvers())
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="qrp", description="Quantum/classical hybrid risk parity.")
     parser.add_argument("--version", action="version", version=f"qrp {qrp_version()}")
@@ -220,14 +229,14 @@ def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--debug", action="store_true", help="print the full traceback of an error")
 
-    solver_help = f"registry name: {', '.join(available_solvers())} (default auto; details: `qrp solvers`)"
+    solver_help = "registry name: %(solvers)s (default auto; details: `qrp solvers`)"
 
     def add(name: str, **kwargs) -> argparse.ArgumentParser:
         return sub.add_parser(name, parents=[common], **kwargs)
 
     p = add("solve", help="solve ERC / risk budgeting for a covariance and print the table")
     p.add_argument("--cov", help="CSV covariance with asset names (default: the bundled 8-asset example)")
-    p.add_argument("--solver", default="auto", help=solver_help)
+    p.add_argument("--solver", default="auto", help=solver_help).solvers = _SolverNames()
     p.add_argument("--budgets", help="comma-separated risk budgets summing to 1")
     p.add_argument("--leverage", type=float, default=1.0,
                    help="multiplies the weights (default 1: fully invested; risk shares do not change)")
@@ -245,7 +254,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--estimator", default="ledoit_wolf",
                    help=f"covariance estimator: {', '.join(ESTIMATORS)} (default ledoit_wolf)")
     p.add_argument("--window", type=int, default=252, help="rows of history for the covariance (default 252)")
-    p.add_argument("--solver", default="auto", help=solver_help)
+    p.add_argument("--solver", default="auto", help=solver_help).solvers = _SolverNames()
     p.add_argument("--budgets", help="comma-separated risk budgets summing to 1")
     p.add_argument("--options", help="solver options as JSON")
     p.add_argument("--seed", type=int, default=None, help="seed of a stochastic solver (sa, qaoa, ...)")

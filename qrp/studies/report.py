@@ -44,7 +44,6 @@ import pandas as pd
 from qrp.core.provenance import atomic_write
 from qrp.studies.configs import config_label, config_medians, fmt_value, grid_axes, varying, with_defaults
 from qrp.studies.ground_state import NOMINAL_SHOTS
-from qrp.studies.ground_state_report import write_ground_state_report
 from qrp.studies.plots_compare import comparison_figure
 from qrp.studies.render import markdown_table
 from qrp.studies.report_plots import axis_figures, crossover_figure, resource_figure, round0_figures
@@ -220,6 +219,10 @@ def write_report(out_dir, *, threshold: float = 1e-6) -> list[Path]:
     if frame.empty:
         raise ValueError(f"{out / RUNS_PARQUET} holds no successful run")
     if "ground_state_probability" in frame:
+        # a ground-state study's report: its module (and the encodings report's discretization stack, numba
+        # included: 0.5 s) is imported only for one
+        from qrp.studies.ground_state_report import write_ground_state_report
+
         return write_ground_state_report(out, table, frame)
     for col in ("bits", "rounds", "reps", "num_qubits", "energy_gap"):
         if col not in frame:
