@@ -16,7 +16,7 @@ pytest.importorskip("cvxpy")
 
 from qrp.finance.constrained import constrained_risk_budgeting
 
-EXAMPLES = int(os.environ.get("QRP_HYPOTHESIS_EXAMPLES", "30"))
+EXAMPLES = int(os.environ.get("QRP_HYPOTHESIS_EXAMPLES", "20"))
 #: constraint slack and accuracy accepted of a converged result (Clarabel's tolerances are 1e-12 on a problem scaled
 #: to O(1); these leave room for the scaling back by 1e+-300).
 FEAS_TOL = 1e-7
