@@ -106,21 +106,8 @@ def risk_parity(
     if problem.bounds is not None and spec.kind != "classical":
         raise ValueError(f"bounds are supported by classical solvers only, not {solver!r}")
 
-    fixed = None if problem.bounds is None else bounds_fixed_point(*problem.bounds)
-    if fixed is not None:  # the bounds leave one feasible point (sum(lo) or sum(hi) is 1): it is the answer
-        out = SolverOutput(weights=fixed, converged=True, iterations=0)
-        w, converged, stats = fixed, True, {"bounds_active": True, "bounds_fixed_point": True}
-    else:
-        # the validated arrays go down as they are: no solver validates again (check_psd=False holds throughout)
-        out = spec.solve(s, b, tol=float(tol), max_iter=max_iter, seed=problem.seed, options=options)
-        w, converged, stats = out.weights, out.converged, dict(out.stats)
-        if problem.bounds is not None:
-            lo, hi = problem.bounds
-            if np.any(w < lo - BOUNDS_ATOL) or np.any(w > hi + BOUNDS_ATOL):
-                w, converged, bstats = solve_bounded(s, b, lo, hi)
-                stats = {"unconstrained": stats, **bstats}
-            else:
-                stats["bounds_active"] = False
+    out, w, converged, stats = _solve_within_bounds(spec, problem, tol=float(tol), max_iter=max_iter,
+                                                    options=options)
 
     rc, vol, err = result_measures(w, s, b)
     # RC is homogeneous of degree 1 in w: scale the unscaled solution's numbers instead of recomputing w'Sw of the
@@ -160,6 +147,27 @@ def _check_normal_scale(w: np.ndarray, rc: np.ndarray, what: str, scale: float) 
             k = int(np.argmax(bad))
             raise ValueError(f"{what} scales the weights by {scale:.3g}: {name} {k} becomes {float(v[k])!r}, "
                              f"subnormal (below {tiny:.3g}), where float64 loses precision; use a larger {what}")
+
+
+def _solve_within_bounds(spec: SolverSpec, problem, *, tol: float, max_iter: int | None, options):
+    """(solver output, weights, converged, stats) on the validated ``problem``: the one feasible point when the
+    bounds leave one; else the solver's answer, replaced by the bounded problem's (``solve_bounded``) when it breaks
+    the bounds. The validated arrays go down as they are: no solver validates again (check_psd=False throughout)."""
+    s, b = problem.cov, problem.budgets
+    fixed = None if problem.bounds is None else bounds_fixed_point(*problem.bounds)
+    if fixed is not None:  # the bounds leave one feasible point (sum(lo) or sum(hi) is 1): it is the answer
+        out = SolverOutput(weights=fixed, converged=True, iterations=0)
+        return out, fixed, True, {"bounds_active": True, "bounds_fixed_point": True}
+    out = spec.solve(s, b, tol=tol, max_iter=max_iter, seed=problem.seed, options=options)
+    w, converged, stats = out.weights, out.converged, dict(out.stats)
+    if problem.bounds is not None:
+        lo, hi = problem.bounds
+        if np.any(w < lo - BOUNDS_ATOL) or np.any(w > hi + BOUNDS_ATOL):
+            w, converged, bstats = solve_bounded(s, b, lo, hi)
+            stats = {"unconstrained": stats, **bstats}
+        else:
+            stats["bounds_active"] = False
+    return out, w, converged, stats
 
 
 def is_default_call(spec: SolverSpec, defaults: bool, seed, leverage, check_psd, solver_options) -> bool:

@@ -134,21 +134,26 @@ def check_combination(o: Mapping[str, Any]) -> None:
     white-noise) exact runs, exact CVaR only on a state-vector engine, a sampler or backend only sampled, Aer's
     method options only off the state-vector engines. The "qaoa" solver's table runs it once, in
     ``validate_options``."""
-    shots, noise, engine = o["shots"], o["noise"], o["engine"]
     white = o["noise_method"] == "white"
-    if white and o["backend"] is None and not _is_backend(noise):
-        raise ValueError("noise_method='white' takes its errors from a backend: pass backend= (or noise=BackendV2)")
-    sampled = shots is not None or white
-    if noise is not None and not sampled:
-        raise ValueError("a noise model needs sampling: pass shots (noisy runs are sampled, never exact)")
-    if (o["sampler"] is not None or o["backend"] is not None) and not sampled:
-        raise ValueError("a sampler or backend is sampled: pass shots")
-    if engine in STATE_ENGINES:
+    _check_sampled(o, white)
+    if o["engine"] in STATE_ENGINES:
         _check_state_engine(o, white)
-    if engine == "aer" and shots is None and o["alpha"] < 1.0:
+    if o["engine"] == "aer" and o["shots"] is None and o["alpha"] < 1.0:
         raise ValueError("exact CVaR (alpha < 1, shots=None) runs on engine='fast'; pass shots for Aer")
     if o["bond_dimension"] is not None and o["method"] != "matrix_product_state":
         raise ValueError("bond_dimension needs method='matrix_product_state'")
+
+
+def _check_sampled(o: Mapping[str, Any], white: bool) -> None:
+    """Noise models, samplers and backends are sampled (pass shots), except the white-noise model on the state,
+    which takes its errors from a backend."""
+    if white and o["backend"] is None and not _is_backend(o["noise"]):
+        raise ValueError("noise_method='white' takes its errors from a backend: pass backend= (or noise=BackendV2)")
+    sampled = o["shots"] is not None or white
+    if o["noise"] is not None and not sampled:
+        raise ValueError("a noise model needs sampling: pass shots (noisy runs are sampled, never exact)")
+    if (o["sampler"] is not None or o["backend"] is not None) and not sampled:
+        raise ValueError("a sampler or backend is sampled: pass shots")
 
 
 def _check_state_engine(o: Mapping[str, Any], white: bool) -> None:
