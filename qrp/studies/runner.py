@@ -251,11 +251,20 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
+#: modules whose native thread pools do not survive a fork: once imported here (a QAOA run in this process, or a
+#: transpile), a forked worker can hang in them (qiskit's Rust rayon pool: seen after run_study(workers=1) on a
+#: QAOA grid, then workers=2 in the same process; Aer's OpenMP pool).
+FORK_UNSAFE_MODULES = ("qiskit", "qiskit_aer")
+
+
 def _context() -> multiprocessing.context.BaseContext:
-    """How to start worker processes: fork on Linux when this process runs a single thread (the workers start in
-    milliseconds with every module already imported, instead of importing qrp, numba and SciPy again; forking a
-    process with threads is unsafe, and fork is unsafe on macOS), spawn otherwise."""
-    if sys.platform == "linux" and threading.active_count() == 1:
+    """How to start worker processes: fork on Linux when this process runs a single thread and has not loaded a
+    library whose native thread pool a fork breaks (``FORK_UNSAFE_MODULES``; ``qrp run`` never has: the parent
+    warms classical solvers only), so the workers start in milliseconds with every module already imported,
+    instead of importing qrp, numba and SciPy again; forking a process with threads is unsafe, and fork is unsafe
+    on macOS; spawn otherwise."""
+    if (sys.platform == "linux" and threading.active_count() == 1
+            and not any(name in sys.modules for name in FORK_UNSAFE_MODULES)):
         return multiprocessing.get_context("fork")
     return multiprocessing.get_context("spawn")
 

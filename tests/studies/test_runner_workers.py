@@ -88,6 +88,17 @@ bits = 1
     assert len(calls) == 4  # once per process
 
 
+def test_workers_are_not_forked_from_a_process_that_loaded_qiskit(monkeypatch):
+    """After a QAOA run in this process (qiskit's rayon pool, Aer's OpenMP threads), a forked worker could hang in
+    them (seen: run_study(workers=1) on the quickstart, then workers=2 in the same process): spawn instead."""
+    for name in runner.FORK_UNSAFE_MODULES:
+        monkeypatch.delitem(sys.modules, name, raising=False)
+    monkeypatch.setattr(runner.threading, "active_count", lambda: 1)
+    assert runner._context().get_start_method() == ("fork" if sys.platform == "linux" else "spawn")
+    monkeypatch.setitem(sys.modules, "qiskit", object())
+    assert runner._context().get_start_method() == "spawn"
+
+
 def test_a_fresh_install_charges_no_compilation_to_the_classical_baseline(tmp_path):
     """The quickstart grid in a fresh process with an empty numba cache (a fresh install): the classical
     baseline's recorded time holds no compilation (it was 13-15 s, its kernels compiled in its first timed call,
