@@ -313,20 +313,33 @@ def _richard_roncalli(model: BarrierModel, measure: _Measure, cons, b, pi, scale
 
 
 def _two_solves(model: BarrierModel, measure: _Measure, b: np.ndarray, pi, scale: float, c_ra: float, tol: float):
-    """(lambda*, certified solution) of the Richard-Roncalli problem for a smooth measure from two conic solves, or
-    None. x*(1) gives sum x*(lambda) ~ lambda^(1/degree) sum x*(1) (exact without constraints), a second solve at
-    that lambda gives the active constraints, and Newton's method on the KKT system with lambda and sum x = 1
-    (``polish.kkt_polish``) finds the root; accepted only when certified (multipliers >= 0, the other constraints
-    hold) and within ``tol``, else Brent's method on lambda takes over."""
-    try:
+    """(lambda*, certified solution) of the Richard-Roncalli problem for a smooth or tail measure from two or three
+    conic solves, or None. x*(1) gives sum x*(lambda) ~ lambda^(1/degree) sum x*(1) (exact without constraints), a
+    second solve at that lambda gives the active constraints, and Newton's method on the KKT system with lambda and
+    sum x = 1 (``polish.kkt_polish`` / ``kkt_tail_polish``) finds the root; accepted only when certified
+    (multipliers >= 0, the other constraints hold) and within ``tol``; else one more solve at the log-log secant
+    estimate of lambda*, then Brent's method on lambda takes over."""
+    try:  # sum x*(lambda) ~ lambda^(1/degree): a log-log secant step per solve, Newton on the KKT system after each
         s1 = float(model.solve(1.0).sum())
         if not s1 > 0:
             return None
-        x0 = model.solve(1.0 / s1**model.degree)
-    except ValueError:
-        return None
-    sol = _certify(model, measure, x0, b, pi, scale, polish=False)
-    if not (sol["polished"] and sol["kkt"] <= tol):
+        pts = [(0.0, float(np.log(s1)))]
+        for _ in range(2):
+            if len(pts) == 1:
+                log_lam = -model.degree * pts[0][1]
+            else:
+                (a, fa), (c, fc) = pts[-2], pts[-1]
+                log_lam = c - fc * (c - a) / (fc - fa) if fc != fa else c
+            x0 = model.solve(float(np.exp(log_lam)))
+            sol = _certify(model, measure, x0, b, pi, scale, polish=False)
+            if sol["polished"] and sol["kkt"] <= tol:
+                break
+            if not x0.sum() > 0:
+                return None
+            pts.append((log_lam, float(np.log(x0.sum()))))
+        else:
+            return None
+    except (ValueError, FloatingPointError):
         return None
     lam_r, x = sol["lambda_r"], sol["x"]
     if pi is not None:  # the model's risk is (-pi'x / c + sigma(x)) / scale
