@@ -59,3 +59,17 @@ def test_every_discrete_solver_runs_inside_the_block_composite(name, exact):
     assert stats["block_size"] == 2 and stats["block_qubits"] == 4 and stats["blocks_solved"] >= 2
     assert res.stats["resources"] == res.history[0].resources.to_dict()
     assert res.energy >= exact.energy - 1e-12 * abs(exact.energy)  # never below the ground state
+
+
+@pytest.mark.parametrize("name", sorted(qrp.available_solvers("discrete")))
+def test_every_discrete_solver_validates_its_options_once(name, monkeypatch):
+    import qrp.core.options as core_options
+    import qrp.core.registry as registry
+
+    calls = []
+    for module in (core_options, registry):
+        original = module.check_options
+        monkeypatch.setattr(module, "check_options",
+                            lambda *a, _f=original, **k: calls.append(1) or _f(*a, **k))
+    qrp.risk_parity(COV, solver=name, seed=1, tol=0.0, bits=2, rounds=2, block_size=2, **_required(name))
+    assert len(calls) == 1  # two rounds, each inside the block composite: one check of the options in all
