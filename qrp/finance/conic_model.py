@@ -143,6 +143,8 @@ class BarrierModel:
         x = np.asarray(self.x.value, dtype=np.float64)
         lam = float(self.lam.value)
         unit = lam * float(self.b.sum())
+        if not unit > 0.0:  # lambda = 0: no scale to measure the residual in; never certified
+            return np.inf
         grad_x = -lam * self.b / x
         grad_aux = [np.zeros(x.shape[0]) for _ in self.aux]
         worst = 0.0
