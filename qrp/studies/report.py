@@ -228,6 +228,16 @@ def write_report(out_dir, *, threshold: float = 1e-6) -> list[Path]:
         if col not in frame:
             frame[col] = np.nan
         frame[col] = pd.to_numeric(frame[col])
+    frame, written, skipped, samples = _figures(frame, out, threshold)
+    md = _summary_lines(table, frame, out, threshold, samples, written, skipped)
+    atomic_write(out / "summary.md", lambda p: p.write_text("\n".join(md) + "\n"))
+    written.append(out / "summary.md")
+    return written
+
+
+def _figures(frame: pd.DataFrame, out: Path, threshold: float):
+    """Draw every figure of a refinement study's report: (the frame with the first-round statistics and energy
+    evaluations joined, the figures written in summary order, the axis figures skipped, the samples column)."""
     axis_results = _in_parallel(axis_figures, frame, out)  # 8 of the 11 figures, on a second core
     written: list[Path] = []
     if comparison_figure(frame, out / "compare_vs_n.png"):
@@ -249,8 +259,11 @@ def write_report(out_dir, *, threshold: float = 1e-6) -> list[Path]:
         if resource_figure(frame, col, label, out / name):
             written.append(out / name)
     axis_written, skipped = axis_results()
-    written = axis_written + written  # the summary lists the axis figures first, as before
+    return frame, axis_written + written, skipped, samples  # the summary lists the axis figures first, as before
 
+
+def _summary_lines(table, frame, out: Path, threshold: float, samples, written: list[Path], skipped) -> list[str]:
+    """The lines of ``summary.md``."""
     first = table.iloc[0]
     versions = json.loads(first["versions"]) if "versions" in table and isinstance(first["versions"], str) else {}
     md = [
@@ -299,9 +312,7 @@ def write_report(out_dir, *, threshold: float = 1e-6) -> list[Path]:
     ]
     if skipped:
         md += ["", "Not drawn (no solver has two values of their x axis in this grid): " + ", ".join(skipped) + "."]
-    atomic_write(out / "summary.md", lambda p: p.write_text("\n".join(md) + "\n"))
-    written.append(out / "summary.md")
-    return written
+    return md
 
 
 __all__ = ["crossover_table", "ensemble_table", "write_report"]
