@@ -167,6 +167,37 @@ def _certified(kind: str, params: dict[str, Any], definite: bool) -> dict[str, A
 def run_backtest(returns: pd.DataFrame, config: BacktestConfig) -> BacktestResult:
     """Run every strategy of ``config`` on ``returns`` (dates x assets, simple returns, no NaN)."""
     start_time = time.perf_counter()
+    r = _checked_returns(returns)
+    positions = rebalance_positions(returns.index, config.rebalance, config.window)
+    if len(positions) == 0:
+        raise ValueError(f"no rebalance date: {len(returns)} rows but window = {config.window}")
+    targets, share, info_rows = _rebalance_weights(returns, r, positions, config, start_time)
+    dates = returns.index[positions]
+    names = [str(c) for c in returns.columns]
+    ppy = float(config.periods_per_year)
+    daily, weights, shares, rows = {}, {}, {}, []
+    for j, s in enumerate(config.strategies):
+        port, turnover = simulate(r, positions, targets[j], config.cost_bps * 1e-4, config.risk_free_rate / ppy)
+        for k, row in enumerate(info_rows[j]):
+            row.update(turnover=float(turnover[k]), cost=float(turnover[k] * config.cost_bps * 1e-4))
+        rows.extend(info_rows[j])
+        daily[s.name] = port
+        weights[s.name] = pd.DataFrame(targets[j], index=dates, columns=names)
+        shares[s.name] = pd.DataFrame(share[j], index=dates, columns=names)
+
+    out_returns = pd.DataFrame(daily, index=returns.index[positions[0]:])
+    out_returns.index.name = "date"
+    reb = pd.DataFrame(rows)
+    return BacktestResult(
+        returns=out_returns, weights=weights, risk_shares=shares, rebalances=reb,
+        metrics=_metrics(out_returns, reb, config), config=config_to_dict(config), seed=config.seed,
+        elapsed=time.perf_counter() - start_time,
+    )
+
+
+def _checked_returns(returns: pd.DataFrame) -> np.ndarray:
+    """The returns as a float64 array, after refusing a frame without strictly increasing dates, NaN / inf, or a
+    simple return <= -1 (naming the date and asset)."""
     if not isinstance(returns, pd.DataFrame) or not isinstance(returns.index, pd.DatetimeIndex):
         raise ValueError("returns must be a DataFrame indexed by dates (DatetimeIndex)")
     if not returns.index.is_monotonic_increasing or returns.index.has_duplicates:
@@ -178,11 +209,14 @@ def run_backtest(returns: pd.DataFrame, config: BacktestConfig) -> BacktestResul
     if (r <= -1).any():
         i, j = np.argwhere(r <= -1)[0]
         raise ValueError(f"simple returns must be > -1; got {r[i, j]!r} at {returns.index[i]}")
+    return r
+
+
+def _rebalance_weights(returns: pd.DataFrame, r: np.ndarray, positions, config: BacktestConfig, start_time: float):
+    """(target weights, risk shares: (strategies, dates, assets), per-strategy rebalance rows) of every strategy at
+    every rebalance date."""
     names = [str(c) for c in returns.columns]
     n = len(names)
-    positions = rebalance_positions(returns.index, config.rebalance, config.window)
-    if len(positions) == 0:
-        raise ValueError(f"no rebalance date: {len(returns)} rows but window = {config.window}")
     ppy = float(config.periods_per_year)
     regimes = None
     if config.regime is not None:
@@ -225,19 +259,12 @@ def run_backtest(returns: pd.DataFrame, config: BacktestConfig) -> BacktestResul
             info_rows[j].append({"strategy": s.name, "date": dates[k], "rc_error": rc_error_kernel(rc, budgets[j]),
                                  "converged": bool(info.get("converged", True)), "regime": label,
                                  "n_observations": len(sample), "elapsed": elapsed})
-    daily, weights, shares, rows = {}, {}, {}, []
-    for j, s in enumerate(config.strategies):
-        port, turnover = simulate(r, positions, targets[j], config.cost_bps * 1e-4, config.risk_free_rate / ppy)
-        for k, row in enumerate(info_rows[j]):
-            row.update(turnover=float(turnover[k]), cost=float(turnover[k] * config.cost_bps * 1e-4))
-        rows.extend(info_rows[j])
-        daily[s.name] = port
-        weights[s.name] = pd.DataFrame(targets[j], index=dates, columns=names)
-        shares[s.name] = pd.DataFrame(share[j], index=dates, columns=names)
+    return targets, share, info_rows
 
-    out_returns = pd.DataFrame(daily, index=returns.index[positions[0]:])
-    out_returns.index.name = "date"
-    reb = pd.DataFrame(rows)
+
+def _metrics(out_returns: pd.DataFrame, reb: pd.DataFrame, config: BacktestConfig) -> pd.DataFrame:
+    """Per strategy: the performance metrics of its daily returns and its rebalance statistics."""
+    ppy = float(config.periods_per_year)
     years = len(out_returns) / ppy
     metrics = {}
     for s in config.strategies:
@@ -249,10 +276,6 @@ def run_backtest(returns: pd.DataFrame, config: BacktestConfig) -> BacktestResul
                  n_rebalances=len(sub), not_converged=int((~sub.converged).sum()),
                  weights_seconds=float(sub.elapsed.sum()))
         metrics[s.name] = m
-    return BacktestResult(
-        returns=out_returns, weights=weights, risk_shares=shares, rebalances=reb,
-        metrics=pd.DataFrame(metrics).T.rename_axis("strategy"), config=config_to_dict(config), seed=config.seed,
-        elapsed=time.perf_counter() - start_time,
-    )
+    return pd.DataFrame(metrics).T.rename_axis("strategy")
 
 
