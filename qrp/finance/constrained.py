@@ -330,6 +330,7 @@ def _two_solves(model: BarrierModel, measure: _Measure, b: np.ndarray, pi, scale
             else:
                 (a, fa), (c, fc) = pts[-2], pts[-1]
                 log_lam = c - fc * (c - a) / (fc - fa) if fc != fa else c
+                log_lam = float(np.clip(log_lam, c - 5.0, c + 5.0))  # sum x may saturate (leverage): no wild steps
             x0 = model.solve(float(np.exp(log_lam)))
             sol = _certify(model, measure, x0, b, pi, scale, polish=False)
             if sol["polished"] and sol["kkt"] <= tol:
