@@ -50,17 +50,9 @@ from qrp.core.result import RiskParityResult
 from qrp.core.validation import align_labels, positive_real, validate_budgets, validate_cov, validate_weights
 from qrp.finance.concentration import LS_FORMULATIONS, least_squares_portfolio
 from qrp.finance.conic_model import RETRY_SETTINGS, BarrierModel
+from qrp.finance.constrained_certificate import Measure, certify
 from qrp.finance.constraint_set import constraint_set, validate_signs
-from qrp.finance.polish import budget_residual, kkt_polish, kkt_tail_polish, newton_polish, tail_polish
-from qrp.finance.risk_measures import (
-    DRAWDOWN,
-    SMOOTH,
-    canonical_measure,
-    check_alpha,
-    drawdowns,
-    risk_gradient,
-    scenario_matrix,
-)
+from qrp.finance.risk_measures import SMOOTH, TAIL, canonical_measure, check_alpha, risk_gradient, scenario_matrix
 
 FORMULATIONS = ("richard_roncalli", "homogeneous")
 #: Tolerance on |sum x*(lambda*) - 1| for ``converged``.
@@ -69,8 +61,6 @@ SUM_TOL = 1e-8
 KKT_TOL = 1e-8
 #: Translation-invariant measures: a constant asset contributes 0 to them.
 DEVIATIONS = ("semi_deviation", "mean_absolute_deviation", "first_lower_partial_moment", "gini_mean_difference")
-#: The tail measures: CVaR of affine losses (or their maximum), polished by ``polish.tail_polish``.
-TAIL = ("cvar", "cdar", "worst_realization", "max_drawdown")
 
 
 def _factor(s: np.ndarray) -> np.ndarray:
@@ -251,9 +241,9 @@ def constrained_risk_budgeting(
         if x.sum() <= 0:
             raise ValueError(f"the prescribed-sign portfolio has non-positive net exposure ({x.sum():.6g}); it "
                              "cannot be normalized to sum(w) = 1: flip the signs or add a leverage cap")
-    measure = _Measure(risk_measure, s, scen, alpha, sg, pi, c_ra)
+    measure = Measure(risk_measure, s, scen, alpha, sg, pi, c_ra)
     if ray:
-        sol = _certify(model, measure, x, b, pi, scale, polish=cons.empty and pi is None)
+        sol = certify(model, measure, x, b, pi, scale, polish=cons.empty and pi is None)
     else:
         lam, sol = _richard_roncalli(model, measure, cons, b, pi, scale, c_ra, tol)
     for settings in RETRY_SETTINGS:  # Clarabel stopped short of the tolerance: re-solve (``conic_model``)
@@ -264,7 +254,7 @@ def constrained_risk_budgeting(
             x = model.solve(lam)
         else:
             lam, x = _find_lambda(model, lam)
-        retry = _certify(model, measure, x, b, pi, scale, polish=cons.empty and pi is None)
+        retry = certify(model, measure, x, b, pi, scale, polish=cons.empty and pi is None)
         sol = retry if retry["kkt"] < sol["kkt"] else sol
     x = sol["x"]
     sum_error = 0.0 if ray else abs(float(x.sum()) - 1.0)
@@ -296,7 +286,7 @@ def constrained_risk_budgeting(
     )
 
 
-def _richard_roncalli(model: BarrierModel, measure: _Measure, cons, b, pi, scale: float, c_ra: float, tol: float):
+def _richard_roncalli(model: BarrierModel, measure: Measure, cons, b, pi, scale: float, c_ra: float, tol: float):
     """(lambda*, certified solution): two conic solves and Newton for smooth measures, else Brent on lambda."""
     fast = (_two_solves(model, measure, b, pi, scale, c_ra, tol)
             if measure.name in SMOOTH + TAIL or pi is not None else None)
@@ -309,10 +299,10 @@ def _richard_roncalli(model: BarrierModel, measure: _Measure, cons, b, pi, scale
             raise
         raise ValueError(f"{exc}. Equality constraints on the final weights often leave no such lambda: "
                          "formulation='homogeneous' imposes them on w = x / sum(x) and solves once") from None
-    return lam, _certify(model, measure, x, b, pi, scale, polish=False)
+    return lam, certify(model, measure, x, b, pi, scale, polish=False)
 
 
-def _two_solves(model: BarrierModel, measure: _Measure, b: np.ndarray, pi, scale: float, c_ra: float, tol: float):
+def _two_solves(model: BarrierModel, measure: Measure, b: np.ndarray, pi, scale: float, c_ra: float, tol: float):
     """(lambda*, certified solution) of the Richard-Roncalli problem for a smooth or tail measure from two or three
     conic solves, or None. x*(1) gives sum x*(lambda) ~ lambda^(1/degree) sum x*(1) (exact without constraints), a
     second solve at that lambda gives the active constraints, and Newton's method on the KKT system with lambda and
@@ -332,7 +322,7 @@ def _two_solves(model: BarrierModel, measure: _Measure, b: np.ndarray, pi, scale
                 log_lam = c - fc * (c - a) / (fc - fa) if fc != fa else c
                 log_lam = float(np.clip(log_lam, c - 5.0, c + 5.0))  # sum x may saturate (leverage): no wild steps
             x0 = model.solve(float(np.exp(log_lam)))
-            sol = _certify(model, measure, x0, b, pi, scale, polish=False)
+            sol = certify(model, measure, x0, b, pi, scale, polish=False)
             if sol["polished"] and sol["kkt"] <= tol:
                 break
             if not x0.sum() > 0:
@@ -370,103 +360,3 @@ def _least_squares(s, b, formulation, cons, names, start, risk_measure, signs, p
 def _scale(measure: str, s, scen, alpha: float) -> float:
     value = risk_gradient(np.full(s.shape[0], 1.0 / s.shape[0]), measure, cov=s, returns=scen, alpha=alpha)[0]
     return value if np.isfinite(value) and value > 0 else 1.0
-
-
-class _Measure:
-    """R and its gradient on the original data, in the variable u = s * x > 0 (signs s)."""
-
-    def __init__(self, name: str, cov, scen, alpha: float, signs: np.ndarray, pi=None, c_ra: float = 1.0):
-        self.name, self.cov, self.scen, self.alpha, self.signs = name, cov, scen, alpha, signs
-        self.pi, self.c_ra = pi, c_ra
-
-    def grad_x(self, x: np.ndarray) -> tuple[float, np.ndarray]:
-        """R(x) and its gradient in x (with expected returns: -pi'x + c sigma(x))."""
-        value, g = risk_gradient(x, self.name, cov=self.cov, returns=self.scen, alpha=self.alpha)
-        if self.pi is None:
-            return value, g
-        return -self.pi @ x + self.c_ra * value, -self.pi + self.c_ra * g
-
-    def grad(self, u: np.ndarray) -> tuple[float, np.ndarray]:
-        value, g = risk_gradient(self.signs * u, self.name, cov=self.cov, returns=self.scen, alpha=self.alpha)
-        return value, self.signs * g
-
-    def loss_jacobian(self, u: np.ndarray) -> np.ndarray:
-        """M with the tail measure's losses = M u near u (scenario losses, or drawdowns)."""
-        m = drawdowns(self.scen, self.signs * u)[1] if self.name in DRAWDOWN else -self.scen
-        return m * self.signs
-
-
-def _polish(model: BarrierModel, measure: _Measure, u: np.ndarray, b: np.ndarray):
-    """(u, subgradient) refined to the unconstrained KKT conditions (``qrp.finance.polish``), or None."""
-    if measure.name in SMOOTH:
-        y = newton_polish(measure.grad, u, b)
-        return y, measure.grad(y)[1]
-    q = model.tail_weights()
-    if q is None:
-        return None
-    m = measure.loss_jacobian(u)
-    out = tail_polish(m, u, q, model.cap, b)
-    if out is None:
-        return None
-    y, q = out
-    if measure.name in DRAWDOWN and not np.allclose(m @ y, drawdowns(measure.scen, measure.signs * y)[0],
-                                                    rtol=1e-12, atol=1e-14 * float(np.abs(m @ y).max())):
-        return None  # a running peak moved: the linearization does not hold at the new point
-    return y, m.T @ q
-
-
-def _tail_kkt(model: BarrierModel, measure: _Measure, x: np.ndarray, b: np.ndarray):
-    """``polish.kkt_tail_polish`` at the model's solution (drawdowns: only while the running peaks stay put)."""
-    rows, t = model.affine_rows()
-    m = measure.loss_jacobian(measure.signs * x) * measure.signs  # losses = m x
-    out = kkt_tail_polish(m, model.tail_weights(), model.cap, x, t, b, rows)
-    if out is None:
-        return None
-    if measure.name in DRAWDOWN and not np.allclose(m @ out[0], drawdowns(measure.scen, out[0])[0], rtol=1e-12,
-                                                    atol=1e-14 * float(np.abs(m @ out[0]).max())):
-        return None
-    return out
-
-
-def _certify(model: BarrierModel, measure: _Measure, x: np.ndarray, b: np.ndarray, pi, scale: float, *,
-             polish: bool) -> dict:
-    """The solution, its Euler contributions and KKT residual; unconstrained: polished (``qrp.finance.polish``).
-
-    Smooth measures take the analytic gradient at the returned weights, the others the subgradient the solver
-    certifies (the dual of x_R = x), checked to reproduce R(w) (g'w = R(w) for a subgradient of a homogeneous R).
-    """
-    status = model.problem.status
-    u = measure.signs * x
-    if measure.name in SMOOTH or pi is not None:
-        g = measure.grad(u)[1]
-    else:
-        g = measure.signs * model.subgradient() * scale  # the model's risk is R / scale
-    kkt = model.kkt_residual()
-    polished, lam_r = False, None
-    if not polish and kkt > 1e-13 and (measure.name in SMOOTH or pi is not None):
-        rows, t = model.affine_rows()
-        out = kkt_polish(measure.grad_x, x, t, b, rows)
-        if out is not None and out[1] < kkt:
-            x, kkt, polished, lam_r = out[0], out[1], True, out[2]
-            u = measure.signs * x
-            g = measure.grad(u)[1]
-    elif not polish and kkt > 1e-13 and measure.name in TAIL and model.tail_weights() is not None:
-        out = _tail_kkt(model, measure, x, b)
-        if out is not None and out[1] < kkt:
-            x, kkt, polished, lam_r = out[0], out[1], True, out[2]
-            u = measure.signs * x
-            g = measure.signs * out[3]
-    if polish:
-        kkt = budget_residual(u, g, b)
-        out = _polish(model, measure, u, b) if kkt > 1e-13 else None
-        if out is not None and budget_residual(out[0], out[1], b) < kkt:
-            u, g = out
-            kkt, polished = budget_residual(u, g, b), True
-    x = measure.signs * u
-    w = x / x.sum()
-    value = measure.grad(u / x.sum())[0] if pi is None else float("nan")
-    rc = w * (measure.signs * g)
-    if pi is None:
-        kkt = max(kkt, abs(float(rc.sum()) / value - 1.0))  # g is a subgradient at w only if g'w = R(w)
-        rc = rc * (value / rc.sum())
-    return {"x": x, "rc": rc, "kkt": float(kkt), "status": status, "polished": polished, "lambda_r": lam_r}

@@ -43,12 +43,12 @@ RISK_MEASURES = ("volatility", "cvar", "semi_deviation", "mean_absolute_deviatio
                  "edar", "ulcer_index")
 #: Other names of the same portfolio (module docstring).
 ALIASES = {"standard_deviation": "volatility", "variance": "volatility", "semi_variance": "semi_deviation"}
-#: Measures with a level alpha (CVaR, EVaR, CDaR, EDaR: skfolio's ``*_beta``).
-LEVELLED = ("cvar", "evar", "cdar", "edar")
 #: Differentiable away from a measure-zero set of weights (polished by Newton's method). Not the drawdown
 #: measures: their optimum sits where two running peaks tie, a kink of every later drawdown.
 SMOOTH = ("volatility", "semi_deviation", "evar")
 DRAWDOWN = ("max_drawdown", "average_drawdown", "cdar", "edar", "ulcer_index")
+#: The tail measures: CVaR of affine losses (or their maximum), polished by ``polish.tail_polish``.
+TAIL = ("cvar", "cdar", "worst_realization", "max_drawdown")
 
 
 def canonical_measure(measure) -> str:
