@@ -1,16 +1,7 @@
 """The experiment runner behind ``qrp run``: one row per grid point in ``DIR/runs.parquet``, resumable.
 
-Every grid point (``qrp.studies.study.RunSpec``) is solved with
-``qrp.risk_parity(cov, solver=..., seed=..., **options)``
-(no solver is special-cased) beside
-
-* the classical baseline (the study's ``baseline`` solver) on the same covariance: ``classical_rc_error`` and
-  ``weight_distance`` = max_i |w_i - w_classical_i|;
-* for discrete solvers whose sub-problem has at most ``reference_max_qubits`` binary variables, the study's
-  ``reference`` solver ("exact" enumeration) on the same discrete problem (``reference_options``: the options
-  both take, with the run's values or the run solver's defaults): ``exact_energy``, ``exact_rc_error`` and, when
-  both ran a single round (refinement rounds follow each solver's own path, so only one-round runs solve the very
-  same problem), ``energy_gap`` = E(run) - E(exact) >= 0 and ``ground_state`` (gap <= 1e-9 relative).
+Each grid point becomes one row (``qrp.studies.rows``: the run, its classical baseline and, when small
+enough, its exact reference).
 
 Each finished row is journalled at once and consolidated into ``runs.parquet`` (source of truth) and ``runs.csv``
 (a copy) every few seconds and at the end (``qrp.studies.table``): O(1) work per row, and a SIGKILL at any moment
@@ -32,225 +23,34 @@ inter-process messages and a slow kind following a cheap one is not sent out in 
 from __future__ import annotations
 
 import ctypes
-import functools
-import json
 import multiprocessing
 import os
 import signal
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
-from threadpoolctl import ThreadpoolController
 
-from qrp.api import risk_parity
 from qrp.core.provenance import DirectoryLock, package_versions
-from qrp.core.registry import get_solver
-from qrp.core.result import RiskParityResult
-from qrp.studies.grid import PROBLEM_KEYS
-from qrp.studies.ground_state import run_ground_state
+from qrp.studies.rows import blas_controller, reference_options, run_chunk, run_task, warm_up
 from qrp.studies.study import Study, load_study
-from qrp.studies.table import JOURNAL, RUNS_CSV, RUNS_PARQUET, ResultTable, json_default, read_table
+from qrp.studies.table import JOURNAL, RUNS_CSV, RUNS_PARQUET, ResultTable, read_table
 from qrp.studies.tasks import Chunker, Task, build_tasks
 from qrp.studies.terminal import print_summary, progress_bar
 from qrp.studies.tracking import MlflowLogger
 
 #: lock file inside a study's result directory (held for the run's lifetime).
 LOCK_FILE = ".qrp.lock"
-#: relative tolerance for ``ground_state``: |E - E_exact| <= GROUND_RTOL * max(1, |E_exact|).
-GROUND_RTOL = 1e-9
 #: pool rebuilds allowed after worker processes die before the runner gives up (the rest stays for a resume).
 MAX_POOL_RESTARTS = 3
 #: the chunks kept in flight per local worker.
 CHUNKS_PER_WORKER = 2
-
-_CACHE: dict[tuple, RiskParityResult] = {}
-
-
-def _cached(key: tuple, compute: Callable[[], RiskParityResult]) -> RiskParityResult:
-    """Per-process memo of baseline and reference solves (shared by the grid points of one covariance)."""
-    if key not in _CACHE:
-        _CACHE[key] = compute()
-    return _CACHE[key]
-
-
-
-
-def _flatten(prefix: str, value: Any, out: dict[str, Any]) -> None:
-    if isinstance(value, dict):
-        for k, v in value.items():
-            _flatten(f"{prefix}.{k}", v, out)
-    elif isinstance(value, (bool, np.bool_)):
-        out[prefix] = bool(value)
-    elif isinstance(value, (int, float, np.integer, np.floating)) or value is None:
-        out[prefix] = None if value is None else float(value)
-    elif isinstance(value, str):
-        out[prefix] = value
-    else:
-        out[prefix] = json.dumps(value, default=json_default)
-
-
-def run_task(task: Task) -> dict[str, Any]:
-    """Solve one grid point, its baseline and (when small enough) its exact reference; return its table row.
-
-    A solver error becomes a row with ``status = "error"`` and the message (rerun on resume). BLAS runs on one
-    thread: a row is then bit-for-bit the same whether it ran in this process, a worker process or a Dask worker
-    thread (multi-threaded BLAS sums in a different order, enough to change SLSQP's iteration count), and K
-    parallel workers use K cores, not K x cores threads. OpenMP (Aer's statevector threads) is left alone."""
-    _warm_up(task)
-    with _blas().limit(limits=1, user_api="blas"):
-        if task.kind == "ground_state":
-            return run_ground_state(task, base_row(task))
-        return _run_task(task)
-
-
-def run_chunk(tasks: list[Task]) -> tuple[list[dict[str, Any]], list[float]]:
-    """``run_task`` on each task of a chunk; returns the rows and the seconds each took (a solver's one-off
-    warm-up excluded: it says nothing about the cost of the next grid points)."""
-    rows, seconds = [], []
-    for task in tasks:
-        _warm_up(task)
-        start = time.perf_counter()
-        rows.append(run_task(task))
-        seconds.append(time.perf_counter() - start)
-    return rows, seconds
-
-
-@functools.cache
-def _blas() -> ThreadpoolController:
-    """The process's thread-pool controller, made once (2 ms) after the solvers' libraries are loaded (a controller
-    only sees the libraries loaded when it is made; ``_warm_up`` clears it when a new solver is loaded)."""
-    return ThreadpoolController()
-
-
-_WARM: set[str] = set()
-#: a 2-asset covariance for the warm-up solve of a discrete solver.
-_WARM_COV = np.array([[0.04, 0.006], [0.006, 0.09]])
-
-
-def _warm_calls(task: Task, *, discrete: bool = True) -> list[tuple[str, Callable[[], Any]]]:
-    """(key, call) of each warm-up that ``task``'s timed calls need (``_warm_up``). Classical solvers (the run's,
-    and the baseline) make the very call that will be timed, on the task's own covariance, once per (solver, N,
-    options) and process: a numba kernel compiles on its first call per argument types, and which kernels a call
-    reaches depends on the call's shape (``risk_parity(cov)`` with every argument at its default runs the one
-    compiled pass of ``qrp.classical.default``, below and above ``CHOLESKY_MAX_N``; a ``seed=`` sends it down the
-    general path), so a warm-up of another shape left the baseline's first call to compile (13 s on a fresh
-    install). A classical solve costs milliseconds, so repeating one per size is free. A discrete solver is warmed
-    once per (solver, options) on a 2-asset problem (its imports and engine kernels), not on the task's problem,
-    whose solve may cost seconds; ``discrete=False`` leaves it out."""
-    spec = task.spec
-    calls: list[tuple[str, Callable[[], Any]]] = []
-    if task.kind != "ground_state":
-        calls.append((json.dumps(["baseline", task.baseline, spec.n_assets]),
-                      lambda: risk_parity(task.cov, solver=task.baseline)))
-    options = {k: v for k, v in spec.options.items() if k not in PROBLEM_KEYS}
-    if get_solver(spec.solver).kind == "classical":
-        key = json.dumps(["run", spec.solver, spec.n_assets, options, spec.run_args], sort_keys=True, default=str)
-        calls.append((key, lambda: risk_parity(task.cov, solver=spec.solver, seed=spec.seed, **spec.run_args,
-                                               **options)))
-    elif discrete:
-        key = json.dumps(["run", spec.solver, options], sort_keys=True, default=str)
-        calls.append((key, lambda: risk_parity(_WARM_COV, solver=spec.solver, seed=spec.seed, **options)))
-    return calls
-
-
-def _warm_up(task: Task, *, discrete: bool = True) -> None:
-    """Make every call that ``task`` times once before it is timed (``_warm_calls``), so that ``elapsed`` and
-    ``classical_elapsed`` hold no one-off import or numba compilation time."""
-    for key, call in _warm_calls(task, discrete=discrete):
-        if key in _WARM:
-            continue
-        _WARM.add(key)
-        _blas.cache_clear()
-        try:
-            call()
-        except Exception:  # the timed run itself reports any real error; the warm-up only imports and compiles
-            continue
-
-
-def base_row(task: Task) -> dict[str, Any]:
-    """The fields every row starts with: identity, grid point, options and covariance instance."""
-    spec = task.spec
-    return {
-        "run_id": spec.run_id, "study": task.study, "config_hash": task.config_hash, "solver": spec.solver,
-        "solver_kind": get_solver(spec.solver).kind, "n_assets": spec.n_assets, "seed": spec.seed,
-        "bits": spec.options.get("bits"), "rounds": spec.options.get("rounds"), "reps": spec.options.get("reps"),
-        "options": json.dumps(spec.options, sort_keys=True), **{f"opt.{k}": _cell(v) for k, v in spec.options.items()},
-        **spec.run_args, **spec.instance, "instance": task.cov_key,
-    }
-
-
-def _run_task(task: Task) -> dict[str, Any]:
-    spec = task.spec
-    row = base_row(task)
-    try:
-        res = risk_parity(task.cov, solver=spec.solver, seed=spec.seed, **spec.run_args, **spec.options)
-        base = _cached(("baseline", task.cov_key, task.baseline), lambda: risk_parity(task.cov, solver=task.baseline))
-    except Exception as exc:  # recorded, not raised: one failing point must not stop a study
-        row.update(status="error", error=f"{type(exc).__name__}: {exc}", finished_at=_now())
-        return row
-    row.update(
-        status="ok", error="", num_qubits=res.num_qubits, energy=res.energy, rc_error=res.rc_error,
-        classical_rc_error=base.rc_error, weight_distance=float(np.max(np.abs(res.weights - base.weights))),
-        converged=res.converged, iterations=res.iterations, elapsed=res.elapsed, classical_elapsed=base.elapsed,
-        volatility=res.volatility, weights=json.dumps(res.weights.tolist()),
-        risk_contributions=json.dumps(res.risk_contributions.tolist()),
-        classical_weights=json.dumps(base.weights.tolist()),
-        history=json.dumps([h.to_dict() for h in res.history], default=json_default),
-        exact_energy=None, exact_rc_error=None, energy_gap=None, ground_state=None,
-    )
-    if (task.reference and res.num_qubits is not None and res.num_qubits <= task.reference_max_qubits
-            and res.energy is not None):
-        ref_opts = reference_options(spec.solver, task.reference, spec.options)
-        key = ("reference", task.cov_key, task.reference, json.dumps(ref_opts, sort_keys=True), spec.seed)
-        if spec.solver == task.reference and ref_opts == spec.options:
-            _CACHE.setdefault(key, res)
-        try:
-            ref = _cached(key, lambda: risk_parity(task.cov, solver=task.reference, seed=spec.seed, **ref_opts))
-        except ValueError as exc:  # the reference refused this problem: recorded, the run itself stands
-            row["error"] = f"reference: {exc}"
-        else:
-            row.update(exact_energy=ref.energy, exact_rc_error=ref.rc_error)
-            if len(res.history) <= 1 and len(ref.history) <= 1 and ref.energy is not None:
-                gap = float(res.energy - ref.energy)
-                row.update(energy_gap=gap, ground_state=bool(gap <= GROUND_RTOL * max(1.0, abs(ref.energy))))
-    _flatten("stats", res.stats, row)
-    row["versions"] = json.dumps(package_versions(), sort_keys=True)
-    row["finished_at"] = _now()
-    return row
-
-
-def reference_options(solver: str, reference: str, options: dict[str, Any]) -> dict[str, Any]:
-    """Options for the reference solver so that it builds the same discrete problem as ``solver`` with
-    ``options``: every option both take, with the run's value, or else ``solver``'s own default (two solvers may
-    default differently, e.g. on the log-term fit); options whose default is None (limits, "automatic") are left
-    to the reference's own default unless the run set them."""
-    mine, theirs = get_solver(solver).defaults(), get_solver(reference).defaults()
-    out = {}
-    for name in theirs:
-        if name in options:
-            out[name] = options[name]
-        elif name in mine and mine[name] is not None:
-            out[name] = mine[name]
-    return out
-
-
-def _cell(value: Any) -> Any:
-    return json.dumps(value) if isinstance(value, (list, dict)) else value
-
-
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")
-
-
 #: modules whose native thread pools do not survive a fork: once imported here (a QAOA run in this process, or a
 #: transpile), a forked worker can hang in them (qiskit's Rust rayon pool: seen after run_study(workers=1) on a
 #: QAOA grid, then workers=2 in the same process; Aer's OpenMP pool).
@@ -272,14 +72,14 @@ def _context() -> multiprocessing.context.BaseContext:
 def _warm_before_fork(tasks: list[Task]) -> None:
     """Do this process's one-off work before the workers are forked from it, so that they inherit it instead of
     each paying it again (K workers then cost one warm-up, as one worker does): the warm-up of every classical call
-    (the runs' and the baseline's, per size, ``_warm_calls``: imports and numba kernels, 1.5-13 s of CPU on an
+    (the runs' and the baseline's, per size, ``rows.warm_up``: imports and numba kernels, 1.5-13 s of CPU on an
     empty numba cache), the thread-pool controller (0.1 s of
     library scanning) and the package versions every row records (git and package metadata, 0.2-0.5 s). Classical
     solvers only: numba and SciPy start no threads, whereas a discrete solver's engine may (Aer's OpenMP pool), and
     forking a process after that is unsafe."""
     for task in tasks:
-        _warm_up(task, discrete=False)
-    _blas()
+        warm_up(task, discrete=False)
+    blas_controller()
     package_versions()
 
 
@@ -433,6 +233,6 @@ def run_study(
     return frame
 
 
-#: RUNS_PARQUET / RUNS_CSV re-exported: the file names are part of this module's documented contract.
+#: RUNS_PARQUET / RUNS_CSV, Task / build_tasks and the row functions re-exported: this module's documented contract.
 __all__ = ["LOCK_FILE", "RUNS_CSV", "RUNS_PARQUET", "Task", "build_tasks", "reference_options", "run_chunk",
            "run_study", "run_task"]

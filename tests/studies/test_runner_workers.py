@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from qrp.studies import runner
+from qrp.studies import rows, runner
 from qrp.studies.runner import build_tasks, run_study
 from qrp.studies.study import load_study
 from qrp.studies.tasks import CHUNK_SECONDS, MAX_CHUNK, Chunker, cost_key
@@ -77,8 +77,8 @@ n_assets = 3
 bits = 1
 """))
     calls = []
-    monkeypatch.setattr(runner, "_WARM", set())
-    monkeypatch.setattr(runner, "risk_parity", lambda cov, **kw: calls.append((len(cov), kw)))
+    monkeypatch.setattr(rows, "_WARM", set())
+    monkeypatch.setattr(rows, "risk_parity", lambda cov, **kw: calls.append((len(cov), kw)))
     runner._warm_before_fork(build_tasks(study))
     # the baseline's own call (no seed: the one compiled pass of the default call) and the run's call, per size;
     # no discrete solver: its engine may start threads (Aer's OpenMP), unsafe to fork after
