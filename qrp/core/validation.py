@@ -13,7 +13,6 @@ optional (``check_psd``). Both live in ``qrp.core.certificate``.
 from __future__ import annotations
 
 import math
-import os
 import tomllib
 from dataclasses import dataclass
 from numbers import Integral, Real
@@ -359,32 +358,6 @@ def bounded_int(value, what: str, *, minimum: int = 1, maximum: int) -> int:
     if v > maximum:
         raise ValueError(f"{what} must be an integer in [{minimum}, {maximum}], got {v!r}")
     return v
-
-
-#: Share of the available memory one allocation checked by ``check_memory`` may take.
-MEMORY_SHARE = 0.5
-
-
-def available_memory() -> int:
-    """Bytes of physical memory available now (``sysconf``; 8 GiB where the system does not say)."""
-    try:
-        return int(os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
-    except (ValueError, OSError, AttributeError):  # pragma: no cover - non-POSIX
-        return 8 << 30
-
-
-def memory_budget() -> float:
-    """Bytes one allocation may take: ``MEMORY_SHARE`` of ``available_memory()``."""
-    return MEMORY_SHARE * available_memory()
-
-
-def check_memory(nbytes: float, what: str) -> None:
-    """``ValueError`` (before anything is allocated) when ``nbytes`` (an estimate: what ``what`` would allocate)
-    exceeds ``memory_budget()``, quoting both in GiB."""
-    limit = memory_budget()
-    if nbytes > limit:
-        raise ValueError(f"{what} would need {nbytes / 2**30:.3g} GiB of memory; {limit / 2**30:.3g} GiB (half of "
-                         "what is available) is the limit")
 
 
 def check_seed(seed) -> int | None:

@@ -18,7 +18,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from qrp.core.validation import check_memory, positive_int, positive_real
+from qrp.core.memory import check_memory
+from qrp.core.validation import positive_int, positive_real
 
 
 def _check_size(n: int, k: int) -> None:

@@ -20,9 +20,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from qrp.core.memory import check_memory
 from qrp.core.options import Option, int_option
 from qrp.core.result import Resources
-from qrp.core.validation import MAX_SAMPLES, bounded_int, check_memory
+from qrp.core.validation import MAX_SAMPLES, bounded_int
 from qrp.discrete.exact import best_sample
 from qrp.discrete.options import solver_table
 from qrp.discrete.oracle_anneal import oracle_anneal

@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from qrp.core import validation
+from qrp.core import memory
 from qrp.core.options import Option, int_option
 from qrp.core.result import Resources
 from qrp.discrete.decompose import Blocks
@@ -64,7 +64,7 @@ def qubit_limit(options) -> int | None:
     for any other sampler. ExactSolver at N = 8, bits = 6 asked for 2.25 TiB before this."""
     if not _exhaustive(options.get("sampler")):
         return None
-    budget = validation.memory_budget()
+    budget = memory.memory_budget()
     n = 1
     while 2.0 ** (n + 1) * (EXHAUSTIVE_BYTES_PER_STATE + n + 1) <= budget:
         n += 1

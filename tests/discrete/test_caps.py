@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import qrp
-import qrp.core.validation as validation
+import qrp.core.memory as memory
 from qrp.discrete.refine import MAX_SEEDS, round_seeds
 
 COV = np.asarray(qrp.factor_covariance(8, seed=1))
@@ -25,7 +25,7 @@ def test_num_sweeps_capped():
 
 
 def test_num_sweeps_memory_estimate(monkeypatch):
-    monkeypatch.setattr(validation, "available_memory", lambda: 16 << 20)  # 16 MiB: 8 MiB for one allocation
+    monkeypatch.setattr(memory, "available_memory", lambda: 16 << 20)  # 16 MiB: 8 MiB for one allocation
     with pytest.raises(ValueError, match=r"num_sweeps=2000000 .* would need 0.0149 GiB"):
         qrp.risk_parity(COV[:2, :2], solver="sa", num_sweeps=2_000_000)
 
@@ -42,7 +42,7 @@ def test_dimod_exact_solver_has_a_qubit_limit(monkeypatch):
     dimod = pytest.importorskip("dimod")
     _refused_fast(lambda: qrp.risk_parity(COV, solver="dimod", sampler=dimod.ExactSolver(), bits=6),
                   r"solver 'dimod' on 48 qubits .* over its limit max_qubits = \d+")
-    monkeypatch.setattr(validation, "available_memory", lambda: 1 << 20)
+    monkeypatch.setattr(memory, "available_memory", lambda: 1 << 20)
     from qrp.discrete.samplers import qubit_limit
 
     assert qubit_limit({"sampler": dimod.ExactSolver()}) == 14  # 2^14 x (16 + 14) <= 512 KiB < 2^15 x 31
