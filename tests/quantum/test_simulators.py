@@ -3,9 +3,6 @@ Aer), mixers as classes, settings validated once."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import textwrap
 
 import numpy as np
@@ -18,6 +15,7 @@ from qrp.quantum.circuits import qaoa_circuit
 from qrp.quantum.engine_options import engine_settings
 from qrp.quantum.mixers import Mixer, WarmStartMixer, XMixer, mixer_for
 from qrp.quantum.qaoa import QAOA
+from tests.quantum.cudasim import assert_script_prints_ok
 
 
 def ising(n: int, seed: int) -> tuple[SparsePauliOp, float]:
@@ -141,13 +139,7 @@ CUDA_SCRIPT = textwrap.dedent(
 
 
 def test_cuda_simulator_equals_numba_simulator_on_the_cuda_simulator():
-    pytest.importorskip("numba.cuda")
-    env = dict(os.environ, NUMBA_ENABLE_CUDASIM="1", QRP_GPU="1")
-    out = subprocess.run([sys.executable, "-c", CUDA_SCRIPT], env=env, capture_output=True, text=True, timeout=600)
-    if "CUDA" in out.stderr and "simulator" in out.stderr.lower() and out.returncode != 0:
-        pytest.skip(f"numba's CUDA simulator is unavailable: {out.stderr.strip().splitlines()[-1]}")
-    assert out.returncode == 0, out.stderr
-    assert out.stdout.strip() == "ok"
+    assert_script_prints_ok(CUDA_SCRIPT)
 
 
 def test_a_diagonal_handed_over_directly_runs_on_the_state_vector_simulators_only():

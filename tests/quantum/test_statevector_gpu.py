@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from qrp.quantum import statevector as sv
+from tests.quantum.cudasim import assert_script_prints_ok, run_on_cuda_simulator
 
 SCRIPT = textwrap.dedent(
     """
@@ -35,13 +36,7 @@ SCRIPT = textwrap.dedent(
 
 
 def test_gpu_kernels_equal_cpu_kernels_on_the_cuda_simulator():
-    pytest.importorskip("numba.cuda")
-    env = dict(os.environ, NUMBA_ENABLE_CUDASIM="1", QRP_GPU="1")
-    out = subprocess.run([sys.executable, "-c", SCRIPT], env=env, capture_output=True, text=True, timeout=300)
-    if "CUDA" in out.stderr and "simulator" in out.stderr.lower() and out.returncode != 0:
-        pytest.skip(f"numba's CUDA simulator is unavailable: {out.stderr.strip().splitlines()[-1]}")
-    assert out.returncode == 0, out.stderr
-    assert out.stdout.strip() == "ok"
+    assert_script_prints_ok(SCRIPT, timeout=300)
 
 
 def test_device_is_validated():
@@ -86,19 +81,8 @@ DEVICE_SCRIPT = textwrap.dedent(
 )
 
 
-def _cudasim(args, timeout=600):
-    env = dict(os.environ, NUMBA_ENABLE_CUDASIM="1", QRP_GPU="1")
-    out = subprocess.run([sys.executable, *args], env=env, capture_output=True, text=True, timeout=timeout)
-    if "CUDA" in out.stderr and "simulator" in out.stderr.lower() and out.returncode != 0:
-        pytest.skip(f"numba's CUDA simulator is unavailable: {out.stderr.strip().splitlines()[-1]}")
-    return out
-
-
 def test_device_built_state_diagonal_and_reduction_equal_the_cpu_on_the_cuda_simulator():
-    pytest.importorskip("numba.cuda")
-    out = _cudasim(["-c", DEVICE_SCRIPT])
-    assert out.returncode == 0, out.stderr
-    assert out.stdout.strip() == "ok"
+    assert_script_prints_ok(DEVICE_SCRIPT)
 
 
 def test_gpu_benchmark_without_a_gpu_says_so_and_exits_cleanly():
@@ -110,12 +94,9 @@ def test_gpu_benchmark_without_a_gpu_says_so_and_exits_cleanly():
 
 
 def test_gpu_benchmark_runs_on_the_cuda_simulator_and_matches_the_cpu():
-    pytest.importorskip("numba.cuda")
     root = os.path.dirname(os.path.dirname(os.path.dirname(__file__)))
-    env = dict(os.environ, NUMBA_ENABLE_CUDASIM="1", QRP_GPU="1")
-    out = subprocess.run([sys.executable, "-m", "benchmarks.gpu", "--qubits", "3", "--reps", "1",
-                          "--cpu-qubits", "3", "--repeat", "1"], env=env, capture_output=True, text=True,
-                         timeout=600, cwd=root)
+    out = run_on_cuda_simulator(["-m", "benchmarks.gpu", "--qubits", "3", "--reps", "1", "--cpu-qubits", "3",
+                                 "--repeat", "1"], cwd=root)
     assert out.returncode == 0, out.stderr
     rows = [line for line in out.stdout.splitlines() if line.startswith("| CPU fast |")]
     assert "| numba.cuda | 3 | 1 |" in out.stdout and len(rows) == 1
