@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from qrp.core.provenance import atomic_write
+from qrp.studies.device_time import DEPTHS_FILE, device_time_section
 from qrp.studies.encodings_report import encoding_sections
 from qrp.studies.render import markdown_table, save_figure
 from qrp.studies.statistics import fit_exponent, format_interval, grouped_intervals
@@ -221,6 +222,7 @@ def write_ground_state_report(out: Path, table: pd.DataFrame, frame: pd.DataFram
         "instances and solver seeds with bootstrap 95% intervals.",
         "",
         *(encoding_sections(frame) if encoded else []),
+        *(device_time_section(frame, out / DEPTHS_FILE) if encoded else []),
         "## Scaling exponents, TTS ~ 2^(c n)" + (" in samples (each method's own unit)" if encoded else ""),
         "",
         markdown_table(exponents),
