@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 from pathlib import Path
 
 import pandas as pd
@@ -22,18 +23,40 @@ def markdown_table(frame: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
+def _power_label(base: float):
+    """Tick label "2^17" for an exact power of a non-decimal ``base``, "" otherwise (plain text, no mathtext)."""
+
+    def label(value: float, _pos=None) -> str:
+        if value <= 0:
+            return ""
+        k = round(math.log(value, base))
+        return f"{int(base)}^{k}" if math.isclose(value, base**k, rel_tol=1e-9) else ""
+
+    return label
+
+
 def plain_log_labels(fig) -> None:
-    """Plain-text tick labels ("1e-05") on every log axis of ``fig``, in place of matplotlib's default
+    """Plain-text tick labels on every log axis of ``fig``, in place of matplotlib's default
     ``LogFormatterSciNotation``, whose labels are mathtext ("$10^{-5}$"), parsed and laid out per tick at every
-    draw (a tenth of a report's time); minor ticks keep the default's rule (labelled when few decades show)."""
-    from matplotlib.ticker import LogFormatter, LogFormatterSciNotation  # heavy: only when a report draws
+    draw (a tenth of a report's time): "1e-05" on decimal axes (minor ticks keep the default's rule: labelled when
+    few decades show), "2^17" on base-2 axes (a decimal label there would round 2^17 = 131072 to "1e+05")."""
+    from matplotlib.ticker import (  # heavy: only when a report draws
+        FuncFormatter,
+        LogFormatter,
+        LogFormatterSciNotation,
+        NullFormatter,
+    )
 
     for ax in fig.axes:
         for axis in (ax.xaxis, ax.yaxis):
+            base = float(getattr(axis.get_transform(), "base", 10.0))
+            decimal = base == 10.0
             if type(axis.get_major_formatter()) is LogFormatterSciNotation:  # not a figure's own labels
-                axis.set_major_formatter(LogFormatter(labelOnlyBase=False))
+                axis.set_major_formatter(LogFormatter(labelOnlyBase=False) if decimal
+                                         else FuncFormatter(_power_label(base)))
             if type(axis.get_minor_formatter()) is LogFormatterSciNotation:
-                axis.set_minor_formatter(LogFormatter(labelOnlyBase=False, minor_thresholds=(1, 0.4)))
+                axis.set_minor_formatter(LogFormatter(labelOnlyBase=False, minor_thresholds=(1, 0.4)) if decimal
+                                         else NullFormatter())
 
 
 def save_figure(fig, path: Path, *, rect: tuple[float, float, float, float] | None = None) -> None:
