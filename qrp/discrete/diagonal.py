@@ -10,7 +10,7 @@ qubits and m = (m_lo, m_hi),
 
 so for each high assignment x_hi the 2^k energies of the chunk are the diagonal of the k-qubit Z-operator with
 masks m_lo and coefficients c_m (-1)^popcount(x_hi & m_hi) (terms with m_lo = 0 add a constant), computed by the
-quantum layer's ``cost_diagonal`` (one fast Walsh-Hadamard transform, O(k 2^k)). Memory is O(2^k) whatever n; time
+quantum layer's ``masks_diagonal`` (one fast Walsh-Hadamard transform, O(k 2^k)). Memory is O(2^k) whatever n; time
 O(n 2^n) in all.
 
 Ties: the states within ``tolerance`` = ``DEGENERACY_RTOL`` x sum_m |c_m| of the minimum are counted (sum |c_m|
@@ -28,30 +28,10 @@ import numpy as np
 
 from qrp.core.validation import positive_int
 from qrp.discrete.exact import DEGENERACY_RTOL, MAX_EXACT_QUBITS, exact_minimum
-from qrp.quantum.statevector import cost_diagonal, z_masks
+from qrp.quantum.statevector import masks_diagonal, z_masks
 
 #: Default chunk: 2^22 states (32 MiB of float64 per chunk).
 CHUNK_QUBITS = 22
-
-
-def _chunk_operator(masks: np.ndarray, coeffs: np.ndarray, k: int):
-    """(low masks, a function t -> k-qubit Z operator of the chunk x_hi = t, constant of the chunk)."""
-    from qiskit.quantum_info import PauliList, SparsePauliOp  # qiskit (heavy): the quantum layer's operator type
-
-    low, high = masks & ((1 << k) - 1), masks >> k
-    keep = low != 0
-    z = ((low[keep, None] >> np.arange(k)[None, :]) & 1).astype(bool)
-    paulis = PauliList.from_symplectic(z, np.zeros_like(z)) if keep.any() else None
-
-    def chunk(t: int) -> tuple[object, float]:
-        sign = 1.0 - 2.0 * (np.bitwise_count(high & t) & 1)
-        c = coeffs * sign
-        const = float(c[~keep].sum())
-        if paulis is None:
-            return None, const
-        return SparsePauliOp(paulis, c[keep].astype(complex), ignore_pauli_phase=True, copy=False), const
-
-    return chunk
 
 
 def diagonal_minimum(problem, *, chunk_qubits: int = CHUNK_QUBITS) -> tuple[np.ndarray, float, int, float]:
@@ -65,11 +45,14 @@ def diagonal_minimum(problem, *, chunk_qubits: int = CHUNK_QUBITS) -> tuple[np.n
     masks, coeffs = z_masks(op)
     tolerance = DEGENERACY_RTOL * max(float(np.abs(coeffs).sum()), np.finfo(float).tiny)
     k = min(n, chunk_qubits)
-    chunk = _chunk_operator(masks, coeffs, k)
+    low, high = masks & ((1 << k) - 1), masks >> k
+    keep = low != 0  # terms with Z on a low qubit; the others add a constant per chunk
+    low_masks = low[keep]
     mins, near, where = [], [], []  # per chunk: its minimum, its values within tolerance of it, its argmin
     for t in range(1 << (n - k)):
-        low_op, const = chunk(t)
-        d = np.full(1 << k, const) if low_op is None else cost_diagonal(low_op, const)
+        c = coeffs * (1.0 - 2.0 * (np.bitwise_count(high & t) & 1))
+        const = float(c[~keep].sum())
+        d = masks_diagonal(low_masks, c[keep], k, const) if len(low_masks) else np.full(1 << k, const)
         j = int(np.argmin(d))
         mins.append(d[j])
         near.append(d[d <= d[j] + tolerance].copy())

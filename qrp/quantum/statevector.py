@@ -94,7 +94,13 @@ def cost_diagonal(op, offset: float = 0.0) -> np.ndarray:
     """The 2^n diagonal d[x] = offset + sum_m c_m (-1)^popcount(x & m) of a Z-only ``SparsePauliOp`` (float64),
     by one fast Walsh-Hadamard transform of the coefficients (O(n 2^n))."""
     masks, coeffs = z_masks(op)
-    d = np.zeros(1 << op.num_qubits, dtype=np.float64)
+    return masks_diagonal(masks, coeffs, op.num_qubits, offset)
+
+
+def masks_diagonal(masks: np.ndarray, coeffs: np.ndarray, num_qubits: int, offset: float = 0.0) -> np.ndarray:
+    """``cost_diagonal`` from the operator's Z-masks and real coefficients (``z_masks``): the coefficients scattered
+    at their masks (repeats summed), one in-place fast Walsh-Hadamard transform, then ``offset`` added."""
+    d = np.zeros(1 << num_qubits, dtype=np.float64)
     np.add.at(d, masks, coeffs)
     _fwht(d)
     d += offset
