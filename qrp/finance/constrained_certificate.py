@@ -42,6 +42,16 @@ class Measure:
         return m * self.signs
 
 
+def _peaks_hold(measure: Measure, m: np.ndarray, y: np.ndarray, x: np.ndarray) -> bool:
+    """For a drawdown measure, whether the linearized losses m y (m taken at the solver's point) are still the
+    drawdowns at the weights ``x``: False when a running peak moved, so the linearization does not hold at the new
+    point. True for the other measures (their losses are linear everywhere)."""
+    if measure.name not in DRAWDOWN:
+        return True
+    losses = m @ y
+    return np.allclose(losses, drawdowns(measure.scen, x)[0], rtol=1e-12, atol=1e-14 * float(np.abs(losses).max()))
+
+
 def _polish(model: BarrierModel, measure: Measure, u: np.ndarray, b: np.ndarray):
     """(u, subgradient) refined to the unconstrained KKT conditions (``qrp.finance.polish``), or None."""
     if measure.name in SMOOTH:
@@ -55,9 +65,8 @@ def _polish(model: BarrierModel, measure: Measure, u: np.ndarray, b: np.ndarray)
     if out is None:
         return None
     y, q = out
-    if measure.name in DRAWDOWN and not np.allclose(m @ y, drawdowns(measure.scen, measure.signs * y)[0],
-                                                    rtol=1e-12, atol=1e-14 * float(np.abs(m @ y).max())):
-        return None  # a running peak moved: the linearization does not hold at the new point
+    if not _peaks_hold(measure, m, y, measure.signs * y):
+        return None
     return y, m.T @ q
 
 
@@ -68,8 +77,7 @@ def _tail_kkt(model: BarrierModel, measure: Measure, x: np.ndarray, b: np.ndarra
     out = kkt_tail_polish(m, model.tail_weights(), model.cap, x, t, b, rows)
     if out is None:
         return None
-    if measure.name in DRAWDOWN and not np.allclose(m @ out[0], drawdowns(measure.scen, out[0])[0], rtol=1e-12,
-                                                    atol=1e-14 * float(np.abs(m @ out[0]).max())):
+    if not _peaks_hold(measure, m, out[0], out[0]):
         return None
     return out
 
