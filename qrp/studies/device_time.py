@@ -115,6 +115,11 @@ def device_time_medians(frame: pd.DataFrame, cache: dict) -> pd.DataFrame:
 
 def device_time_rows(frame: pd.DataFrame, cache: dict) -> list[dict]:
     """``device_time_medians`` formatted for the report: one dict per QAOA configuration."""
+    return _formatted(device_time_medians(frame, cache))
+
+
+def _formatted(medians: pd.DataFrame) -> list[dict]:
+    """The rows of ``device_time_rows`` from the ``device_time_medians`` frame."""
     return [{"encoding": r.encoding, "box round": f"{r.box_round:g}", "QAOA": r.method, "n": f"{r.n:g}",
              "p": f"{r.p:g}", "depth": r.depth, "2q gates": r.two_qubit_gates,
              "F": "-" if math.isnan(r.fidelity) else f"{r.fidelity:.2g}", "us per shot": f"{1e6 * r.shot_s:.1f}",
@@ -122,7 +127,7 @@ def device_time_rows(frame: pd.DataFrame, cache: dict) -> list[dict]:
              "without latency": f"{r.device_s_no_latency:.3g}",
              "best classical TTS wall s (median, method)":
                  "-" if math.isnan(r.classical_s) else f"{r.classical_s:.3g} ({r.classical})"}
-            for r in device_time_medians(frame, cache).itertuples()]
+            for r in medians.itertuples()]
 
 
 def device_time_figure(medians: pd.DataFrame, path: Path, backend: str) -> None:
@@ -162,9 +167,10 @@ def device_time_section(frame: pd.DataFrame, path) -> list[str]:
         return []
     cache = load_depths(path)
     t = cache["timings"]
-    rows = device_time_rows(frame, cache)
+    medians = device_time_medians(frame, cache)
+    rows = _formatted(medians)
     figure = path.parent / FIGURE
-    device_time_figure(device_time_medians(frame, cache), figure, cache["backend"])
+    device_time_figure(medians, figure, cache["backend"])
     return [
         "## QAOA in modelled device seconds, beside the classical methods' wall seconds",
         "",
