@@ -133,7 +133,15 @@ def tail_polish(losses_jacobian: np.ndarray, y0: np.ndarray, q0: np.ndarray, cap
     return y, q
 
 
-
+def _multipliers(g: np.ndarray, b: np.ndarray, x: np.ndarray, ax: np.ndarray, at: np.ndarray
+                 ) -> tuple[float, np.ndarray]:
+    """(lambda, mu): the least-squares fit of the stationarity rows g - lambda b / x + ax' mu = 0, at' mu = 0 at x
+    (g a (sub)gradient of R there; at's columns: the auxiliary variables), where Newton's method on the KKT system
+    starts."""
+    k = at.shape[1]
+    lhs = np.vstack([np.hstack([-(b / x)[:, None], ax.T]), np.hstack([np.zeros((k, 1)), at.T])])
+    sol = np.linalg.lstsq(lhs, -np.concatenate([g, np.zeros(k)]), rcond=None)[0]
+    return float(sol[0]), sol[1:]
 
 
 def kkt_polish(grad: GradFn, x0: np.ndarray, t0: np.ndarray, b: np.ndarray, rows: dict, *,
@@ -154,11 +162,8 @@ def kkt_polish(grad: GradFn, x0: np.ndarray, t0: np.ndarray, b: np.ndarray, rows
     act = eq | (value >= -1e-7)
     ax, at, ac = jx[act], jt[act], c0[act]
     m = ax.shape[0]
-    g = grad(x0)[1]
-    # lambda and mu by least squares from the stationarity rows at x0
-    lhs = np.vstack([np.hstack([-(b / x0)[:, None], ax.T]), np.hstack([np.zeros((k, 1)), at.T])])
-    sol = np.linalg.lstsq(lhs, -np.concatenate([g, np.zeros(k)]), rcond=None)[0]
-    x, t, lam, mu = x0 / x0.sum(), t0 / x0.sum(), float(sol[0]), sol[1:]
+    lam, mu = _multipliers(grad(x0)[1], b, x0, ax, at)
+    x, t = x0 / x0.sum(), t0 / x0.sum()
     size = n + k + m + 1
     for _ in range(max_iter):
         g = grad(x)[1]
@@ -190,7 +195,6 @@ def kkt_polish(grad: GradFn, x0: np.ndarray, t0: np.ndarray, b: np.ndarray, rows
     return x, resid, lam
 
 
-
 def kkt_tail_polish(losses_jacobian: np.ndarray, q0: np.ndarray, cap: float, x0: np.ndarray, t0: np.ndarray,
                     b: np.ndarray, rows: dict, *, max_iter: int = 30):
     """``kkt_polish`` for a tail measure (the CVaR at ``cap`` of losses M x, as ``tail_polish``): the subgradient
@@ -213,10 +217,7 @@ def kkt_tail_polish(losses_jacobian: np.ndarray, q0: np.ndarray, cap: float, x0:
     mf = m[tied]
     x, t, qf = x0 / x0.sum(), t0 / x0.sum(), q0[tied].copy()
     zeta = float(np.mean(mf @ x)) if nf else 0.0
-    g = m.T @ (q_fixed + np.bincount(tied, qf, q0.shape[0]))
-    lhs = np.vstack([np.hstack([-(b / x)[:, None], ax.T]), np.hstack([np.zeros((k, 1)), at.T])])
-    sol = np.linalg.lstsq(lhs, -np.concatenate([g, np.zeros(k)]), rcond=None)[0]
-    lam, mu = float(sol[0]), sol[1:]
+    lam, mu = _multipliers(m.T @ (q_fixed + np.bincount(tied, qf, q0.shape[0])), b, x, ax, at)
     size = n + k + nf + nz + na + 1
     for _ in range(max_iter):
         q = q_fixed.copy()
@@ -265,4 +266,6 @@ def kkt_tail_polish(losses_jacobian: np.ndarray, q0: np.ndarray, cap: float, x0:
     stat = np.concatenate([x * (g - lam * b / x + ax.T @ mu) / unit, at.T @ mu * np.max(np.abs(x)) / unit,
                            value[act], [x.sum() - 1.0, q.sum() - 1.0]])
     return x, float(np.max(np.abs(stat))), lam, g
+
+
 __all__ = ["budget_residual", "kkt_polish", "kkt_tail_polish", "newton_polish", "tail_polish"]
