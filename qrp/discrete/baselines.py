@@ -69,6 +69,14 @@ def scored(problem, x: np.ndarray) -> np.ndarray:
     return np.concatenate([problem.relative_energies(x[i:i + rows]) for i in range(0, len(x), rows)])
 
 
+def neighbour_energies(problem, x: np.ndarray) -> np.ndarray:
+    """Relative energies (m, n) of every single-bit flip of each row of x (m, n): entry (i, j) is the energy of
+    row i with bit j flipped (``problem.relative_energies``, m n evaluations)."""
+    m, n = x.shape
+    nb = x[:, None, :] ^ np.eye(n, dtype=x.dtype)[None, :, :]  # (m, n, n): every single flip
+    return problem.relative_energies(nb.reshape(-1, n)).reshape(m, n)
+
+
 def descend(problem, x: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
     """Steepest descent by single bit flips on ``problem.relative_energies`` from each row of x (m, n): flip the
     bit whose flip lowers the energy most, until no flip lowers it. Returns (local minima (m, n), their relative
@@ -78,13 +86,11 @@ def descend(problem, x: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
     energy = scored(problem, x)
     active = np.arange(m)
     evaluations = 0
-    flip = np.eye(n, dtype=np.int8)
     per_chunk = max(1, CHUNK_ELEMENTS // (n * n))
     while active.size:
         still = []
         for part in np.array_split(active, -(-active.size // per_chunk)):
-            nb = x[part][:, None, :] ^ flip[None, :, :]  # (rows, n, n): every single flip
-            e = problem.relative_energies(nb.reshape(-1, n)).reshape(len(part), n)
+            e = neighbour_energies(problem, x[part])
             evaluations += e.size
             j = np.argmin(e, axis=1)
             ej = e[np.arange(len(part)), j]

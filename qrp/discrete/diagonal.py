@@ -55,7 +55,7 @@ def diagonal_minimum(problem, *, chunk_qubits: int = CHUNK_QUBITS) -> tuple[np.n
         d = masks_diagonal(low_masks, c[keep], k, const) if len(low_masks) else np.full(1 << k, const)
         j = int(np.argmin(d))
         mins.append(d[j])
-        near.append(d[d <= d[j] + tolerance].copy())
+        near.append(d[d <= d[j] + tolerance])  # boolean indexing copies
         where.append((t << k) | j)
     best = int(np.argmin(mins))
     e_min = mins[best]

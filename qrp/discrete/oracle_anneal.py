@@ -19,6 +19,8 @@ from __future__ import annotations
 import numba
 import numpy as np
 
+from qrp.discrete.baselines import neighbour_energies
+
 #: random strings whose single-flip energy changes set the default beta range.
 PROBE_READS = 64
 #: uniform numbers drawn at once (sweeps x reads x qubits): 2^21 float64 = 16 MiB.
@@ -27,10 +29,7 @@ SWEEP_CHUNK_ELEMENTS = 2**21
 
 def flip_deltas(problem, x: np.ndarray) -> np.ndarray:
     """|dE| of every single flip of each row of x (m, n), flattened."""
-    m, n = x.shape
-    e = problem.relative_energies(x)
-    nb = (x[:, None, :] ^ np.eye(n, dtype=x.dtype)[None, :, :]).reshape(-1, n)
-    return np.abs(problem.relative_energies(nb).reshape(m, n) - e[:, None]).ravel()
+    return np.abs(neighbour_energies(problem, x) - problem.relative_energies(x)[:, None]).ravel()
 
 
 def default_beta_range(problem, rng) -> tuple[float, float]:
