@@ -53,10 +53,13 @@ from threadpoolctl import threadpool_limits
 import qrp
 from benchmarks.common import family_covariance, versions, write_tables
 from qrp.core.measures import contributions_kernel, rc_error_kernel
+from qrp.core.provenance import atomic_write
 from qrp.data.synthetic import random_covariance
 from qrp.discrete.exact import exact_minimum
 
 RESULTS = Path(__file__).parent / "results" / "all"
+README_START = "<!-- benchmarks.all:start -->"  # the README block --readme rewrites
+README_END = "<!-- benchmarks.all:end -->"
 
 
 def interleaved(funcs: dict, repeats: int) -> dict[str, float]:
@@ -388,6 +391,8 @@ def main(argv=None) -> int:
     parser.add_argument("--only", default="", help="comma-separated subset: constrained,kernel,study,classical,"
                                                    "exact,startup,dataframe,qubo,statevector,backtest")
     parser.add_argument("--out", default=str(RESULTS))
+    parser.add_argument("--readme", default="", help="also write the goal rows between the README's "
+                                                     f"'{README_START}' and '{README_END}' markers in this file")
     args = parser.parse_args(argv)
     warnings.filterwarnings("ignore")
     reps = 5 if args.quick else 15
@@ -434,7 +439,40 @@ def main(argv=None) -> int:
     print(md)
     write_tables(Path(args.out), md, rows,
                  ["target", "measured", "reference", "ratio", "load", "cores", "goal", "met", "note"])
+    if args.readme:
+        command = f"python -m benchmarks.all {' '.join(argv if argv is not None else sys.argv[1:])}"
+        write_readme_table(Path(args.readme), rows, command=command, head=head)
     return 0
+
+
+def readme_table(rows: list[dict], *, command: str, head: str) -> str:
+    """The rows that carry a goal (``met`` is True or False), without notes: the README's performance table."""
+    out = io.StringIO()
+    out.write(f"Output of `{command}` ({head}; {time.strftime('%Y-%m-%d', time.gmtime())}); the full table with "
+              "notes is [benchmarks/results/all.md](benchmarks/results/all.md).\n\n"
+              "| target | measured | reference | ratio | load | cores | goal | met |\n"
+              "|---|---|---|---:|---:|---:|---|---|\n")
+    for r in rows:
+        if r["met"] is None:
+            continue
+        ratio = "" if r["ratio"] is None else f"{r['ratio']:.2f}"
+        load = "" if r["load"] is None else f"{r['load']:.1f}"
+        cores = "" if r["cores"] is None else f"{r['cores']:.2f}"
+        met = "yes" if r["met"] else "**no**"
+        out.write(f"| {r['target']} | {r['measured']} | {r['reference']} | {ratio} | {load} | {cores} | "
+                  f"{r['goal']} | {met} |\n")
+    return out.getvalue()
+
+
+def write_readme_table(path: Path, rows: list[dict], *, command: str, head: str) -> None:
+    """Replace the text between README_START and README_END in ``path`` (atomically) with ``readme_table``."""
+    text = path.read_text()
+    start, end = text.find(README_START), text.find(README_END)
+    if start < 0 or end < start:
+        raise SystemExit(f"{path} has no '{README_START}' ... '{README_END}' block")
+    table = readme_table(rows, command=command, head=head)
+    new = text[: start + len(README_START)] + "\n" + table + text[end:]
+    atomic_write(path, lambda p: p.write_text(new))
 
 
 if __name__ == "__main__":
