@@ -49,7 +49,7 @@ from qrp.discrete.diagonal import reference_minimum
 from qrp.discrete.driver import factory_options
 from qrp.discrete.exact import MAX_EXACT_QUBITS
 from qrp.discrete.problem import discretize
-from qrp.studies.statistics import time_to_solution
+from qrp.studies.statistics import NOMINAL_SHOTS, time_to_solution
 
 #: discretization options that define a ground-state problem (rounds, box and shrink are not used: the box is
 #: box_round's).
@@ -58,8 +58,6 @@ DISCRETIZATION = ("bits", "formulation", "log_fit", "radius", "penalty", "encodi
 BOX_SOLVER = "sa"
 BOX_OPTIONS = {"num_reads": 10, "num_sweeps": 1000}
 BOX_SEED = 0
-#: shots charged per exact-expectation evaluation of a variational optimizer (the readout's size).
-NOMINAL_SHOTS = 1024
 #: largest n whose whole spectrum is enumerated for the uniform approximation ratio.
 SPECTRUM_MAX_QUBITS = 16
 #: largest n whose reference ground state is enumerated; above it, read off the chunked cost diagonal.

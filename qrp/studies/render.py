@@ -66,6 +66,9 @@ def save_figure(fig, path: Path, *, rect: tuple[float, float, float, float] | No
 
     plain_log_labels(fig)
     fig.tight_layout(rect=rect)
+    # tight_layout leaves a placeholder layout engine behind, and savefig then draws the whole figure once more
+    # (a dry run for the engine) before it draws it for the PNG; no engine: one draw, the same pixels
+    fig.set_layout_engine(None)
     atomic_write(path, lambda p: fig.savefig(p, dpi=110, format="png"))
     plt.close(fig)
     log.info("report: wrote %s", path.name)

@@ -43,11 +43,10 @@ import pandas as pd
 
 from qrp.core.provenance import atomic_write
 from qrp.studies.configs import config_label, config_medians, fmt_value, grid_axes, varying, with_defaults
-from qrp.studies.ground_state import NOMINAL_SHOTS
 from qrp.studies.plots_compare import comparison_figure
 from qrp.studies.render import markdown_table
 from qrp.studies.report_plots import axis_figures, crossover_figure, resource_figure, round0_figures
-from qrp.studies.statistics import format_interval, median_interval
+from qrp.studies.statistics import NOMINAL_SHOTS, format_interval, median_interval
 from qrp.studies.table import RUNS_PARQUET, read_table, summarize
 
 log = logging.getLogger(__name__)
