@@ -76,6 +76,17 @@ def newton_polish(grad: GradFn, y0: np.ndarray, b: np.ndarray, *, max_iter: int 
     return best
 
 
+def tail_split(q0: np.ndarray, cap: float) -> tuple[np.ndarray, np.ndarray]:
+    """The active-set split of tail weights ``q0`` (sum 1) of the CVaR with weight cap ``cap`` = 1 / ((1 - alpha) T):
+    (upper, tied), ``upper`` the boolean mask of the tail (q_t at the cap, to a relative 1e-6) and ``tied`` the
+    indices of the scenarios at the VaR level (0 < q_t < cap, above 1e-6 of min(cap, 1)). For cap >= 1 the CVaR is
+    the maximum of the losses (q_t <= 1 <= cap never binds): no tail, every weight above 1e-6 is tied."""
+    if cap >= 1.0:
+        return np.zeros(q0.shape[0], dtype=bool), np.flatnonzero(q0 > 1e-6)
+    upper = q0 >= cap * (1.0 - 1e-6)
+    return upper, np.flatnonzero((q0 > cap * 1e-6) & ~upper)
+
+
 def tail_polish(losses_jacobian: np.ndarray, y0: np.ndarray, q0: np.ndarray, cap: float, b: np.ndarray,
                 *, max_iter: int = 30) -> tuple[np.ndarray, np.ndarray] | None:
     """Active-set Newton for the CVaR (``cap`` = 1 / ((1 - alpha) T); cap = 1: the maximum) of losses M y.
@@ -85,12 +96,9 @@ def tail_polish(losses_jacobian: np.ndarray, y0: np.ndarray, q0: np.ndarray, cap
     """
     m = losses_jacobian
     q0 = q0 / q0.sum()
-    upper = q0 >= cap * (1.0 - 1e-6)
-    tied = (q0 > cap * 1e-6) & ~upper
-    tied_idx = np.flatnonzero(tied)
-    if cap >= 1.0:  # the maximum: every positive weight is tied, no tail at the cap
-        upper[:] = False
-        tied_idx = np.flatnonzero(q0 > 1e-6)
+    upper, tied_idx = tail_split(q0, cap)
+    tied = np.zeros(q0.shape[0], dtype=bool)
+    tied[tied_idx] = True
     n, k = y0.shape[0], tied_idx.shape[0]
     if k == 0:
         return None
@@ -207,8 +215,7 @@ def kkt_tail_polish(losses_jacobian: np.ndarray, q0: np.ndarray, cap: float, x0:
     jx, jt, c0, eq = rows["jx"], rows["jt"], rows["c0"], rows["eq"]
     n, k = x0.shape[0], t0.shape[0]
     q0 = q0 / q0.sum()
-    upper = q0 >= cap * (1.0 - 1e-6) if cap < 1.0 else np.zeros(q0.shape[0], dtype=bool)
-    tied = np.flatnonzero((q0 > cap * 1e-6) & ~upper)
+    upper, tied = tail_split(q0, cap)
     act = eq | (jx @ x0 + jt @ t0 + c0 >= -1e-7)
     ax, at, ac = jx[act], jt[act], c0[act]
     nf, na = tied.shape[0], ax.shape[0]
@@ -268,4 +275,4 @@ def kkt_tail_polish(losses_jacobian: np.ndarray, q0: np.ndarray, cap: float, x0:
     return x, float(np.max(np.abs(stat))), lam, g
 
 
-__all__ = ["budget_residual", "kkt_polish", "kkt_tail_polish", "newton_polish", "tail_polish"]
+__all__ = ["budget_residual", "kkt_polish", "kkt_tail_polish", "newton_polish", "tail_polish", "tail_split"]
