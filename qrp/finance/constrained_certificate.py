@@ -82,6 +82,16 @@ def _tail_kkt(model: BarrierModel, measure: Measure, x: np.ndarray, b: np.ndarra
     return out
 
 
+def _kkt_accept(out, kkt: float, signs: np.ndarray, gradient):
+    """A KKT polish ``out`` = (x, residual, lambda, ...) (``polish.kkt_polish`` / ``_tail_kkt``), accepted when its
+    residual is below ``kkt``: (x, residual, lambda, u, g) with u = s x and g = gradient(u, out) the subgradient of
+    R in u at the polished point; None when ``out`` is None or does not lower the residual."""
+    if out is None or not out[1] < kkt:
+        return None
+    u = signs * out[0]
+    return out[0], out[1], out[2], u, gradient(u, out)
+
+
 def certify(model: BarrierModel, measure: Measure, x: np.ndarray, b: np.ndarray, pi, scale: float, *,
              polish: bool) -> dict:
     """The solution, its Euler contributions and KKT residual; unconstrained: polished (``qrp.finance.polish``).
@@ -97,19 +107,17 @@ def certify(model: BarrierModel, measure: Measure, x: np.ndarray, b: np.ndarray,
         g = measure.signs * model.subgradient() * scale  # the model's risk is R / scale
     kkt = model.kkt_residual()
     polished, lam_r = False, None
+    acc = None
     if not polish and kkt > 1e-13 and (measure.name in SMOOTH or pi is not None):
         rows, t = model.affine_rows()
-        out = kkt_polish(measure.grad_x, x, t, b, rows)
-        if out is not None and out[1] < kkt:
-            x, kkt, polished, lam_r = out[0], out[1], True, out[2]
-            u = measure.signs * x
-            g = measure.grad(u)[1]
+        acc = _kkt_accept(kkt_polish(measure.grad_x, x, t, b, rows), kkt, measure.signs,
+                          lambda u, out: measure.grad(u)[1])
     elif not polish and kkt > 1e-13 and measure.name in TAIL and model.tail_weights() is not None:
-        out = _tail_kkt(model, measure, x, b)
-        if out is not None and out[1] < kkt:
-            x, kkt, polished, lam_r = out[0], out[1], True, out[2]
-            u = measure.signs * x
-            g = measure.signs * out[3]
+        acc = _kkt_accept(_tail_kkt(model, measure, x, b), kkt, measure.signs,
+                          lambda u, out: measure.signs * out[3])
+    if acc is not None:
+        x, kkt, lam_r, u, g = acc
+        polished = True
     if polish:
         kkt = budget_residual(u, g, b)
         out = _polish(model, measure, u, b) if kkt > 1e-13 else None
