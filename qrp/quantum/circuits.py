@@ -2,11 +2,13 @@
 
 ``qaoa_circuit`` builds the parametrized ansatz (standard or warm-start mixer) for any Z-only ``SparsePauliOp``;
 ``circuit_resources`` transpiles it to an IBM-like basis with all-to-all and heavy-hex coupling and counts depth
-and two-qubit gates; ``noise_model`` turns a user's noise description into an Aer ``NoiseModel``.
+and two-qubit gates, once per circuit structure in a process (``resource_cache_info``); ``noise_model`` turns a
+user's noise description into an Aer ``NoiseModel``.
 """
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 import numpy as np
@@ -21,6 +23,10 @@ DEVICES = ("CPU", "GPU")
 #: How a backend's noise is simulated: Aer's noise model from its calibration, or the global white-noise model on
 #: the exact state (``qrp.quantum.primitives.depolarized``; for 12-21 qubits, where Aer's trajectories are too slow).
 NOISE_METHODS = ("aer", "white")
+#: Structures whose resource counts a process keeps (``circuit_resources``; oldest dropped first).
+RESOURCE_CACHE_SIZE = 256
+_RESOURCES: dict[tuple, dict[str, Any]] = {}
+_RESOURCE_STATS = {"hits": 0, "misses": 0}
 
 
 def noise_model(noise):
@@ -84,8 +90,40 @@ def _heavy_hex_distance(n: int) -> int:
 
 def circuit_resources(cost, reps: int, *, seed: int | None = 0, heavy_hex: bool = True) -> dict[str, Any]:
     """Hardware cost of the depth-``reps`` QAOA circuit for ``cost``: qubits, depth and two-qubit (cx) gate count
-    after transpiling (optimization level 1, seeded) to the basis (cx, rz, sx, x) with all-to-all coupling and,
-    when ``heavy_hex``, on IBM's heavy-hex lattice (``CouplingMap.from_heavy_hex(d)``, smallest odd d that fits)."""
+    after transpiling (optimization level 1, seeded) to the basis (cx, rz, sx, x) with all-to-all and,
+    when ``heavy_hex``, IBM's heavy-hex coupling (``CouplingMap.from_heavy_hex(d)``, smallest odd d that fits).
+
+    Computed once per circuit structure in a process and then copied from a cache (``resource_cache_info``): the
+    key is (qubits, the cost's Pauli labels in their order, reps, seed, heavy_hex). The coefficients are not in
+    the key: the circuit's angles are the unbound parameters gamma_l times the coefficients, so which gates the
+    transpiler keeps, and how it routes them, does not depend on their values (tested on random coefficients).
+    The caller gets its own copy."""
+    key = (cost.num_qubits, tuple(cost.paulis.to_labels()), int(reps), seed, bool(heavy_hex))
+    hit = _RESOURCES.get(key)
+    if hit is None:
+        _RESOURCE_STATS["misses"] += 1
+        hit = _transpiled_resources(cost, reps, seed, heavy_hex)
+        while len(_RESOURCES) >= RESOURCE_CACHE_SIZE:
+            del _RESOURCES[next(iter(_RESOURCES))]
+        _RESOURCES[key] = hit
+    else:
+        _RESOURCE_STATS["hits"] += 1
+    return copy.deepcopy(hit)
+
+
+def resource_cache_info() -> dict[str, int]:
+    """{"hits", "misses", "size"} of ``circuit_resources``'s cache in this process."""
+    return {**_RESOURCE_STATS, "size": len(_RESOURCES)}
+
+
+def clear_resource_cache() -> None:
+    """Empty ``circuit_resources``'s cache (and its counters)."""
+    _RESOURCES.clear()
+    _RESOURCE_STATS.update(hits=0, misses=0)
+
+
+def _transpiled_resources(cost, reps: int, seed: int | None, heavy_hex: bool) -> dict[str, Any]:
+    """``circuit_resources`` without the cache: two transpiles (all-to-all, heavy-hex)."""
     from qiskit import transpile  # qiskit (heavy): imported on first use
     from qiskit.transpiler import CouplingMap
 

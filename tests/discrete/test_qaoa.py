@@ -11,7 +11,7 @@ import qrp
 from qrp.data.loaders import example_covariance
 from qrp.discrete.exact import exact_minimum
 from qrp.quantum import statevector as sv
-from qrp.quantum.circuits import circuit_resources
+from qrp.quantum.circuits import circuit_resources, clear_resource_cache, resource_cache_info
 from qrp.quantum.qaoa import QAOA
 from tests.quantum.test_qaoa_engine import random_ising
 
@@ -117,6 +117,48 @@ def test_resources_grow_with_n():
         assert cx[0] < cx[1] < cx[2] and depth[0] < depth[2]
     assert [r["qubits"] for r in rows] == [4, 6, 8]
     assert all(r["heavy_hex"]["two_qubit_gates"] >= r["all_to_all"]["two_qubit_gates"] for r in rows)
+
+
+#: The resources committed in results/quickstart (3 assets x 2 bits, factor_covariance(3, n_factors=3, seed=2026)),
+#: computed there before circuit_resources had a cache: (all_to_all depth, cx), (heavy_hex depth, cx, qubits).
+QUICKSTART_RESOURCES = {1: ((36, 30), (77, 63, 19)), 2: ((60, 60), (137, 129, 19))}
+
+
+@pytest.mark.parametrize("reps", [1, 2])
+def test_resources_cached_per_structure_and_identical(reps):
+    from qrp.data.synthetic import factor_covariance
+    from qrp.quantum.circuits import _transpiled_resources
+
+    op, offset = qrp.discretize(factor_covariance(3, n_factors=3, seed=2026), 2).to_ising()
+    normalized = QAOA(op, offset, reps=reps).normalized
+    clear_resource_cache()
+    first = circuit_resources(normalized, reps, seed=0)
+    (a_depth, a_cx), (h_depth, h_cx, h_qubits) = QUICKSTART_RESOURCES[reps]
+    assert first == {"qubits": 6, "reps": reps, "cost_terms": 21,
+                     "all_to_all": {"depth": a_depth, "two_qubit_gates": a_cx, "physical_qubits": 6},
+                     "heavy_hex": {"depth": h_depth, "two_qubit_gates": h_cx, "physical_qubits": h_qubits}}
+    # other coefficients on the same Pauli terms (another box, another covariance): the same circuit structure
+    rng = np.random.default_rng(reps)
+    for _ in range(3):
+        other = SparsePauliOp(normalized.paulis, rng.standard_normal(len(normalized)))
+        assert circuit_resources(other, reps, seed=0) == first == _transpiled_resources(other, reps, 0, True)
+    assert resource_cache_info() == {"hits": 3, "misses": 1, "size": 1}
+    first["heavy_hex"]["depth"] = -1  # the caller's copy: the cache is untouched
+    assert circuit_resources(normalized, reps, seed=0)["heavy_hex"]["depth"] == h_depth
+    circuit_resources(normalized, reps, seed=0, heavy_hex=False)  # another key
+    circuit_resources(SparsePauliOp(normalized.paulis[::-1], normalized.coeffs[::-1]), reps, seed=0)  # term order
+    assert resource_cache_info()["misses"] == 3
+
+
+def test_qaoa_solver_transpiles_once_per_structure():
+    from qrp.data.synthetic import factor_covariance
+
+    cov = factor_covariance(3, n_factors=3, seed=2026)
+    clear_resource_cache()
+    runs = [qrp.risk_parity(cov, solver="qaoa", bits=2, reps=1, rounds=r, seed=0, max_evals=20) for r in (1, 3)]
+    assert resource_cache_info()["misses"] == 1
+    first = runs[0].history[0].stats["circuit"]
+    assert all(h.stats["circuit"] == first for res in runs for h in res.history)
 
 
 def test_too_many_qubits_refused_before_allocating():
