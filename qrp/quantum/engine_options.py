@@ -146,23 +146,29 @@ def check_combination(o: Mapping[str, Any]) -> None:
 
 def _check_sampled(o: Mapping[str, Any], white: bool) -> None:
     """Noise models, samplers and backends are sampled (pass shots), except the white-noise model on the state,
-    which takes its errors from a backend."""
+    which takes its errors from a backend. A sampler always needs shots: the white-noise model runs on the exact
+    state, never on a sampler, so white noise with a sampler and no shots is contradictory (it ran Aer's noiseless
+    estimator, dropping the white noise)."""
     if white and o["backend"] is None and not _is_backend(o["noise"]):
         raise ValueError("noise_method='white' takes its errors from a backend: pass backend= (or noise=BackendV2)")
     sampled = o["shots"] is not None or white
     if o["noise"] is not None and not sampled:
         raise ValueError("a noise model needs sampling: pass shots (noisy runs are sampled, never exact)")
-    if (o["sampler"] is not None or o["backend"] is not None) and not sampled:
+    if o["sampler"] is not None and o["shots"] is None:
+        raise ValueError("a sampler is sampled: pass shots (noise_method='white' runs on the exact state, not on a "
+                         f"sampler; got sampler={o['sampler']!r}, shots=None)")
+    if o["backend"] is not None and not sampled:
         raise ValueError("a sampler or backend is sampled: pass shots")
 
 
 def _check_state_engine(o: Mapping[str, Any], white: bool) -> None:
     """A state-vector engine is exact and noiseless (or white-noise): no shots, noise models or Aer's options."""
     noisy = (o["shots"] is not None or o["noise"] is not None) and not white
-    aer_only = o["method"] != "automatic" or o["bond_dimension"] is not None or o["device"] != "CPU"
+    aer_only = (o["method"] != "automatic" or o["bond_dimension"] is not None or o["device"] != "CPU"
+                or o["sampler"] is not None)
     if noisy or aer_only:
-        raise ValueError(f"engine={o['engine']!r} is the noiseless (or white-noise) exact mode: shots, noise models "
-                         "and Aer's method/bond_dimension/device need engine='aer'")
+        raise ValueError(f"engine={o['engine']!r} is the noiseless (or white-noise) exact mode: shots, noise models, "
+                         "a sampler and Aer's method/bond_dimension/device need engine='aer'")
 
 
 def validated_engine_settings(o: Mapping[str, Any]) -> EngineSettings:

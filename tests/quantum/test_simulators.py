@@ -153,3 +153,27 @@ def test_a_diagonal_handed_over_directly_runs_on_the_state_vector_simulators_onl
         sims.AerCircuitSimulator(sims.DiagonalCost(None, diagonal=d), XMixer(4), settings(engine="aer"))
     with pytest.raises(ValueError, match="2\\^n entries"):
         sims.DiagonalCost(None, diagonal=np.zeros(6))
+
+
+@pytest.mark.parametrize("engine", ["auto", "aer", "fast"])
+def test_a_sampler_with_white_noise_and_no_shots_is_refused(engine):
+    """A sampler is sampled (its help: "needs shots"); the white-noise model runs on the exact state, never on a
+    sampler. Before, white noise + sampler + no shots passed: "auto"/"aer" ran Aer's noiseless estimator (the white
+    noise dropped from the objective), "fast" the state vector (the sampler ignored)."""
+    from qiskit.primitives import StatevectorSampler
+    from qiskit_ibm_runtime.fake_provider import FakeManilaV2
+
+    with pytest.raises(ValueError, match="a sampler is sampled: pass shots"):
+        settings(engine=engine, sampler=StatevectorSampler(seed=1), backend=FakeManilaV2(), noise_method="white")
+
+
+def test_a_sampler_is_refused_by_the_state_vector_engines():
+    """Before, engine="fast" with white noise, a sampler and shots ran the state vector and ignored the sampler."""
+    from qiskit.primitives import StatevectorSampler
+    from qiskit_ibm_runtime.fake_provider import FakeManilaV2
+
+    with pytest.raises(ValueError, match="a sampler"):
+        settings(engine="fast", shots=64, sampler=StatevectorSampler(seed=1), backend=FakeManilaV2(),
+                 noise_method="white")
+    s = settings(shots=64, sampler=StatevectorSampler(seed=1), backend=FakeManilaV2(), noise_method="white")
+    assert not s.exact and sims.simulator_class(s, 4) is sims.AerCircuitSimulator  # "auto": the sampler is used
