@@ -47,19 +47,25 @@ _C1, _C2, _C3 = 4.16666666666666019037e-02, -1.38888888888741095749e-03, 2.48015
 _C4, _C5, _C6 = -2.75573143513906633035e-07, 2.08757232129817482790e-09, -1.13596475577881948265e-11
 
 
+@numba.njit(cache=True, nogil=True, inline="always")
+def cis_poly(a):  # pragma: no cover - compiled
+    """(cos a, sin a) by Cody-Waite reduction and fdlibm's polynomials (module docstring), |a| < PHASE_POLY_LIMIT."""
+    k = (a * _TWO_OVER_PI + _ROUND) - _ROUND
+    r = (a - k * _PIO2_1) - k * _PIO2_1T
+    z = r * r
+    s = r + (r * z) * (_S1 + z * (_S2 + z * (_S3 + z * (_S4 + z * (_S5 + z * _S6)))))
+    c = 1.0 - 0.5 * z + (z * z) * (_C1 + z * (_C2 + z * (_C3 + z * (_C4 + z * (_C5 + z * _C6)))))
+    q = int(k) & 3  # quadrant: (cos a, sin a) = (c, s), (-s, c), (-c, -s), (s, -c)
+    odd = (q & 1) == 1
+    cs = (1.0 - 2.0 * (((q + 1) >> 1) & 1)) * (s if odd else c)
+    sn = (1.0 - 2.0 * (q >> 1)) * (c if odd else s)
+    return cs, sn
+
+
 @numba.njit(cache=True, nogil=True)
 def _phase_poly(re, im, d, gamma):  # pragma: no cover - compiled
     for x in range(re.shape[0]):
-        a = -gamma * d[x]
-        k = (a * _TWO_OVER_PI + _ROUND) - _ROUND
-        r = (a - k * _PIO2_1) - k * _PIO2_1T
-        z = r * r
-        s = r + (r * z) * (_S1 + z * (_S2 + z * (_S3 + z * (_S4 + z * (_S5 + z * _S6)))))
-        c = 1.0 - 0.5 * z + (z * z) * (_C1 + z * (_C2 + z * (_C3 + z * (_C4 + z * (_C5 + z * _C6)))))
-        q = int(k) & 3  # quadrant: (cos a, sin a) = (c, s), (-s, c), (-c, -s), (s, -c)
-        odd = (q & 1) == 1
-        cs = (1.0 - 2.0 * (((q + 1) >> 1) & 1)) * (s if odd else c)
-        sn = (1.0 - 2.0 * (q >> 1)) * (c if odd else s)
+        cs, sn = cis_poly(-gamma * d[x])
         xr = re[x]
         xi = im[x]
         re[x] = xr * cs - xi * sn
@@ -280,6 +286,6 @@ def reference_layer(psi, d, gamma, u, block_qubits):  # pragma: no cover - compi
         _mix_pass(psi, 0, size, q, u[q])
 
 
-__all__ = ["BLOCK_QUBITS", "GROUP_QUBITS", "LOW_QUBITS", "PHASE_POLY_LIMIT", "TILE", "diagonal_inner",
+__all__ = ["BLOCK_QUBITS", "GROUP_QUBITS", "LOW_QUBITS", "PHASE_POLY_LIMIT", "TILE", "cis_poly", "diagonal_inner",
            "mixer_imag",
            "phase_layer", "real_matrices", "reference_layer", "split_layer", "sweeps"]

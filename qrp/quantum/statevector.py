@@ -16,7 +16,9 @@ a phase on every amplitude and, for each qubit, a 2x2 unitary on amplitude pairs
 h_i = X (standard QAOA) or h_i = cos(theta_i) Z + sin(theta_i) X, whose +1 eigenstate RY(theta_i)|0> is the
 warm-start initial state (Egger, Marecek & Woerner 2021; theta_i = pi/2 gives X and |+>). The layers run on a split
 state (real and imaginary float64 arrays) in 1 + ceil((n - 13) / 6) cache-blocked sweeps each, with a vectorized
-polynomial sincos for the phase (``qrp.quantum.kernels``; checked against the previous complex kernel to 1e-12).
+polynomial sincos for the phase (``qrp.quantum.kernels``; checked against the previous complex kernel to 1e-12);
+with that phase and an X mixer, the rotations in tan form, three qubits at a time in registers
+(``qrp.quantum.fused``, to 1e-12 as well).
 
 Memory: 16 bytes per amplitude (complex128) plus 8 per diagonal entry: 24 * 2^n bytes (384 MiB at n = 24); a whole
 optimization peaks at about 41-47 bytes per amplitude (measured), which the memory guard assumes
@@ -38,6 +40,7 @@ import os
 import numba
 import numpy as np
 
+from qrp.quantum.fused import x_form, x_layer
 from qrp.quantum.kernels import (
     PHASE_POLY_LIMIT,
     diagonal_inner,
@@ -168,14 +171,19 @@ def evolve_split(re: np.ndarray, im: np.ndarray, diagonal: np.ndarray, gammas, b
                  poly: bool = False, max_abs_diagonal: float | None = None) -> None:
     """``evolve`` on a split state re + i im (float64, C-contiguous, in place): ``kernels.split_layer`` per layer,
     the reference kernel's result to the bit. ``poly``: the phase by the vectorized polynomial sincos while
-    |gamma| max |d| < ``kernels.PHASE_POLY_LIMIT`` (agrees to 1e-12, not to the bit; ``max_abs_diagonal``: max |d|
-    when known, else one pass finds it)."""
+    |gamma| max |d| < ``kernels.PHASE_POLY_LIMIT``, and then for an X mixer (``fused.x_form``) the fused layer
+    ``fused.x_layer`` (agrees to 1e-12, not to the bit; ``max_abs_diagonal``: max |d| when known, else one pass
+    finds it)."""
     if poly and max_abs_diagonal is None:
         max_abs_diagonal = float(np.abs(diagonal).max(initial=0.0))
     for gamma, beta in zip(gammas, betas, strict=True):
-        ur = real_matrices(matrices(float(beta)))
+        u = matrices(float(beta))
         fast = poly and abs(float(gamma)) * max_abs_diagonal < PHASE_POLY_LIMIT
-        split_layer(re, im, diagonal, float(gamma), ur, fast)
+        form = x_form(u) if fast else None  # X mixer: the fused tan-form layer (qrp.quantum.fused)
+        if form is not None:
+            x_layer(re, im, diagonal, float(gamma), form[0], form[1], True)
+        else:
+            split_layer(re, im, diagonal, float(gamma), real_matrices(u), fast)
 
 
 def expectation_gradient(diagonal: np.ndarray, gammas, betas, mixer) -> tuple[float, np.ndarray]:

@@ -1,0 +1,68 @@
+"""qrp.quantum.fused: the register-fused tan-form X-mixer layer (engine "fast_poly") against the previous complex
+kernel (``kernels.reference_layer``) to 1e-12 at every size from 1 to 21 qubits (odd sizes, every sweep shape: the
+low block alone, one and two tile sweeps, partial groups of 1 and 2 qubits), near beta = pi/2 and through the engine."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from qrp.quantum import fused as f
+from qrp.quantum import kernels as k
+from qrp.quantum import statevector as sv
+from qrp.quantum.mixers import XMixer, mixer_matrices
+
+
+def run(n, d, gammas, betas):
+    """(reference state, fused split state) after the layers, both from |+>^n."""
+    ref = XMixer(n).initial_state()
+    re, im = XMixer(n).initial_split()
+    for g, b in zip(gammas, betas, strict=True):
+        u = XMixer(n).matrices(b)
+        k.reference_layer(ref, d, g, u, k.BLOCK_QUBITS)
+        t, scale = f.x_form(u)
+        f.x_layer(re, im, d, g, t, scale, True)
+    return ref, re, im
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 4, 5, 6, 7, 9, 12, 13, 14, 15, 16, 17, 19, 20, 21])
+def test_fused_layer_agrees_with_the_reference_kernel_to_1e_12(n):
+    rng = np.random.default_rng(n)
+    d = rng.standard_normal(1 << n) * 3
+    gammas, betas = rng.uniform(-2, 2, 3), rng.uniform(-1.5, 1.5, 3)
+    ref, re, im = run(n, d, gammas, betas)
+    assert np.abs(ref - (re + 1j * im)).max() < 1e-12
+    assert abs(np.sum(re * re + im * im) - 1) < 1e-12
+
+
+@pytest.mark.parametrize("beta", [np.pi / 2 - 2e-4, -np.pi / 2 + 2e-4, 0.0, np.pi, 2.0])
+def test_large_tangents_stay_accurate(beta):
+    n = 16  # |tan beta| up to 5e3 < TAN_LIMIT: intermediate magnitudes (1 + t^2)^8 ~ 1e59, scaled back by cos^16
+    rng = np.random.default_rng(1)
+    d = rng.standard_normal(1 << n)
+    ref, re, im = run(n, d, [0.7, -0.4], [beta, 0.3])
+    assert np.abs(ref - (re + 1j * im)).max() < 1e-12
+
+
+def test_x_form_only_for_the_x_mixer_within_the_tangent_limit():
+    t, scale = f.x_form(mixer_matrices(0.3, 5))
+    np.testing.assert_allclose(t, np.tan(0.3), rtol=1e-15)
+    assert scale == pytest.approx(np.cos(0.3) ** 5, rel=1e-14)
+    assert f.x_form(mixer_matrices(0.3, 5, np.full(5, 1.0))) is None  # warm start: u00 != u11
+    assert f.x_form(mixer_matrices(np.pi / 2, 5)) is None  # cos beta ~ 6e-17: |tan| > TAN_LIMIT
+    assert f.x_form(mixer_matrices(np.pi / 2 - 1e-5, 5)) is None
+
+
+@pytest.mark.parametrize("n", [8, 15])
+def test_evolve_split_with_poly_uses_the_fused_layer_for_x_only(n):
+    rng = np.random.default_rng(7)
+    d = rng.standard_normal(1 << n)
+    gammas, betas = rng.uniform(-1, 1, 2), rng.uniform(-1, 1, 2)
+    x = XMixer(n)
+    fused = x.initial_split()
+    sv.evolve_split(*fused, d, gammas, betas, x.matrices, poly=True)
+    split = x.initial_split()
+    for g, b in zip(gammas, betas, strict=True):
+        k.split_layer(*split, d, g, k.real_matrices(x.matrices(b)), True)
+    diff = np.abs(fused[0] - split[0]).max() + np.abs(fused[1] - split[1]).max()
+    assert 0 < diff < 1e-12  # another kernel (FMA, tan form), the same state to 1e-12
