@@ -26,6 +26,8 @@ and the term scale sum|h| + sum|Q| (log_barrier; 0 for pairwise), which bounds t
 
 from __future__ import annotations
 
+import math
+
 import numba
 import numpy as np
 
@@ -42,6 +44,8 @@ MAX_EXACT_QUBITS = 26
 BLOCK_ELEMENTS = 2**21
 #: Relative degeneracy tolerance (module docstring).
 DEGENERACY_RTOL = 1e-10
+#: Binary states per block when tied minima are listed (``_tied_levels``).
+TIE_BLOCK = 2**14
 
 
 def _bit_table(m: int) -> np.ndarray:
@@ -169,22 +173,37 @@ def _encoded_minimum(problem) -> tuple[np.ndarray, float, int, float]:
     """``exact_minimum`` of a problem in another encoding: its minimum over strings is its minimum over levels (every
     encoding reads each string as levels, and domain_wall's penalty only adds to a string whose thermometer twin
     decodes to the same levels), so the binary twin (same grid, 2^(N K) states) is enumerated and its minimizer
-    re-encoded. Degeneracy: the twin's level combinations at the minimum, each counted with its multiplicity in the
-    encoding (unary: prod_i C(2^K - 1, m_i), every other encoding 1)."""
+    re-encoded. Degeneracy: the twin's level combinations at the minimum (when several tie, listed by
+    ``_tied_levels`` block by block), each counted with its multiplicity in the encoding (unary:
+    prod_i C(2^K - 1, m_i), every other encoding 1)."""
     twin = problem.binary_twin()
     x, _, count, atol = exact_minimum(twin, max_qubits=twin.num_qubits)
     levels = twin.levels(x)
     if problem.encoding.name == "unary":
-        if count == 1:
-            count = int(np.prod(problem.encoding.multiplicity(levels)))
-        else:  # several level combinations tie: enumerate the twin's energies to list them
-            states = np.arange(2**twin.num_qubits, dtype=np.int64)
-            bits = (states[:, None] >> np.arange(twin.num_qubits)) & 1
-            e = twin.relative_energies(bits)
-            ties = twin.levels(bits[e <= e.min() + atol])
-            count = int(np.prod(problem.encoding.multiplicity(ties), axis=1).sum())
+        ties = levels[None, :] if count == 1 else _tied_levels(twin, atol)  # several level combinations tie
+        # Python integers: prod_i C(2^K - 1, m_i) passes 2^63 from N = 5 assets at K = 4 (C(15, 7)^5 = 1.1e19)
+        count = sum(math.prod(int(c) for c in row) for row in problem.encoding.multiplicity(ties))
     sample = problem.sample_of_levels(levels)
     return sample, problem.energy(sample), int(count), float(atol)
+
+
+def _tied_levels(problem, atol: float) -> np.ndarray:
+    """Levels (k, N) of the states of the binary ``problem`` whose relative energy is within ``atol`` of the lowest,
+    streamed in blocks of ``TIE_BLOCK`` states (memory O(TIE_BLOCK n) plus the ties, not O(2^n n)): each block's
+    states within ``atol`` of the running minimum are kept, and the kept ones are filtered as the minimum falls."""
+    n = problem.num_qubits
+    shifts = np.arange(n)
+    best, kept_e, kept_levels = np.inf, np.empty(0), np.empty((0, problem.n_assets), dtype=np.int64)
+    for start in range(0, 2**n, TIE_BLOCK):
+        bits = (np.arange(start, min(start + TIE_BLOCK, 2**n), dtype=np.int64)[:, None] >> shifts) & 1
+        e = problem.relative_energies(bits)
+        best = min(best, e.min())
+        near = e <= best + atol
+        kept_e = np.concatenate([kept_e, e[near]])
+        kept_levels = np.concatenate([kept_levels, problem.levels(bits[near])])
+        keep = kept_e <= best + atol
+        kept_e, kept_levels = kept_e[keep], kept_levels[keep]
+    return kept_levels
 
 
 def energy_tolerance(energies: np.ndarray) -> float:

@@ -120,3 +120,45 @@ def test_meet_in_the_middle_equals_brute_force(monkeypatch, formulation, n_asset
             assert degeneracy > 1
         if degeneracy == 1:
             np.testing.assert_array_equal(sample, x[np.argmin(e)])
+
+
+@pytest.mark.parametrize(("n_assets", "bits", "symmetric"), [(2, 3, True), (3, 3, True), (3, 2, False), (4, 2, True)])
+def test_tied_unary_minima_listed_in_blocks(monkeypatch, n_assets, bits, symmetric):
+    """The tied level combinations streamed block by block (4 states a block) are those of the whole twin
+    enumerated at once, so the unary degeneracy is unchanged: sum over ties of prod_i C(2^K - 1, m_i)."""
+    import math
+
+    import qrp.discrete.exact as ex
+
+    cov = np.diag(np.full(n_assets, 0.04)) if symmetric else random_covariance(n_assets, 5)
+    p = qrp.discretize(cov, bits, encoding="unary")
+    twin = p.binary_twin()
+    x = _all_states(twin.num_qubits)
+    e = twin.relative_energies(x)
+    atol = exact_minimum(twin)[3]
+    whole = twin.levels(x[e <= e.min() + atol])
+    monkeypatch.setattr(ex, "TIE_BLOCK", 4)
+    np.testing.assert_array_equal(ex._tied_levels(twin, atol), whole)
+    q = 2**bits - 1
+    assert exact_minimum(p)[2] == sum(math.prod(math.comb(q, int(m)) for m in row) for row in whole)
+    if symmetric:
+        assert len(whole) > 1
+
+
+def test_tied_unary_minima_at_a_20_qubit_twin_in_bounded_memory():
+    """5 identical assets, K = 4: levels 7 and 8 tie on each asset (2^5 combinations), each with C(15, 7)^5 unary
+    strings. Before: the whole 2^20-state twin was listed (528 MiB traced peak) and the int64 product overflowed."""
+    import math
+    import tracemalloc
+
+    p = qrp.discretize(np.diag(np.full(5, 0.04)), 4, encoding="unary")
+    exact_minimum(p.binary_twin(), max_qubits=20)  # compiled outside the traced call
+    tracemalloc.start()
+    try:
+        sample, _, degeneracy, _ = exact_minimum(p, max_qubits=p.num_qubits)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert degeneracy == 32 * math.comb(15, 7) ** 5
+    assert sorted(set(p.levels(sample))) <= [7, 8]
+    assert peak < 32 * 2**20
