@@ -20,6 +20,9 @@ OPTIMIZERS = ("COBYLA", "COBYQA", "Nelder-Mead", "Powell", "L-BFGS-B", "BFGS", "
 #: The gradient methods: on the CPU state-vector engines they get the adjoint gradient (``QAOA.value_and_gradient``),
 #: elsewhere SciPy's finite differences (one circuit evaluation per angle and difference).
 GRADIENT_OPTIMIZERS = ("L-BFGS-B", "BFGS", "SLSQP")
+#: Objective evaluations one adjoint value-and-gradient counts (``QAOA.value_and_gradient``): its state evolutions,
+#: one forward and two backward (measured CPU: 3.4-4.5 objective evaluations at p = 3, n = 16-20).
+GRADIENT_EVALUATIONS = 3
 #: Initial-angle schedules.
 INITS = ("ramp", "interp")
 #: Engines: the simulators of ``qrp.quantum.simulators.SIMULATORS`` ("fast": numba on the CPU, "fast_poly": the same

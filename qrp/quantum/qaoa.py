@@ -58,6 +58,7 @@ from qrp.quantum import statevector as sv
 from qrp.quantum.angles import interp_angles, ramp_angles
 from qrp.quantum.engine_options import (
     ENGINE_DEFAULTS,
+    GRADIENT_EVALUATIONS,
     GRADIENT_OPTIMIZERS,
     OPTIMIZE_DEFAULTS,
     EngineSettings,
@@ -184,14 +185,16 @@ class QAOA:
                 and isinstance(self.simulator, NumbaSimulator))
 
     def value_and_gradient(self, angles: np.ndarray) -> tuple[float, np.ndarray]:
-        """(F(angles), dF/dangles) by the adjoint method (``statevector.expectation_gradient``): one evaluation,
-        about three state evolutions. The gradient optimizers of ``optimize`` (``GRADIENT_OPTIMIZERS``) use it
-        when ``has_gradient``; ``ValueError`` otherwise."""
+        """(F(angles), dF/dangles) by the adjoint method (``statevector.expectation_gradient``): three state
+        evolutions (one forward, two backward: the state and lambda = H psi), so it counts
+        ``GRADIENT_EVALUATIONS`` = 3 objective evaluations in ``evaluations`` (one in ``gradients``). The gradient
+        optimizers of ``optimize`` (``GRADIENT_OPTIMIZERS``) use it when ``has_gradient``; ``ValueError``
+        otherwise."""
         if not self.has_gradient:
             raise ValueError("the adjoint gradient needs exact expectations (shots=None, alpha=1, no noise) on "
                              f"engine 'fast' or 'fast_poly', not engine={self.engine!r}")
         angles = np.asarray(angles, dtype=np.float64)
-        self.evaluations += 1
+        self.evaluations += GRADIENT_EVALUATIONS
         self.gradients += 1
         t0 = time.perf_counter()
         try:
@@ -303,10 +306,14 @@ class QAOA:
                             {"optimizer": None, "init": "fixed", "multistart": 0, "start_values": []})
         return replace(res, value=res.expectation)
 
-    @staticmethod
-    def _options(optimizer: str, max_evals: int) -> dict[str, Any]:
+    def _options(self, optimizer: str, max_evals: int) -> dict[str, Any]:
+        """SciPy's options for ``max_evals`` objective evaluations a run: L-BFGS-B with the adjoint gradient stops
+        after max_evals // ``GRADIENT_EVALUATIONS`` value-and-gradient calls (its ``maxfun``; SciPy checks it once
+        an iteration, so a line search can overrun it by a few calls)."""
         opts: dict[str, Any] = {"maxiter": max_evals}
-        if optimizer == "COBYLA":
+        if optimizer == "L-BFGS-B" and self.has_gradient:
+            opts["maxfun"] = max(1, max_evals // GRADIENT_EVALUATIONS)
+        elif optimizer == "COBYLA":
             opts["rhobeg"] = 0.3
         elif optimizer == "COBYQA":
             opts["initial_tr_radius"] = 0.3
@@ -347,7 +354,17 @@ class QAOA:
         return x, total
 
     def _readout(self, angles, value, evaluations, iterations, shots, exact_reference, start, stats) -> QAOAResult:
-        states, counts = self.sample(angles, shots)
+        probs = None
+        # a state-vector simulator that samples its exact distribution: one evolution for the samples and the exact
+        # reference below (they evolved the state twice at the final angles)
+        sim = self.simulator
+        if isinstance(sim, StateVectorSimulator) and type(sim).sample is StateVectorSimulator.sample:
+            t0 = time.perf_counter()
+            probs = sim.probabilities(angles)
+            states, counts = sim.sample_distribution(probs, shots, self._rng)
+            self.simulation_seconds += time.perf_counter() - t0
+        else:
+            states, counts = self.sample(angles, shots)
         simulated = self.simulation_seconds
         # ranked by H_C - offset: in narrow boxes the spread is far below the offset's rounding
         relative = sv.sample_energies(self.masks, self.coeffs, 0.0, states)
@@ -365,7 +382,7 @@ class QAOA:
             ground = d <= dmin + 1e-9 * max(abs(dmin), 1.0)  # d has unit spread: this is relative to the spread
             is_ground = bool(ground[states[best]])
             if self.shots is None:
-                probs = self.probabilities(angles)
+                probs = self.probabilities(angles) if probs is None else probs
                 gs_prob = float(probs[ground].sum())
                 expectation = self.offset + self.scale * float(probs @ d)
             else:

@@ -123,7 +123,12 @@ class StateVectorSimulator(QAOASimulator):
         return sv.cvar(self.diagonal, self.probabilities(angles), self.alpha, self.order)
 
     def sample(self, angles, shots, rng):
-        counts = rng.multinomial(shots, self.probabilities(angles))
+        return self.sample_distribution(self.probabilities(angles), shots, rng)
+
+    @staticmethod
+    def sample_distribution(probs: np.ndarray, shots: int, rng) -> tuple[np.ndarray, np.ndarray]:
+        """(states, counts) of ``shots`` draws from the distribution ``probs`` (what ``sample`` draws from)."""
+        counts = rng.multinomial(shots, probs)
         states = np.flatnonzero(counts)
         return states, counts[states]
 

@@ -49,3 +49,19 @@ def test_gradient_needs_exact_expectations():
         assert not qaoa.has_gradient
         with pytest.raises(ValueError, match="adjoint gradient needs exact"):
             qaoa.value_and_gradient(np.array([0.1, 0.2]))
+
+
+def test_gradient_evaluations_count_three_state_evolutions():
+    from qrp.quantum.engine_options import GRADIENT_EVALUATIONS
+
+    op, offset = ising(5, 7)
+    qaoa = QAOA(op, offset, reps=2, seed=0)
+    res = qaoa.optimize(optimizer="L-BFGS-B", max_evals=60)
+    calls = res.stats["adjoint_gradients"]
+    # every value-and-gradient counts 3 evaluations; the one objective evaluation at the run's end counts 1
+    assert GRADIENT_EVALUATIONS == 3 and res.evaluations == 3 * calls + 1
+    # max_evals caps L-BFGS-B in evaluations: 60 // 3 = 20 calls (SciPy checks once an iteration: a few more)
+    capped = QAOA(op, offset, reps=2, seed=0).optimize(optimizer="L-BFGS-B", max_evals=6)
+    assert capped.stats["adjoint_gradients"] <= 2 + 3 < calls
+    bfgs = QAOA(op, offset, reps=2, seed=0).optimize(optimizer="BFGS", max_evals=60)
+    assert bfgs.evaluations == 3 * bfgs.stats["adjoint_gradients"] + 1

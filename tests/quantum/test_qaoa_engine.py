@@ -150,3 +150,30 @@ def test_readout_ranks_by_energy_relative_to_the_offset():
     res = QAOA(op, 1e9, reps=1, seed=0).optimize(max_evals=20, readout_shots=4096)
     assert res.best_state.tolist() == [1, 1]  # Z = -1 on both qubits: the ground state
     assert res.ground_state
+
+
+@pytest.mark.parametrize("warm", [False, True])
+def test_readout_evolves_the_state_once(warm, monkeypatch):
+    """The readout samples the exact distribution and computes the exact reference from one evolution, with the
+    same draws and numbers as sampling and evolving again."""
+    from qrp.quantum.simulators import NumbaSimulator
+
+    op, offset = random_ising(5, 2)
+    thetas = np.linspace(0.4, 2.6, 5) if warm else None
+    angles = np.array([0.4, 0.9, -0.7, -0.3])
+    reference = QAOA(op, offset, reps=2, warm_thetas=thetas, seed=11)
+    probs = reference.probabilities(angles)
+    counts = np.random.default_rng(11).multinomial(256, probs)
+    states = np.flatnonzero(counts)
+    calls = []
+    original = NumbaSimulator.split_state
+    monkeypatch.setattr(NumbaSimulator, "split_state", lambda self, a: calls.append(1) or original(self, a))
+    res = QAOA(op, offset, reps=2, warm_thetas=thetas, seed=11).fixed(angles, readout_shots=256)
+    assert len(calls) == 1
+    d = reference.diagonal()
+    ground = d <= d.min() + 1e-9 * max(abs(d.min()), 1.0)
+    assert res.ground_state_probability == float(probs[ground].sum())
+    assert res.expectation == reference.offset + reference.scale * float(probs @ d)
+    best = states[np.argmin(reference.energies(states) - reference.offset)]
+    assert res.best_state.tolist() == [(int(best) >> q) & 1 for q in range(5)]
+    assert res.stats["best_sample_frequency"] == counts[best] / 256
