@@ -25,11 +25,12 @@ with generalized contributions RC_i = x_i (-pi_i + c (S x)_i / sigma(x)).
 Why a conic solver: every inner problem is a convex program with an exponential cone (the log barrier) plus linear
 or second-order cone constraints, which Clarabel (an interior-point conic solver, through cvxpy; the solver skfolio
 uses) solves to 1e-9 in a few dozen iterations for any polyhedral Omega. ADMM (pyrb's algorithm) handles the same
-constraints but converges linearly to about 1e-5. For smooth and tail measures two conic solves give the active
-constraints and Newton's method on the KKT system with lambda and sum x = 1 gives lambda* (``polish.kkt_polish``,
-``kkt_tail_polish``, certified);
-otherwise lambda* is found by Brent's method on log(lambda), one conic solve per evaluation (the problem is compiled
-once with lambda a cvxpy Parameter).
+constraints but converges linearly to about 1e-5. For smooth and tail measures one conic solve, x*(1) (the risk is
+scaled so that lambda* is near 1), gives the active constraints and Newton's method on the KKT system with lambda and
+sum x = 1 gives lambda* (``polish.kkt_polish``, ``kkt_tail_polish``: the active set corrected where it moves between
+1 and lambda*, certified); when that fails, one or two more solves at secant estimates of lambda*, and otherwise
+lambda* is found by Brent's method on log(lambda), one conic solve per evaluation (the problem is compiled once with
+lambda a cvxpy Parameter).
 
 Not the same as skfolio's ``RiskBudgeting`` with constraints: skfolio minimizes R(x) s.t. b'log(x) >= 0 with
 homogenized constraints C x <= d (1'x), whose KKT conditions shift every asset's marginal risk by the same
@@ -287,8 +288,8 @@ def constrained_risk_budgeting(
 
 
 def _richard_roncalli(model: BarrierModel, measure: Measure, cons, b, pi, scale: float, c_ra: float, tol: float):
-    """(lambda*, certified solution): two conic solves and Newton for smooth measures, else Brent on lambda."""
-    fast = (_two_solves(model, measure, b, pi, scale, c_ra, tol)
+    """(lambda*, certified solution): one to three conic solves and Newton for smooth and tail measures, else Brent."""
+    fast = (_newton_path(model, measure, b, pi, scale, c_ra, tol)
             if measure.name in SMOOTH + TAIL or pi is not None else None)
     if fast is not None:
         return fast
@@ -302,17 +303,21 @@ def _richard_roncalli(model: BarrierModel, measure: Measure, cons, b, pi, scale:
     return lam, certify(model, measure, x, b, pi, scale, polish=False)
 
 
-def _two_solves(model: BarrierModel, measure: Measure, b: np.ndarray, pi, scale: float, c_ra: float, tol: float):
-    """(lambda*, certified solution) of the Richard-Roncalli problem for a smooth or tail measure from two or three
-    conic solves, or None. x*(1) gives sum x*(lambda) ~ lambda^(1/degree) sum x*(1) (exact without constraints), a
-    second solve at that lambda gives the active constraints, and Newton's method on the KKT system with lambda and
-    sum x = 1 (``polish.kkt_polish`` / ``kkt_tail_polish``) finds the root; accepted only when certified
-    (multipliers >= 0, the other constraints hold) and within ``tol``; else one more solve at the log-log secant
-    estimate of lambda*, then Brent's method on lambda takes over."""
+def _newton_path(model: BarrierModel, measure: Measure, b: np.ndarray, pi, scale: float, c_ra: float, tol: float):
+    """(lambda*, certified solution) of the Richard-Roncalli problem for a smooth or tail measure from one to three
+    conic solves, or None. Newton's method on the KKT system with lambda and sum x = 1 (``polish.kkt_polish`` /
+    ``kkt_tail_polish``, which correct the active set) from x*(1) finds the root; accepted only when certified
+    (multipliers >= 0, the other constraints hold) and within ``tol``. Else sum x*(lambda) ~ lambda^(1/degree)
+    sum x*(1) (exact without constraints) gives a second lambda, then the log-log secant estimate a third, each
+    solve followed by Newton; then Brent's method on lambda takes over."""
     try:  # sum x*(lambda) ~ lambda^(1/degree): a log-log secant step per solve, Newton on the KKT system after each
-        s1 = float(model.solve(1.0).sum())
+        x1 = model.solve(1.0)
+        s1 = float(x1.sum())
         if not s1 > 0:
             return None
+        sol = certify(model, measure, x1, b, pi, scale, polish=False)  # lambda* ~ 1 (the risk is scaled to O(1)):
+        if sol["polished"] and sol["kkt"] <= tol:  # x*(1)'s active set is often lambda*'s; Newton moves lambda
+            return _model_lambda(model, measure, sol, pi, scale, c_ra), sol
         pts = [(0.0, float(np.log(s1)))]
         for _ in range(2):
             if len(pts) == 1:
@@ -332,12 +337,17 @@ def _two_solves(model: BarrierModel, measure: Measure, b: np.ndarray, pi, scale:
             return None
     except (ValueError, FloatingPointError):
         return None
+    return _model_lambda(model, measure, sol, pi, scale, c_ra), sol
+
+
+def _model_lambda(model: BarrierModel, measure: Measure, sol: dict, pi, scale: float, c_ra: float) -> float:
+    """lambda* in the model's units from the polished lambda of R (``polish.kkt_polish``'s ``lambda``)."""
     lam_r, x = sol["lambda_r"], sol["x"]
     if pi is not None:  # the model's risk is (-pi'x / c + sigma(x)) / scale
-        return lam_r / (c_ra * scale), sol
+        return lam_r / (c_ra * scale)
     if model.degree == 2:  # the model's risk is x'Sx / (2 scale^2): lambda_model = lambda_R sigma(x) / scale^2
-        return lam_r * measure.grad_x(x)[0] / scale**2, sol
-    return lam_r / scale, sol
+        return lam_r * measure.grad_x(x)[0] / scale**2
+    return lam_r / scale
 
 
 def _expected_returns(expected_returns, risk_measure: str, names, n: int):

@@ -161,17 +161,45 @@ def kkt_polish(grad: GradFn, x0: np.ndarray, t0: np.ndarray, b: np.ndarray, rows
     c(x0, t0) within 1e-7 of 0 are taken as active: the square system
         grad R(x) - lambda b / x + jx_A' mu = 0,  jt_A' mu = 0,  c_A(x, t) = 0,  1'x = 1
     in (x, t, mu, lambda) is solved by Newton (Hessian of R by central differences), and the root is accepted only if
-    mu >= 0 on active inequalities and every other row holds (a certified KKT point). Returns (x, residual, lambda)
+    mu >= 0 on active inequalities and every other row holds (a certified KKT point). Where the root contradicts the
+    active set (mu < 0, a violated row) those rows change sides and Newton reruns from the root (at most
+    ``SPLIT_ROUNDS`` times; x0 may be x*(lambda) at a lambda other than lambda*). Returns (x, residual, lambda)
     or None.
     """
     jx, jt, c0, eq = rows["jx"], rows["jt"], rows["c0"], rows["eq"]
-    n, k = x0.shape[0], t0.shape[0]
-    value = jx @ x0 + jt @ t0 + c0
-    act = eq | (value >= -1e-7)
-    ax, at, ac = jx[act], jt[act], c0[act]
-    m = ax.shape[0]
-    lam, mu = _multipliers(grad(x0)[1], b, x0, ax, at)
-    x, t = x0 / x0.sum(), t0 / x0.sum()
+    act = eq | (jx @ x0 + jt @ t0 + c0 >= -1e-7)
+    lam, mu_act = _multipliers(grad(x0)[1], b, x0, jx[act], jt[act])
+    mu = np.zeros(jx.shape[0])
+    mu[act] = mu_act
+    x, t, sign = x0 / x0.sum(), t0 / x0.sum(), np.sign(x0)
+    for _ in range(SPLIT_ROUNDS):
+        out = _smooth_newton(grad, x, t, sign, b, jx[act], jt[act], c0[act], mu[act], lam, max_iter)
+        if out is None:
+            return None
+        x, t, mu_act, lam = out
+        mu = np.zeros(jx.shape[0])
+        mu[act] = mu_act
+        value = jx @ x + jt @ t + c0
+        unit = lam * float(b.sum())
+        if lam <= 0:
+            return None
+        drop = act & ~eq & (mu < -1e-12 * unit)
+        add = ~act & (value > 1e-12)
+        if not (drop.any() or add.any()):
+            ax, at = jx[act], jt[act]
+            g = grad(x)[1]
+            stat = np.concatenate([x * (g - lam * b / x + ax.T @ mu[act]) / unit,
+                                   at.T @ mu[act] * np.max(np.abs(x)) / unit, value[act], [x.sum() - 1.0]])
+            return x, float(np.max(np.abs(stat))), lam
+        act = (act | add) & ~drop
+        mu[drop] = 0.0
+    return None
+
+
+def _smooth_newton(grad: GradFn, x, t, sign, b, ax, at, ac, mu, lam, max_iter):
+    """Newton's method on ``kkt_polish``'s square system for the active rows (ax, at, ac) from (x, t, mu, lambda).
+    Returns (x, t, mu, lambda) at the root, or None when x leaves the orthant."""
+    n, k, m = x.shape[0], t.shape[0], ax.shape[0]
     size = n + k + m + 1
     for _ in range(max_iter):
         g = grad(x)[1]
@@ -186,21 +214,29 @@ def kkt_polish(grad: GradFn, x0: np.ndarray, t0: np.ndarray, b: np.ndarray, rows
         jac[n + k:n + k + m, :n] = ax
         jac[n + k:n + k + m, n:n + k] = at
         jac[-1, :n] = 1.0
-        step = np.linalg.lstsq(jac, -res, rcond=None)[0]
+        step = _newton_step(jac, res)
         x, t = x + step[:n], t + step[n:n + k]
         mu, lam = mu + step[n + k:n + k + m], lam + step[-1]
-        if np.any(x * np.sign(x0) <= 0):
+        if np.any(x * sign <= 0):
             return None
-    ineq_mu = mu[~eq[act]]
-    value = jx @ x + jt @ t + c0
-    unit = lam * float(b.sum())
-    if lam <= 0 or np.any(ineq_mu < -1e-12 * unit) or np.any(value[~act] > 1e-12):
-        return None
-    g = grad(x)[1]
-    stat = np.concatenate([x * (g - lam * b / x + ax.T @ mu) / unit, at.T @ mu * np.max(np.abs(x)) / unit,
-                           value[act], [x.sum() - 1.0]])
-    resid = float(np.max(np.abs(stat)))
-    return x, resid, lam
+    return x, t, mu, lam
+
+
+def _newton_step(jac: np.ndarray, res: np.ndarray) -> np.ndarray:
+    """The Newton step jac d = -res: LU, or the least-squares step where the system is singular (redundant active
+    rows) and LU's step does not solve it."""
+    try:
+        step = np.linalg.solve(jac, -res)
+        if np.all(np.isfinite(step)) and np.linalg.norm(jac @ step + res) <= 1e-10 * max(np.linalg.norm(res), 1e-300):
+            return step
+    except np.linalg.LinAlgError:
+        pass
+    return np.linalg.lstsq(jac, -res, rcond=None)[0]
+
+
+#: Active-set rounds of ``kkt_tail_polish`` (a split that is inconsistent at the Newton root is corrected and
+#: Newton rerun): the tied scenarios and active rows of x*(lambda) move as lambda moves to lambda*.
+SPLIT_ROUNDS = 8
 
 
 def kkt_tail_polish(losses_jacobian: np.ndarray, q0: np.ndarray, cap: float, x0: np.ndarray, t0: np.ndarray,
@@ -210,32 +246,84 @@ def kkt_tail_polish(losses_jacobian: np.ndarray, q0: np.ndarray, cap: float, x0:
     the square system
         M'q - lambda b / x + jx_A' mu = 0,  jt_A' mu = 0,  M_F x = zeta,  sum q = 1,  c_A(x, t) = 0,  1'x = 1
     in (x, t, q_F, zeta, mu, lambda) solved by Newton; accepted only when the tail split and the constraints are
-    consistent at the root (a certified KKT point). Returns (x, residual, lambda, M'q) or None."""
+    consistent at the root (a certified KKT point). The split starts from the solver's tail weights q0 and active
+    rows; where the root contradicts it (a free q_t outside [0, cap], a loss on the wrong side of zeta, mu < 0, a
+    violated row) the offending scenarios and rows change sides and Newton reruns from the root (a primal-dual
+    active-set step, at most ``SPLIT_ROUNDS`` times): x0 may be x*(lambda) at a lambda other than lambda*.
+    Returns (x, residual, lambda, M'q) or None."""
     m = losses_jacobian
     jx, jt, c0, eq = rows["jx"], rows["jt"], rows["c0"], rows["eq"]
-    n, k = x0.shape[0], t0.shape[0]
     q0 = q0 / q0.sum()
-    upper, tied = tail_split(q0, cap)
+    upper, tied_idx = tail_split(q0, cap)
+    tied = np.zeros(q0.shape[0], dtype=bool)
+    tied[tied_idx] = True
     act = eq | (jx @ x0 + jt @ t0 + c0 >= -1e-7)
+    x, t, q = x0 / x0.sum(), t0 / x0.sum(), q0.copy()
+    mu = None
+    for _ in range(SPLIT_ROUNDS):
+        out = _tail_newton(m, cap, x, t, q, upper, tied, b, jx, jt, c0, act, mu, max_iter)
+        if out is None:
+            return None
+        x, t, q, zeta, mu_act, lam = out
+        mu = np.zeros(jx.shape[0])
+        mu[act] = mu_act
+        losses = m @ x
+        rest = ~tied & ~upper
+        if not tied.any():  # the VaR level lies anywhere between the tail's smallest loss and the largest of the rest
+            zeta = (0.5 * (float(losses[upper].min()) + float(losses[~upper].max())) if upper.any()
+                    else float(losses.max()))
+        span = max(abs(zeta), float(np.abs(losses).max()))
+        value = jx @ x + jt @ t + c0
+        unit = lam * float(b.sum())
+        if lam <= 0:
+            return None
+        to_upper = tied & (q > cap + 1e-12) if cap < 1.0 else np.zeros_like(tied)
+        to_rest = tied & (q < -1e-12)
+        to_tied = upper & (losses < zeta - 1e-9 * span) | rest & (losses > zeta + 1e-9 * span)
+        drop = act & ~eq & (mu < -1e-12 * unit)
+        add = ~act & (value > 1e-12)
+        if not (to_upper.any() or to_rest.any() or to_tied.any() or drop.any() or add.any()):
+            g = m.T @ q
+            ax, at = jx[act], jt[act]
+            stat = np.concatenate([x * (g - lam * b / x + ax.T @ mu[act]) / unit,
+                                   at.T @ mu[act] * np.max(np.abs(x)) / unit, value[act],
+                                   [x.sum() - 1.0, q.sum() - 1.0]])
+            return x, float(np.max(np.abs(stat))), lam, g
+        upper = (upper | to_upper) & ~to_tied
+        tied = (tied | to_tied) & ~to_upper & ~to_rest
+        q = np.where(to_upper, cap, np.where(to_rest, 0.0, q))
+        act = (act | add) & ~drop
+        mu = np.where(drop, 0.0, mu)
+    return None
+
+
+def _tail_newton(m, cap, x, t, q, upper, tied, b, jx, jt, c0, act, mu, max_iter):
+    """Newton's method on ``kkt_tail_polish``'s square system for one split (tail ``upper``, ``tied`` at the VaR
+    level, active rows ``act``) from (x, t, q, mu) (mu None: the least-squares multipliers). Returns
+    (x, t, q, zeta, mu on the active rows, lambda) at the root, or None when x leaves the orthant."""
+    n, k = x.shape[0], t.shape[0]
+    tied_idx = np.flatnonzero(tied)
     ax, at, ac = jx[act], jt[act], c0[act]
-    nf, na = tied.shape[0], ax.shape[0]
+    nf, na = tied_idx.shape[0], ax.shape[0]
     nz = 1 if nf else 0  # no scenario at the VaR level: q is fixed (cap on the tail), no zeta, sum q = 1 holds
     q_fixed = np.where(upper, cap, 0.0)
-    mf = m[tied]
-    x, t, qf = x0 / x0.sum(), t0 / x0.sum(), q0[tied].copy()
+    mf = m[tied_idx]
+    sign = np.sign(x)
+    qf = q[tied_idx].copy()
     zeta = float(np.mean(mf @ x)) if nf else 0.0
-    lam, mu = _multipliers(m.T @ (q_fixed + np.bincount(tied, qf, q0.shape[0])), b, x, ax, at)
+    lam, mu_fit = _multipliers(m.T @ (q_fixed + np.bincount(tied_idx, qf, q.shape[0])), b, x, ax, at)
+    mu = mu_fit if mu is None else mu[act]
     size = n + k + nf + nz + na + 1
+    o_q, o_z, o_mu = n + k, n + k + nf, n + k + nf + nz
     for _ in range(max_iter):
-        q = q_fixed.copy()
-        q[tied] = qf
-        g = m.T @ q
-        res = np.concatenate([g - lam * b / x + ax.T @ mu, at.T @ mu, mf @ x - zeta, [q.sum() - 1.0] * nz,
+        qq = q_fixed.copy()
+        qq[tied_idx] = qf
+        g = m.T @ qq
+        res = np.concatenate([g - lam * b / x + ax.T @ mu, at.T @ mu, mf @ x - zeta, [qq.sum() - 1.0] * nz,
                               ax @ x + at @ t + ac, [x.sum() - 1.0]])
         if np.max(np.abs(res)) < 1e-15:
             break
         jac = np.zeros((size, size))
-        o_q, o_z, o_mu = n + k, n + k + nf, n + k + nf + nz
         jac[:n, :n] = np.diag(lam * b / x**2)
         jac[:n, o_q:o_z] = mf.T
         jac[:n, o_mu:o_mu + na] = ax.T
@@ -248,31 +336,15 @@ def kkt_tail_polish(losses_jacobian: np.ndarray, q0: np.ndarray, cap: float, x0:
         jac[o_mu:o_mu + na, :n] = ax
         jac[o_mu:o_mu + na, n:n + k] = at
         jac[-1, :n] = 1.0
-        step = np.linalg.lstsq(jac, -res, rcond=None)[0]
+        step = _newton_step(jac, res)
         x, t = x + step[:n], t + step[n:n + k]
         qf, zeta = qf + step[o_q:o_z], zeta + (step[o_z] if nf else 0.0)
         mu, lam = mu + step[o_mu:o_mu + na], lam + step[-1]
-        if np.any(x * np.sign(x0) <= 0):
+        if np.any(x * sign <= 0):
             return None
-    q = q_fixed.copy()
-    q[tied] = qf
-    losses = m @ x
-    rest = np.ones(q.shape[0], dtype=bool)
-    rest[tied] = False
-    rest &= ~upper
-    if not nf:  # the VaR level lies anywhere between the tail's smallest loss and the largest of the rest
-        zeta = 0.5 * (float(losses[upper].min()) + float(losses[~upper].max())) if upper.any() else float(losses.max())
-    span = max(abs(zeta), float(np.abs(losses).max()))
-    value = jx @ x + jt @ t + c0
-    unit = lam * float(b.sum())
-    if (lam <= 0 or np.any(qf < -1e-12) or np.any(qf > cap + 1e-12) or np.any(losses[upper] < zeta - 1e-9 * span)
-            or np.any(losses[rest] > zeta + 1e-9 * span) or np.any(mu[~eq[act]] < -1e-12 * unit)
-            or np.any(value[~act] > 1e-12)):
-        return None
-    g = m.T @ q
-    stat = np.concatenate([x * (g - lam * b / x + ax.T @ mu) / unit, at.T @ mu * np.max(np.abs(x)) / unit,
-                           value[act], [x.sum() - 1.0, q.sum() - 1.0]])
-    return x, float(np.max(np.abs(stat))), lam, g
+    qq = q_fixed.copy()
+    qq[tied_idx] = qf
+    return x, t, qq, zeta, mu, lam
 
 
 __all__ = ["budget_residual", "kkt_polish", "kkt_tail_polish", "newton_polish", "tail_polish", "tail_split"]

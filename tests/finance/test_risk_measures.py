@@ -153,22 +153,23 @@ def test_estimator_takes_every_measure_and_its_level(riskfolio_data):
         qrp.RiskParity(risk_measure="var").fit(riskfolio_data)
 
 
-def test_richard_roncalli_in_two_conic_solves():
-    """Issue 23.1: for volatility, semi-deviation and CVaR the constrained (Richard-Roncalli) problem takes two conic
-    solves and Newton's method on its KKT system with lambda (certified), instead of Brent's method on lambda."""
+def test_richard_roncalli_in_one_conic_solve():
+    """Issue 23.1: for volatility, semi-deviation and CVaR the constrained (Richard-Roncalli) problem takes one conic
+    solve (x*(1)) and Newton's method on its KKT system with lambda and sum x = 1 (certified; the active set corrected
+    where lambda* moves it), instead of Brent's method on lambda."""
     from tests.finance.test_constrained import C1, COV
 
     res = constrained_risk_budgeting(COV, linear_constraints=(C1, [-0.3]))
-    assert res.stats["conic_solves"] == 2 and res.stats["polished"] and res.converged
+    assert res.stats["conic_solves"] == 1 and res.stats["polished"] and res.converged
     assert res.stats["kkt_residual"] <= 1e-12 and res.stats["sum_error"] <= 1e-12
     rc = res.risk_contributions
     np.testing.assert_allclose(rc[:4], rc[0], rtol=1e-10)  # KKT: the assets off the binding row share one level
     semi = constrained_risk_budgeting(returns=riskfolio_returns(), risk_measure="semi_deviation",
                                       groups={"g": ([0, 1, 2], None, 0.2)})
-    assert semi.stats["conic_solves"] == 2 and semi.converged and semi.weights[:3].sum() <= 0.2 + 1e-12
+    assert semi.stats["conic_solves"] == 1 and semi.converged and semi.weights[:3].sum() <= 0.2 + 1e-12
     cvar = constrained_risk_budgeting(returns=riskfolio_returns(), risk_measure="cvar",
                                       groups={"g": ([0, 1, 2], None, 0.2)})
-    assert cvar.stats["conic_solves"] == 2 and cvar.converged and cvar.stats["kkt_residual"] <= 1e-12
+    assert cvar.stats["conic_solves"] == 1 and cvar.converged and cvar.stats["kkt_residual"] <= 1e-12
     mad = constrained_risk_budgeting(returns=riskfolio_returns(), risk_measure="mean_absolute_deviation",
                                      groups={"g": ([0, 1, 2], None, 0.2)})
     assert mad.stats["conic_solves"] > 2 and mad.converged  # no Newton step for this kinked measure: Brent
@@ -176,3 +177,21 @@ def test_richard_roncalli_in_two_conic_solves():
     from tests.finance.test_constrained import PYRB
 
     np.testing.assert_allclose(res.weights * 100, PYRB[1][1], atol=1e-3)
+
+
+@pytest.mark.parametrize("measure", ["volatility", "semi_deviation", "cvar"])
+def test_one_solve_path_equals_brent(monkeypatch, measure):
+    """Issue 23.1: the one-solve path (x*(1), then Newton with active-set corrections) gives Brent's root of
+    sum x*(lambda) = 1 (the definition, polished the same way) to 1e-10 in the weights, each certified to 1e-12, on
+    benchmarks.constrained_speed's problem (the group cap binds, N = 20)."""
+    import qrp.finance.constrained as constrained
+    from benchmarks.constrained_speed import problem
+
+    kw = problem(20, measure)
+    fast = constrained_risk_budgeting(**kw)
+    assert fast.stats["conic_solves"] == 1 and fast.converged and fast.stats["kkt_residual"] <= 1e-12
+    monkeypatch.setattr(constrained, "_newton_path", lambda *args: None)
+    brent = constrained_risk_budgeting(**kw)
+    assert brent.stats["conic_solves"] > 3
+    np.testing.assert_allclose(fast.weights, brent.weights, atol=1e-10)
+    assert fast.weights[:4].sum() == pytest.approx(0.1, abs=1e-12)  # the group cap binds
