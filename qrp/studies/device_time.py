@@ -31,7 +31,7 @@ import pandas as pd
 from qrp.core.provenance import atomic_write
 from qrp.discrete.encodings import ENCODINGS
 from qrp.quantum.device_model import DEFAULT_LATENCY, circuit_seconds
-from qrp.studies.render import markdown_table, save_figure
+from qrp.studies.render import markdown_table, pyplot, save_figure
 
 #: file name of the depth cache next to a study's rows.
 DEPTHS_FILE = "device_time.json"
@@ -133,10 +133,7 @@ def _formatted(medians: pd.DataFrame) -> list[dict]:
 def device_time_figure(medians: pd.DataFrame, path: Path, backend: str) -> None:
     """Per encoding (round-0 box): modelled QAOA TTS device seconds without latency against n per method, and the
     best classical TTS wall seconds (black), log scale."""
-    import matplotlib  # optional heavy dependency, imported only when a report draws
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt  # heavy: only when drawing
+    plt = pyplot()  # Agg, imported on the first figure
 
     sub = medians[medians["box_round"] == medians["box_round"].min()]
     order = {e: i for i, e in enumerate(ENCODINGS)}

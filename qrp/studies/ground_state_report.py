@@ -23,7 +23,7 @@ import pandas as pd
 from qrp.core.provenance import atomic_write
 from qrp.studies.device_time import DEPTHS_FILE, device_time_section
 from qrp.studies.encodings_report import encoding_sections
-from qrp.studies.render import markdown_table, save_figure
+from qrp.studies.render import markdown_table, pyplot, save_figure
 from qrp.studies.statistics import fit_exponent, format_interval, grouped_intervals
 
 #: option columns that define the problem, not the method.
@@ -138,10 +138,7 @@ def _panels(frame: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
 
 def _figure(frame: pd.DataFrame, y: str, *, ylabel: str, path: Path, log2: bool = False, logy: bool = True,
             fits: dict | None = None) -> None:
-    import matplotlib  # heavy: imported only when a report draws (``qrp run`` and the runner never do)
-
-    matplotlib.use("Agg")  # headless; set before pyplot is imported (both only when a report draws)
-    import matplotlib.pyplot as plt
+    plt = pyplot()  # Agg, imported on the first figure
 
     panels = _panels(frame)
     cols = frame["box_round"].nunique()  # one column per box round, one row per encoding when there are several

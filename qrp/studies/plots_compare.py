@@ -17,7 +17,7 @@ from pathlib import Path
 import pandas as pd
 
 from qrp.studies.configs import config_intervals, fmt_value, grid_axes, interval_label, varying
-from qrp.studies.render import save_figure
+from qrp.studies.render import pyplot, save_figure
 from qrp.studies.statistics import grouped_intervals
 
 #: the two panels: (row column, classical column, y label).
@@ -68,11 +68,8 @@ def comparison_figure(frame: pd.DataFrame, path: Path) -> bool:
     if not solvers:
         return False
     frame = frame[frame["n_assets"].notna() & frame["rc_error"].notna()]
-    import matplotlib  # optional heavy dependency (plots only)
-
-    matplotlib.use("Agg")  # headless; set before pyplot is imported (plots only)
-    import matplotlib.pyplot as plt
-    import matplotlib.ticker
+    plt = pyplot()  # Agg, imported on the first figure
+    from matplotlib.ticker import NullLocator  # matplotlib: only when a report draws
 
     axes_cols = grid_axes(frame)
     fig, axes = plt.subplots(1, 2, figsize=(12.0, 4.8), squeeze=False)
@@ -95,7 +92,7 @@ def comparison_figure(frame: pd.DataFrame, path: Path) -> bool:
         ticks = sorted(base["n_assets"].astype(float).unique())
         if len(ticks) <= 12:
             ax.set_xticks(ticks, [fmt_value(t) for t in ticks])
-            ax.xaxis.set_minor_locator(matplotlib.ticker.NullLocator())
+            ax.xaxis.set_minor_locator(NullLocator())
         ax.set_xlabel("assets N")
         ax.set_ylabel(ylabel.replace("median, 95% CI", interval_label(frame, axes_cols)))
         ax.grid(True, which="both", alpha=0.3)

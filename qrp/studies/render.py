@@ -59,11 +59,21 @@ def plain_log_labels(fig) -> None:
                                          else NullFormatter())
 
 
+def pyplot():
+    """``matplotlib.pyplot`` on the headless Agg backend (set before pyplot is first imported). Heavy (0.3-0.5 s):
+    imported only when a report draws, never by ``qrp run`` or the runner."""
+    import matplotlib  # heavy: only when a report draws
+
+    matplotlib.use("Agg")  # headless; before pyplot's first import
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
 def save_figure(fig, path: Path, *, rect: tuple[float, float, float, float] | None = None) -> None:
     """Lay out ``fig`` (within ``rect`` of the figure, (left, bottom, right, top) fractions: room for a figure
     legend), write it to ``path`` as a PNG (atomically) and close it."""
-    import matplotlib.pyplot as plt  # optional heavy dependency, imported only when a report draws
-
+    plt = pyplot()
     plain_log_labels(fig)
     fig.tight_layout(rect=rect)
     # tight_layout leaves a placeholder layout engine behind, and savefig then draws the whole figure once more
@@ -74,4 +84,4 @@ def save_figure(fig, path: Path, *, rect: tuple[float, float, float, float] | No
     log.info("report: wrote %s", path.name)
 
 
-__all__ = ["markdown_table", "save_figure"]
+__all__ = ["markdown_table", "plain_log_labels", "pyplot", "save_figure"]

@@ -44,7 +44,7 @@ import pandas as pd
 from qrp.core.provenance import atomic_write
 from qrp.studies.configs import config_label, config_medians, fmt_value, grid_axes, varying, with_defaults
 from qrp.studies.plots_compare import comparison_figure
-from qrp.studies.render import markdown_table
+from qrp.studies.render import markdown_table, pyplot
 from qrp.studies.report_plots import axis_figures, crossover_figure, resource_figure, round0_figures
 from qrp.studies.statistics import NOMINAL_SHOTS, format_interval, median_interval
 from qrp.studies.table import RUNS_PARQUET, read_table, summarize
@@ -237,6 +237,8 @@ def write_report(out_dir, *, threshold: float = 1e-6) -> list[Path]:
 def _figures(frame: pd.DataFrame, out: Path, threshold: float):
     """Draw every figure of a refinement study's report: (the frame with the first-round statistics and energy
     evaluations joined, the figures written in summary order, the axis figures skipped, the samples column)."""
+    # matplotlib imported before the fork: the child inherits it (imported after, each process paid 0.3-0.5 s CPU)
+    pyplot()
     axis_results = _in_parallel(axis_figures, frame, out)  # 8 of the 11 figures, on a second core
     written: list[Path] = []
     if comparison_figure(frame, out / "compare_vs_n.png"):

@@ -18,7 +18,7 @@ from qrp.studies.configs import (
     interval_label,
     varying,
 )
-from qrp.studies.render import save_figure
+from qrp.studies.render import pyplot, save_figure
 
 #: first-round diagnostics drawn against depth when a solver reports them: (stats key, axis label).
 ROUND0_PLOTS = (("ground_state_probability", "ground-state probability of the optimized state"),
@@ -32,11 +32,8 @@ MAX_PANELS = 4
 def line_figure(frame, x, y, *, title, xlabel, ylabel, logx=False, logy=True, baseline=None, ignore=(), path):
     """``y`` against ``x``, one panel per solver, one line per configuration of the other varying axes (except
     ``ignore``): medians with shaded bootstrap 95% intervals; ``baseline``: a column drawn as a dashed line."""
-    import matplotlib  # heavy: imported only when a report draws (``qrp run`` and the runner never do)
-
-    matplotlib.use("Agg")  # headless; set before pyplot is imported (both only when a report draws)
-    import matplotlib.pyplot as plt
-    import matplotlib.ticker
+    plt = pyplot()  # Agg, imported on the first figure
+    from matplotlib.ticker import NullLocator  # matplotlib: only when a report draws
 
     solvers = list(dict.fromkeys(frame["solver"]))
     ncols = min(3, len(solvers))
@@ -70,7 +67,7 @@ def line_figure(frame, x, y, *, title, xlabel, ylabel, logx=False, logy=True, ba
         ticks = sorted(sub[x].astype(float).unique())
         if len(ticks) <= 12:
             ax.set_xticks(ticks, [fmt_value(t) for t in ticks])
-            ax.xaxis.set_minor_locator(matplotlib.ticker.NullLocator())
+            ax.xaxis.set_minor_locator(NullLocator())
         ax.set_xlabel(xlabel)
         ax.grid(True, which="both", alpha=0.3)
         if len(groups) > 4:  # many lines: the legend goes under the panel, not over the curves
@@ -88,10 +85,7 @@ def resource_figure(frame: pd.DataFrame, x: str, xlabel: str, path: Path) -> boo
     """rc_error against a resource (total samples or wall time), one panel per N with every solver on its axis:
     each configuration's median with its bootstrap 95% interval, each solver's best median reached within a budget
     (a step line), and the classical baseline (dashed line; on the time axis its own point)."""
-    import matplotlib  # heavy: imported only when a report draws (``qrp run`` and the runner never do)
-
-    matplotlib.use("Agg")  # headless; set before pyplot is imported (both only when a report draws)
-    import matplotlib.pyplot as plt
+    plt = pyplot()  # Agg, imported on the first figure
 
     disc = frame[frame["bits"].notna() & pd.to_numeric(frame[x], errors="coerce").gt(0)]
     if disc.empty:
@@ -127,10 +121,7 @@ def resource_figure(frame: pd.DataFrame, x: str, xlabel: str, path: Path) -> boo
 
 
 def crossover_figure(frame: pd.DataFrame, threshold: float, path: Path) -> bool:
-    import matplotlib  # heavy: imported only when a report draws (``qrp run`` and the runner never do)
-
-    matplotlib.use("Agg")  # headless; set before pyplot is imported (both only when a report draws)
-    import matplotlib.pyplot as plt
+    plt = pyplot()  # Agg, imported on the first figure
 
     disc = frame[frame["bits"].notna()]
     solvers = list(dict.fromkeys(disc["solver"]))
