@@ -9,7 +9,8 @@ shared machine falls on both sides alike):
   cap and bounds bind (<= 2x; ``benchmarks.constrained_speed``'s problems: volatility at N = 20 and 100, CVaR at
   N = 20); the QAOA state-vector kernel against its streaming bound
   (``benchmarks.kernel``, p = 3; <= 2x); ``qrp report`` on the committed quickstart run (<= 3 s of CPU); the
-  study's CPU share in solvers (no benchmark measures it: a row says so); the classical default call against
+  study's CPU share in solvers (``benchmarks.study_share``: after start-up, >= 80%); the classical default call
+  against
   riskparityportfolio (below);
 
 * exact enumeration at n = 24 (N = 12 assets x 2 bits): states per second of ``exact_minimum``, both formulations
@@ -244,7 +245,7 @@ def bench_kernel(qubits, repeat: int) -> list[dict]:
 
 def bench_study(repeats: int) -> list[dict]:
     """Issue 23.3: ``qrp report`` on a copy of the committed quickstart run (fresh processes, CPU of the child);
-    the study's CPU share in solvers has no benchmark yet (a row says so)."""
+    the study's CPU share in solvers: ``bench_study_share``."""
     import shutil
     import tempfile
 
@@ -261,9 +262,33 @@ def bench_study(repeats: int) -> list[dict]:
         row("qrp report, quickstart run", f"{cpu:.2f} s CPU ({wall:.2f} s wall)", "goal 3 s", cpu / 3.0, "<= 3 s",
             cpu <= 3.0, f"fresh process (imports included) on a copy of results/quickstart/runs.parquet; median of "
                         f"{repeats}"),
-        row("study CPU share in solvers (quickstart)", "not measured by a benchmark", "goal >= 80%", None,
-            ">= 80%", None, "issue 23.3: profiled by hand in the issue (48%); no benchmark measures it yet"),
     ]
+
+
+def bench_study_share(repeats: int) -> list[dict]:
+    """Issue 23.3: the quickstart study's CPU share in solvers (``benchmarks.study_share``: ``qrp run
+    experiments/quickstart.toml --workers 1`` in a fresh process per repeat, into a temporary directory, its CPU
+    charged to solver / circuit resource count / imports / numba loading / the rest); the median repeat by share."""
+    import json
+    import tempfile
+
+    root = Path(__file__).resolve().parent.parent
+    env = dict(os.environ, PYTHONPATH=str(root))
+    runs = []
+    for _ in range(repeats):
+        with tempfile.TemporaryDirectory() as tmp:
+            out = subprocess.run([sys.executable, "-m", "benchmarks.study_share", "experiments/quickstart.toml",
+                                  str(Path(tmp) / "run")], env=env, cwd=root, check=True, capture_output=True,
+                                 text=True).stdout
+        runs.append(json.loads(out.split("STUDY_SHARE ", 1)[1]))
+    r = sorted(runs, key=lambda x: x["share"])[len(runs) // 2]
+    startup = r["import"] + r["numba"] + r["interpreter"]
+    return [row("study CPU share in solvers (quickstart)",
+                f"{r['share']:.0%} of {r['total'] - startup:.2f} s CPU after start-up",
+                f"{r['share_all']:.0%} of all {r['total']:.2f} s (imports {r['import']:.2f} s)", r["share"],
+                ">= 0.80 after start-up", r["share"] >= 0.80,
+                f"qrp run --workers 1, fresh process; solver {r['solver']:.2f} s, circuit resource count "
+                f"{r['resources']:.2f} s, other {r['other']:.2f} s; median of {repeats} (benchmarks.study_share)")]
 
 
 def bench_dataframe(sizes, repeats: int) -> list[dict]:
@@ -388,8 +413,8 @@ def markdown(rows: list[dict], header: str) -> str:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="fewer repeats, QAOA n <= 22, constrained N = 20")
-    parser.add_argument("--only", default="", help="comma-separated subset: constrained,kernel,study,classical,"
-                                                   "exact,startup,dataframe,qubo,statevector,backtest")
+    parser.add_argument("--only", default="", help="comma-separated subset: constrained,kernel,study,study_share,"
+                                                   "classical,exact,startup,dataframe,qubo,statevector,backtest")
     parser.add_argument("--out", default=str(RESULTS))
     parser.add_argument("--readme", default="", help="also write the goal rows between the README's "
                                                      f"'{README_START}' and '{README_END}' markers in this file")
@@ -402,6 +427,7 @@ def main(argv=None) -> int:
             (("volatility", 20), ("cvar", 20)) + ((), (("volatility", 100),))[not args.quick], 3 if args.quick else 5),
         "kernel": lambda: bench_kernel((16, 20, 22) if args.quick else (16, 20, 22, 24), 3),
         "study": lambda: bench_study(1 if args.quick else 3),
+        "study_share": lambda: bench_study_share(1 if args.quick else 3),
         "exact": lambda: bench_exact(3 if args.quick else 5),
         "startup": lambda: bench_startup(5 if args.quick else 11),
         "classical": lambda: bench_classical(sizes, 20 * reps),
