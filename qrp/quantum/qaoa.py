@@ -78,6 +78,25 @@ from qrp.quantum.simulators import (
 )
 
 
+def normalize_cost(cost, offset: float = 0.0):
+    """(masks, coeffs, offset, scale, normalized) of a Z-only ``SparsePauliOp`` ``cost`` plus ``offset``: the
+    Z-masks and real coefficients c_m of its non-identity terms, the offset with the identity terms added, the
+    scale s = sqrt(sum_m c_m^2) (1 when there is no term) and the operator sum_m (c_m / s) Z^m that QAOA evolves
+    (simplified; ``circuit_resources`` counts its circuit). ``ValueError`` for a non-Z or complex term."""
+    from qiskit.quantum_info import SparsePauliOp  # qiskit (heavy): imported by the engine only
+
+    masks, coeffs = sv.z_masks(cost)  # validates Z-only, real
+    ident = masks == 0
+    offset = float(offset) + float(coeffs[ident].sum())
+    masks, coeffs = masks[~ident], coeffs[~ident]
+    scale = float(np.sqrt(coeffs @ coeffs)) or 1.0
+    n = cost.num_qubits
+    labels = [("Z" * int(m).bit_count(), [q for q in range(n) if m >> q & 1], c / scale)
+              for m, c in zip(masks, coeffs, strict=True)]
+    normalized = SparsePauliOp.from_sparse_list(labels or [("", [], 0.0)], n).simplify()
+    return masks, coeffs, offset, scale, normalized
+
+
 class QAOA:
     """QAOA for a diagonal cost ``offset + sum_m c_m Z^m`` (a Z-only qiskit ``SparsePauliOp``).
 
@@ -113,26 +132,17 @@ class QAOA:
         n = cost.num_qubits
         if settings.holds_state_vector:
             check_qubits(n, settings.max_qubits)
-        self.masks, self.coeffs = sv.z_masks(cost)  # validates Z-only, real
-        ident = self.masks == 0
-        self.offset = float(offset) + float(self.coeffs[ident].sum())
-        self.masks, self.coeffs = self.masks[~ident], self.coeffs[~ident]
+        self.masks, self.coeffs, self.offset, self.scale, self.normalized = normalize_cost(cost, offset)
         self.settings, self.reps, self.shots = settings, settings.reps, settings.shots
         self.alpha = float(settings.alpha)
         self.num_qubits, self.seed = n, seed
         self.warm_thetas = None if warm_thetas is None else np.asarray(warm_thetas, dtype=np.float64)
         if self.warm_thetas is not None and self.warm_thetas.shape != (n,):
             raise ValueError(f"warm_thetas must have shape ({n},), got {self.warm_thetas.shape}")
-        self.scale = float(np.sqrt(self.coeffs @ self.coeffs)) or 1.0
         self.evaluations = 0
         self.gradients = 0
         self.simulation_seconds = 0.0
         self._rng = np.random.default_rng(seed)
-        from qiskit.quantum_info import SparsePauliOp  # qiskit (heavy): imported by the engine only
-
-        labels = [("Z" * int(m).bit_count(), [q for q in range(n) if m >> q & 1], c / self.scale)
-                  for m, c in zip(self.masks, self.coeffs, strict=True)]
-        self.normalized = SparsePauliOp.from_sparse_list(labels or [("", [], 0.0)], n).simplify()
         self.cost = DiagonalCost(self.normalized)
         self.mixer = mixer_for(n, self.warm_thetas)
         self.white = None  # the white-noise budget of the circuit on the backend (noise_method="white")

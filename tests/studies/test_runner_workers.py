@@ -150,3 +150,39 @@ n_assets = 3
         return out
 
     pd.testing.assert_frame_equal(comparable(two), comparable(one))
+
+
+QAOA_GRID = """
+seeds = [0]
+[covariance]
+source = "synthetic"
+seed = 2026
+n_factors = 3
+[[grid]]
+solver = "qaoa"
+n_assets = 3
+bits = 2
+reps = [1, 2]
+rounds = 2
+max_evals = 20
+"""
+
+
+def test_warm_up_counts_circuit_resources_before_the_timed_run(write_study, monkeypatch):
+    """The "qaoa" solver's circuit resource count (two transpiles per structure) is done by the warm-up, not in
+    the timed run, and the row's counts are those a cold run computes."""
+    from qrp.quantum.circuits import clear_resource_cache, resource_cache_info
+
+    tasks = build_tasks(load_study(write_study(QAOA_GRID)))
+    cold = [rows.run_task(t) for t in tasks]  # warms, then runs
+    clear_resource_cache()
+    monkeypatch.setattr(rows, "_WARM", set())  # a fresh process's warm-ups
+    for task in tasks:
+        rows.warm_up(task)
+        before = resource_cache_info()["misses"]
+        row = rows.run_task(task)
+        assert resource_cache_info()["misses"] == before  # the timed run transpiled nothing
+        twin = next(r for r in cold if r["run_id"] == row["run_id"])
+        assert json.loads(row["history"])[0]["stats"]["circuit"] == \
+            json.loads(twin["history"])[0]["stats"]["circuit"]
+    assert resource_cache_info()["misses"] == 4  # reps = 1 and 2: the 2-asset warm-up solve, the task's structure
