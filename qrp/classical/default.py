@@ -4,7 +4,7 @@ At N = 5 the solve takes a few microseconds, so the general path of ``qrp.risk_p
 argument, dispatch, three finite checks, result assembly) would cost 25x the solve. For a float64 covariance with no
 budgets, bounds, scaling, tolerance or options, ``default_erc`` runs below ``CHOLESKY_MAX_N`` assets the whole call
 as one compiled function: the O(N^2) scan of ``validate_cov`` (``scan_matrix``), the PSD certificate
-(``cholesky_certifies``), the coordinate-descent phase of ``solve_auto`` (``auto_ccd_kernel``) and the measures
+(``compiled_certifies``), the coordinate-descent phase of ``solve_auto`` (``auto_ccd_kernel``) and the measures
 of the result (``measures_kernel``). From ``CHOLESKY_MAX_N`` on the same steps run as separate calls with
 LAPACK's Cholesky, whose fixed cost no longer matters. When coordinate descent hands over, Newton runs exactly as in
 ``solve_auto`` (``finish_auto``).
@@ -24,12 +24,19 @@ import numpy as np
 
 from qrp.classical.ccd import auto_ccd_kernel, normalized
 from qrp.classical.newton import AUTO_CHUNK, AUTO_FIRST, auto_ccd_stats, finish_auto, newton_cost_in_sweeps
-from qrp.core.certificate import SCAN_OK, SYMMETRY_RTOL, cholesky_certifies, cholesky_succeeds, scan_matrix
+from qrp.core.certificate import (
+    CERT_NONE,
+    SCAN_OK,
+    SYMMETRY_RTOL,
+    certify_positive_definite,
+    compiled_certifies,
+    scan_matrix,
+)
 from qrp.core.measures import measures_kernel
 
-#: Below this N the certificate is the compiled ``cholesky_certifies`` inside the one call; from it on, LAPACK's
-#: blocked Cholesky (``cholesky_succeeds``, as in the general path): the measured crossover on the 2-core sandbox,
-#: one BLAS thread (hand-written 13 us against numpy's 23 us at N = 50, 72 us against 60 us at N = 100).
+#: Below this N the certificate is the compiled ``compiled_certifies`` inside the one call; from it on, LAPACK's
+#: blocked Cholesky (``certify_positive_definite``, as in the general path): the measured crossover on the 2-core
+#: sandbox, one BLAS thread (hand-written 13 us against numpy's 23 us at N = 50, 72 us against 60 us at N = 100).
 CHOLESKY_MAX_N = 64
 
 #: ``_default_kernel`` outcomes.
@@ -45,7 +52,7 @@ def _default_kernel(s, scan, certify, tol, first, chunk, budget):  # pragma: no 
     empty = np.empty(0)
     if scan and scan_matrix(s, SYMMETRY_RTOL)[0] != SCAN_OK:
         return UNDECIDED, empty, b, empty, 0.0, 0.0, 0
-    if certify and not cholesky_certifies(s):
+    if certify and not compiled_certifies(s):
         return UNDECIDED, empty, b, empty, 0.0, 0.0, 0
     y, sweeps, ok, _ = auto_ccd_kernel(s, b, tol, first, chunk, budget)
     if not ok:
@@ -69,7 +76,7 @@ def default_erc(cov: np.ndarray, *, check_psd: bool, tol: float, max_iter: int, 
     if not small:  # scan, then LAPACK's certificate, then the solve
         if scan_matrix(cov, SYMMETRY_RTOL)[0] != SCAN_OK:
             return None
-        if check_psd and not cholesky_succeeds(cov):
+        if check_psd and certify_positive_definite(cov) == CERT_NONE:
             return None
     status, w, b, rc, vol, err, sweeps = _default_kernel(
         cov, small, small and check_psd, float(tol), AUTO_FIRST, AUTO_CHUNK, float(newton_cost_in_sweeps(n)))

@@ -2,13 +2,16 @@
 positive variances) and the O(N^3) positive semi-definiteness certificate, with the ERC existence check for a
 singular matrix.
 
-The certificate is a Cholesky factorization, O(N^3/3) (LAPACK through numpy); only when it fails are the eigenvalues
-computed, and for a singular PSD matrix ``check_erc_exists`` decides whether an ERC portfolio exists at all.
-``cholesky_certifies`` is a compiled factorization for small matrices that either certifies with a wide margin or
-gives no conclusion (the caller then runs ``certify_psd``), so it never accepts a matrix the LAPACK path rejects.
+The certificate first tries to prove the matrix positive definite, rigorously, by a Cholesky factorization of a
+shifted copy (``certify_positive_definite``; S. M. Rump, "Verification of positive definiteness", BIT 46 (2006)):
+compiled below N = 64, LAPACK float32 then float64 above. Only when no proof is found are the eigenvalues computed
+(``check_psd_matrix``: lambda_min >= -PSD_RTOL lambda_max counts as PSD, a numerical test, not a proof), and for such a
+matrix ``check_erc_exists`` decides whether an ERC portfolio exists at all.
 """
 
 from __future__ import annotations
+
+import math
 
 import numba
 import numpy as np
@@ -19,16 +22,6 @@ SYMMETRY_RTOL = 1e-10
 PSD_RTOL = 1e-10
 #: Smallest accepted variance: the smallest normal float (w'Sw of a subnormal variance underflows to 0).
 MIN_VARIANCE = float(np.finfo(np.float64).tiny)
-#: ``cholesky_certifies`` certifies only when every pivot (Schur complement diagonal) exceeds this fraction of its
-#: variance: far above the rounding error of any summation order (~ N eps), so LAPACK's factorization succeeds too.
-#: A matrix below it (condition number beyond ~1e8) gets no conclusion and goes to the LAPACK certificate.
-CHOLESKY_PIVOT_RTOL = 1e-8
-
-#: From this N on the LAPACK certificate calls SciPy's dpotrf on a copy it owns (one memcpy, factorized in place);
-#: numpy's cholesky copies in and out through its own buffers and took 2x as long at N = 1000 and 1.6x at N = 4000
-#: (one BLAS thread, the 2-core sandbox). Below it numpy's call is as fast and keeps SciPy out of small solves.
-LAPACK_DIRECT_MIN_N = 64
-
 #: Scan outcomes (``scan_matrix``): the first problem found, with its position.
 SCAN_OK, SCAN_NOT_FINITE, SCAN_BAD_VARIANCE, SCAN_ASYMMETRIC = 0, 1, 2, 3
 
@@ -62,26 +55,185 @@ def scan_matrix(s, rtol):  # pragma: no cover - compiled
     return SCAN_OK, 0, 0
 
 
-# Hand-written: LAPACK through numpy costs ~9 us a call in checks and copies, more than this whole factorization
-# at N <= 20; callers use it only below ``qrp.classical.default.CHOLESKY_MAX_N``, where it is the faster of the two.
-@numba.njit(cache=True, nogil=True, fastmath={"reassoc", "contract"})
-def cholesky_certifies(s):  # pragma: no cover - compiled
-    """True when the Cholesky factorization of the lower triangle of ``s`` (the triangle LAPACK reads) succeeds with
-    every pivot above ``CHOLESKY_PIVOT_RTOL`` times its variance: ``s`` is then positive definite. False means no
-    conclusion (not PSD, singular, or too ill-conditioned for the margin): run ``certify_psd``.
+# ---------------------------------------------------------------------------------------------------------------
+# The positive-definiteness certificate (Rump 2006).
+#
+# Theorem (Demmel 1989; Higham 2002, Thm 10.3; Rump, "Verification of positive definiteness", BIT 46, 2006). If the
+# floating-point Cholesky factorization of a symmetric matrix T (unit roundoff u, any order of the sums) runs to
+# completion, its factor L satisfies L L' = T + E with |E_ij| <= gamma_{m+2} (|L| |L|')_ij + U, m = min(i, j) + 1 the
+# number of products in entry (i, j) (+2: the square root or the division, and the reciprocal that BLAS kernels
+# multiply by instead of dividing), gamma_k = k u / (1 - k u), and U = 4 (n + 3) realmin an absolute allowance for
+# underflow (gradual or flushed to zero) in an entry (diagonal entries of T below 4). Hence, if the factorization of
+# T = S~ - diag(c) succeeds, where S~ is S rounded to the working precision (|S~ - S| <= F entrywise), then
+#     S = L L' - E + diag(c) + (S - S~)  >=  (min c - ||E||_2 - ||F||_2) I,
+# so S is positive definite as soon as min c > ||E||_2 + ||F||_2: every step is a rigorous upper bound computed here.
+# S is first scaled to its correlation matrix D S D, D = diag(t), t_i = fl(1 / sqrt(S_ii)) (S is PD iff D S D is,
+# for any positive t; the rounding of the scaled entries goes into ||F||), which removes the volatility dispersion
+# from the bound. The float64 certificate bounds ||E||_2 a priori (sum (|L||L|')_jj <= trace / (1 - gamma_{n+2}));
+# the float32 one (half the memory traffic, ~3x faster in LAPACK) bounds it a posteriori by the Collatz-Wielandt bound
+# rho(W) <= max_i (W x)_i / x_i for the nonnegative W = H |L| |L|' H, H = diag(gamma_{i+3}^(1/2)) (since
+# gamma_{min(i,j)+3} <= (gamma_{i+3} gamma_{j+3})^(1/2)), x > 0 from a few power iterations, which is ~n / rho(|L||L|')
+# times tighter than the trace. Assumed: IEEE 754 binary32 / binary64 arithmetic rounding to nearest, and a
+# LAPACK / BLAS that computes every entry of the factor from its defining sum (any order, fused multiply-adds
+# allowed; no Strassen-type products), as reference LAPACK and OpenBLAS do.
+# ---------------------------------------------------------------------------------------------------------------
 
-    Left-looking by rows (Cholesky-Banachiewicz): L_ij = (S_ij - L_i,:j . L_j,:j) / L_jj, the dot products
-    reassociated for SIMD (rounding of the order of N eps, far inside the pivot margin)."""
+#: Unit roundoffs and smallest normal numbers of binary64 and binary32.
+U64, U32 = 2.0**-53, 2.0**-24
+REALMIN64, REALMIN32 = 2.0**-1022, 2.0**-126
+#: Relative inflation that covers the rounding of the bounds' own float64 arithmetic (sums of at most ~1e6 terms).
+BOUND_INFLATE = 1.0 + 2.0**-30
+#: From this N on the certificate first tries float32 (``certify_positive_definite``); below it float64 LAPACK is
+#: cheaper than the float32 attempt's extra passes (measured crossover on the 2-core sandbox, one BLAS thread).
+F32_MIN_N = 400
+#: The float32 attempt's shift, in units of gamma_{n+3} times the mean absolute row sum of the scaled matrix: the
+#: Collatz-Wielandt bound came out at 0.3-0.5 of that unit on the benchmark families (N = 1000-4000), so a shift of
+#: 2 units certifies unless lambda_min of the scaled matrix is below it (then float64 decides).
+F32_SHIFT_UNITS = 2.0
+#: Power iterations of the Collatz-Wielandt bound (it stops as soon as the bound certifies).
+CW_MAX_ITER = 12
+#: ``certify_positive_definite`` outcomes: not certified, certified by the compiled float64, LAPACK float64 or
+#: LAPACK float32 factorization.
+CERT_NONE, CERT_COMPILED, CERT_F64, CERT_F32 = 0, 1, 2, 3
+#: From this N on the certificate calls LAPACK (SciPy's dpotrf / spotrf on a buffer it fills); below it the compiled
+#: factorization (``compiled_certifies``) is faster than any LAPACK call's fixed cost.
+LAPACK_DIRECT_MIN_N = 64
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _gamma(k, u):  # pragma: no cover - compiled
+    """gamma_k = k u / (1 - k u), rounded up (inf when k u >= 1/2)."""
+    ku = k * u
+    if ku >= 0.5:
+        return np.inf
+    return ku / (1.0 - ku) * BOUND_INFLATE
+
+
+@numba.njit(cache=True, nogil=True)
+def _scales(s):  # pragma: no cover - compiled
+    """t_i = fl(1 / sqrt(s_ii)) (any positive floats serve: D S D with D = diag(t) is PD iff S is), or an empty
+    array when a variance lies beyond 2^1000, where t_i t_j could leave the normal range."""
     n = s.shape[0]
+    t = np.empty(n)
+    for i in range(n):
+        d = s[i, i]
+        if not (d > 0.0 and d <= 2.0**1000):
+            return np.empty(0)
+        t[i] = 1.0 / math.sqrt(d)
+    return t
+
+
+@numba.njit(cache=True, nogil=True, fastmath={"reassoc", "contract"})
+def _fill_scaled(s, t, out):  # pragma: no cover - compiled
+    """Write the lower triangle of fl(D S D) (D = diag(t), the correlation matrix up to rounding) into ``out`` (C
+    order, float32 or float64) from the lower triangle of ``s``: each entry fl(s_ij fl(t_i t_j)) then rounded to
+    ``out``'s precision, within (u_out + 2 u64) |(DSD)_ij| + 2^-148 of the exact (DSD)_ij. Returns (ok, trace, mean
+    and max absolute row sum), in float64 (inflate by ``BOUND_INFLATE``); ok is False when an entry exceeds 4 in
+    magnitude (not PD: |(DSD)_ij| > ((DSD)_ii (DSD)_jj)^(1/2)) or is not finite."""
+    n = s.shape[0]
+    rows = np.zeros(n)
+    trace = 0.0
+    amax = 0.0
+    for i in range(n):
+        ti = t[i]
+        acc = 0.0
+        for j in range(i):
+            v = s[i, j] * (ti * t[j])
+            out[i, j] = v
+            a = abs(v)
+            acc += a
+            rows[j] += a
+            amax = max(amax, a)
+        v = s[i, i] * (ti * ti)
+        out[i, i] = v
+        trace += v
+        rows[i] += acc + v
+    total = rows.sum()  # NaN or inf when a scale product left the float range
+    return amax <= 4.0 and np.isfinite(total), trace, total / n, rows.max()
+
+
+@numba.njit(cache=True, nogil=True)
+def _shift_diagonal(out, c):  # pragma: no cover - compiled
+    """Subtract ``c`` from the diagonal of ``out`` in its precision; the smallest shift actually applied, exact in
+    float64 (both values are floats of ``out``'s precision within a factor of two: Sterbenz)."""
+    low = np.inf
+    for i in range(out.shape[0]):
+        d = out[i, i]
+        out[i, i] = d - c
+        low = min(low, float(d) - float(out[i, i]))
+    return low
+
+
+@numba.njit(cache=True, nogil=True, fastmath={"reassoc", "contract"})
+def _cw_bound(low, target, max_iter):  # pragma: no cover - compiled
+    """A rigorous upper bound on rho(H |L| |L|' H), H = diag(gamma_{i+3}(2^-24)^(1/2)), L the lower triangle of the
+    float32 ``low`` (C order), by Collatz-Wielandt: max_i (W x)_i / x_i for the positive iterates x of the power
+    method (one pass over L per iteration); stops as soon as the bound is <= ``target``."""
+    n = low.shape[0]
+    h = np.empty(n)
+    for i in range(n):
+        h[i] = math.sqrt(_gamma(i + 3.0, U32)) * BOUND_INFLATE
+    x = np.ones(n)
+    y = np.zeros(n)  # |L|' H x
+    for i in range(n):
+        v = h[i]
+        for k in range(i + 1):
+            y[k] += abs(np.float64(low[i, k])) * v
+    best = np.inf
+    scale = 1.0
+    for _ in range(max_iter):
+        ynew = np.zeros(n)
+        xnew = np.empty(n)
+        ratio = 0.0
+        for i in range(n):
+            z = 0.0
+            for k in range(i + 1):
+                z += abs(np.float64(low[i, k])) * y[k]
+            w = h[i] * z  # (W x)_i
+            if not x[i] > 0.0:
+                return np.inf
+            ratio = max(ratio, w / x[i])
+            xi = w * scale
+            xnew[i] = xi
+            v = h[i] * xi
+            for k in range(i + 1):
+                ynew[k] += abs(np.float64(low[i, k])) * v
+        # each computed quantity is a sum of at most 2 n + 4 nonnegative rounded terms: relative error <= (2n+8) u
+        bound = ratio * (1.0 + _gamma(2.0 * n + 8.0, U64))
+        best = min(best, bound)
+        if best <= target or not ratio > 0.0:
+            break
+        scale = 1.0 / ratio
+        x, y = xnew, ynew
+    return best
+
+
+@numba.njit(cache=True, nogil=True, fastmath={"reassoc", "contract"})
+def compiled_certifies(s):  # pragma: no cover - compiled
+    """True when S (its lower triangle; finite, positive normal diagonal as ``scan_matrix`` checks) is proved
+    positive definite by a float64 Cholesky factorization of D S D - c I (module comment: Rump's theorem with the a
+    priori bound c = gamma_{n+2} (trace + n U) / (1 - gamma_{n+2}) + n U, ~ n^2 2^-53 for a correlation-like D S D).
+    False: not proved (indefinite, singular, or lambda_min(D S D) below ~c); the caller runs the eigenvalue test.
+    Compiled for small N, where a LAPACK call's fixed cost exceeds the whole factorization."""
+    n = s.shape[0]
+    t = _scales(s)
+    if t.size != n:
+        return False
     low = np.empty((n, n))
+    ok, trace, _, max_row = _fill_scaled(s, t, low)
+    if not ok:
+        return False
+    need = _a_priori_bound(n, trace * BOUND_INFLATE, max_row * BOUND_INFLATE, U64, REALMIN64)
+    if not need < 0.25 or _shift_diagonal(low, 2.0 * need) <= need:
+        return False
     for i in range(n):
         for j in range(i + 1):
             acc = 0.0
             for k in range(j):
                 acc += low[i, k] * low[j, k]
-            r = s[i, j] - acc
+            r = low[i, j] - acc
             if i == j:
-                if not r > CHOLESKY_PIVOT_RTOL * s[i, i]:
+                if not r > 0.0:
                     return False
                 low[i, i] = np.sqrt(r)
             else:
@@ -89,42 +241,100 @@ def cholesky_certifies(s):  # pragma: no cover - compiled
     return True
 
 
-def cholesky_succeeds(cov: np.ndarray) -> bool:
-    """Whether LAPACK's Cholesky factorization of the lower triangle of a finite square float64 ``cov`` succeeds
-    (numerically positive definite): numpy below ``LAPACK_DIRECT_MIN_N``, SciPy's dpotrf in place on a copy from
-    it. The one Cholesky test of every certificate in qrp."""
-    if cov.shape[0] < LAPACK_DIRECT_MIN_N:
-        try:
-            np.linalg.cholesky(cov)
-            return True
-        except np.linalg.LinAlgError:
-            return False
-    from scipy.linalg.lapack import dpotrf  # scipy.linalg is slow to import; only matrices of 64+ assets need it
+@numba.njit(cache=True, nogil=True)
+def _a_priori_bound(n, trace, max_row, u, realmin):  # pragma: no cover - compiled
+    """What the shift of the a priori certificate must exceed: ||E||_2 <= gamma (trace + n U) / (1 - gamma) + n U
+    (gamma = gamma_{n+2}, U = 4 (n + 3) realmin) plus ||S - S~||_2 <= (u + 2 u64) max_row + n 2^-148 (the scaling's
+    and rounding's error), rounded up."""
+    g = _gamma(n + 2.0, u)
+    under = 4.0 * (n + 3.0) * realmin
+    need = g * (trace + n * under) / (1.0 - g) + n * under + (u + 2.0 * U64) * max_row + n * 2.0**-148
+    return need * BOUND_INFLATE
 
-    work = np.asarray(cov).T.copy(order="F")  # cov's own memory layout (a memcpy); its upper triangle is cov's lower
-    return dpotrf(work, lower=0, overwrite_a=1, clean=0)[1] == 0
+
+def _certify_f32(s: np.ndarray, t: np.ndarray, spotrf) -> bool:
+    """Rump's certificate in float32 with the a posteriori (Collatz-Wielandt) bound; False: no conclusion."""
+    n = s.shape[0]
+    work = np.empty((n, n), dtype=np.float32)
+    ok, _, mean_row, max_row = _fill_scaled(s, t, work)
+    if not ok:
+        return False
+    c = F32_SHIFT_UNITS * _gamma(n + 3.0, U32) * mean_row
+    if not c < 0.25:
+        return False
+    shift = _shift_diagonal(work, c)
+    factor, info = spotrf(work.T, lower=0, overwrite_a=1, clean=0)  # factored in place (work.T is F-contiguous)
+    if info != 0:
+        return False
+    # ||S - S~||_2 <= rho(|S - S~|) <= (u32 + 2 u64) rho(|DSD|) + n 2^-148, rho(|DSD|) <= its largest row sum
+    convert = (U32 + 2.0 * U64) * max_row * BOUND_INFLATE + n * 2.0**-148
+    under = n * 4.0 * (n + 3.0) * REALMIN32
+    target = shift - convert - under
+    return target > 0.0 and _cw_bound(factor.T, target, CW_MAX_ITER) < target
+
+
+def _certify_f64(s: np.ndarray, t: np.ndarray, dpotrf) -> bool:
+    """Rump's certificate in float64 with the a priori bound (LAPACK); False: no conclusion."""
+    n = s.shape[0]
+    work = np.empty((n, n))
+    ok, trace, _, max_row = _fill_scaled(s, t, work)
+    if not ok:
+        return False
+    need = _a_priori_bound(n, trace * BOUND_INFLATE, max_row * BOUND_INFLATE, U64, REALMIN64)
+    if not need < 0.25 or _shift_diagonal(work, 2.0 * need) <= need:
+        return False
+    return dpotrf(work.T, lower=0, overwrite_a=1, clean=0)[1] == 0
+
+
+def certify_positive_definite(cov: np.ndarray) -> int:
+    """Prove the symmetric matrix given by the lower triangle of ``cov`` positive definite, rigorously (Rump 2006;
+    the theorem and its assumptions are in the comment above ``_gamma``): a ``CERT_*`` code, ``CERT_NONE`` when no
+    proof was found (``cov`` may still be PSD: singular, or lambda_min of its correlation matrix D S D below the
+    shift; the caller then runs the eigenvalue test). ``cov``: finite, square float64 with a
+    positive normal diagonal (``scan_matrix`` checked); it is only read.
+
+    Below ``LAPACK_DIRECT_MIN_N``: ``compiled_certifies``. From ``F32_MIN_N``: float32 LAPACK first, shift
+    c = ``F32_SHIFT_UNITS`` gamma_{n+3} (mean row sum), proof by the Collatz-Wielandt bound; if that gives no
+    proof, float64 LAPACK with the a priori shift (~ n^2 2^-53 for correlation-like matrices, so it proves every
+    matrix whose scaled lambda_min exceeds ~1e-9 at N = 4000)."""
+    n = cov.shape[0]
+    if n < LAPACK_DIRECT_MIN_N:
+        return CERT_COMPILED if compiled_certifies(cov) else CERT_NONE
+    from scipy.linalg.lapack import dpotrf, spotrf  # scipy.linalg is slow to import; only matrices of 64+ need it
+
+    t = _scales(cov)
+    if t.size != n:
+        return CERT_NONE
+    if n >= F32_MIN_N and _certify_f32(cov, t, spotrf):
+        return CERT_F32
+    return CERT_F64 if _certify_f64(cov, t, dpotrf) else CERT_NONE
 
 
 def check_psd_matrix(arr: np.ndarray, *, name: str = "cov") -> bool:
     """Raise ``ValueError`` unless ``arr`` is positive semi-definite (smallest eigenvalue >= -PSD_RTOL * max).
-    Returns True when the Cholesky factorization succeeded (positive definite: ``validate_problem``'s certificate
-    would pass), False when only the eigenvalue test did (singular PSD: an ERC portfolio may not exist)."""
-    if cholesky_succeeds(arr):
+    Returns True when ``certify_positive_definite`` proved it positive definite (``validate_problem``'s certificate
+    would pass), False when only the eigenvalue test did (singular or nearly so: an ERC portfolio may not exist)."""
+    if certify_positive_definite(arr) != CERT_NONE:
         return True
+    _eigenvalue_test(arr, name)
+    return False
+
+
+def _eigenvalue_test(arr: np.ndarray, name: str) -> None:
     eig = np.linalg.eigvalsh(arr)
     if eig[0] < -PSD_RTOL * max(eig[-1], 0.0):
         raise ValueError(
             f"{name} is not positive semi-definite: smallest eigenvalue {eig[0]:.6g} "
             f"(largest {eig[-1]:.6g})"
         )
-    return False
 
 
 def certify_psd(cov: np.ndarray) -> None:
-    """The certificate of a risk-budgeting covariance: Cholesky (LAPACK); if it fails, ``check_psd_matrix`` (the
-    eigenvalue test) and ``check_erc_exists`` (a singular PSD matrix must admit an ERC portfolio)."""
-    if not cholesky_succeeds(cov):
-        check_psd_matrix(cov)
+    """The certificate of a risk-budgeting covariance: ``certify_positive_definite`` (a proof of positive
+    definiteness); without a proof, ``check_psd_matrix`` (the eigenvalue test) and ``check_erc_exists`` (a singular
+    PSD matrix must admit an ERC portfolio)."""
+    if certify_positive_definite(cov) == CERT_NONE:
+        _eigenvalue_test(cov, "cov")
         check_erc_exists(cov)
 
 

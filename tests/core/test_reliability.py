@@ -112,9 +112,11 @@ def test_validate_problem_returns_read_only_and_is_idempotent():
 
 
 def test_psd_certificate_runs_once_and_not_at_all_when_off(monkeypatch):
+    from qrp.core import certificate
+
     calls = []
-    real = np.linalg.cholesky
-    monkeypatch.setattr(np.linalg, "cholesky", lambda a: calls.append(1) or real(a))
+    real = certificate.certify_positive_definite
+    monkeypatch.setattr(certificate, "certify_positive_definite", lambda a: calls.append(1) or real(a))
     qrp.risk_parity(COV, solver="exact", bits=1)
     assert len(calls) == 1  # risk_parity validates; the discrete solver and refine do not validate again
     calls.clear()

@@ -259,9 +259,16 @@ def test_backtest_certifies_each_covariance_once(monkeypatch):
     r = _returns(t=300)
     assert estimate_covariance(r, method="sample", periods_per_year=252).attrs[POSITIVE_DEFINITE] is True
     calls = []
-    real = np.linalg.cholesky
-    monkeypatch.setattr(np.linalg, "cholesky", lambda a: calls.append(1) or real(a))
-    # the default call certifies small matrices with a compiled Cholesky: send every certificate through LAPACK
+    real = certificate.certify_positive_definite
+
+    def spy(a):
+        calls.append(1)
+        return real(a)
+
+    # every certificate (the estimator's, and the solver's through the general path or the default call's LAPACK
+    # route) goes through certify_positive_definite once the compiled small-N route is off
+    monkeypatch.setattr(certificate, "certify_positive_definite", spy)
+    monkeypatch.setattr(default_call, "certify_positive_definite", spy)
     monkeypatch.setattr(default_call, "CHOLESKY_MAX_N", 0)
     once = B.run_backtest(r, _config(B.StrategyConfig("erc", "risk_parity", {"solver": "auto"})))
     rebalances = len(once.rebalances)

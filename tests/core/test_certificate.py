@@ -1,0 +1,95 @@
+"""The rigorous positive-definiteness certificate (``qrp.core.certificate.certify_positive_definite``, Rump 2006):
+matrices just above its threshold are proved, matrices just below are not (though plain Cholesky succeeds on the
+float64 one), indefinite ones never are, and what it proves is checked against eigenvalues computed independently."""
+
+import numpy as np
+import pytest
+
+from qrp.core import certificate as C
+from qrp.data.synthetic import gaussian_factor_covariance
+
+
+def _correlation(n, seed, lam_min):
+    """A correlation matrix (unit diagonal, exactly) with smallest eigenvalue ``lam_min`` (to ~1e-15): a factor
+    model's correlation R moved to (R - a I) / (1 - a)."""
+    cov = gaussian_factor_covariance(n, loading_scale=0.05, seed=seed)
+    d = np.sqrt(np.diag(cov))
+    r = cov / d / d[:, None]
+    r = (r + r.T) / 2
+    np.fill_diagonal(r, 1.0)
+    m = np.linalg.eigvalsh(r)[0]
+    a = (m - lam_min) / (1.0 - lam_min)
+    out = (r - a * np.eye(n)) / (1.0 - a)
+    np.fill_diagonal(out, 1.0)
+    return out
+
+
+def _f64_need(n):
+    """The shift the a priori float64 certificate must exceed on a correlation matrix of order n (its bound)."""
+    return C._a_priori_bound(n, n * C.BOUND_INFLATE, float(n) * C.BOUND_INFLATE, C.U64, C.REALMIN64)
+
+
+@pytest.mark.parametrize("n", [5, 30, 100])
+def test_float64_certificate_threshold(n):
+    need = _f64_need(n)  # the shift applied is 2 * need: proved iff lambda_min > ~2 need
+    above = _correlation(n, n, 8 * need)
+    below = _correlation(n, n, 0.5 * need)
+    assert np.linalg.eigvalsh(above)[0] > 0 and np.linalg.eigvalsh(below)[0] > 0
+    expect = C.CERT_COMPILED if n < C.LAPACK_DIRECT_MIN_N else C.CERT_F64
+    assert C.certify_positive_definite(above) == expect
+    # positive definite, but within the rounding the certificate allows for: no proof (the eigenvalue test decides)
+    np.linalg.cholesky(below)  # plain Cholesky accepts it; the old certificate did
+    assert C.certify_positive_definite(below) == C.CERT_NONE
+    assert C.check_psd_matrix(below) is False  # PSD by the eigenvalue test, not proved
+
+
+def test_float32_certificate_threshold_and_fallback():
+    n = C.F32_MIN_N
+    probe = _correlation(n, 7, 0.3)
+    t = C._scales(probe)
+    work = np.empty((n, n), np.float32)
+    _, _, mean_row, _ = C._fill_scaled(probe, t, work)
+    shift = C.F32_SHIFT_UNITS * C._gamma(n + 3.0, C.U32) * mean_row  # the float32 attempt factors C - shift I
+    assert 1e-4 < shift < 0.1
+    # well above the shift: proved in float32; just below: float32 Cholesky of C - shift I fails, float64 proves it
+    assert C.certify_positive_definite(_correlation(n, 7, 2.0 * shift)) == C.CERT_F32
+    assert C.certify_positive_definite(_correlation(n, 7, 0.5 * shift)) == C.CERT_F64
+
+
+def test_indefinite_matrices_are_never_proved():
+    n = C.F32_MIN_N
+    for lam_min in (-1e-3, -1e-6, -1e-9):
+        bad = _correlation(n, 3, lam_min)
+        assert np.linalg.eigvalsh(bad)[0] < 0
+        assert C.certify_positive_definite(bad) == C.CERT_NONE
+        if lam_min < -C.PSD_RTOL * np.linalg.eigvalsh(bad)[-1]:  # beyond the eigenvalue test's tolerance
+            with pytest.raises(ValueError, match="not positive semi-definite"):
+                C.certify_psd(bad)
+    small = _correlation(20, 3, -1e-12)
+    assert C.certify_positive_definite(small) == C.CERT_NONE
+
+
+@pytest.mark.parametrize("n", [2, 20, 70, C.F32_MIN_N + 10])
+@pytest.mark.parametrize("seed", range(3))
+def test_proofs_hold_on_covariances_and_do_not_touch_the_input(n, seed):
+    vol = np.logspace(-3, 3, n)  # volatility dispersion: variances from 1e-6 to 1e6
+    cov = gaussian_factor_covariance(n, seed=seed) * vol * vol[:, None]
+    before = cov.copy()
+    code = C.certify_positive_definite(cov)
+    assert code != C.CERT_NONE
+    np.testing.assert_array_equal(cov, before)
+    # a proof survives an independent check: the smallest eigenvalue of the correlation matrix is positive
+    d = np.sqrt(np.diag(cov))
+    assert np.linalg.eigvalsh(cov / d / d[:, None])[0] > 0
+    # rank-deficient (a singular PSD matrix): never proved
+    f = np.random.default_rng(seed).standard_normal((n, n // 2))
+    assert C.certify_positive_definite(f @ f.T + 1e-300 * np.eye(n)) == C.CERT_NONE
+
+
+def test_non_finite_and_non_positive_diagonals_give_no_proof():
+    for bad in (np.array([[0.0, 0.0], [0.0, 1.0]]), np.array([[-1.0, 0.0], [0.0, 1.0]]),
+                np.array([[1e-310, 0.0], [0.0, 1.0]]), np.array([[1.0, 5.0], [5.0, 1.0]])):
+        assert C.certify_positive_definite(bad) == C.CERT_NONE
+        big = np.eye(C.LAPACK_DIRECT_MIN_N + 1)
+        big[:2, :2] = bad
+        assert C.certify_positive_definite(big) == C.CERT_NONE
