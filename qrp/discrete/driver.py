@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from qrp.core.result import SolverOutput
+from qrp.core.validation import validate_problem
 from qrp.discrete.box import initial_box
 from qrp.discrete.decompose import BlockComposite, Blocks
 from qrp.discrete.options import Discretization, discretization_of
@@ -54,19 +55,27 @@ def solve_discrete(spec, cov: np.ndarray, budgets: np.ndarray, *, tol: float, ma
     return run_refinement(cov, budgets, disc, tol=tol, seed=seed, sample_solver=sample_solver)
 
 
-def warm_solve(spec, cov: np.ndarray, budgets: np.ndarray, *, options: Mapping[str, Any]) -> None:
-    """Do now the one-off work that a solve of the validated (``cov``, ``budgets``) with ``spec``'s ``Settings``
-    ``options`` would do on its first problem and that the process caches, without solving: the sample solver's
-    ``warm(problem)`` on the first round's problem (the "qaoa" solver's circuit resource count), when it has one
-    and the plan has no blocks. A study calls it before it times the solve (``qrp.studies.rows.warm_up``), so
-    that the solve's ``elapsed`` holds no one-off transpile."""
-    layout = plan(spec, cov.shape[0], options)
+def warms(spec) -> bool:
+    """Whether ``spec``'s sample solvers have one-off work for ``warm_solve`` (its factory's ``warms``)."""
+    return bool(getattr(spec.load(), "warms", False))
+
+
+def warm_solve(spec, cov, budgets=None, *, options: Mapping[str, Any]) -> None:
+    """Do now the one-off work that a solve of (``cov``, ``budgets``: validated here, as by ``qrp.risk_parity``)
+    with ``spec``'s ``Settings`` ``options`` would do on its first problem and that the process caches, without
+    solving: the sample solver's ``warm(problem)`` on the first round's problem (the "qaoa" solver's circuit
+    resource count), when its factory declares one (``factory.warms``) and the plan has no blocks; nothing for the
+    other solvers. A study calls it before it times the solve (``qrp.studies.rows.warm_up``), so that the solve's
+    ``elapsed`` holds no one-off transpile."""
+    if not warms(spec):
+        return
+    problem = validate_problem(cov, budgets)
+    s, b = problem.cov, problem.budgets
+    layout = plan(spec, s.shape[0], options)
     if layout.blocks:
         return
-    warm = getattr(build_sample_solver(spec, options, layout), "warm", None)
-    if warm is None:
-        return
+    warm = build_sample_solver(spec, options, layout).warm
     disc = discretization_of(options)
-    lo, hi = initial_box(cov, budgets, disc)
-    warm(DiscreteProblem(cov, budgets, disc.bits, disc.formulation, lo, hi, log_fit=disc.log_fit,
-                         penalty=disc.penalty, encoding=disc.encoding))
+    lo, hi = initial_box(s, b, disc)
+    warm(DiscreteProblem(s, b, disc.bits, disc.formulation, lo, hi, log_fit=disc.log_fit, penalty=disc.penalty,
+                         encoding=disc.encoding))

@@ -190,3 +190,7 @@ def qaoa_sampler(**options):
 
     sample_solver.warm = warm
     return sample_solver
+
+
+#: the sample solvers of ``qaoa_sampler`` have ``warm(problem)`` (``qrp.discrete.driver.warm_solve``)
+qaoa_sampler.warms = True

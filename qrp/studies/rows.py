@@ -32,8 +32,7 @@ from qrp.api import risk_parity
 from qrp.core.provenance import package_versions
 from qrp.core.registry import get_solver
 from qrp.core.result import RiskParityResult
-from qrp.core.validation import validate_problem
-from qrp.discrete.driver import warm_solve
+from qrp.discrete.driver import warm_solve, warms
 from qrp.studies.grid import PROBLEM_KEYS
 from qrp.studies.ground_state import run_ground_state
 from qrp.studies.table import json_default
@@ -129,7 +128,7 @@ def _warm_calls(task: Task, *, discrete: bool = True) -> list[tuple[str, Callabl
     elif discrete:
         key = json.dumps(["run", spec.solver, options], sort_keys=True, default=str)
         calls.append((key, lambda: risk_parity(_WARM_COV, solver=spec.solver, seed=spec.seed, **options)))
-        if task.kind != "ground_state":
+        if task.kind != "ground_state" and warms(get_solver(spec.solver)):
             key = json.dumps(["prepare", spec.solver, spec.n_assets, task.cov_key, options], sort_keys=True,
                              default=str)
             calls.append((key, lambda: _warm_solve(task, options)))
@@ -141,8 +140,7 @@ def _warm_solve(task: Task, options: dict[str, Any]) -> None:
     cached one-off work on its first problem (the "qaoa" solver's circuit resource count), ahead of the timed
     call."""
     spec = get_solver(task.spec.solver)
-    problem = validate_problem(task.cov)
-    warm_solve(spec, problem.cov, problem.budgets, options=spec.validate_options(options))
+    warm_solve(spec, task.cov, options=spec.validate_options(options))
 
 
 def warm_up(task: Task, *, discrete: bool = True) -> None:
