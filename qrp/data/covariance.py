@@ -64,20 +64,8 @@ def validate_returns(returns, *, nan_policy: str = "raise", min_observations: in
     """
     if nan_policy not in ("raise", "drop"):
         raise ValueError(f"nan_policy must be 'raise' or 'drop', got {nan_policy!r}")
-    if isinstance(returns, pd.DataFrame):
-        index, names = returns.index, [str(c) for c in returns.columns]
-    else:
-        index, names = None, None
-    arr = as_float_array(returns, "returns").astype(np.float64)
-    if arr.ndim != 2:
-        raise ValueError(f"returns must be a 2-D (observations, assets) table, got shape {arr.shape}")
-    if arr.shape[1] == 0:
-        raise ValueError(f"returns have no assets (shape {arr.shape})")
-    if names is None:
-        names = [str(i) for i in range(arr.shape[1])]
-    if len(set(names)) != len(names):
-        raise ValueError(f"returns have duplicate asset names: {sorted({n for n in names if names.count(n) > 1})}")
-    frame = pd.DataFrame(arr, index=index, columns=names)
+    frame = _returns_frame(returns)
+    arr, names = frame.to_numpy(), list(frame.columns)
     if np.isinf(arr).any():
         r, c = np.argwhere(np.isinf(arr))[0]
         raise ValueError(f"returns contain inf at row {frame.index[r]}, asset {names[c]!r}")
@@ -95,7 +83,31 @@ def validate_returns(returns, *, nan_policy: str = "raise", min_observations: in
             f"too few observations: {len(frame)} rows for {frame.shape[1]} assets, this estimator needs at least "
             f"{min_observations}"
         )
-    values = frame.to_numpy()
+    _check_usable(frame.to_numpy(), names)
+    return frame
+
+
+def _returns_frame(returns) -> pd.DataFrame:
+    """``returns`` as a float64 (T, N) DataFrame (a copy), its index kept and its asset names as strings (arrays:
+    ``"0"..."N-1"``); ValueError for non-2-D or non-numeric input, no assets, duplicate names."""
+    if isinstance(returns, pd.DataFrame):
+        index, names = returns.index, [str(c) for c in returns.columns]
+    else:
+        index, names = None, None
+    arr = as_float_array(returns, "returns").astype(np.float64)
+    if arr.ndim != 2:
+        raise ValueError(f"returns must be a 2-D (observations, assets) table, got shape {arr.shape}")
+    if arr.shape[1] == 0:
+        raise ValueError(f"returns have no assets (shape {arr.shape})")
+    if names is None:
+        names = [str(i) for i in range(arr.shape[1])]
+    if len(set(names)) != len(names):
+        raise ValueError(f"returns have duplicate asset names: {sorted({n for n in names if names.count(n) > 1})}")
+    return pd.DataFrame(arr, index=index, columns=names)
+
+
+def _check_usable(values: np.ndarray, names: list[str]) -> None:
+    """ValueError, naming the asset, when a column's sums of squares overflow float64 or a column is constant."""
     peak = np.max(np.abs(values), axis=0)
     too_big = peak**2 * len(values) > np.finfo(np.float64).max / 16  # sums of squares would overflow
     if too_big.any():
@@ -107,7 +119,6 @@ def validate_returns(returns, *, nan_policy: str = "raise", min_observations: in
         bad = [names[i] for i in np.flatnonzero(constant)]
         value = float(values[0, constant][0])
         raise ValueError(f"returns of asset(s) {bad} are constant (value {value!r}): zero variance")
-    return frame
 
 
 def _finish(matrix: np.ndarray, names, periods_per_year: float) -> pd.DataFrame:

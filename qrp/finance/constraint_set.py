@@ -58,12 +58,7 @@ def group_constraints(groups: Mapping, names: tuple[str, ...]) -> tuple[np.ndarr
         if not isinstance(spec, (tuple, list)) or len(spec) != 3:
             raise ValueError(f"group {gname!r} must be (members, lo, hi), got {spec!r}")
         members, lo, hi = spec
-        row = np.zeros(len(names))
-        for m in members:
-            k = m if isinstance(m, (int, np.integer)) and not isinstance(m, bool) else index.get(str(m))
-            if k is None or not 0 <= k < len(names):
-                raise ValueError(f"group {gname!r} names an unknown asset {m!r}")
-            row[k] = 1.0
+        row = _group_row(gname, members, index, len(names))
         if lo is None and hi is None:
             raise ValueError(f"group {gname!r} has neither a lower nor an upper bound")
         if hi is not None:
@@ -75,6 +70,17 @@ def group_constraints(groups: Mapping, names: tuple[str, ...]) -> tuple[np.ndarr
     return np.array(rows), np.array(rhs)
 
 
+def _group_row(gname, members, index: dict, n: int) -> np.ndarray:
+    """The indicator row (n,) of a group's ``members`` (asset names, looked up in ``index``, or integer positions)."""
+    row = np.zeros(n)
+    for m in members:
+        k = m if isinstance(m, (int, np.integer)) and not isinstance(m, bool) else index.get(str(m))
+        if k is None or not 0 <= k < n:
+            raise ValueError(f"group {gname!r} names an unknown asset {m!r}")
+        row[k] = 1.0
+    return row
+
+
 def constraint_set(n: int, names: tuple[str, ...] | None, *, bounds=None, linear_constraints=None,
                    equality_constraints=None, groups=None, turnover=None, previous_weights=None,
                    leverage=None) -> Constraints:
@@ -84,18 +90,9 @@ def constraint_set(n: int, names: tuple[str, ...] | None, *, bounds=None, linear
     asset) and ``previous_weights`` Series are aligned to them by label, mismatched labels refused
     (``qrp.core.validation.align_labels``); groups name assets by label or by position.
     """
-    lo = hi = c_ub = d_ub = a_eq = e_eq = prev = None
+    c_ub = d_ub = a_eq = e_eq = None
     labels = names if names is not None else tuple(str(i) for i in range(n))
-    if bounds is not None:
-        arr = as_float_array(align_labels(bounds, names, "bounds"), "bounds").astype(np.float64)
-        if arr.shape == (2,):
-            arr = np.tile(arr, (n, 1))
-        if arr.shape != (n, 2) or np.isnan(arr).any():
-            raise ValueError(f"bounds must be a (lo, hi) pair or an ({n}, 2) array without NaN, got {arr.shape}")
-        lo, hi = arr[:, 0].copy(), arr[:, 1].copy()
-        if (lo > hi).any():
-            k = int(np.argmax(lo > hi))
-            raise ValueError(f"bounds: asset {k} has lower bound {lo[k]!r} above upper bound {hi[k]!r}")
+    lo, hi = _bounds(bounds, names, n) if bounds is not None else (None, None)
     rows = []
     if linear_constraints is not None:
         rows.append(_matrix_pair(linear_constraints, n, "linear_constraints"))
@@ -105,23 +102,50 @@ def constraint_set(n: int, names: tuple[str, ...] | None, *, bounds=None, linear
         c_ub = np.vstack([r[0] for r in rows])
         d_ub = np.concatenate([r[1] for r in rows])
     if equality_constraints is not None:
-        a_eq, e_eq = _matrix_pair(equality_constraints, n, "equality_constraints")
-        ones_fit = np.linalg.lstsq(a_eq.T, np.ones(n), rcond=None)[0]
-        if np.allclose(a_eq.T @ ones_fit, 1.0, atol=1e-10):
-            raise ValueError("equality_constraints fix the total weight sum(w); the budget sum(w) = 1 is set by "
-                             "lambda* (drop that row)")
-    if turnover is not None:
-        turnover = positive_real(turnover, "turnover")
-        if previous_weights is None:
-            raise ValueError("turnover needs previous_weights")
-        prev = validate_weights(align_labels(previous_weights, names, "previous_weights"), n, what="previous_weights")
-    elif previous_weights is not None:
-        raise ValueError("previous_weights given without turnover")
+        a_eq, e_eq = _equalities(equality_constraints, n)
+    turnover, prev = _turnover(turnover, previous_weights, names, n)
     if leverage is not None:
         leverage = positive_real(leverage, "leverage")
         if leverage < 1.0:
             raise ValueError(f"leverage caps sum|w| and must be >= 1 (weights sum to 1), got {leverage!r}")
     return Constraints(lo, hi, c_ub, d_ub, a_eq, e_eq, turnover, prev, leverage)
+
+
+def _bounds(bounds, names, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """(lo, hi) of a (lo, hi) pair or an (n, 2) array or labelled DataFrame, lo <= hi, no NaN."""
+    arr = as_float_array(align_labels(bounds, names, "bounds"), "bounds").astype(np.float64)
+    if arr.shape == (2,):
+        arr = np.tile(arr, (n, 1))
+    if arr.shape != (n, 2) or np.isnan(arr).any():
+        raise ValueError(f"bounds must be a (lo, hi) pair or an ({n}, 2) array without NaN, got {arr.shape}")
+    lo, hi = arr[:, 0].copy(), arr[:, 1].copy()
+    if (lo > hi).any():
+        k = int(np.argmax(lo > hi))
+        raise ValueError(f"bounds: asset {k} has lower bound {lo[k]!r} above upper bound {hi[k]!r}")
+    return lo, hi
+
+
+def _equalities(equality_constraints, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """(A, e) of A w = e, refused when its rows fix sum(w) (the budget sum(w) = 1 is set by lambda*)."""
+    a_eq, e_eq = _matrix_pair(equality_constraints, n, "equality_constraints")
+    ones_fit = np.linalg.lstsq(a_eq.T, np.ones(n), rcond=None)[0]
+    if np.allclose(a_eq.T @ ones_fit, 1.0, atol=1e-10):
+        raise ValueError("equality_constraints fix the total weight sum(w); the budget sum(w) = 1 is set by "
+                         "lambda* (drop that row)")
+    return a_eq, e_eq
+
+
+def _turnover(turnover, previous_weights, names, n: int) -> tuple[float | None, np.ndarray | None]:
+    """(tau, w0): the turnover cap and the previous weights it is measured from (each needs the other)."""
+    if turnover is None:
+        if previous_weights is not None:
+            raise ValueError("previous_weights given without turnover")
+        return None, None
+    turnover = positive_real(turnover, "turnover")
+    if previous_weights is None:
+        raise ValueError("turnover needs previous_weights")
+    return turnover, validate_weights(align_labels(previous_weights, names, "previous_weights"), n,
+                                      what="previous_weights")
 
 
 def validate_signs(signs, n: int) -> np.ndarray:

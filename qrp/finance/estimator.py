@@ -173,17 +173,9 @@ class RiskParity(BaseOptimization):
         eq = (a_eq, b_eq) if len(b_eq) else None
         return ub, eq
 
-    def fit(self, X, y=None, **fit_params) -> RiskParity:
-        """Estimate the prior on returns X (T, N) and solve; sets ``weights_`` and the attributes above."""
-        measure = canonical_measure(self.risk_measure)
-        alpha = {"evar": self.evar_beta, "cdar": self.cdar_beta, "edar": self.edar_beta}.get(measure, self.cvar_beta)
-        x = validate_data(self, X, dtype=np.float64, ensure_min_samples=2, ensure_min_features=1)
-        n = x.shape[1]
-        names = getattr(self, "feature_names_in_", None)
-        names = None if names is None else tuple(str(a) for a in names)
-        budgets = self._budgets(n, names)
-        bounds = self._bounds(n, names)
-        ub, eq = self._linear(n, names)
+    def _fit_prior(self, x: np.ndarray, names) -> tuple:
+        """Fit a clone of the prior estimator (default ``EmpiricalPrior``) to returns ``x`` (sets
+        ``prior_estimator_``): (covariance, labelled when ``names``; scenarios)."""
         prior = self.prior_estimator if self.prior_estimator is not None else EmpiricalPrior()
         try:
             self.prior_estimator_ = sklearn.clone(prior).fit(x)
@@ -195,28 +187,45 @@ class RiskParity(BaseOptimization):
         cov, scenarios = prior_moments(self.prior_estimator_, x)
         if names is not None:
             cov = pd.DataFrame(cov, index=list(names), columns=list(names))
+        return cov, scenarios
+
+    def _solve(self, cov, budgets, scenarios, measure: str, alpha: float, bounds, ub, eq, n: int):
+        """``constrained_risk_budgeting`` for another measure than volatility, linear or turnover constraints, another
+        formulation or the conic solver; else ``risk_parity`` with ``solver``."""
         conic = (measure != "volatility" or ub is not None or eq is not None
                  or self.max_turnover is not None or self.formulation != "richard_roncalli")
         if self.solver != CONIC_SOLVER and self.solver not in available_solvers():
             raise ValueError(f"unknown solver {self.solver!r}; available: {CONIC_SOLVER}, "
                              f"{', '.join(available_solvers())}")
-        if conic or self.solver == CONIC_SOLVER:
-            if self.solver not in ("auto", CONIC_SOLVER):
-                raise ValueError(f"solver {self.solver!r} handles volatility with weight bounds only; "
-                                 f"risk_measure={self.risk_measure!r} and linear or turnover constraints need "
-                                 f"solver='auto' or {CONIC_SOLVER!r}")
-            previous = None
-            if self.max_turnover is not None:
-                previous = self._clean_input(self.previous_weights, n_assets=n, fill_value=0.0,
-                                             name="previous_weights")
-                previous = np.broadcast_to(previous, (n,)).astype(np.float64)
-            res = constrained_risk_budgeting(cov, budgets, returns=scenarios, risk_measure=measure,
-                                             alpha=alpha, bounds=bounds, linear_constraints=ub,
-                                             equality_constraints=eq, turnover=self.max_turnover,
-                                             previous_weights=previous, formulation=self.formulation)
-        else:
-            res = risk_parity(cov, budgets, solver=self.solver, bounds=bounds, seed=self.seed,
-                              **(self.solver_options or {}))
+        if not (conic or self.solver == CONIC_SOLVER):
+            return risk_parity(cov, budgets, solver=self.solver, bounds=bounds, seed=self.seed,
+                               **(self.solver_options or {}))
+        if self.solver not in ("auto", CONIC_SOLVER):
+            raise ValueError(f"solver {self.solver!r} handles volatility with weight bounds only; "
+                             f"risk_measure={self.risk_measure!r} and linear or turnover constraints need "
+                             f"solver='auto' or {CONIC_SOLVER!r}")
+        previous = None
+        if self.max_turnover is not None:
+            previous = self._clean_input(self.previous_weights, n_assets=n, fill_value=0.0, name="previous_weights")
+            previous = np.broadcast_to(previous, (n,)).astype(np.float64)
+        return constrained_risk_budgeting(cov, budgets, returns=scenarios, risk_measure=measure, alpha=alpha,
+                                          bounds=bounds, linear_constraints=ub, equality_constraints=eq,
+                                          turnover=self.max_turnover, previous_weights=previous,
+                                          formulation=self.formulation)
+
+    def fit(self, X, y=None, **fit_params) -> RiskParity:
+        """Estimate the prior on returns X (T, N) and solve; sets ``weights_`` and the attributes above."""
+        measure = canonical_measure(self.risk_measure)
+        alpha = {"evar": self.evar_beta, "cdar": self.cdar_beta, "edar": self.edar_beta}.get(measure, self.cvar_beta)
+        x = validate_data(self, X, dtype=np.float64, ensure_min_samples=2, ensure_min_features=1)
+        n = x.shape[1]
+        names = getattr(self, "feature_names_in_", None)
+        names = None if names is None else tuple(str(a) for a in names)
+        budgets = self._budgets(n, names)
+        bounds = self._bounds(n, names)
+        ub, eq = self._linear(n, names)
+        cov, scenarios = self._fit_prior(x, names)
+        res = self._solve(cov, budgets, scenarios, measure, alpha, bounds, ub, eq, n)
         self.result_ = res
         self.weights_ = res.weights / res.weights.sum()
         self.risk_contributions_ = res.risk_contributions

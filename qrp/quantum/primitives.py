@@ -141,6 +141,55 @@ class _NoRun(BaseSamplerV2):
 _NO_RUN = _NoRun()
 
 
+def _check_runner(circuit, sampler, backend, optimization_level) -> int:
+    """``SamplerRunner``'s arguments checked (a measured circuit, a sampler, a backend, a level 0-3): the level."""
+    if "meas" not in {c.name for c in circuit.cregs}:
+        raise ValueError("the circuit must end with measure_all() (classical register 'meas')")
+    if sampler is not None:
+        check_sampler(sampler)
+    if backend is not None:
+        check_backend(backend)
+    level = positive_int(optimization_level, "optimization_level", minimum=0)
+    if level > 3:
+        raise ValueError(f"optimization_level must be 0, 1, 2 or 3, got {optimization_level!r}")
+    return level
+
+
+def _runner_sampler(sampler, backend, pass_manager, level: int, seed, aer, aer_backend) -> tuple[str, Any, Any]:
+    """(kind, sampler, pass manager) of a ``SamplerRunner``: the user's sampler, Aer with a backend's noise, the
+    backend's sampler, or Aer; the pass manager given, else the preset one for the backend or the basis."""
+    seed_t = 0  # one layout whatever the simulator seed (rounds and blocks transpile alike)
+    if backend is not None and pass_manager is None:
+        pass_manager = generate_preset_pass_manager(optimization_level=level, backend=backend, seed_transpiler=seed_t)
+    if sampler is not None:
+        if backend is None and pass_manager is None:
+            # no instruction set to target: decompose to (cx, rz, sx, x) all the same, so that a reference
+            # sampler does not build each PauliEvolutionGate's matrix by a sparse matrix exponential per
+            # evaluation (slow, and a SciPy SparseEfficiencyWarning each time)
+            pass_manager = generate_preset_pass_manager(optimization_level=level, seed_transpiler=seed_t,
+                                                        basis_gates=list(RESOURCE_BASIS))
+        return "sampler", sampler, pass_manager
+    if aer_backend is not None:  # Aer with a backend's calibrated noise, on its coupling map
+        return "aer", AerSamplerV2.from_backend(aer_backend, seed=seed), pass_manager or generate_preset_pass_manager(
+            optimization_level=level, backend=aer_backend, seed_transpiler=seed_t)
+    if backend is not None:
+        opts = {} if seed is None else {"seed_simulator": int(seed)}
+        return "backend", BackendSamplerV2(backend=simulator_for(backend), options=opts), pass_manager
+    return _aer_sampler(dict(aer or {}), pass_manager, level, seed, seed_t)
+
+
+def _aer_sampler(backend_options: dict, pass_manager, level: int, seed, seed_t: int) -> tuple[str, Any, Any]:
+    """Aer's sampler with ``backend_options`` (method, device, a noise model), and the preset pass manager for its
+    basis unless one is given."""
+    aer_sampler = AerSamplerV2(seed=seed, options={"backend_options": backend_options})
+    if pass_manager is None:
+        sim = AerSimulator(**{k: v for k, v in backend_options.items() if k != "noise_model"})
+        # with a noise model, gates are those the model attaches errors to; else Aer's own basis
+        target = {"basis_gates": list(RESOURCE_BASIS)} if "noise_model" in backend_options else {"backend": sim}
+        pass_manager = generate_preset_pass_manager(optimization_level=level, seed_transpiler=seed_t, **target)
+    return "aer", aer_sampler, pass_manager
+
+
 class SamplerRunner:
     """One measured, parametrized circuit bound and sampled repeatedly (module docstring).
 
@@ -150,46 +199,10 @@ class SamplerRunner:
 
     def __init__(self, circuit, *, sampler=None, backend=None, pass_manager=None, optimization_level: int = 1,
                  seed: int | None = None, aer: Mapping[str, Any] | None = None, aer_backend=None):
-        if "meas" not in {c.name for c in circuit.cregs}:
-            raise ValueError("the circuit must end with measure_all() (classical register 'meas')")
-        if sampler is not None:
-            check_sampler(sampler)
-        if backend is not None:
-            check_backend(backend)
-        level = positive_int(optimization_level, "optimization_level", minimum=0)
-        if level > 3:
-            raise ValueError(f"optimization_level must be 0, 1, 2 or 3, got {optimization_level!r}")
-        seed_t = 0  # one layout whatever the simulator seed (rounds and blocks transpile alike)
+        level = _check_runner(circuit, sampler, backend, optimization_level)
         self.backend = backend
-        if backend is not None and pass_manager is None:
-            pass_manager = generate_preset_pass_manager(optimization_level=level, backend=backend,
-                                                        seed_transpiler=seed_t)
-        if sampler is not None:
-            self.kind, self.sampler = "sampler", sampler
-            if backend is None and pass_manager is None:
-                # no instruction set to target: decompose to (cx, rz, sx, x) all the same, so that a reference
-                # sampler does not build each PauliEvolutionGate's matrix by a sparse matrix exponential per
-                # evaluation (slow, and a SciPy SparseEfficiencyWarning each time)
-                pass_manager = generate_preset_pass_manager(optimization_level=level, seed_transpiler=seed_t,
-                                                            basis_gates=list(RESOURCE_BASIS))
-        elif aer_backend is not None:  # Aer with a backend's calibrated noise, on its coupling map
-            self.kind = "aer"
-            self.sampler = AerSamplerV2.from_backend(aer_backend, seed=seed)
-            pass_manager = pass_manager or generate_preset_pass_manager(
-                optimization_level=level, backend=aer_backend, seed_transpiler=seed_t)
-        elif backend is not None:
-            opts = {} if seed is None else {"seed_simulator": int(seed)}
-            self.kind, self.sampler = "backend", BackendSamplerV2(backend=simulator_for(backend), options=opts)
-        else:
-            backend_options = dict(aer or {})
-            self.kind = "aer"
-            self.sampler = AerSamplerV2(seed=seed, options={"backend_options": backend_options})
-            if pass_manager is None:
-                sim = AerSimulator(**{k: v for k, v in backend_options.items() if k != "noise_model"})
-                # with a noise model, gates are those the model attaches errors to; else Aer's own basis
-                target = {"basis_gates": list(RESOURCE_BASIS)} if "noise_model" in backend_options else {"backend": sim}
-                pass_manager = generate_preset_pass_manager(optimization_level=level, seed_transpiler=seed_t,
-                                                            **target)
+        self.kind, self.sampler, pass_manager = _runner_sampler(sampler, backend, pass_manager, level, seed, aer,
+                                                                aer_backend)
         self.circuit = circuit if pass_manager is None else pass_manager.run(circuit)
         self.parameters = list(self.circuit.parameters)
         self.jobs, self.seconds = 0, 0.0

@@ -109,42 +109,53 @@ def exponent_rows(frame: pd.DataFrame) -> tuple[list[dict], list[dict]]:
         sizes = common_sizes(e)
         if len(sizes) < 2:
             continue
-        half = len(sizes) // 2
-        low, high = sizes[: half + 1], sizes[half:]
         fits = {}
         for method, g in e.groupby("method", sort=True):
             fits[method] = _fit(g, sizes)
-            training = pd.to_numeric(g["training_samples"], errors="coerce").median()
-            rows.append({
-                "encoding": enc, "box round": f"{box:g}", "method": method,
-                "c on n = " + f"{sizes[0]:g}-{sizes[-1]:g} [95% CI]": _interval(fits[method]),
-                "c low half": _interval(_fit(g, low)), "c high half": _interval(_fit(g, high)),
-                "left out (TTS infinite)": ", ".join(f"{s:g}" for s in fits[method]["left_out"]) or "-",
-                "training evaluations (median)": f"{training:.3g}",
-            })
-        classical = {m: f for m, f in fits.items() if not _is_quantum(m) and np.isfinite(f["exponent"])
-                     and len(f["sizes"]) == len(sizes)}
-        if not classical:
-            continue
-        best = min(classical, key=lambda m: classical[m]["exponent"])
-        top = e[(e["num_qubits"] == sizes[-1]) & ~e["method"].map(_is_quantum)]
-        meds = top.groupby("method")["tts_evaluations"].median()
-        lowest = f"{meds.idxmin()} ({meds.min():.3g})" if len(meds) else "-"
-        for method in (m for m in fits if _is_quantum(m)):
-            cr = crossing(e[e["method"] == method], e[e["method"] == best], sizes)
-            q_med = e.loc[(e["method"] == method) & (e["num_qubits"] == sizes[-1]), "tts_evaluations"].median()
-            c_med = e.loc[(e["method"] == best) & (e["num_qubits"] == sizes[-1]), "tts_evaluations"].median()
-            crossings.append({
-                "encoding": enc, "box round": f"{box:g}", "QAOA": method, "best classical (smallest c)": best,
-                "c QAOA": _interval(fits[method]), "c classical": _interval(fits[best]),
-                "TTS QAOA / classical at the largest n (medians)": f"{q_med:.3g} / {c_med:.3g} (n = {sizes[-1]:g})",
-                "lowest classical TTS there": lowest,
-                "P(c QAOA < c classical)": _fraction(cr["flatter"]),
-                "P(QAOA line below at the largest n)": _fraction(cr["below"]),
-                "crossing ahead: fraction, n* median [95% CI]": f"{_fraction(cr['ahead'])}, "
-                + format_interval(cr["n"], cr["lo"], cr["hi"], ".0f"),
-            })
+            rows.append(_exponent_row(enc, box, method, g, sizes, fits[method]))
+        crossings += _crossing_rows(enc, box, e, sizes, fits)
     return rows, crossings
+
+
+def _exponent_row(enc: str, box: float, method: str, g: pd.DataFrame, sizes: list, fit: dict) -> dict:
+    """One method's exponent row: its fit on the common sizes and on their low and high halves."""
+    half = len(sizes) // 2
+    training = pd.to_numeric(g["training_samples"], errors="coerce").median()
+    return {
+        "encoding": enc, "box round": f"{box:g}", "method": method,
+        "c on n = " + f"{sizes[0]:g}-{sizes[-1]:g} [95% CI]": _interval(fit),
+        "c low half": _interval(_fit(g, sizes[: half + 1])), "c high half": _interval(_fit(g, sizes[half:])),
+        "left out (TTS infinite)": ", ".join(f"{s:g}" for s in fit["left_out"]) or "-",
+        "training evaluations (median)": f"{training:.3g}",
+    }
+
+
+def _crossing_rows(enc: str, box: float, e: pd.DataFrame, sizes: list, fits: dict) -> list[dict]:
+    """Each QAOA method against the classical method of smallest exponent fitted on every common size (none: [])."""
+    classical = {m: f for m, f in fits.items() if not _is_quantum(m) and np.isfinite(f["exponent"])
+                 and len(f["sizes"]) == len(sizes)}
+    if not classical:
+        return []
+    best = min(classical, key=lambda m: classical[m]["exponent"])
+    top = e[(e["num_qubits"] == sizes[-1]) & ~e["method"].map(_is_quantum)]
+    meds = top.groupby("method")["tts_evaluations"].median()
+    lowest = f"{meds.idxmin()} ({meds.min():.3g})" if len(meds) else "-"
+    out = []
+    for method in (m for m in fits if _is_quantum(m)):
+        cr = crossing(e[e["method"] == method], e[e["method"] == best], sizes)
+        q_med = e.loc[(e["method"] == method) & (e["num_qubits"] == sizes[-1]), "tts_evaluations"].median()
+        c_med = e.loc[(e["method"] == best) & (e["num_qubits"] == sizes[-1]), "tts_evaluations"].median()
+        out.append({
+            "encoding": enc, "box round": f"{box:g}", "QAOA": method, "best classical (smallest c)": best,
+            "c QAOA": _interval(fits[method]), "c classical": _interval(fits[best]),
+            "TTS QAOA / classical at the largest n (medians)": f"{q_med:.3g} / {c_med:.3g} (n = {sizes[-1]:g})",
+            "lowest classical TTS there": lowest,
+            "P(c QAOA < c classical)": _fraction(cr["flatter"]),
+            "P(QAOA line below at the largest n)": _fraction(cr["below"]),
+            "crossing ahead: fraction, n* median [95% CI]": f"{_fraction(cr['ahead'])}, "
+            + format_interval(cr["n"], cr["lo"], cr["hi"], ".0f"),
+        })
+    return out
 
 
 def _with_header(rows: list[dict]) -> list[dict]:

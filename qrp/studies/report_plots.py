@@ -33,7 +33,6 @@ def line_figure(frame, x, y, *, title, xlabel, ylabel, logx=False, logy=True, ba
     """``y`` against ``x``, one panel per solver, one line per configuration of the other varying axes (except
     ``ignore``): medians with shaded bootstrap 95% intervals; ``baseline``: a column drawn as a dashed line."""
     plt = pyplot()  # Agg, imported on the first figure
-    from matplotlib.ticker import NullLocator  # matplotlib: only when a report draws
 
     solvers = list(dict.fromkeys(frame["solver"]))
     ncols = min(3, len(solvers))
@@ -45,40 +44,54 @@ def line_figure(frame, x, y, *, title, xlabel, ylabel, logx=False, logy=True, ba
         ax.set_visible(False)
     for ax, solver in zip(axes.flat, solvers, strict=False):
         sub = frame[(frame["solver"] == solver) & frame[x].notna() & frame[y].notna()]
-        others = varying(sub, [a for a in grid_axes(frame) if a != x and a not in ignore])
-        med = config_intervals(sub, [*others, x], y)
-        groups = list(med.groupby(others, sort=True)) if others else [((), med)]
-        for keys, g in groups[:MAX_LINES]:
-            keys = keys if isinstance(keys, tuple) else (keys,)
-            g = g.sort_values(x)
-            label = config_label(keys, others) or solver
-            line, = ax.plot(g[x].astype(float), g[y].astype(float), marker="o", label=label)
-            ax.fill_between(g[x].astype(float), g[f"{y}_lo"].astype(float), g[f"{y}_hi"].astype(float),
-                            color=line.get_color(), alpha=0.15, lw=0)
-        if baseline is not None:
-            base = config_medians(sub, [x], baseline).sort_values(x)
-            ax.plot(base[x].astype(float), base[baseline].astype(float), "k--", lw=1.5, label="classical baseline")
-        extra = f" (first {MAX_LINES} of {len(groups)} lines)" if len(groups) > MAX_LINES else ""
-        ax.set_title(f"{solver}{extra}", fontsize=10)
-        if logy:
-            ax.set_yscale("log")
-        if logx:
-            ax.set_xscale("log")
-        ticks = sorted(sub[x].astype(float).unique())
-        if len(ticks) <= 12:
-            ax.set_xticks(ticks, [fmt_value(t) for t in ticks])
-            ax.xaxis.set_minor_locator(NullLocator())
-        ax.set_xlabel(xlabel)
-        ax.grid(True, which="both", alpha=0.3)
-        if len(groups) > 4:  # many lines: the legend goes under the panel, not over the curves
-            ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(0.0, -0.18), ncol=1)
-        else:
-            ax.legend(fontsize=7)
-        ax.yaxis.set_tick_params(labelleft=True)
+        lines = _draw_lines(ax, frame, sub, x, y, solver=solver, baseline=baseline, ignore=ignore)
+        extra = f" (first {MAX_LINES} of {lines} lines)" if lines > MAX_LINES else ""
+        _style_panel(ax, sub, x, title=f"{solver}{extra}", xlabel=xlabel, logx=logx, logy=logy, many=lines > 4)
     for row in axes:
         row[0].set_ylabel(ylabel)
     fig.suptitle(title)
     save_figure(fig, path)
+
+
+def _draw_lines(ax, frame, sub, x, y, *, solver, baseline, ignore) -> int:
+    """One solver's panel of ``line_figure``: a line per configuration of the other varying axes (the first
+    ``MAX_LINES``) with its shaded interval, and the ``baseline`` column dashed; returns how many configurations."""
+    others = varying(sub, [a for a in grid_axes(frame) if a != x and a not in ignore])
+    med = config_intervals(sub, [*others, x], y)
+    groups = list(med.groupby(others, sort=True)) if others else [((), med)]
+    for keys, g in groups[:MAX_LINES]:
+        keys = keys if isinstance(keys, tuple) else (keys,)
+        g = g.sort_values(x)
+        label = config_label(keys, others) or solver
+        line, = ax.plot(g[x].astype(float), g[y].astype(float), marker="o", label=label)
+        ax.fill_between(g[x].astype(float), g[f"{y}_lo"].astype(float), g[f"{y}_hi"].astype(float),
+                        color=line.get_color(), alpha=0.15, lw=0)
+    if baseline is not None:
+        base = config_medians(sub, [x], baseline).sort_values(x)
+        ax.plot(base[x].astype(float), base[baseline].astype(float), "k--", lw=1.5, label="classical baseline")
+    return len(groups)
+
+
+def _style_panel(ax, sub, x, *, title, xlabel, logx, logy, many) -> None:
+    """Title, log scales, the x values as ticks (up to 12), grid and legend (``many`` lines: under the panel)."""
+    from matplotlib.ticker import NullLocator  # matplotlib: only when a report draws
+
+    ax.set_title(title, fontsize=10)
+    if logy:
+        ax.set_yscale("log")
+    if logx:
+        ax.set_xscale("log")
+    ticks = sorted(sub[x].astype(float).unique())
+    if len(ticks) <= 12:
+        ax.set_xticks(ticks, [fmt_value(t) for t in ticks])
+        ax.xaxis.set_minor_locator(NullLocator())
+    ax.set_xlabel(xlabel)
+    ax.grid(True, which="both", alpha=0.3)
+    if many:  # many lines: the legend goes under the panel, not over the curves
+        ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(0.0, -0.18), ncol=1)
+    else:
+        ax.legend(fontsize=7)
+    ax.yaxis.set_tick_params(labelleft=True)
 
 
 def resource_figure(frame: pd.DataFrame, x: str, xlabel: str, path: Path) -> bool:

@@ -198,13 +198,7 @@ def run_study(
     full table. See the module docstring for the guarantees. ``scheduler_timeout``: seconds to wait for the Dask
     scheduler at ``scheduler``. ``out_dir`` holding rows of another study (another config hash) is refused unless
     ``force``; a study already complete there is read, not written (a read-only ``out_dir`` is fine)."""
-    if not isinstance(study, Study):
-        study = load_study(study)
-    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
-        raise ValueError(f"workers must be an integer >= 1, got {workers!r}")
-    out = Path(out_dir) if out_dir is not None else Path("results") / study.name
-    if out.exists() and not out.is_dir():
-        raise ValueError(f"--out {out}: is a file, not a directory")
+    study, out = _study_and_dir(study, out_dir, workers)
     existing = _check_existing(study, out, force)
     if existing is not None and mlflow_uri is None:  # complete: nothing to run, nothing written
         if progress:
@@ -215,22 +209,41 @@ def run_study(
         tasks = build_tasks(study, skip=table.done())
         logger = MlflowLogger(mlflow_uri, study, out) if mlflow_uri else None
         rows = _run_dask(tasks, scheduler, scheduler_timeout) if scheduler else _run_local(tasks, workers)
-        names = {t.spec.run_id: list(t.cov.columns) for t in tasks}
-        errors = 0
-        with progress_bar(f"{study.name} ({len(study.runs) - len(tasks)} done before)", len(tasks),
-                       enabled=progress) as advance:
-            for row in rows:
-                table.add(row)
-                errors += row["status"] != "ok"
-                if logger is not None:
-                    logger.log(row, names[row["run_id"]])
-                advance()
+        errors = _record(table, rows, tasks, logger, f"{study.name} ({len(study.runs) - len(tasks)} done before)",
+                         progress)
         frame = table.frame
     if logger is not None:
         logger.finish(frame)
     if progress:
         print_summary(frame, title=f"{study.name}: {len(frame)} runs in {out}, {errors} errors")
     return frame
+
+
+def _study_and_dir(study, out_dir, workers) -> tuple[Study, Path]:
+    """``run_study``'s arguments checked: the ``Study`` (loaded from a file) and its output directory."""
+    if not isinstance(study, Study):
+        study = load_study(study)
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise ValueError(f"workers must be an integer >= 1, got {workers!r}")
+    out = Path(out_dir) if out_dir is not None else Path("results") / study.name
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"--out {out}: is a file, not a directory")
+    return study, out
+
+
+def _record(table, rows, tasks, logger, title: str, progress: bool) -> int:
+    """Add each finished row to ``table`` (and to MLflow through ``logger``) as it comes, with a progress bar;
+    returns the number of rows that are not ok."""
+    names = {t.spec.run_id: list(t.cov.columns) for t in tasks}
+    errors = 0
+    with progress_bar(title, len(tasks), enabled=progress) as advance:
+        for row in rows:
+            table.add(row)
+            errors += row["status"] != "ok"
+            if logger is not None:
+                logger.log(row, names[row["run_id"]])
+            advance()
+    return errors
 
 
 #: RUNS_PARQUET / RUNS_CSV, Task / build_tasks and the row functions re-exported: this module's documented contract.

@@ -70,6 +70,16 @@ class BacktestConfig:
     seed: int | None = None
 
     def __post_init__(self) -> None:
+        self._check_settings()
+        self._check_strategies()
+        if self.regime is not None:
+            positive_int(self.regime.signal_window, "regime.signal_window", minimum=2)
+            positive_real(self.regime.threshold, "regime.threshold")
+            positive_int(self.regime.lookback, "regime.lookback", minimum=2)
+            positive_int(self.regime.min_observations, "regime.min_observations", minimum=2)
+
+    def _check_settings(self) -> None:
+        """The scalar settings: rebalance frequency, window, periods per year, cost, risk-free rate, seed."""
         if self.rebalance not in REBALANCE_FREQUENCIES:
             raise ValueError(f"rebalance must be one of {REBALANCE_FREQUENCIES}, got {self.rebalance!r}")
         positive_int(self.window, "window", minimum=2)
@@ -82,6 +92,9 @@ class BacktestConfig:
             raise ValueError(f"risk_free_rate must be finite, got {self.risk_free_rate!r}")
         if self.seed is not None:
             positive_int(self.seed, "seed", minimum=0)
+
+    def _check_strategies(self) -> None:
+        """At least one strategy, unique names, known types and estimators, regime only with a [regime] section."""
         if not self.strategies:
             raise ValueError("a backtest needs at least one strategy")
         names = [s.name for s in self.strategies]
@@ -95,11 +108,6 @@ class BacktestConfig:
                                  f"available: {', '.join(ESTIMATORS)}")
             if s.regime and self.regime is None:
                 raise ValueError(f"strategy {s.name!r} sets regime = true but the config has no [regime] section")
-        if self.regime is not None:
-            positive_int(self.regime.signal_window, "regime.signal_window", minimum=2)
-            positive_real(self.regime.threshold, "regime.threshold")
-            positive_int(self.regime.lookback, "regime.lookback", minimum=2)
-            positive_int(self.regime.min_observations, "regime.min_observations", minimum=2)
 
 
 def config_to_dict(config: BacktestConfig) -> dict[str, Any]:
@@ -144,12 +152,7 @@ def load_config(path) -> tuple[BacktestConfig, dict[str, Any], Path]:
     relative to that directory."""
     path = Path(path)
     raw = _table(read_toml(path, what="config"), _TOP_KEYS, str(path))
-    data = _table(raw.get("data", {"source": "sp500"}), _DATA_KEYS, "[data]")
-    if "assets" in data and not (isinstance(data["assets"], list) and all(isinstance(a, str) for a in data["assets"])):
-        raise ValueError(f"[data].assets: expected a list of asset names, got {data['assets']!r}")
-    for key in ("source", "path", "kind", "start", "end"):
-        if key in data and not isinstance(data[key], str):
-            raise ValueError(f"[data].{key}: expected a string, got {type(data[key]).__name__} {data[key]!r}")
+    data = _data_table(raw)
     bt = _table(raw.get("backtest", {}), _BACKTEST_KEYS, "[backtest]")
     if _optional_table(bt, "estimator_options", "[backtest]") is None:
         bt = {k: v for k, v in bt.items() if k != "estimator_options"}
@@ -162,18 +165,30 @@ def load_config(path) -> tuple[BacktestConfig, dict[str, Any], Path]:
     listed = raw.get("strategies", [])
     if not isinstance(listed, list):
         raise ValueError(f"strategies: expected [[strategies]] tables, got {type(listed).__name__} {listed!r}")
-    strategies = []
-    for i, s in enumerate(listed):
-        where = f"[[strategies]] #{i + 1}"
-        _table(s, _STRATEGY_KEYS, where)
-        if "type" not in s:
-            raise ValueError(f"{where} has no type; one of {', '.join(STRATEGIES)}")
-        for key in ("name", "type", "estimator"):
-            if key in s and not isinstance(s[key], str):
-                raise ValueError(f"{where}.{key}: expected a string, got {type(s[key]).__name__} {s[key]!r}")
-        strategies.append(StrategyConfig(name=s.get("name", s["type"]), kind=s["type"],
-                                         params=_optional_table(s, "params", where) or {},
-                                         estimator=s.get("estimator"),
-                                         estimator_options=_optional_table(s, "estimator_options", where),
-                                         regime=bool(s.get("regime", False))))
+    strategies = [_strategy(s, f"[[strategies]] #{i + 1}") for i, s in enumerate(listed)]
     return BacktestConfig(strategies=tuple(strategies), regime=regime, seed=raw.get("seed"), **bt), data, path.parent
+
+
+def _data_table(raw: dict[str, Any]) -> dict[str, Any]:
+    """The [data] table (default: the S&P 500 source), its assets a list of names and its other keys strings."""
+    data = _table(raw.get("data", {"source": "sp500"}), _DATA_KEYS, "[data]")
+    if "assets" in data and not (isinstance(data["assets"], list) and all(isinstance(a, str) for a in data["assets"])):
+        raise ValueError(f"[data].assets: expected a list of asset names, got {data['assets']!r}")
+    for key in ("source", "path", "kind", "start", "end"):
+        if key in data and not isinstance(data[key], str):
+            raise ValueError(f"[data].{key}: expected a string, got {type(data[key]).__name__} {data[key]!r}")
+    return data
+
+
+def _strategy(s: Any, where: str) -> StrategyConfig:
+    """One [[strategies]] table as a ``StrategyConfig`` (a type is required; name defaults to it)."""
+    _table(s, _STRATEGY_KEYS, where)
+    if "type" not in s:
+        raise ValueError(f"{where} has no type; one of {', '.join(STRATEGIES)}")
+    for key in ("name", "type", "estimator"):
+        if key in s and not isinstance(s[key], str):
+            raise ValueError(f"{where}.{key}: expected a string, got {type(s[key]).__name__} {s[key]!r}")
+    return StrategyConfig(name=s.get("name", s["type"]), kind=s["type"],
+                          params=_optional_table(s, "params", where) or {}, estimator=s.get("estimator"),
+                          estimator_options=_optional_table(s, "estimator_options", where),
+                          regime=bool(s.get("regime", False)))
