@@ -50,7 +50,7 @@ from qrp.core.measures import rc_error_kernel
 from qrp.core.result import RiskParityResult
 from qrp.core.validation import align_labels, positive_real, validate_budgets, validate_cov, validate_weights
 from qrp.finance.concentration import LS_FORMULATIONS, least_squares_portfolio
-from qrp.finance.conic_model import RETRY_SETTINGS, BarrierModel
+from qrp.finance.conic_model import CLARABEL_SETTINGS, FIRST_SETTINGS, RETRY_SETTINGS, BarrierModel
 from qrp.finance.constrained_certificate import Measure, certify
 from qrp.finance.constraint_set import constraint_set, validate_signs
 from qrp.finance.risk_measures import SMOOTH, TAIL, canonical_measure, check_alpha, risk_gradient, scenario_matrix
@@ -236,15 +236,10 @@ def constrained_risk_budgeting(
     model = BarrierModel(risk_measure, b, sg, cons, factor=factor, scenarios=None if scen is None else scen / scale,
                          alpha=alpha, pi=None if pi is None else pi / (scale * c_ra), homogeneous=homogeneous)
     ray = cons.empty or homogeneous
+    measure = Measure(risk_measure, s, scen, alpha, sg, pi, c_ra)
     if ray:  # x*(lambda) is a ray: normalize one solve
         lam = 1.0
-        x = model.solve(lam)
-        if x.sum() <= 0:
-            raise ValueError(f"the prescribed-sign portfolio has non-positive net exposure ({x.sum():.6g}); it "
-                             "cannot be normalized to sum(w) = 1: flip the signs or add a leverage cap")
-    measure = Measure(risk_measure, s, scen, alpha, sg, pi, c_ra)
-    if ray:
-        sol = certify(model, measure, x, b, pi, scale, polish=cons.empty and pi is None)
+        sol = _ray(model, measure, b, pi, scale, tol, polish=cons.empty and pi is None)
     else:
         lam, sol = _richard_roncalli(model, measure, cons, b, pi, scale, c_ra, tol)
     for settings in RETRY_SETTINGS:  # Clarabel stopped short of the tolerance: re-solve (``conic_model``)
@@ -287,12 +282,39 @@ def constrained_risk_budgeting(
     )
 
 
+def _polishable(measure: Measure, pi) -> bool:
+    """Whether Newton's method on the KKT conditions refines the solve (``polish``): smooth and tail measures."""
+    return measure.name in SMOOTH + TAIL or pi is not None
+
+
+def _ray(model: BarrierModel, measure: Measure, b, pi, scale: float, tol: float, *, polish: bool) -> dict:
+    """The certified solution x*(1) of a ray problem (no constraints, or the homogeneous form): a first solve at
+    ``FIRST_SETTINGS`` where Newton's method polishes the answer, repeated at ``CLARABEL_SETTINGS`` when that does
+    not certify within ``tol`` (the better of the two kept)."""
+    sol = None
+    for settings in ((FIRST_SETTINGS, CLARABEL_SETTINGS) if _polishable(measure, pi) else (CLARABEL_SETTINGS,)):
+        model.settings = settings
+        x = model.solve(1.0)
+        if x.sum() <= 0:
+            raise ValueError(f"the prescribed-sign portfolio has non-positive net exposure ({x.sum():.6g}); it "
+                             "cannot be normalized to sum(w) = 1: flip the signs or add a leverage cap")
+        out = certify(model, measure, x, b, pi, scale, polish=polish)
+        sol = out if sol is None or out["kkt"] < sol["kkt"] else sol
+        if sol["kkt"] <= tol:
+            break
+    return sol
+
+
 def _richard_roncalli(model: BarrierModel, measure: Measure, cons, b, pi, scale: float, c_ra: float, tol: float):
-    """(lambda*, certified solution): one to three conic solves and Newton for smooth and tail measures, else Brent."""
-    fast = (_newton_path(model, measure, b, pi, scale, c_ra, tol)
-            if measure.name in SMOOTH + TAIL or pi is not None else None)
-    if fast is not None:
-        return fast
+    """(lambda*, certified solution): one to three conic solves and Newton for smooth and tail measures (the first
+    at ``FIRST_SETTINGS``, then at ``CLARABEL_SETTINGS``), else Brent."""
+    if _polishable(measure, pi):
+        for settings, solves in ((FIRST_SETTINGS, 1), (CLARABEL_SETTINGS, 3)):
+            model.settings = settings
+            fast = _newton_path(model, measure, b, pi, scale, c_ra, tol, solves)
+            if fast is not None:
+                return fast
+        model.settings = CLARABEL_SETTINGS
     try:
         lam, x = _find_lambda(model, 1.0)
     except ValueError as exc:
@@ -303,7 +325,8 @@ def _richard_roncalli(model: BarrierModel, measure: Measure, cons, b, pi, scale:
     return lam, certify(model, measure, x, b, pi, scale, polish=False)
 
 
-def _newton_path(model: BarrierModel, measure: Measure, b: np.ndarray, pi, scale: float, c_ra: float, tol: float):
+def _newton_path(model: BarrierModel, measure: Measure, b: np.ndarray, pi, scale: float, c_ra: float, tol: float,
+                 solves: int = 3):
     """(lambda*, certified solution) of the Richard-Roncalli problem for a smooth or tail measure from one to three
     conic solves, or None. Newton's method on the KKT system with lambda and sum x = 1 (``polish.kkt_polish`` /
     ``kkt_tail_polish``, which correct the active set) from x*(1) finds the root; accepted only when certified
@@ -318,8 +341,10 @@ def _newton_path(model: BarrierModel, measure: Measure, b: np.ndarray, pi, scale
         sol = certify(model, measure, x1, b, pi, scale, polish=False)  # lambda* ~ 1 (the risk is scaled to O(1)):
         if sol["polished"] and sol["kkt"] <= tol:  # x*(1)'s active set is often lambda*'s; Newton moves lambda
             return _model_lambda(model, measure, sol, pi, scale, c_ra), sol
+        if solves == 1:
+            return None
         pts = [(0.0, float(np.log(s1)))]
-        for _ in range(2):
+        for _ in range(solves - 1):
             if len(pts) == 1:
                 log_lam = -model.degree * pts[0][1]
             else:

@@ -76,15 +76,17 @@ def newton_polish(grad: GradFn, y0: np.ndarray, b: np.ndarray, *, max_iter: int 
     return best
 
 
-def tail_split(q0: np.ndarray, cap: float) -> tuple[np.ndarray, np.ndarray]:
+def tail_split(q0: np.ndarray, cap: float, eps: float = 1e-6) -> tuple[np.ndarray, np.ndarray]:
     """The active-set split of tail weights ``q0`` (sum 1) of the CVaR with weight cap ``cap`` = 1 / ((1 - alpha) T):
-    (upper, tied), ``upper`` the boolean mask of the tail (q_t at the cap, to a relative 1e-6) and ``tied`` the
-    indices of the scenarios at the VaR level (0 < q_t < cap, above 1e-6 of min(cap, 1)). For cap >= 1 the CVaR is
-    the maximum of the losses (q_t <= 1 <= cap never binds): no tail, every weight above 1e-6 is tied."""
+    (upper, tied), ``upper`` the boolean mask of the tail (q_t at the cap, to a relative eps) and ``tied`` the
+    indices of the scenarios at the VaR level (0 < q_t < cap, above eps of min(cap, 1)). For cap >= 1 the CVaR is
+    the maximum of the losses (q_t <= 1 <= cap never binds): no tail, every weight above eps is tied. ``eps``: the
+    relative margin (1e-6 for a solve at gap 1e-12; ``kkt_tail_polish`` takes 1e-4, for solves at gap 1e-8, whose
+    tail weights sit up to ~1e-5 of the cap inside [0, cap])."""
     if cap >= 1.0:
-        return np.zeros(q0.shape[0], dtype=bool), np.flatnonzero(q0 > 1e-6)
-    upper = q0 >= cap * (1.0 - 1e-6)
-    return upper, np.flatnonzero((q0 > cap * 1e-6) & ~upper)
+        return np.zeros(q0.shape[0], dtype=bool), np.flatnonzero(q0 > eps)
+    upper = q0 >= cap * (1.0 - eps)
+    return upper, np.flatnonzero((q0 > cap * eps) & ~upper)
 
 
 def tail_polish(losses_jacobian: np.ndarray, y0: np.ndarray, q0: np.ndarray, cap: float, b: np.ndarray,
@@ -254,7 +256,7 @@ def kkt_tail_polish(losses_jacobian: np.ndarray, q0: np.ndarray, cap: float, x0:
     m = losses_jacobian
     jx, jt, c0, eq = rows["jx"], rows["jt"], rows["c0"], rows["eq"]
     q0 = q0 / q0.sum()
-    upper, tied_idx = tail_split(q0, cap)
+    upper, tied_idx = tail_split(q0, cap, 1e-4)
     tied = np.zeros(q0.shape[0], dtype=bool)
     tied[tied_idx] = True
     act = eq | (jx @ x0 + jt @ t0 + c0 >= -1e-7)
@@ -280,6 +282,11 @@ def kkt_tail_polish(losses_jacobian: np.ndarray, q0: np.ndarray, cap: float, x0:
         to_upper = tied & (q > cap + 1e-12) if cap < 1.0 else np.zeros_like(tied)
         to_rest = tied & (q < -1e-12)
         to_tied = upper & (losses < zeta - 1e-9 * span) | rest & (losses > zeta + 1e-9 * span)
+        if not tied.any() and abs(q.sum() - 1.0) > 1e-12:  # no weight free to make sum q = 1: the scenario next
+            side = rest if q.sum() < 1.0 else upper  # to the VaR level joins it
+            if side.any():
+                to_tied[np.flatnonzero(side)[np.argmax(losses[side]) if q.sum() < 1.0
+                                           else np.argmin(losses[side])]] = True
         drop = act & ~eq & (mu < -1e-12 * unit)
         add = ~act & (value > 1e-12)
         if not (to_upper.any() or to_rest.any() or to_tied.any() or drop.any() or add.any()):
