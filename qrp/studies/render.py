@@ -10,6 +10,10 @@ import pandas as pd
 
 from qrp.core.provenance import atomic_write
 
+#: resolution of the report figures (dots per inch).
+DPI = 110
+#: zlib level 1 (Pillow's default is 6): the same pixels, 0.05 s less CPU a report, files about 15% larger.
+PNG_OPTIONS = {"compress_level": 1}
 #: one line per figure written (``qrp report`` shows them on stderr while it draws).
 log = logging.getLogger(__name__)
 
@@ -59,6 +63,24 @@ def plain_log_labels(fig) -> None:
                                          else NullFormatter())
 
 
+def sparse_log_minor_ticks(fig) -> None:
+    """No minor ticks (nor minor grid lines) on a log axis of ``fig`` whose view spans two decades of its base or
+    more, where the figure keeps matplotlib's default minor locator: there at least two labelled major ticks and
+    their grid lines give the scale, and the eight minor ticks a decade were half the tick objects of a report (a
+    tick is two lines, a grid line and two texts, built, laid out and drawn; 0.3 s of a quickstart report). Axes
+    spanning less keep them: their minor ticks may carry the only labels."""
+    from matplotlib.ticker import LogLocator, NullLocator  # heavy: only when a report draws
+
+    for ax in fig.axes:
+        for axis in (ax.xaxis, ax.yaxis):
+            if type(axis.get_minor_locator()) is not LogLocator:  # linear, or a figure's own minor ticks
+                continue
+            base = float(getattr(axis.get_transform(), "base", 10.0))
+            lo, hi = sorted(axis.get_view_interval())
+            if lo > 0 and math.log(hi / lo, base) >= 2.0:
+                axis.set_minor_locator(NullLocator())
+
+
 def pyplot():
     """``matplotlib.pyplot`` on the headless Agg backend (set before pyplot is first imported). Heavy (0.3-0.5 s):
     imported only when a report draws, never by ``qrp run`` or the runner."""
@@ -75,13 +97,17 @@ def save_figure(fig, path: Path, *, rect: tuple[float, float, float, float] | No
     legend), write it to ``path`` as a PNG (atomically) and close it."""
     plt = pyplot()
     plain_log_labels(fig)
+    sparse_log_minor_ticks(fig)
+    # laid out at the PNG's resolution: savefig then keeps the figure's renderer and its cached text extents (laid
+    # out at 100 dpi and drawn at 110, every label was measured twice)
+    fig.set_dpi(DPI)
     fig.tight_layout(rect=rect)
     # tight_layout leaves a placeholder layout engine behind, and savefig then draws the whole figure once more
     # (a dry run for the engine) before it draws it for the PNG; no engine: one draw, the same pixels
     fig.set_layout_engine(None)
-    atomic_write(path, lambda p: fig.savefig(p, dpi=110, format="png"))
+    atomic_write(path, lambda p: fig.savefig(p, dpi=DPI, format="png", pil_kwargs=PNG_OPTIONS))
     plt.close(fig)
     log.info("report: wrote %s", path.name)
 
 
-__all__ = ["markdown_table", "plain_log_labels", "pyplot", "save_figure"]
+__all__ = ["markdown_table", "plain_log_labels", "pyplot", "save_figure", "sparse_log_minor_ticks"]
