@@ -27,7 +27,8 @@ class QAOAResult:
         normalized diagonal (offset removed), so it stays meaningful when the offset dwarfs the spread.
     approximation_ratio : (E_max - <H_C>) / (E_max - E_min) in [0, 1], 1 = ground state (None without the
         exact spectrum).
-    evaluations : objective (circuit) evaluations; iterations : optimizer iterations (sum over restarts/depths).
+    evaluations : objective (circuit) evaluations, an adjoint value-and-gradient counting ``GRADIENT_EVALUATIONS``
+        (3: its state evolutions); iterations : optimizer iterations (sum over restarts/depths).
     wall_time : seconds for optimization and readout; simulation_seconds : the part of it spent simulating
         circuits (objective evaluations and readout sampling), the rest being optimizer overhead and diagnostics;
     stats : engine, seed, settings, per-start values.
