@@ -3,8 +3,10 @@
 x*(lambda) = argmin_{x in Omega} R(x) - lambda * b'log(s x) (``qrp.finance.constrained``) with lambda a cvxpy
 Parameter. R is evaluated at a copy x_R = x of the weights (``risk_measures`` / ``measure_cones``), so the dual nu of
 x_R = x is minus a subgradient of R certified by the solver. Turnover and leverage are written with explicit
-variables (t >= |x - w0 k|, 1't <= tau k), so every constraint on x is affine and the KKT conditions can be checked
-from the solver's duals y_c of the constraints c(x, t) (<= or ==) 0:
+variables (t >= |x - w0 k|, 1't <= tau k; k = 1 in the Richard-Roncalli form, and in the homogeneous form an
+auxiliary variable k with k = 1'x, one dense row rather than 1'x in every constraint row), so every constraint on x
+is affine and the KKT conditions can be checked from the solver's duals y_c of the constraints c(x, t) (<= or ==) 0
+(t: every auxiliary variable):
 
     stationarity   -lambda b / x + sum_c J_c(x)' y_c = 0,    sum_c J_c(t)' y_c = 0,
     feasibility    c(x, t) <= 0 (== 0),    complementarity  y_c * c(x, t) = 0,    y_c >= 0 on inequalities.
@@ -59,14 +61,18 @@ class BarrierModel:
         self.degree, self.tail, self.cap = form.degree, form.tail, form.cap
         self.copy = xr == x
         on_x = [self.copy, cp.multiply(signs, x) >= 0]
-        k = cp.sum(x) if homogeneous else 1.0  # constraints on w = x / k, multiplied through by k = 1'x
+        self.aux = []
+        k = 1.0
+        if homogeneous and not cons.empty:  # constraints on w = x / k, multiplied through by k = 1'x: k is a
+            k = cp.Variable()  # variable (one dense row k = 1'x instead of 1'x in every bound row: N^2 nonzeros)
+            on_x.append(k == cp.sum(x))
+            self.aux.append(k)
         if cons.lo is not None:
             on_x += [x >= cons.lo * k, x <= cons.hi * k]
         if cons.c_ub is not None:
             on_x.append(cons.c_ub @ x <= cons.d_ub * k)
         if cons.a_eq is not None:
             on_x.append(cons.a_eq @ x == cons.e_eq * k)
-        self.aux = []
         for cap, centre in ((cons.turnover, cons.previous), (cons.leverage, None)):
             if cap is None:
                 continue
@@ -125,7 +131,8 @@ class BarrierModel:
         """The affine constraints c(x, t) <= 0 (== 0) on the weights at the last solution, for
         ``polish.kkt_polish``: ({jx, jt, c0, eq}, t) (not the copy x_R = x nor the sign constraint)."""
         x = np.asarray(self.x.value, dtype=np.float64)
-        t = np.concatenate([np.asarray(a.value, dtype=np.float64) for a in self.aux]) if self.aux else np.zeros(0)
+        t = (np.concatenate([np.asarray(a.value, dtype=np.float64).ravel() for a in self.aux]) if self.aux
+             else np.zeros(0))
         jx, jt, c0, eq = [], [], [], []
         for c in self.on_x:
             if c is self.copy or c is self.sign_row:
@@ -133,7 +140,7 @@ class BarrierModel:
             jac = c.expr.grad
             value = np.atleast_1d(np.asarray(c.expr.value, dtype=np.float64))
             rows_x = _dense(jac.get(self.x), x.shape[0], value.shape[0]).T
-            rows_t = (np.hstack([_dense(jac.get(a), x.shape[0], value.shape[0]).T for a in self.aux])
+            rows_t = (np.hstack([_dense(jac.get(a), a.size, value.shape[0]).T for a in self.aux])
                       if self.aux else np.zeros((value.shape[0], 0)))
             jx.append(rows_x)
             jt.append(rows_t)
@@ -152,7 +159,7 @@ class BarrierModel:
         if not unit > 0.0:  # lambda = 0: no scale to measure the residual in; never certified
             return np.inf
         grad_x = -lam * self.b / x
-        grad_aux = [np.zeros(x.shape[0]) for _ in self.aux]
+        grad_aux = [np.zeros(a.size) for a in self.aux]
         worst = 0.0
         for c in self.on_x:
             y = np.atleast_1d(np.asarray(c.dual_value, dtype=np.float64))
@@ -161,7 +168,7 @@ class BarrierModel:
             grad_x = grad_x + (jac[self.x] @ y if self.x in jac else 0.0)
             for i, t in enumerate(self.aux):
                 if t in jac:
-                    grad_aux[i] = grad_aux[i] + jac[t] @ y
+                    grad_aux[i] = grad_aux[i] + _dense(jac[t], t.size, y.shape[0]) @ y
             if c is self.copy:
                 continue
             if c.expr.is_affine() and c.__class__.__name__ == "Equality":

@@ -65,7 +65,12 @@ DEVIATIONS = ("semi_deviation", "mean_absolute_deviation", "first_lower_partial_
 
 
 def _factor(s: np.ndarray) -> np.ndarray:
-    """F with F'F = S (eigen-decomposition: works for singular PSD S)."""
+    """F with F'F = S: the upper-triangular Cholesky factor (half the nonzeros of a dense factor in the conic
+    problem), or from the eigen-decomposition where S is singular."""
+    try:
+        return np.linalg.cholesky(s).T
+    except np.linalg.LinAlgError:
+        pass
     vals, vecs = np.linalg.eigh(s)
     return (vecs * np.sqrt(np.clip(vals, 0.0, None))).T
 
