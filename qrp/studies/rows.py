@@ -12,14 +12,16 @@ Every grid point (``qrp.studies.study.RunSpec``) is solved with
   both ran a single round (refinement rounds follow each solver's own path, so only one-round runs solve the very
   same problem), ``energy_gap`` = E(run) - E(exact) >= 0 and ``ground_state`` (gap <= 1e-9 relative).
 
-Every timed call is made once before it is timed (``warm_up``), and BLAS runs on one thread (``run_task``), so that
-a row is the same in this process, a worker process or a Dask worker.
+Every timed call is made once before it is timed (``warm_up``), in the process that times it (a forked worker
+repeats the calls its parent warmed: see ``warm_up``), and BLAS runs on one thread (``run_task``), so that a row is
+the same in this process, a worker process or a Dask worker.
 """
 
 from __future__ import annotations
 
 import functools
 import json
+import os
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -98,7 +100,19 @@ def blas_controller() -> ThreadpoolController:
     return ThreadpoolController()
 
 
+#: the warm-up keys whose call ran in this process.
 _WARM: set[str] = set()
+#: the warm-up keys whose call ran in the process this one was forked from (their libraries are loaded).
+_INHERITED: set[str] = set()
+
+
+def _forget_warm_calls() -> None:
+    """In a forked child: the parent's warm-ups count as inherited, not as run here (``warm_up``)."""
+    _INHERITED.update(_WARM)
+    _WARM.clear()
+
+
+os.register_at_fork(after_in_child=_forget_warm_calls)
 #: a 2-asset covariance for the warm-up solve of a discrete solver.
 _WARM_COV = np.array([[0.04, 0.006], [0.006, 0.09]])
 
@@ -145,16 +159,37 @@ def _warm_solve(task: Task, options: dict[str, Any]) -> None:
 
 def warm_up(task: Task, *, discrete: bool = True) -> None:
     """Make every call that ``task`` times once before it is timed (``_warm_calls``), so that ``elapsed`` and
-    ``classical_elapsed`` hold no one-off import or numba compilation time."""
+    ``classical_elapsed`` hold no one-off import or numba compilation time.
+
+    Once per process: a worker forked after its parent warmed a call (``runner._warm_before_fork``) makes it again
+    before its first timed call. Its imports and compiled kernels are inherited, but the first call in the child
+    writes to the parent's memory pages (reference counts, caches) and so copies them, page fault by page fault:
+    240-580 minor faults and 1-6 ms on a classical call of a few hundred microseconds (ccd N = 4: 1.0 ms with 246
+    faults, then 0.2 ms with 1; slsqp N = 4: 6.7 ms with 563, then 1.1 ms), charged to the first timed point of each
+    kind in each worker. That repeat runs as the timed call will, BLAS on one thread (``run_task``), with the
+    controller inherited: unlimited, OpenBLAS would start its threads in the worker, whose spinning after the call
+    took the 2 cores from the timed call (slsqp N = 4-8: 30-40 ms instead of 1-2 ms in half the runs). A call new to
+    the process tree runs first with the controller cleared (a new solver's libraries may load: the controller is
+    made again after them)."""
     for key, call in _warm_calls(task, discrete=discrete):
         if key in _WARM:
             continue
         _WARM.add(key)
-        blas_controller.cache_clear()
-        try:
-            call()
-        except Exception:  # the timed run itself reports any real error; the warm-up only imports and compiles
-            continue
+        if key in _INHERITED:
+            with blas_controller().limit(limits=1, user_api="blas"):
+                _try(call)
+        else:
+            blas_controller.cache_clear()
+            _try(call)
+
+
+def _try(call: Callable[[], Any]) -> None:
+    """``call()``, its errors ignored: the timed run itself reports any real error; a warm-up only imports and
+    compiles."""
+    try:
+        call()
+    except Exception:
+        return
 
 
 def base_row(task: Task) -> dict[str, Any]:
