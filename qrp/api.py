@@ -188,11 +188,12 @@ def _default_call(cov, spec: SolverSpec, check_psd: bool, start: float) -> RiskP
     if is_exact_frame(cov):
         names = frame_names(cov)
         cov = cov.to_numpy()
-    if type(cov) is not np.ndarray or cov.dtype != FLOAT64 or cov.ndim != 2 or cov.shape[0] != cov.shape[1] \
+    # ``is``: native float64 is one dtype object; any other (big-endian, subclass) takes the general path
+    if type(cov) is not np.ndarray or cov.dtype is not FLOAT64 or cov.ndim != 2 or cov.shape[0] != cov.shape[1] \
             or cov.shape[0] == 0:
         return None
-    out = default_erc(np.ascontiguousarray(cov), check_psd=check_psd, tol=spec.default_tol,
-                      max_iter=spec.default_max_iter, options=spec.default_options)
+    out = default_erc(cov if cov.flags.c_contiguous else np.ascontiguousarray(cov), check_psd, spec.default_tol,
+                      spec.default_max_iter, spec.default_options)
     if out is None:
         return None
     w, b, rc, vol, err, converged, iterations, stats = out

@@ -216,17 +216,35 @@ def compiled_certifies(s):  # pragma: no cover - compiled
     False: not proved (indefinite, singular, or lambda_min(D S D) below ~c); the caller runs the eigenvalue test.
     Compiled for small N, where a LAPACK call's fixed cost exceeds the whole factorization."""
     n = s.shape[0]
-    t = _scales(s)
-    if t.size != n:
-        return False
-    low = np.empty((n, n))
-    ok, trace, _, max_row = _fill_scaled(s, t, low)
-    if not ok:
-        return False
-    need = _a_priori_bound(n, trace * BOUND_INFLATE, max_row * BOUND_INFLATE, U64, REALMIN64)
-    if not need < 0.25 or _shift_diagonal(low, 2.0 * need) <= need:
-        return False
+    low = np.empty((n, n + 1))  # the scaled lower triangle, and in the last column the scales, then 1 / L_jj
     for i in range(n):
+        d = s[i, i]
+        if not (d > 0.0 and d <= 2.0**1000):  # as ``_scales``
+            return False
+        low[i, n] = 1.0 / math.sqrt(d)
+    trace = 0.0
+    amax = 0.0
+    for i in range(n):  # ``_fill_scaled`` without the row sums (bounded by 4 n below)
+        ti = low[i, n]
+        for j in range(i):
+            v = s[i, j] * (ti * low[j, n])
+            low[i, j] = v
+            amax = max(amax, abs(v))
+        v = s[i, i] * (ti * ti)
+        low[i, i] = v
+        trace += v
+    if not (amax <= 4.0 and trace <= 4.0 * n):
+        return False
+    need = _a_priori_bound(n, trace * BOUND_INFLATE, 4.0 * n, U64, REALMIN64)  # row sums <= n max|entry|
+    if not need < 0.25:
+        return False
+    c = 2.0 * need
+    for i in range(n):
+        d = low[i, i]
+        low[i, i] = d - c
+        if not d - low[i, i] > need:  # the shift applied (exact: Sterbenz) must exceed the bound
+            return False
+    for i in range(n):  # Cholesky-Banachiewicz by rows, multiplying by the reciprocal pivots (covered by gamma_{m+2})
         for j in range(i + 1):
             acc = 0.0
             for k in range(j):
@@ -235,9 +253,11 @@ def compiled_certifies(s):  # pragma: no cover - compiled
             if i == j:
                 if not r > 0.0:
                     return False
-                low[i, i] = np.sqrt(r)
+                root = np.sqrt(r)
+                low[i, i] = root
+                low[i, n] = 1.0 / root
             else:
-                low[i, j] = r / low[j, j]
+                low[i, j] = r * low[j, n]
     return True
 
 

@@ -25,7 +25,7 @@ def _same(fast, general):
             assert (np.array_equal(a, b) if isinstance(a, np.ndarray) else a == b), f.name
 
 
-@pytest.mark.parametrize("n", [1, 2, 5, 20, CHOLESKY_MAX_N - 1, CHOLESKY_MAX_N, 300])
+@pytest.mark.parametrize("n", [1, 2, 5, 20, CHOLESKY_MAX_N - 1, CHOLESKY_MAX_N, 100, 300, 1000])
 @pytest.mark.parametrize("check_psd", [True, False])
 def test_default_call_equals_the_general_path(n, check_psd):
     cov = gaussian_factor_covariance(n, loading_scale=0.1, seed=n)
@@ -89,6 +89,14 @@ def test_layouts_read_only_inputs_and_no_aliasing():
     assert not frozen.flags.writeable and fortran.flags.f_contiguous
     np.testing.assert_array_equal(cov, gaussian_factor_covariance(8, seed=1))
     assert not np.shares_memory(ref.weights, cov) and ref.weights.flags.writeable
+    # weights, budgets and contributions are rows of one array the call allocates: disjoint, so writing one leaves
+    # the others alone
+    arrays = (ref.weights, ref.budgets, ref.risk_contributions)
+    assert not any(np.shares_memory(a, b) for i, a in enumerate(arrays) for b in arrays[i + 1:])
+    other = risk_parity(cov)
+    other.weights[:] = 0.0
+    np.testing.assert_array_equal(other.budgets, ref.budgets)
+    np.testing.assert_array_equal(other.risk_contributions, ref.risk_contributions)
     # int matrices, lists and big-endian floats take the general path and agree
     _same(risk_parity(cov.tolist()), ref)
     _same(risk_parity(cov.astype(">f8")), ref)
