@@ -3,7 +3,8 @@
 table: ``--out benchmarks/results/constrained_speed``).
 
 Both formulations of ``qrp.constrained_risk_budgeting`` on the same problem, interleaved in one process (median of
-``--repeats`` calls each, after one warm-up call), with the load average printed beside every ratio. Problems: the
+``--repeats`` calls each, after one warm-up call), BLAS on one thread, with the load average printed beside every
+ratio. Problems: the
 seeded "market" factor covariance of ``benchmarks.common`` (volatility), or T = 1000 Gaussian scenarios drawn from it
 (semi-deviation, CVaR), with a group cap that binds (the first fifth of the assets <= 10%) and bounds w <= 3/N.
 """
@@ -33,6 +34,14 @@ def problem(n: int, measure: str) -> dict:
 
 
 def main(argv=None) -> None:
+    import scipy.linalg.lapack  # noqa: F401  (SciPy's BLAS loaded before the one-thread pin covers it)
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(1):  # small LAPACK calls on a shared machine: threads only contend
+        _run(argv)
+
+
+def _run(argv) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[20, 100, 500])
     parser.add_argument("--measures", nargs="+", default=list(MEASURES))

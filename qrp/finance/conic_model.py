@@ -87,6 +87,7 @@ class BarrierModel:
         self.solves = 0
         self.last_lam = None
         self.settings = CLARABEL_SETTINGS
+        self._blocks = None
 
     def solve(self, lam: float, settings: dict | None = None) -> np.ndarray:
         """x*(lam); ``ValueError`` when the solver fails or finds no solution."""
@@ -127,29 +128,39 @@ class BarrierModel:
         q = np.clip(np.asarray(self.tail.dual_value, dtype=np.float64), 0.0, None)
         return q / q.sum() if q.sum() > 0 else None
 
+    def _aux_values(self) -> np.ndarray:
+        return (np.concatenate([np.asarray(a.value, dtype=np.float64).ravel() for a in self.aux]) if self.aux
+                else np.zeros(0))
+
+    def _row_blocks(self) -> list:
+        """(constraint, jx, jt, c0, equality) of every constraint on x: c(x, t) = jx x + jt t + c0, dense, from
+        cvxpy's gradients once per model (the rows are affine with fixed data: lambda enters only the objective;
+        c0 from the first solution; not defined for the copy x_R = x, which involves x_R)."""
+        if self._blocks is None:
+            x, t = np.asarray(self.x.value, dtype=np.float64), self._aux_values()
+            blocks = []
+            for c in self.on_x:
+                jac, m = c.expr.grad, int(c.expr.size)
+                jx = _dense(jac.get(self.x), x.shape[0], m).T
+                jt = (np.hstack([_dense(jac.get(a), a.size, m).T for a in self.aux]) if self.aux
+                      else np.zeros((m, 0)))
+                c0 = None if c is self.copy else (np.atleast_1d(np.asarray(c.expr.value, dtype=np.float64))
+                                                  - jx @ x - jt @ t)
+                blocks.append((c, jx, jt, c0, c.__class__.__name__ == "Equality"))
+            self._blocks = blocks
+        return self._blocks
+
     def affine_rows(self) -> tuple[dict, np.ndarray]:
         """The affine constraints c(x, t) <= 0 (== 0) on the weights at the last solution, for
         ``polish.kkt_polish``: ({jx, jt, c0, eq}, t) (not the copy x_R = x nor the sign constraint)."""
-        x = np.asarray(self.x.value, dtype=np.float64)
-        t = (np.concatenate([np.asarray(a.value, dtype=np.float64).ravel() for a in self.aux]) if self.aux
-             else np.zeros(0))
-        jx, jt, c0, eq = [], [], [], []
-        for c in self.on_x:
-            if c is self.copy or c is self.sign_row:
-                continue
-            jac = c.expr.grad
-            value = np.atleast_1d(np.asarray(c.expr.value, dtype=np.float64))
-            rows_x = _dense(jac.get(self.x), x.shape[0], value.shape[0]).T
-            rows_t = (np.hstack([_dense(jac.get(a), a.size, value.shape[0]).T for a in self.aux])
-                      if self.aux else np.zeros((value.shape[0], 0)))
-            jx.append(rows_x)
-            jt.append(rows_t)
-            c0.append(value - rows_x @ x - rows_t @ t)
-            eq.append(np.full(value.shape[0], c.__class__.__name__ == "Equality"))
-        if not jx:
-            return {"jx": np.zeros((0, x.shape[0])), "jt": np.zeros((0, t.shape[0])), "c0": np.zeros(0),
+        t = self._aux_values()
+        rows = [blk for blk in self._row_blocks() if blk[0] is not self.copy and blk[0] is not self.sign_row]
+        if not rows:
+            return {"jx": np.zeros((0, self.b.shape[0])), "jt": np.zeros((0, t.shape[0])), "c0": np.zeros(0),
                     "eq": np.zeros(0, dtype=bool)}, t
-        return {"jx": np.vstack(jx), "jt": np.vstack(jt), "c0": np.concatenate(c0), "eq": np.concatenate(eq)}, t
+        return {"jx": np.vstack([r[1] for r in rows]), "jt": np.vstack([r[2] for r in rows]),
+                "c0": np.concatenate([r[3] for r in rows]),
+                "eq": np.concatenate([np.full(r[1].shape[0], r[4]) for r in rows])}, t
 
     def kkt_residual(self) -> float:
         """The largest violation of the KKT conditions at the last solution (module docstring)."""
@@ -158,27 +169,25 @@ class BarrierModel:
         unit = lam * float(self.b.sum())
         if not unit > 0.0:  # lambda = 0: no scale to measure the residual in; never certified
             return np.inf
+        t = self._aux_values()
         grad_x = -lam * self.b / x
-        grad_aux = [np.zeros(a.size) for a in self.aux]
+        grad_t = np.zeros(t.shape[0])
         worst = 0.0
-        for c in self.on_x:
+        for c, jx, jt, c0, equality in self._row_blocks():
             y = np.atleast_1d(np.asarray(c.dual_value, dtype=np.float64))
-            value = np.atleast_1d(np.asarray(c.expr.value, dtype=np.float64))
-            jac = c.expr.grad
-            grad_x = grad_x + (jac[self.x] @ y if self.x in jac else 0.0)
-            for i, t in enumerate(self.aux):
-                if t in jac:
-                    grad_aux[i] = grad_aux[i] + _dense(jac[t], t.size, y.shape[0]) @ y
+            grad_x = grad_x + jx.T @ y
+            grad_t = grad_t + jt.T @ y
             if c is self.copy:
                 continue
-            if c.expr.is_affine() and c.__class__.__name__ == "Equality":
+            value = jx @ x + jt @ t + c0
+            if equality:
                 worst = max(worst, float(np.max(np.abs(value))))
             else:
                 worst = max(worst, float(np.max(value)), float(np.max(-y)) / unit,
                             float(np.max(np.abs(y * value))) / unit)
-        worst = max(worst, float(np.max(np.abs(x * np.asarray(grad_x).ravel()))) / unit)
-        for g in grad_aux:
-            worst = max(worst, float(np.max(np.abs(np.asarray(g).ravel()))) * float(np.max(np.abs(x))) / unit)
+        worst = max(worst, float(np.max(np.abs(x * grad_x))) / unit)
+        if grad_t.size:
+            worst = max(worst, float(np.max(np.abs(grad_t))) * float(np.max(np.abs(x))) / unit)
         return worst
 
 
