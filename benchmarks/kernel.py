@@ -1,22 +1,28 @@
 """The QAOA state-vector kernel against its streaming bound (issue 23, item 2).
 
 Usage (from the repository root):
-    python -m benchmarks.kernel --qubits 16 18 20 22 24 26 --reps 3 --repeat 3 --out benchmarks/results/kernel
+    python -m benchmarks.kernel --qubits 16 18 20 22 24 26 28 --reps 3 --repeat 3 --out benchmarks/results/kernel
 
 One exact evaluation (p layers, then the probabilities and the expectation) of a dense QUBO cost (all Z and ZZ
 terms, ``benchmarks.qaoa.dense_qubo_ising``, normalized) at each n, median of ``--repeat`` interleaved runs of
 
 * before: the previous complex128 kernel (``kernels.reference_layer``: one sweep per qubit above 11, libm cos/sin),
   its probabilities and expectation, as ``QAOA.objective`` ran it;
-* fast: ``simulators.NumbaSimulator`` (engine "fast": split state, cache-blocked sweeps, libm phase);
-* poly: ``simulators.PolyPhaseSimulator`` (engine "fast_poly": the same with the vectorized polynomial sincos).
+* fast: ``simulators.NumbaSimulator`` (engine "fast", the default: split state, cache-blocked sweeps, libm phase);
+* split poly: ``kernels.split_layer`` with the polynomial sincos (engine "fast_poly" before ``qrp.quantum.fused``);
+* poly: ``simulators.PolyPhaseSimulator`` (engine "fast_poly": from 13 qubits the X-mixer layer of
+  ``qrp.quantum.fused``, tan form, three qubits at a time in registers).
 
 Checks at every n: the "fast" state equals the previous kernel's to the bit, "fast_poly" to 1e-12 (max |diff|).
 The streaming bound: one read+write sweep of the split state (32 bytes per amplitude) is timed by ``_sweep`` to
-give the bandwidth B; the bound is (p (sweeps(n) x 32 + 8) + 24) x 2^n / B (``kernels.sweeps`` sweeps a layer, the
-first also reading the 8-byte diagonal; the expectation reads the state and the diagonal). ``one-pass`` is the
-bound of one sweep a layer. Times are CPU seconds of the (serial) thread, ``time.thread_time``, so that a loaded
-machine does not inflate them; prints a table with the load average; ``--out`` writes .md and .csv.
+give the bandwidth B; the bound is (p (sweeps(n) x 32 + 8) + 24) x 2^n / B with sweeps(n) = ``kernels.sweeps`` (the
+bound of the issue; the first sweep also reads the 8-byte diagonal; the expectation reads the state and the
+diagonal). ``fused bound`` is the same with ``fused.sweeps`` (the fused layer does one sweep fewer at n = 20-22 and
+26-29). ``one-pass`` is the bound of one sweep a layer. ``flop floor``: (p (4 n + 51) + 5) x 2^n flops at the
+peak of an FMA loop measured alongside (``_fma_peak``): 4 FMA (8 flops) per amplitude pair and qubit in tan form,
+about 51 flops for the polynomial sincos, its scaling and the complex product, 5 for |psi|^2 and the expectation.
+Times are CPU seconds of the (serial) thread, ``time.thread_time``, so that a loaded machine does not inflate them;
+BLAS on one thread; prints a table with the load average; ``--out`` writes .md and .csv.
 """
 
 from __future__ import annotations
@@ -29,10 +35,11 @@ from pathlib import Path
 
 import numba
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from benchmarks.common import write_tables
 from benchmarks.qaoa import dense_qubo_ising
-from qrp.quantum import kernels
+from qrp.quantum import fused, kernels
 from qrp.quantum import statevector as sv
 from qrp.quantum.engine_options import engine_settings
 from qrp.quantum.mixers import XMixer
@@ -46,6 +53,68 @@ def _sweep(re, im):  # pragma: no cover - compiled
     for t in range(re.shape[0]):
         re[t] = re[t] * c
         im[t] = im[t] * c
+
+
+@numba.njit(cache=True, nogil=True, fastmath={"contract"})
+def _fma(x, iters):  # pragma: no cover - compiled
+    """iters x len(x) x 16 independent FMAs (x <- x c + e; every lane its own chain)."""
+    c = 1.0 + 2.0**-30
+    e = 2.0**-40
+    for _ in range(iters):
+        for t in range(x.shape[0]):
+            v = x[t]
+            v = v * c + e
+            v = v * c + e
+            v = v * c + e
+            v = v * c + e
+            v = v * c + e
+            v = v * c + e
+            v = v * c + e
+            v = v * c + e
+            v = v * c + e
+            v = v * c + e
+            v = v * c + e
+            v = v * c + e
+            v = v * c + e
+            v = v * c + e
+            v = v * c + e
+            v = v * c + e
+            x[t] = v
+    return x[0]
+
+
+def fma_peak(repeat: int = 5) -> float:
+    """Flops per second of ``_fma`` on 256 L1-resident lanes (2 flops an FMA; best of ``repeat``)."""
+    x = np.ones(256)
+    _fma(x, 1)
+    iters = 20000
+    best = min(_timed(lambda: _fma(x, iters)) for _ in range(repeat))
+    return 2 * 16 * 256 * iters / best
+
+
+def flops(n: int, p: int) -> int:
+    """Flops of one fused evaluation (module docstring: tan-form rotations, sincos and phase, expectation)."""
+    return (p * (4 * n + 51) + 5) << n
+
+
+def split_poly(d: np.ndarray, angles: np.ndarray, p: int) -> float:
+    """The evaluation with ``kernels.split_layer`` and the polynomial phase (engine "fast_poly" before
+    ``qrp.quantum.fused``)."""
+    n = d.shape[0].bit_length() - 1
+    mixer = XMixer(n)
+    re, im = mixer.initial_split()
+    for gamma, beta in zip(angles[:p], angles[p:], strict=True):
+        kernels.split_layer(re, im, d, float(gamma), kernels.real_matrices(mixer.matrices(float(beta))), True)
+    re *= re
+    im *= im
+    re += im
+    return sv.cvar(d, re, 1.0)
+
+
+def _max_abs_diff(ref: np.ndarray, re: np.ndarray, im: np.ndarray, chunk: int = 1 << 22) -> float:
+    """max |ref - (re + i im)| in chunks (no full-size temporaries at n = 26-28)."""
+    return max(float(np.abs(ref[i:i + chunk] - (re[i:i + chunk] + 1j * im[i:i + chunk])).max())
+               for i in range(0, ref.shape[0], chunk))
 
 
 def before(d: np.ndarray, angles: np.ndarray, p: int) -> tuple[float, np.ndarray]:
@@ -85,38 +154,51 @@ def measure(n: int, reps: int, repeat: int) -> dict:
     fast = NumbaSimulator(cost, XMixer(n), settings)
     poly = PolyPhaseSimulator(cost, XMixer(n), settings)
     value, ref = before(d, angles, reps)
-    state = fast.state(angles)
-    exact = bool(np.array_equal(state, ref)) and fast.objective(angles) == value
-    poly_diff = float(np.abs(poly.state(angles) - ref).max())
-    del state, ref
-    times: dict[str, list[float]] = {"before": [], "fast": [], "poly": []}
+    re, im = fast.split_state(angles)
+    exact = bool(np.array_equal(re, ref.real) and np.array_equal(im, ref.imag)) and fast.objective(angles) == value
+    del re, im
+    poly_diff = _max_abs_diff(ref, *poly.split_state(angles))
+    del ref
+    times: dict[str, list[float]] = {"before": [], "fast": [], "split": [], "poly": []}
     for _ in range(repeat):  # interleaved
         times["before"].append(_timed(lambda: before(d, angles, reps)))
         times["fast"].append(_timed(lambda: fast.objective(angles)))
+        times["split"].append(_timed(lambda: split_poly(d, angles, reps)))
         times["poly"].append(_timed(lambda: poly.objective(angles)))
     bw = bandwidth(n, repeat)
+    peak = fma_peak()
     ms = {k: 1e3 * statistics.median(v) for k, v in times.items()}
     bound = 1e3 * (reps * (kernels.sweeps(n) * 32 + 8) + 24) * (1 << n) / bw
+    fused_bound = 1e3 * (reps * (fused.sweeps(n) * 32 + 8) + 24) * (1 << n) / bw
     one_pass = 1e3 * (reps * 40 + 24) * (1 << n) / bw
-    return {"n": n, "p": reps, "before_ms": ms["before"], "fast_ms": ms["fast"], "poly_ms": ms["poly"],
-            "speedup_fast": ms["before"] / ms["fast"], "speedup_poly": ms["before"] / ms["poly"],
-            "sweeps_per_layer": kernels.sweeps(n), "bandwidth_GBs": bw / 1e9, "bound_ms": bound,
-            "ratio_fast": ms["fast"] / bound, "ratio_poly": ms["poly"] / bound, "one_pass_bound_ms": one_pass,
+    floor = 1e3 * flops(n, reps) / peak
+    return {"n": n, "p": reps, "before_ms": ms["before"], "fast_ms": ms["fast"], "split_poly_ms": ms["split"],
+            "poly_ms": ms["poly"], "speedup_fast": ms["before"] / ms["fast"], "speedup_poly": ms["before"] / ms["poly"],
+            "poly_vs_split_poly": ms["split"] / ms["poly"],
+            "sweeps_per_layer": kernels.sweeps(n), "fused_sweeps_per_layer": fused.sweeps(n),
+            "bandwidth_GBs": bw / 1e9, "bound_ms": bound, "fused_bound_ms": fused_bound,
+            "ratio_fast": ms["fast"] / bound, "ratio_poly": ms["poly"] / bound,
+            "ratio_poly_fused_bound": ms["poly"] / fused_bound, "one_pass_bound_ms": one_pass,
+            "fma_peak_GFs": peak / 1e9, "flop_floor_ms": floor, "floor_over_bound": floor / bound,
             "fast_equals_before_bitwise": exact, "poly_max_abs_diff": poly_diff,
             "load": os.getloadavg()[0]}
 
 
 def table(rows: list[dict]) -> str:
-    head = ("| n | p | before CPU ms | fast CPU ms | fast_poly CPU ms | x fast | x poly | sweeps/layer | GB/s | "
-            "bound ms | fast / bound | poly / bound | one-pass bound ms | fast = before (bits) | poly max diff | "
-            "load |")
-    lines = [head, "|" + "---|" * 16]
+    head = ("| n | p | before CPU ms | fast CPU ms | split poly CPU ms | fast_poly (fused) CPU ms | x fast | x fused | "
+            "fused vs split poly | sweeps/layer (fused) | GB/s | bound ms | fast / bound | fused / bound | "
+            "fused bound ms | fused / fused bound | one-pass bound ms | FMA peak GFLOP/s | flop floor ms | "
+            "floor / bound | fast = before (bits) | fused max diff | load |")
+    lines = [head, "|" + "---|" * 23]
     for r in rows:
         lines.append(
-            f"| {r['n']} | {r['p']} | {r['before_ms']:.2f} | {r['fast_ms']:.2f} | {r['poly_ms']:.2f} | "
-            f"{r['speedup_fast']:.2f} | {r['speedup_poly']:.2f} | {r['sweeps_per_layer']} | {r['bandwidth_GBs']:.1f} | "
-            f"{r['bound_ms']:.2f} | {r['ratio_fast']:.2f} | {r['ratio_poly']:.2f} | {r['one_pass_bound_ms']:.2f} | "
-            f"{r['fast_equals_before_bitwise']} | {r['poly_max_abs_diff']:.1e} | {r['load']:.1f} |")
+            f"| {r['n']} | {r['p']} | {r['before_ms']:.2f} | {r['fast_ms']:.2f} | {r['split_poly_ms']:.2f} | "
+            f"{r['poly_ms']:.2f} | {r['speedup_fast']:.2f} | {r['speedup_poly']:.2f} | {r['poly_vs_split_poly']:.2f} | "
+            f"{r['sweeps_per_layer']} ({r['fused_sweeps_per_layer']}) | {r['bandwidth_GBs']:.1f} | "
+            f"{r['bound_ms']:.2f} | {r['ratio_fast']:.2f} | {r['ratio_poly']:.2f} | {r['fused_bound_ms']:.2f} | "
+            f"{r['ratio_poly_fused_bound']:.2f} | {r['one_pass_bound_ms']:.2f} | {r['fma_peak_GFs']:.0f} | "
+            f"{r['flop_floor_ms']:.2f} | {r['floor_over_bound']:.2f} | {r['fast_equals_before_bitwise']} | "
+            f"{r['poly_max_abs_diff']:.1e} | {r['load']:.1f} |")
     return "\n".join(lines) + "\n"
 
 
@@ -130,14 +212,16 @@ def main(argv=None) -> None:
     if any(n < 1 or n > 30 for n in args.qubits) or args.reps < 1 or args.repeat < 1:
         ap.error("qubits must be in 1..30, reps and repeat at least 1")
     rows = []
-    for n in args.qubits:
-        rows.append(measure(n, args.reps, args.repeat))
-        print(table(rows[-1:]).splitlines()[-1], flush=True)
+    with threadpool_limits(1):  # the expectation's dot product on this thread (as benchmarks.all)
+        for n in args.qubits:
+            rows.append(measure(n, args.reps, args.repeat))
+            print(table(rows[-1:]).splitlines()[-1], flush=True)
     md = table(rows)
     print(md)
     if args.out is not None:
         note = (f"python -m benchmarks.kernel --qubits {' '.join(map(str, args.qubits))} --reps {args.reps} "
-                f"--repeat {args.repeat}; {os.cpu_count()} cores, numba {numba.__version__}\n\n")
+                f"--repeat {args.repeat}; {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; {os.cpu_count()} "
+                f"cores, numba {numba.__version__}\n\n")
         write_tables(args.out, note + md, rows)
 
 

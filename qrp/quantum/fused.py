@@ -16,13 +16,16 @@ L1/L2 traffic of one pass per qubit. Every offset is a compile-time constant (LL
 vectorizes without runtime alias checks; numba's wraparound test on indices that might be negative also stops
 vectorization, so all indices are 0-based).
 
-Sweeps, as ``kernels.split_layer`` (``kernels.sweeps``):
-* per block of 2^13 amplitudes (16 rows of ``ROW`` = 512; 192 KiB with the diagonal, in L2): the phase, then per row
-  (8 KiB, in L1) qubits 0-2 (runs of 8: one vector, in-register permutes), 3-5 and 6-8, then qubits 9-11 across
-  rows and qubit 12;
-* per group of up to 6 higher qubits lo..lo+k-1, per tile of 2^k rows x ``TILE`` amplitudes: the rows copied into a
-  scratch with a padded pitch (``TILE_PITCH``: rows 2^lo apart all map to one L1 set, 16 streams thrash its 12 ways;
-  measured 4x slower), three qubits and then the other k - 3 in registers, the rows copied back.
+Sweeps (``sweeps(n)`` = 1 + ceil((n - 15) / 7): one fewer than ``kernels.sweeps`` at n = 14-15,
+20-22 and 26-29):
+* per block of 2^15 amplitudes (512 KiB, in L2), per sub-block of 2^13 (16 rows of ``ROW`` = 512): the phase,
+  then per row (8 KiB, in L1) qubits 0-2 (runs of 8, scalar: numba runs no SLP vectorizer), 3-5 and 6-8, then
+  qubits 9-11 across the rows and qubit 12; then qubits 13-14 across the 4 sub-blocks;
+* the higher qubits spread evenly over ceil((n - 15) / 7) tile sweeps of up to 7 qubits lo..lo+k-1, per tile of
+  2^k rows x ``TILE`` amplitudes: the rows gathered into a scratch with a padded pitch (``TILE_PITCH``: rows 2^lo
+  apart all map to one L1 set and 16 streams thrash its 12 ways, measured 4x slower), three qubits, three more and
+  the seventh in registers, the rows scattered back. Measured: such a sweep costs 2-3.5x a sequential read+write
+  sweep of the state once it is in DRAM (n >= 22), whatever TILE (256-4096) or software prefetch.
 Contractions to FMA (``fastmath={'contract'}``) round differently from ``split_layer``: the state agrees with the
 reference kernel to 1e-12 (tested), not to the bit.
 """
@@ -32,7 +35,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from qrp.quantum.kernels import GROUP_QUBITS, LOW_QUBITS, cis_poly
+from qrp.quantum.kernels import LOW_QUBITS, cis_poly
 
 #: Largest |tan beta| of the fused form ((1 + t^2)^(n/2) < 1e121 for n <= 30).
 TAN_LIMIT = 1.0e4
@@ -42,9 +45,15 @@ ROW = 512
 TILE = 256
 #: Scratch row pitch of a tile (TILE + 64 bytes: consecutive rows in different L1 sets).
 TILE_PITCH = TILE + 8
-#: Fewest qubits of the fused layer (one full low block).
+#: Amplitudes of a sub-block (qubits 0-12: ``_block``).
+SUB = 1 << LOW_QUBITS
+#: Low qubits of the first sweep: a block of 2^15 amplitudes (512 KiB, in L2) is 4 sub-blocks, qubits 13-14 across.
+BLOCK = 15
+#: Higher qubits per tile sweep (tiles of up to 128 rows x TILE; 3 + 3 + 1 in registers).
+GROUP = 7
+#: Fewest qubits of the fused layer (one full sub-block).
 MIN_QUBITS = LOW_QUBITS
-assert ROW << 4 == 1 << LOW_QUBITS and GROUP_QUBITS <= 6  # the shapes the kernels below are written for
+assert ROW << 4 == SUB and BLOCK - LOW_QUBITS <= 2 and GROUP <= 7  # the shapes the kernels below are written for
 
 @numba.njit(cache=True, nogil=True, fastmath={'contract'})
 def _low0(re, im, t0, t1, t2):  # pragma: no cover - compiled
@@ -278,6 +287,44 @@ def _tile3x8(re, im, t0, t1, t2):  # pragma: no cover - compiled
         im[i], im[i + o], im[i + 2 * o], im[i + 3 * o] = b0, b1, b2, b3
         im[i + 4 * o], im[i + 5 * o], im[i + 6 * o], im[i + 7 * o] = b4, b5, b6, b7
 
+@numba.njit(cache=True, nogil=True, fastmath={'contract'})
+def _mid1(re, im, t0):  # pragma: no cover - compiled
+    """Qubit 13 on 2 sub-blocks of SUB amplitudes (SUB apart)."""
+    o = SUB
+    for i in range(SUB):
+        a0, a1 = re[i], re[i + o]
+        b0, b1 = im[i], im[i + o]
+        a0, b0, a1, b1 = a0 + t0 * b1, b0 - t0 * a1, a1 + t0 * b0, b1 - t0 * a0
+        re[i], re[i + o] = a0, a1
+        im[i], im[i + o] = b0, b1
+
+
+@numba.njit(cache=True, nogil=True, fastmath={'contract'})
+def _mid2(re, im, t0, t1):  # pragma: no cover - compiled
+    """Qubits 13-14 on 4 sub-blocks of SUB amplitudes (SUB apart)."""
+    o = SUB
+    for i in range(SUB):
+        a0, a1, a2, a3 = re[i], re[i + o], re[i + 2 * o], re[i + 3 * o]
+        b0, b1, b2, b3 = im[i], im[i + o], im[i + 2 * o], im[i + 3 * o]
+        a0, b0, a1, b1 = a0 + t0 * b1, b0 - t0 * a1, a1 + t0 * b0, b1 - t0 * a0
+        a2, b2, a3, b3 = a2 + t0 * b3, b2 - t0 * a3, a3 + t0 * b2, b3 - t0 * a2
+        a0, b0, a2, b2 = a0 + t1 * b2, b0 - t1 * a2, a2 + t1 * b0, b2 - t1 * a0
+        a1, b1, a3, b3 = a1 + t1 * b3, b1 - t1 * a3, a3 + t1 * b1, b3 - t1 * a1
+        re[i], re[i + o], re[i + 2 * o], re[i + 3 * o] = a0, a1, a2, a3
+        im[i], im[i + o], im[i + 2 * o], im[i + 3 * o] = b0, b1, b2, b3
+
+
+@numba.njit(cache=True, nogil=True, fastmath={'contract'})
+def _tile1x64(re, im, t0):  # pragma: no cover - compiled
+    """One tile qubit on 2 scratch rows (64 TILE_PITCH apart)."""
+    o = 64 * TILE_PITCH
+    for i in range(TILE):
+        a0, a1 = re[i], re[i + o]
+        b0, b1 = im[i], im[i + o]
+        a0, b0, a1, b1 = a0 + t0 * b1, b0 - t0 * a1, a1 + t0 * b0, b1 - t0 * a0
+        re[i], re[i + o] = a0, a1
+        im[i], im[i + o] = b0, b1
+
 
 @numba.njit(cache=True, nogil=True, fastmath={'contract'})
 def _phase(re, im, d, gamma, scale, poly):  # pragma: no cover - compiled
@@ -347,8 +394,10 @@ def _scatter(dst, src, start, stride, rows):  # pragma: no cover - compiled
 
 @numba.njit(cache=True, nogil=True)
 def _tile_rows(sre, sim, t, q, k, wide):  # pragma: no cover - compiled
-    """k <= 3 qubits (q..q+k-1) on scratch rows TILE_PITCH apart (8 TILE_PITCH when ``wide``)."""
-    if k == 3:
+    """k <= 3 qubits (q..q+k-1) on scratch rows TILE_PITCH apart (``wide`` 1: 8 TILE_PITCH; 2: 64 TILE_PITCH, k = 1)."""
+    if wide == 2:
+        _tile1x64(sre, sim, t[q])
+    elif k == 3:
         if wide:
             _tile3x8(sre, sim, t[q], t[q + 1], t[q + 2])
         else:
@@ -366,21 +415,26 @@ def _tile_rows(sre, sim, t, q, k, wide):  # pragma: no cover - compiled
 
 @numba.njit(cache=True, nogil=True)
 def _tile_pass(re, im, lo, k, t, sre, sim):  # pragma: no cover - compiled
-    """Qubits lo..lo+k-1 (k <= 6, 2^lo >= TILE) in one sweep, tile by tile through the scratch (sre, sim)."""
+    """Qubits lo..lo+k-1 (k <= 7, 2^lo >= TILE) in one sweep, tile by tile through the scratch (sre, sim): three
+    at a time in registers (rows TILE_PITCH apart, then 8 TILE_PITCH, then one at 64 TILE_PITCH)."""
     stride = 1 << lo
     ka = min(3, k)
-    kb = k - ka
+    kb = min(3, k - ka)
+    kc = k - ka - kb
     for base in range(0, re.shape[0], stride << k):
         for l0 in range(0, stride, TILE):
             _gather(sre, re, base + l0, stride, 1 << k)
             _gather(sim, im, base + l0, stride, 1 << k)
-            for hi in range(1 << kb):  # rows hi 2^ka + (0..2^ka - 1): qubits lo..lo+ka-1
+            for hi in range(1 << (k - ka)):  # rows hi 2^ka + (0..2^ka - 1): qubits lo..lo+ka-1
                 o = (hi << ka) * TILE_PITCH
-                _tile_rows(sre[o:], sim[o:], t, lo, ka, False)
-            if kb:
-                for r in range(8):  # rows r + 8 (0..2^kb - 1): qubits lo+3..lo+k-1
-                    o = r * TILE_PITCH
-                    _tile_rows(sre[o:], sim[o:], t, lo + 3, kb, True)
+                _tile_rows(sre[o:], sim[o:], t, lo, ka, 0)
+            for hi in range(1 << kc):  # rows hi 64 + r + 8 (0..2^kb - 1): qubits lo+3..lo+3+kb-1
+                for r in range(8 if kb else 0):
+                    o = ((hi << 6) + r) * TILE_PITCH
+                    _tile_rows(sre[o:], sim[o:], t, lo + 3, kb, 1)
+            for r in range(64 if kc else 0):  # rows r + 64 (0, 1): qubit lo+6
+                o = r * TILE_PITCH
+                _tile_rows(sre[o:], sim[o:], t, lo + 6, 1, 2)
             _scatter(re, sre, base + l0, stride, 1 << k)
             _scatter(im, sim, base + l0, stride, 1 << k)
 
@@ -390,19 +444,32 @@ def x_layer(re, im, d, gamma, t, scale, poly):  # pragma: no cover - compiled
     """One layer in place on (re, im), n = len(t) >= MIN_QUBITS: ``scale`` exp(-i gamma d), then prod_q
     [[1, -i t_q], [-i t_q, 1]] (module docstring; t = tan beta per qubit, scale = prod_q cos beta_q)."""
     n = t.shape[0]
-    bs = 1 << LOW_QUBITS
+    lb = min(BLOCK, n)
+    bs = 1 << lb
     for start in range(0, re.shape[0], bs):
-        bre = re[start:start + bs]
-        bim = im[start:start + bs]
-        _phase(bre, bim, d[start:start + bs], gamma, scale, poly)
-        _block(bre, bim, t)
-    sre = np.empty(TILE_PITCH << GROUP_QUBITS)
-    sim = np.empty(TILE_PITCH << GROUP_QUBITS)
-    q = LOW_QUBITS
+        for sub in range(start, start + bs, SUB):
+            bre = re[sub:sub + SUB]
+            bim = im[sub:sub + SUB]
+            _phase(bre, bim, d[sub:sub + SUB], gamma, scale, poly)
+            _block(bre, bim, t)
+        if lb == LOW_QUBITS + 2:
+            _mid2(re[start:], im[start:], t[LOW_QUBITS], t[LOW_QUBITS + 1])
+        elif lb == LOW_QUBITS + 1:
+            _mid1(re[start:], im[start:], t[LOW_QUBITS])
+    sre = np.empty(TILE_PITCH << GROUP)
+    sim = np.empty(TILE_PITCH << GROUP)
+    q = lb
+    left = -(-(n - lb) // GROUP)  # tile sweeps, the qubits spread evenly over them (a 7-qubit tile costs more)
     while q < n:
-        k = min(GROUP_QUBITS, n - q)
+        k = -(-(n - q) // left)
         _tile_pass(re, im, q, k, t, sre, sim)
         q += k
+        left -= 1
+
+
+def sweeps(num_qubits: int) -> int:
+    """Full-state read+write sweeps of one ``x_layer`` (the first one also reads the diagonal)."""
+    return 1 + max(0, -(-(num_qubits - BLOCK) // GROUP))
 
 
 def x_form(u: np.ndarray) -> tuple[np.ndarray, float] | None:
@@ -420,4 +487,5 @@ def x_form(u: np.ndarray) -> tuple[np.ndarray, float] | None:
     return np.ascontiguousarray(s / c), float(np.prod(c))
 
 
-__all__ = ["MIN_QUBITS", "ROW", "TAN_LIMIT", "TILE_PITCH", "x_form", "x_layer"]
+__all__ = ["BLOCK", "GROUP", "MIN_QUBITS", "ROW", "SUB", "TAN_LIMIT", "TILE", "TILE_PITCH", "sweeps", "x_form",
+           "x_layer"]

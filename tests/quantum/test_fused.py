@@ -1,7 +1,7 @@
 """qrp.quantum.fused: the register-fused tan-form X-mixer layer (engine "fast_poly") against the previous complex
-kernel (``kernels.reference_layer``) to 1e-12 at sizes 13-22 (odd sizes, every sweep shape: the low block alone, one
-and two tile sweeps, partial tile groups of 1 to 5 qubits), near beta = pi/2 and through the engine (below 13 qubits
-the engine keeps ``split_layer``)."""
+kernel (``kernels.reference_layer``) to 1e-12 at sizes 13-23 (odd sizes, every sweep shape: one sub-block, qubits
+13-14 across sub-blocks, one and two tile sweeps of 1 to 7 qubits), near beta = pi/2 and through the engine (below 13
+qubits the engine keeps ``split_layer``)."""
 
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ def run(n, d, gammas, betas):
     return ref, re, im
 
 
-@pytest.mark.parametrize("n", [13, 14, 15, 16, 17, 18, 19, 20, 21, 22])
+@pytest.mark.parametrize("n", [13, 14, 15, 16, 17, 19, 20, 21, 22, 23])
 def test_fused_layer_agrees_with_the_reference_kernel_to_1e_12(n):
     rng = np.random.default_rng(n)
     d = rng.standard_normal(1 << n) * 3
@@ -43,6 +43,10 @@ def test_large_tangents_stay_accurate(beta):
     d = rng.standard_normal(1 << n)
     ref, re, im = run(n, d, [0.7, -0.4], [beta, 0.3])
     assert np.abs(ref - (re + 1j * im)).max() < 1e-12
+
+
+def test_sweeps_per_layer():
+    assert [f.sweeps(n) for n in (13, 15, 16, 22, 23, 29, 30)] == [1, 1, 2, 2, 3, 3, 4]
 
 
 def test_x_form_only_for_the_x_mixer_within_the_tangent_limit():
