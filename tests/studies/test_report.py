@@ -1,6 +1,10 @@
 """``qrp report``: plots and summary written and non-empty; the crossover map finds the smallest passing config."""
 
 import json
+import re
+import shutil
+import struct
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -125,3 +129,35 @@ def test_energy_evaluations_charge_qaoa_optimizer_shots():
     # exact enumeration: its states
     assert energy_evaluations(frame).tolist() == [2000, 100 * 1024 + 1024, 10 * 64 + 1024, 64]
     assert energy_evaluations(frame.drop(columns="stats.resources.evaluations")) is None
+
+
+#: a committed 37-row run (the quickstart study) and the summary.md its report wrote before the report was made
+#: faster (issue 23.3); ``{RUNS}`` stands for the path of the copy the report reads.
+QUICKSTART = Path(__file__).parent / "data" / "quickstart_report"
+#: the figures of that report and their pixel sizes (figure inches x 110 dpi).
+QUICKSTART_FIGURES = {
+    "compare_vs_n.png": (1320, 528), "crossover.png": (1815, 495), "rc_vs_bits.png": (1232, 660),
+    "rc_vs_depth.png": (616, 440), "rc_vs_n.png": (1848, 880), "rc_vs_rounds.png": (1848, 440),
+    "rc_vs_time.png": (1980, 550), "round0_approximation_ratio_vs_depth.png": (616, 440),
+    "round0_ground_state_probability_vs_depth.png": (616, 440), "time_vs_n.png": (1848, 880),
+    "time_vs_qubits.png": (1232, 440),
+}
+
+
+@pytest.mark.parametrize("fork", [False, True], ids=["sequential", "forked"])
+def test_quickstart_report_text_unchanged_and_figures_drawn(tmp_path, monkeypatch, fork):
+    """summary.md byte for byte as before the speed-ups (tables, numbers, figure list), on the sequential path and
+    on the forked one (where this process may fork: no other thread running); every figure a PNG of its size."""
+    import qrp.studies.report as report
+
+    monkeypatch.setattr(report, "_idle_core", lambda: fork)
+    shutil.copy(QUICKSTART / RUNS_PARQUET, tmp_path / RUNS_PARQUET)
+    written = write_report(tmp_path)
+    expected = (QUICKSTART / "summary.md").read_text().replace("{RUNS}", str(tmp_path / RUNS_PARQUET))
+    assert (tmp_path / "summary.md").read_text() == expected
+    assert [p.name for p in written] == [*re.findall(r"!\[\w+\]\((\w+\.png)\)", expected), "summary.md"]
+    assert {p.name for p in written} - {"summary.md"} == set(QUICKSTART_FIGURES)
+    for name, (width, height) in QUICKSTART_FIGURES.items():
+        data = (tmp_path / name).read_bytes()
+        assert data.startswith(PNG)
+        assert struct.unpack(">II", data[16:24]) == (width, height), name  # IHDR: width, height
