@@ -1,7 +1,8 @@
 """The QAOA state-vector kernel against its streaming bound (issue 23, item 2).
 
 Usage (from the repository root):
-    python -m benchmarks.kernel --qubits 16 18 20 22 24 26 28 --reps 3 --repeat 3 --out benchmarks/results/kernel
+    python -m benchmarks.kernel --qubits 16 18 20 22 24 26 28 --reps 3 --repeat 3 --large-repeat 1 \
+        --out benchmarks/results/kernel
 
 One exact evaluation (p layers, then the probabilities and the expectation) of a dense QUBO cost (all Z and ZZ
 terms, ``benchmarks.qaoa.dense_qubo_ising``, normalized) at each n, median of ``--repeat`` interleaved runs of
@@ -207,21 +208,26 @@ def main(argv=None) -> None:
     ap.add_argument("--qubits", type=int, nargs="+", default=[16, 18, 20, 22, 24])
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--large-repeat", type=int, default=None,
+                    help="repeats from n = 26 on (2-4 GiB of state per copy; default --repeat)")
     ap.add_argument("--out", type=Path, default=None)
     args = ap.parse_args(argv)
-    if any(n < 1 or n > 30 for n in args.qubits) or args.reps < 1 or args.repeat < 1:
-        ap.error("qubits must be in 1..30, reps and repeat at least 1")
+    large = args.repeat if args.large_repeat is None else args.large_repeat
+    if any(n < 1 or n > 30 for n in args.qubits) or args.reps < 1 or args.repeat < 1 or large < 1:
+        ap.error("qubits must be in 1..30, reps, repeat and large-repeat at least 1")
     rows = []
     with threadpool_limits(1):  # the expectation's dot product on this thread (as benchmarks.all)
         for n in args.qubits:
-            rows.append(measure(n, args.reps, args.repeat))
+            rows.append(measure(n, args.reps, large if n >= 26 else args.repeat))
             print(table(rows[-1:]).splitlines()[-1], flush=True)
     md = table(rows)
     print(md)
     if args.out is not None:
+        when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
         note = (f"python -m benchmarks.kernel --qubits {' '.join(map(str, args.qubits))} --reps {args.reps} "
-                f"--repeat {args.repeat}; {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; {os.cpu_count()} "
-                f"cores, numba {numba.__version__}\n\n")
+                f"--repeat {args.repeat} --large-repeat {large}; {when}; {os.cpu_count()} cores, numba "
+                f"{numba.__version__}; times in CPU ms of the serial thread (time.thread_time), load in the last "
+                f"column\n\n")
         write_tables(args.out, note + md, rows)
 
 
