@@ -31,6 +31,11 @@ reported as ``not in grid`` (the table cannot be rebuilt from the file). ``--max
 than M qubits, ``--budget S`` rows whose committed solve took more than S seconds (``elapsed`` plus any
 ``exact_seconds``); skipped rows are printed as such and drawn no more.
 
+BLAS: OpenBLAS picks its kernels for the CPU (``OPENBLAS_CORETYPE`` overrides), and kernels round differently in the
+last bits, so rows are reproducible bit for bit under the kernel they were made with. Rows record it
+(``versions["blas"]``, ``qrp.core.provenance.blas_kernels``; rows older than 2026-12-07 do not); the verifier prints
+both and, when they differ, the ``OPENBLAS_CORETYPE`` to rerun with.
+
 Exit status: 0 when every checked row is identical, 1 when a row differs or is not in the grid, 2 on bad input.
 """
 
@@ -64,6 +69,8 @@ EXEMPT = {
     "config_hash": "hash of the whole study file at run time: it changes when the study grows, rows keep theirs; "
                    "run_id, compared, hashes everything that determines a row",
 }
+#: skipped rows listed one by one up to this many (beyond: counted by solver and reason).
+MAX_SKIPPED_LINES = 20
 #: the qubit count of a row (ground-state and refinement studies alike).
 QUBITS = "num_qubits"
 
@@ -98,11 +105,14 @@ def _sizes(leaves: list[tuple[str, Any, Any]]) -> str:
 
 def _kind(leaves: list[tuple[str, Any, Any]]) -> str:
     """"new in rerun" when every difference is a value the committed row lacks, "gone in rerun" for the reverse
-    (a field added or removed since: the schema changed), else "values"."""
+    (a field added or removed since: the schema changed), "stored as text" when every difference is a number the
+    committed table holds as its text (an older table's column type; the same value), else "values"."""
     if all(a is None and b is not None for _, a, b in leaves):
         return "new in rerun"
     if all(b is None and a is not None for _, a, b in leaves):
         return "gone in rerun"
+    if all(_number(a) is not None and _number(a) == _number(b) for _, a, b in leaves):
+        return "stored as text"
     return "values"
 
 
@@ -139,6 +149,18 @@ def _scalar(v: Any) -> Any:
 
 def _is_number(v: Any) -> bool:
     return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def _number(v: Any) -> float | None:
+    """``v`` as a float when it is a number or a number's text (an older table's column type), else None."""
+    if _is_number(v):
+        return float(v)
+    if isinstance(v, str):
+        try:
+            return float(v)
+        except ValueError:
+            return None
+    return None
 
 
 def _as_json(v: Any) -> Any:
@@ -214,10 +236,10 @@ def sample_rows(frame: pd.DataFrame, k: int, seed: int) -> list[str]:
 def too_expensive(row: pd.Series, max_qubits: int | None, budget: float | None) -> str:
     """Why ``row`` is skipped ("" when it is not): more qubits than ``max_qubits``, or a committed solve longer
     than ``budget`` seconds."""
-    qubits = _scalar(row.get(QUBITS))
+    qubits = _number(_scalar(row.get(QUBITS)))
     if max_qubits is not None and qubits is not None and qubits > max_qubits:
         return f"{int(qubits)} qubits > --max-qubits {max_qubits}"
-    seconds = sum(_scalar(row.get(k)) or 0.0 for k in ("elapsed", "exact_seconds"))
+    seconds = sum(_number(_scalar(row.get(k))) or 0.0 for k in ("elapsed", "exact_seconds"))
     if budget is not None and seconds > budget:
         return f"committed solve took {seconds:.3g} s > --budget {budget:g}"
     return ""
@@ -274,6 +296,8 @@ class Verification:
     study: str
     committed: int
     checks: list[RowCheck]
+    committed_blas: str | None = None
+    blas: str = ""
 
     @property
     def ok(self) -> bool:
@@ -284,6 +308,7 @@ def verify(study: str, *, sample: int = 8, seed: int = 0, run_ids: list[str] | N
            max_qubits: int | None = None, budget: float | None = None, study_file: str | None = None) -> Verification:
     """Re-execute ``sample`` rows (or the rows ``run_ids``) of committed study ``study`` and compare them with the
     committed ones (module docstring)."""
+    from qrp.core.provenance import package_versions  # after the solvers: records every loaded BLAS
     from qrp.studies.study import load_study  # heavy: the solver registry
     from qrp.studies.table import read_table
 
@@ -321,7 +346,37 @@ def verify(study: str, *, sample: int = 8, seed: int = 0, run_ids: list[str] | N
         diffs = compare_rows(by_id[rid].to_dict(), got)
         checks.append(RowCheck(rid, _label(by_id[rid]), "differs" if diffs else "identical", diffs=diffs,
                                seconds=seconds))
-    return Verification(str(out), len(frame), checks)
+    return Verification(str(out), len(frame), checks, recorded_blas(frame[frame["run_id"].isin(picked)]),
+                        package_versions()["blas"])
+
+
+def recorded_blas(frame: pd.DataFrame) -> str | None:
+    """The BLAS kernels the rows of ``frame`` recorded (``versions["blas"]``, ``qrp.core.provenance.blas_kernels``;
+    several joined by " | "), or None when none recorded one (rows older than the record)."""
+    kinds = set()
+    for text in frame.get("versions", pd.Series(dtype=object)).dropna():
+        kind = _as_json(text).get("blas") if isinstance(_as_json(text), dict) else None
+        if kind:
+            kinds.add(kind)
+    return " | ".join(sorted(kinds)) or None
+
+
+def coretype(kernels: str | None) -> str | None:
+    """The ``OPENBLAS_CORETYPE`` value that selects ``kernels`` (a ``blas_kernels`` text naming OpenBLAS only, e.g.
+    "openblas SkylakeX" -> "SkylakeX"), else None."""
+    parts = (kernels or "").split()
+    return parts[1] if len(parts) == 2 and parts[0] == "openblas" and parts[1] != "?" else None
+
+
+def blas_line(v: Verification) -> str:
+    """Which BLAS kernels the committed rows and this process use, with how to rerun under the committed one."""
+    if v.committed_blas is None:
+        return f"BLAS kernels: this process {v.blas}; the committed rows do not record theirs (older rows)"
+    if v.committed_blas == v.blas:
+        return f"BLAS kernels: {v.blas}, as the committed rows"
+    hint = coretype(v.committed_blas)
+    return (f"BLAS kernels: committed rows {v.committed_blas}, this process {v.blas}: rows that call BLAS may differ "
+            "in the last bits" + (f" (rerun with OPENBLAS_CORETYPE={hint} for the committed kernel)" if hint else ""))
 
 
 def by_leaf(v: Verification) -> list[str]:
@@ -348,15 +403,22 @@ def report(v: Verification, *, brief: bool = False) -> str:
     rows, then the differences by leaf (``by_leaf``)."""
     checked = [c for c in v.checks if c.verdict != "skipped"]
     lines = [f"{v.study}: {len(checked)} of {v.committed} committed rows re-executed; "
-             f"exempt fields: {', '.join(EXEMPT)}"]
+             f"exempt fields: {', '.join(EXEMPT)}", blas_line(v)]
     for c in checked:
         extra = f"  ({c.reason})" if c.reason else f"  [{c.seconds:.2f} s]"
         lines.append(f"{c.verdict:>11}  {c.run_id[:12]}  {c.label}{extra}")
         lines += [] if brief else [f"             {d.line()}" for d in c.diffs]
     skipped = [c for c in v.checks if c.verdict == "skipped"]
     if skipped:
-        lines.append(f"{len(skipped)} rows skipped as too expensive:")
-        lines += [f"    skipped  {c.run_id[:12]}  {c.label}  ({c.reason})" for c in skipped]
+        lines.append(f"{len(skipped)} rows skipped as too expensive (not drawn):")
+        if len(skipped) <= MAX_SKIPPED_LINES:
+            lines += [f"    skipped  {c.run_id[:12]}  {c.label}  ({c.reason})" for c in skipped]
+        else:
+            counts: dict[str, int] = {}
+            for c in skipped:
+                key = f"{c.label.split()[0]}: over {c.reason.split(' > ')[-1]}"
+                counts[key] = counts.get(key, 0) + 1
+            lines += [f"    {n:>6}  {key}" for key, n in sorted(counts.items())]
     leaves = by_leaf(v)
     if leaves:
         lines.append("differences by field:")

@@ -250,14 +250,29 @@ def qrp_version() -> str:
 @functools.cache
 def package_versions() -> dict[str, str]:
     """Versions of qrp (with its git commit when run from a checkout, "+dirty" if qrp/ has uncommitted changes),
-    Python and the numerical packages (``VERSIONED``) in this process."""
-    out = {"qrp": qrp_version(), "qrp_git": _git_commit(), "python": platform.python_version()}
+    Python, the BLAS kernels (``blas_kernels``) and the numerical packages (``VERSIONED``) in this process."""
+    out = {"qrp": qrp_version(), "qrp_git": _git_commit(), "python": platform.python_version(),
+           "blas": blas_kernels()}
     for name in VERSIONED:
         try:
             out[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
             out[name] = "not installed"
     return out
+
+
+def blas_kernels() -> str:
+    """The kernels of the BLAS libraries loaded in this process, e.g. "openblas Haswell". OpenBLAS picks its
+    kernels for the CPU when it loads (``OPENBLAS_CORETYPE=NAME`` overrides the choice), and two kernels may round
+    the same product differently in the last bits (SLSQP then takes another iteration: the committed quickstart,
+    made under "SkylakeX", re-runs bit for bit on an AMD EPYC only with ``OPENBLAS_CORETYPE=SkylakeX``), so a row
+    is reproducible bit for bit under the kernel it records."""
+    import numpy  # noqa: F401  (numpy loads its BLAS; numpy is imported by every caller anyway)
+    from threadpoolctl import threadpool_info  # scans the loaded libraries (0.1 s): once, by package_versions
+
+    kinds = {f"{i.get('internal_api', '?')} {i.get('architecture') or '?'}" for i in threadpool_info()
+             if i.get("user_api") == "blas"}
+    return ", ".join(sorted(kinds)) or "none loaded"
 
 
 def _git_commit() -> str:
