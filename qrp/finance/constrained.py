@@ -50,7 +50,13 @@ from qrp.core.measures import rc_error_kernel
 from qrp.core.result import RiskParityResult
 from qrp.core.validation import align_labels, positive_real, validate_budgets, validate_cov, validate_weights
 from qrp.finance.concentration import LS_FORMULATIONS, least_squares_portfolio
-from qrp.finance.conic_model import CLARABEL_SETTINGS, FIRST_SETTINGS, RETRY_SETTINGS, BarrierModel
+from qrp.finance.conic_model import (
+    CLARABEL_SETTINGS,
+    FIRST_SETTINGS,
+    FIRST_SETTINGS_SMOOTH,
+    RETRY_SETTINGS,
+    BarrierModel,
+)
 from qrp.finance.constrained_certificate import Measure, certify
 from qrp.finance.constraint_set import constraint_set, validate_signs
 from qrp.finance.risk_measures import SMOOTH, TAIL, canonical_measure, check_alpha, risk_gradient, scenario_matrix
@@ -292,12 +298,18 @@ def _polishable(measure: Measure, pi) -> bool:
     return measure.name in SMOOTH + TAIL or pi is not None
 
 
+def _first_settings(measure: Measure, pi) -> dict:
+    """The first solve's settings of a polished measure (``conic_model.FIRST_SETTINGS``)."""
+    return FIRST_SETTINGS_SMOOTH if measure.name in SMOOTH or pi is not None else FIRST_SETTINGS
+
+
 def _ray(model: BarrierModel, measure: Measure, b, pi, scale: float, tol: float, *, polish: bool) -> dict:
     """The certified solution x*(1) of a ray problem (no constraints, or the homogeneous form): a first solve at
-    ``FIRST_SETTINGS`` where Newton's method polishes the answer, repeated at ``CLARABEL_SETTINGS`` when that does
-    not certify within ``tol`` (the better of the two kept)."""
+    ``FIRST_SETTINGS`` (smooth measures: ``FIRST_SETTINGS_SMOOTH``) where Newton's method polishes the answer,
+    repeated at ``CLARABEL_SETTINGS`` when that does not certify within ``tol`` (the better of the two kept)."""
     sol = None
-    for settings in ((FIRST_SETTINGS, CLARABEL_SETTINGS) if _polishable(measure, pi) else (CLARABEL_SETTINGS,)):
+    for settings in ((_first_settings(measure, pi), CLARABEL_SETTINGS) if _polishable(measure, pi)
+                     else (CLARABEL_SETTINGS,)):
         model.settings = settings
         x = model.solve(1.0)
         if x.sum() <= 0:
@@ -312,9 +324,9 @@ def _ray(model: BarrierModel, measure: Measure, b, pi, scale: float, tol: float,
 
 def _richard_roncalli(model: BarrierModel, measure: Measure, cons, b, pi, scale: float, c_ra: float, tol: float):
     """(lambda*, certified solution): one to three conic solves and Newton for smooth and tail measures (the first
-    at ``FIRST_SETTINGS``, then at ``CLARABEL_SETTINGS``), else Brent."""
+    at ``FIRST_SETTINGS`` or ``FIRST_SETTINGS_SMOOTH``, then at ``CLARABEL_SETTINGS``), else Brent."""
     if _polishable(measure, pi):
-        for settings, solves in ((FIRST_SETTINGS, 1), (CLARABEL_SETTINGS, 3)):
+        for settings, solves in ((_first_settings(measure, pi), 1), (CLARABEL_SETTINGS, 3)):
             model.settings = settings
             fast = _newton_path(model, measure, b, pi, scale, c_ra, tol, solves)
             if fast is not None:
