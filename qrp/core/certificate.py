@@ -83,9 +83,11 @@ U64, U32 = 2.0**-53, 2.0**-24
 REALMIN64, REALMIN32 = 2.0**-1022, 2.0**-126
 #: Relative inflation that covers the rounding of the bounds' own float64 arithmetic (sums of at most ~1e6 terms).
 BOUND_INFLATE = 1.0 + 2.0**-30
-#: From this N on the certificate first tries float32 (``certify_positive_definite``); below it float64 LAPACK is
-#: cheaper than the float32 attempt's extra passes (measured crossover on the 2-core sandbox, one BLAS thread).
-F32_MIN_N = 400
+#: From this N on the certificate first tries float32 (``certify_positive_definite``): CPU time of the float32 attempt
+#: against float64 LAPACK alone, one BLAS thread, load 7: 9.9 vs 10.4 us at N = 63, 20 vs 22 us at N = 100, 0.07 vs
+#: 0.10 ms at N = 200, 4.6 vs 7.5 ms at N = 1000, 30 vs 52 ms at N = 2000 (a failed attempt costs its fill and the
+#: spotrf up to the failing pivot: 2.8 ms at N = 1000 and 2000 on the strong-factor family).
+F32_MIN_N = 64
 #: The float32 attempt's shift, in units of gamma_{n+3} times the mean absolute row sum of the scaled matrix: the
 #: Collatz-Wielandt bound came out at 0.3-0.5 of that unit on the benchmark families (N = 1000-4000), so a shift of
 #: 2 units certifies unless lambda_min of the scaled matrix is below it (then float64 decides).
