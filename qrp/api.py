@@ -185,11 +185,12 @@ def _default_call(cov, spec: SolverSpec, check_psd: bool, start: float) -> RiskP
     """``risk_parity(cov)`` with every other argument at its default, through ``qrp.classical.default`` (one
     compiled call at small N) for a float64 array or DataFrame; None sends the call down the general path."""
     names = None
-    if is_exact_frame(cov):
+    if type(cov) is not np.ndarray:
+        if not is_exact_frame(cov):
+            return None
         names = frame_names(cov)
         cov = cov.to_numpy()
-    # ``is``: native float64 is one dtype object; any other (big-endian, subclass) takes the general path
-    if type(cov) is not np.ndarray or cov.dtype is not FLOAT64 or cov.ndim != 2 or cov.shape[0] != cov.shape[1] \
+    if type(cov) is not np.ndarray or cov.dtype != FLOAT64 or cov.ndim != 2 or cov.shape[0] != cov.shape[1] \
             or cov.shape[0] == 0:
         return None
     out = default_erc(cov if cov.flags.c_contiguous else np.ascontiguousarray(cov), check_psd, spec.default_tol,

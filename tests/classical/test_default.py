@@ -102,6 +102,20 @@ def test_layouts_read_only_inputs_and_no_aliasing():
     _same(risk_parity(cov.astype(">f8")), ref)
 
 
+def test_unpickled_arrays_take_the_default_route(monkeypatch):
+    # an unpickled float64 array has an equal but distinct dtype object: it must not fall to the general path
+    import pickle
+
+    import qrp.api as api
+
+    cov = gaussian_factor_covariance(8, seed=1)
+    calls = []
+    real = api.default_erc
+    monkeypatch.setattr(api, "default_erc", lambda *a: calls.append(1) or real(*a))
+    _same(risk_parity(pickle.loads(pickle.dumps(cov))), risk_parity(cov))
+    assert calls == [1, 1]
+
+
 def test_only_solve_auto_takes_the_compiled_path():
     calls = []
 
