@@ -72,7 +72,8 @@ ENGINE_OPTIONS = (
     choice_option("method", "automatic", AER_METHODS, "Aer simulation method (matrix_product_state: MPS)"),
     int_option("bond_dimension", None, "MPS bond dimension cap (method='matrix_product_state')"),
     choice_option("device", "CPU", DEVICES, "Aer device (GPU: the qiskit-aer-gpu build)"),
-    choice_option("noise_method", "aer", NOISE_METHODS, "backend noise: Aer's model, or white noise on the state"),
+    choice_option("noise_method", "aer", NOISE_METHODS, "backend noise: its full model run by Aer or the backend "
+                  "('aer'), or its white-noise model on the state vector, exact or sampled ('white')"),
     MAX_QUBITS := int_option("max_qubits", None, "qubit limit (None: what fits in memory)"),
 )
 #: Optimizer settings of ``QAOA.optimize``.
@@ -121,6 +122,13 @@ class EngineSettings:
         return (self.shots is None and (self.noise is None or self.white) and self.holds_state_vector
                 and self.circuit["device"] == "CPU")
 
+    @property
+    def on_state(self) -> bool:
+        """Whether the state-vector engines run these settings as asked (``engine="auto"`` picks one then):
+        ``exact``, or the white-noise model, exact or sampled from its distribution (``shots``), which only they
+        simulate (``check_combination`` refuses it elsewhere)."""
+        return self.exact or self.white
+
 
 def engine_settings(*, reps, shots, alpha, engine, noise, max_qubits=None, **circuit) -> EngineSettings:
     """Validate the circuit settings together, once: each by its declared check, then ``check_combination``.
@@ -133,12 +141,17 @@ def engine_settings(*, reps, shots, alpha, engine, noise, max_qubits=None, **cir
 
 def check_combination(o: Mapping[str, Any]) -> None:
     """The cross-field checks of already validated engine settings ``o`` (every ``ENGINE_OPTIONS`` name): noise only
-    with shots (except the white-noise model, exact on the state), the state-vector engines only for noiseless (or
-    white-noise) exact runs, exact CVaR only on a state-vector engine, a sampler or backend only sampled, Aer's
-    method options only off the state-vector engines. The "qaoa" solver's table runs it once, in
-    ``validate_options``."""
+    with shots (except the white-noise model, exact on the state), one source of noise (``noise=``, a backend or a
+    sampler), the white-noise model only where it is simulated (``_check_white``), the state-vector engines only
+    for noiseless (or white-noise) runs, exact CVaR only on a state-vector engine, a sampler or backend only
+    sampled, Aer's method options only off the state-vector engines. What runs then is what is recorded: the
+    white-noise budget (``stats["white_noise"]``, ``device_seconds``) exactly when the white-noise model is
+    simulated. The "qaoa" solver's table runs it once, in ``validate_options``."""
     white = o["noise_method"] == "white"
     _check_sampled(o, white)
+    _check_noise_source(o)
+    if white:
+        _check_white(o)
     if o["engine"] in STATE_ENGINES:
         _check_state_engine(o, white)
     if o["engine"] == "aer" and o["shots"] is None and o["alpha"] < 1.0:
@@ -162,6 +175,38 @@ def _check_sampled(o: Mapping[str, Any], white: bool) -> None:
                          f"sampler; got sampler={o['sampler']!r}, shots=None)")
     if o["backend"] is not None and not sampled:
         raise ValueError("a sampler or backend is sampled: pass shots")
+
+
+def _check_noise_source(o: Mapping[str, Any]) -> None:
+    """One source of noise: ``noise=`` is the noise model of Aer's own run, a backend runs with its own noise (or,
+    ``noise_method="white"``, gives its white-noise model), a sampler runs with its own; given together, one was
+    dropped (a dict with a backend ran the backend's full model, a noise model with a sampler the sampler)."""
+    for name in ("backend", "sampler"):
+        if o["noise"] is not None and o[name] is not None:
+            raise ValueError(
+                f"noise= and {name}= both set the noise (got noise={o['noise']!r}, {name}={o[name]!r}); pass one: "
+                f"noise= for Aer's run with that model, backend= for the backend's own noise (noise_method='aer') "
+                f"or its white-noise model (noise_method='white'), sampler= for the sampler's own")
+
+
+def _check_white(o: Mapping[str, Any]) -> None:
+    """``noise_method="white"`` is the global white-noise model of a backend's calibration on the exact state
+    (``qrp.quantum.device_model``), exact or sampled from that distribution with ``shots``: only the state-vector
+    engines simulate it (``engine="auto"`` picks one), the backend is only transpiled for (error budget, depth,
+    device time), never run. Aer, a sampler or Aer's method options would run other noise while the white-noise
+    budget was recorded (before: "auto" with shots ran the backend's full noise model, a sampler its own)."""
+    if o["engine"] == "aer":
+        raise ValueError("noise_method='white' is simulated on the state vector (engine='auto', 'fast', "
+                         "'fast_poly' or 'cuda'), not by engine='aer'; for Aer with the backend's full noise model "
+                         "pass noise_method='aer' with backend= and shots=")
+    if o["sampler"] is not None:
+        raise ValueError(f"noise_method='white' is simulated on the state vector, never on a sampler (got "
+                         f"sampler={o['sampler']!r}); drop sampler= for the white-noise model, or pass "
+                         f"noise_method='aer' to run on the sampler with its own noise")
+    aer = {k: o[k] for k, d in (("method", "automatic"), ("bond_dimension", None), ("device", "CPU")) if o[k] != d}
+    if aer:
+        raise ValueError(f"noise_method='white' is simulated on the state vector; {aer} are Aer's options (they "
+                         "apply with noise_method='aer', the backend's full noise model)")
 
 
 def _check_state_engine(o: Mapping[str, Any], white: bool) -> None:

@@ -34,10 +34,12 @@ The circuit paths run through ``qrp.quantum.primitives``: a user's ``sampler=`` 
 ``optimization_level`` or a user ``pass_manager=``, run by ``BackendSamplerV2``), or Aer with ``method``
 (``"matrix_product_state"`` with ``bond_dimension``: no state vector, no memory limit) and ``device`` ("GPU" with
 qiskit-aer-gpu). ``noise_method="white"`` keeps the exact state and applies the global white-noise model of a
-backend's calibration (``qrp.quantum.device_model``). ``"auto"`` picks the first simulator of ``AUTO_ORDER`` that
-accepts the settings: cuda (a GPU and n >= 16), then fast, for ``shots=None`` without noise (or with white noise),
-Aer otherwise. Settings are validated once (``engine_settings``; ``QAOA(settings=...)`` takes them as they are).
-Readout ranks samples by H_C - offset, never
+backend's calibration (``qrp.quantum.device_model``), exact or, with ``shots``, sampled from that distribution;
+the backend is only transpiled for (error budget, depth, device time), never run, and only the state-vector
+engines simulate it (Aer, a sampler or Aer's method options with it are refused). ``"auto"`` picks the first
+simulator of ``AUTO_ORDER`` that accepts the settings: cuda (a GPU and n >= 16), then fast, for ``shots=None``
+without noise or for white noise (with or without shots), Aer otherwise. Settings are validated once
+(``engine_settings``; ``QAOA(settings=...)`` takes them as they are). Readout ranks samples by H_C - offset, never
 by absolute energies (which lose the spread to rounding when the offset dwarfs it).
 
 Options are declared once (``ENGINE_OPTIONS``, ``OPTIMIZE_OPTIONS``) and checked by their ``Option.check``; the ERC

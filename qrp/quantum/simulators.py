@@ -109,7 +109,7 @@ class StateVectorSimulator(QAOASimulator):
 
     @classmethod
     def accepts(cls, settings, num_qubits):
-        return settings.exact
+        return settings.on_state
 
     @abstractmethod
     def state(self, angles: np.ndarray) -> np.ndarray:
@@ -199,7 +199,7 @@ class CudaSimulator(StateVectorSimulator):
 
     @classmethod
     def accepts(cls, settings, num_qubits):
-        return settings.exact and num_qubits >= sv.GPU_MIN_QUBITS and sv.gpu_available()
+        return settings.on_state and num_qubits >= sv.GPU_MIN_QUBITS and sv.gpu_available()
 
     @staticmethod
     def memory_needed(num_qubits):

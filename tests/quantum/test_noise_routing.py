@@ -1,0 +1,194 @@
+"""What is simulated is what is recorded, over every combination of (noise_method, backend, sampler, shots, engine).
+
+``noise_method="white"`` is the global white-noise model of a backend's calibration on the exact state, exact or
+sampled from that distribution (docs/guide/qaoa.md); the backend is only transpiled for. Before, "auto" with
+``shots`` ran the backend's sampler with its full noise model (or, with ``noise=BackendV2``, Aer without noise)
+while ``stats["white_noise"]`` and ``device_seconds`` recorded the white-noise budget. Every combination is listed
+here with what it runs; the refused ones with the error they give.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+from qiskit.primitives import StatevectorSampler
+from qiskit.quantum_info import SparsePauliOp
+from qiskit_ibm_runtime.fake_provider import FakeManilaV2
+
+import qrp
+from qrp.data.synthetic import random_covariance
+from qrp.quantum import statevector as sv
+from qrp.quantum.qaoa import QAOA
+from qrp.quantum.simulators import AerCircuitSimulator, StateVectorSimulator, white_probabilities
+
+BACKEND = FakeManilaV2()
+NOISE = {"p1": 0.01, "p2": 0.05, "readout": 0.02}
+ANGLES = np.array([0.7, -0.4])
+SHOTS = 64
+
+# errors (regexes of the ValueError)
+NEEDS_SHOTS = "pass shots"
+STATE_ONLY = "noiseless \\(or white-noise\\) exact mode"
+WHITE_NOT_AER = "noise_method='white' is simulated on the state vector \\(engine='auto'"
+WHITE_NOT_SAMPLER = "noise_method='white' is simulated on the state vector, never on a sampler"
+NO_BACKEND = "takes its errors from a backend"
+ONE_SOURCE = "both set the noise"
+
+# (noise_method, backend, sampler, shots) -> {engine: (engine that runs, noise simulated) or an error}; noise:
+# "none" (noiseless), "white" (the white-noise model on the state), "backend" (the backend's own run: for a fake
+# backend its full noise model), "sampler" (the sampler's own run). fast_poly and cuda are checked as "fast" is.
+TABLE = {
+    ("aer", False, False, False): {"auto": ("fast", "none"), "fast": ("fast", "none"), "aer": ("aer", "none")},
+    ("aer", False, False, True): {"auto": ("aer", "none"), "fast": STATE_ONLY, "aer": ("aer", "none")},
+    ("aer", False, True, False): dict.fromkeys(("auto", "fast", "aer"), NEEDS_SHOTS),
+    ("aer", False, True, True): {"auto": ("aer", "sampler"), "fast": STATE_ONLY, "aer": ("aer", "sampler")},
+    ("aer", True, False, False): dict.fromkeys(("auto", "fast", "aer"), NEEDS_SHOTS),
+    ("aer", True, False, True): {"auto": ("aer", "backend"), "fast": STATE_ONLY, "aer": ("aer", "backend")},
+    ("aer", True, True, False): dict.fromkeys(("auto", "fast", "aer"), NEEDS_SHOTS),
+    ("aer", True, True, True): {"auto": ("aer", "sampler"), "fast": STATE_ONLY, "aer": ("aer", "sampler")},
+    **{("white", False, s, k): dict.fromkeys(("auto", "fast", "aer"), NO_BACKEND)
+       for s in (False, True) for k in (False, True)},
+    # aer: was Aer's noiseless estimator for the objective, the backend's full model for the readout
+    ("white", True, False, False): {"auto": ("fast", "white"), "fast": ("fast", "white"), "aer": WHITE_NOT_AER},
+    # auto, aer: were the backend's full noise model (the defect)
+    ("white", True, False, True): {"auto": ("fast", "white"), "fast": ("fast", "white"), "aer": WHITE_NOT_AER},
+    ("white", True, True, False): dict.fromkeys(("auto", "fast", "aer"), NEEDS_SHOTS),
+    # auto: was the sampler's own run
+    ("white", True, True, True): {"auto": WHITE_NOT_SAMPLER, "fast": WHITE_NOT_SAMPLER, "aer": WHITE_NOT_AER},
+}
+CASES = [(*key, engine, want) for key, row in TABLE.items() for engine, want in row.items()]
+
+
+def problem(n: int = 3, seed: int = 5) -> tuple[SparsePauliOp, float]:
+    rng = np.random.default_rng(seed)
+    terms = [("Z", [i], rng.normal()) for i in range(n)]
+    terms += [("ZZ", [i, j], rng.normal()) for i in range(n) for j in range(i + 1, n)]
+    return SparsePauliOp.from_sparse_list(terms, n), float(rng.normal())
+
+
+def simulated(q: QAOA) -> str:
+    """The noise the engine actually runs, read off its simulator (not off what it records)."""
+    sim = q.simulator
+    if isinstance(sim, StateVectorSimulator):
+        return "none" if sim.white is None else "white"
+    assert isinstance(sim, AerCircuitSimulator)
+    runner = sim.circuits.runner
+    if runner.kind != "aer":
+        return runner.kind
+    return "none" if runner.sampler._backend.options.noise_model is None else "model"
+
+
+def recorded(q: QAOA, stats: dict) -> str:
+    """The noise the result records: the white-noise budget, or the runner of the circuit engine."""
+    if "white_noise" in stats:
+        return "white"
+    return {None: "none", "aer": "none", "backend": "backend", "sampler": "sampler"}[stats.get("runner")]
+
+
+def options(noise_method, backend, sampler, shots, engine) -> dict:
+    return {"noise_method": noise_method, "backend": BACKEND if backend else None,
+            "sampler": StatevectorSampler(seed=1) if sampler else None, "shots": SHOTS if shots else None,
+            "engine": engine}
+
+
+@pytest.mark.parametrize(("noise_method", "backend", "sampler", "shots", "engine", "want"), CASES)
+def test_the_noise_simulated_is_the_noise_recorded(noise_method, backend, sampler, shots, engine, want):
+    op, offset = problem()
+    kw = options(noise_method, backend, sampler, shots, engine)
+    if isinstance(want, str):
+        with pytest.raises(ValueError, match=want):
+            QAOA(op, offset, reps=1, seed=3, **kw)
+        return
+    q = QAOA(op, offset, reps=1, seed=3, **kw)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the first-job timing warning of a slow sampler
+        stats = q.fixed(ANGLES, readout_shots=32).stats
+    assert (q.engine, simulated(q)) == want
+    assert recorded(q, stats) == want[1]
+    assert (q.white is not None) == (want[1] == "white")
+
+
+@pytest.mark.parametrize("shots", [None, SHOTS])
+def test_white_noise_from_a_noise_backend_runs_on_the_state(shots):
+    """noise=BackendV2 with noise_method="white": with shots, "auto" ran Aer without any noise before."""
+    op, offset = problem()
+    q = QAOA(op, offset, reps=1, seed=3, shots=shots, noise=BACKEND, noise_method="white")
+    assert (q.engine, simulated(q), q.white is not None) == ("fast", "white", True)
+    assert "white_noise" in q.fixed(ANGLES, readout_shots=32).stats
+
+
+@pytest.mark.parametrize(("kw", "want"), [
+    ({"noise": NOISE}, ("aer", "model")),
+    ({"noise": BACKEND}, ("aer", "model")),
+])
+def test_a_noise_model_runs_on_aer(kw, want):
+    op, offset = problem()
+    q = QAOA(op, offset, reps=1, seed=3, shots=SHOTS, **kw)
+    assert (q.engine, simulated(q)) == want and q.white is None
+    assert "white_noise" not in q.fixed(ANGLES, readout_shots=32).stats
+
+
+@pytest.mark.parametrize(("kw", "match"), [
+    ({"noise": NOISE, "backend": BACKEND}, ONE_SOURCE),  # was: the backend's full model, the dict dropped
+    ({"noise": NOISE, "sampler": StatevectorSampler(seed=1)}, ONE_SOURCE),  # was: the sampler, the dict dropped
+    ({"noise": BACKEND, "backend": FakeManilaV2(), "noise_method": "white"}, ONE_SOURCE),
+    ({"backend": BACKEND, "noise_method": "white", "method": "matrix_product_state"}, "Aer's options"),
+    ({"backend": BACKEND, "noise_method": "white", "device": "GPU"}, "Aer's options"),
+])
+def test_combinations_that_dropped_a_noise_are_refused(kw, match):
+    op, offset = problem()
+    with pytest.raises(ValueError, match=match):
+        QAOA(op, offset, reps=1, seed=3, shots=SHOTS, **kw)
+
+
+def test_white_noise_with_shots_samples_the_white_noise_distribution():
+    """The samples are draws from F p + (1 - F) / 2^n with readout flips (the state engine's own rng), and the
+    sampled objective is their mean energy."""
+    op, offset = problem()
+    q = QAOA(op, offset, reps=1, seed=11, shots=SHOTS, backend=BACKEND, noise_method="white")
+    probs = white_probabilities(sv.probabilities(q.state(ANGLES)), q.white)
+    assert not np.allclose(probs, sv.probabilities(q.state(ANGLES)), atol=1e-3)
+    counts = np.random.default_rng(11).multinomial(SHOTS, probs)
+    states, got = q.sample(ANGLES, SHOTS)
+    np.testing.assert_array_equal(states, np.flatnonzero(counts))
+    np.testing.assert_array_equal(got, counts[counts > 0])
+
+
+def test_the_solver_with_white_noise_and_shots_records_what_it_ran():
+    res = qrp.risk_parity(random_covariance(2, 50), solver="qaoa", bits=2, reps=1, shots=128, max_evals=5,
+                          rounds=1, seed=4, backend=BACKEND, noise_method="white", resources=False)
+    s = res.history[0].stats
+    assert s["engine"] == "fast" and "runner" not in s
+    assert 0.0 < s["white_noise"]["fidelity"] < 1.0 and s["device_seconds"] > 0
+
+
+# Seeded results of combinations that were already right, from before this change (commit 6a33c6e): QAOA.optimize
+# with max_evals=6, readout_shots=64, seed=7 on problem(3, 5), p = 1 -> (engine, value, expectation).
+GOLDEN = {
+    "white_exact": ({"backend": BACKEND, "noise_method": "white"},
+                    ("fast", -1.955892671760533, -1.9558926717605334)),
+    "white_shots_fast": ({"backend": BACKEND, "noise_method": "white", "shots": 128, "engine": "fast"},
+                         ("fast", -2.038677182090135, -2.1210846733153703)),
+    "backend_shots": ({"backend": BACKEND, "shots": 128}, ("aer", -1.8920867992841413, -1.652923298113369)),
+    "noise_dict_shots": ({"noise": NOISE, "shots": 128},
+                         ("aer", -1.8332775727414075, -1.96258132245816)),
+    "sampler_backend_shots": ({"sampler": StatevectorSampler(seed=1), "backend": BACKEND, "shots": 128},
+                              ("aer", -2.3858940444573755, -2.1897452731213507)),
+    "noiseless_shots": ({"shots": 128}, ("aer", -2.242522780120094, -2.2661766273869945)),
+    # the new meaning of white noise + shots under "auto": what engine="fast" gave (and gives)
+    "white_shots_auto": ({"backend": BACKEND, "noise_method": "white", "shots": 128},
+                         ("fast", -2.038677182090135, -2.1210846733153703)),
+}
+
+
+@pytest.mark.parametrize("name", list(GOLDEN))
+def test_seeded_results_of_combinations_that_were_right_are_unchanged(name):
+    kw, want = GOLDEN[name]
+    op, offset = problem()
+    q = QAOA(op, offset, reps=1, seed=7, **kw)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        r = q.optimize(max_evals=6, readout_shots=64)
+    assert (q.engine, r.value, r.expectation) == want
