@@ -36,6 +36,7 @@ import sys
 import threading
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -197,18 +198,12 @@ def _in_parallel(function: Callable[..., Any], *args: Any) -> Callable[[], Any]:
     """Start ``function(*args)`` in a forked process and return the function that waits for its result, so that a
     second core draws one group of figures while this process draws the rest (matplotlib is single-threaded; Agg
     figures are independent). Where forking is unsafe (not Linux, threads running) or no second core is free
-    (``_idle_core``), it runs here and now. Either way the figures are the same files.
-
-    The objects alive at the fork are frozen out of the garbage collector while it forks (``gc.freeze``): the
-    child's collections then never walk them, and so never touch (copy on write) the pages they share with this
-    process; this process unfreezes them at once. The fork cost 0.3 s CPU without, about 0.1 s with."""
+    (``_idle_core``), it runs here and now. Either way the figures are the same files. Called under
+    ``_collector_frozen``: the child's collections then never walk the objects it shares with this process, and so
+    never copy their pages (the fork cost 0.3 s CPU without, about 0.1 s with)."""
     if sys.platform == "linux" and threading.active_count() == 1 and _idle_core():
         pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("fork"))
-        gc.freeze()
-        try:
-            future = pool.submit(function, *args)  # forks the worker
-        finally:
-            gc.unfreeze()
+        future = pool.submit(function, *args)  # forks the worker
 
         def result() -> Any:
             try:
@@ -219,6 +214,19 @@ def _in_parallel(function: Callable[..., Any], *args: Any) -> Callable[[], Any]:
         return result
     value = function(*args)
     return lambda: value
+
+
+@contextmanager
+def _collector_frozen():
+    """The objects alive on entry (modules, matplotlib, the table: ~150,000) out of the garbage collector's walks
+    until exit (``gc.freeze``, ``gc.unfreeze``): drawing allocates enough to run some 200 collections, and the full
+    ones walked all of them (0.1-0.2 s CPU of a quickstart report); nothing frozen is lost, only left uncollected
+    until exit."""
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
 
 
 def write_report(out_dir, *, threshold: float = 1e-6) -> list[Path]:
@@ -243,7 +251,9 @@ def write_report(out_dir, *, threshold: float = 1e-6) -> list[Path]:
         if col not in frame:
             frame[col] = np.nan
         frame[col] = pd.to_numeric(frame[col])
-    frame, written, skipped, samples = _figures(frame, out, threshold)
+    pyplot()  # before the collector is frozen and the drawing forked: both then include matplotlib
+    with _collector_frozen():
+        frame, written, skipped, samples = _figures(frame, out, threshold)
     md = _summary_lines(table, frame, out, threshold, samples, written, skipped)
     atomic_write(out / "summary.md", lambda p: p.write_text("\n".join(md) + "\n"))
     written.append(out / "summary.md")
@@ -253,8 +263,8 @@ def write_report(out_dir, *, threshold: float = 1e-6) -> list[Path]:
 def _figures(frame: pd.DataFrame, out: Path, threshold: float):
     """Draw every figure of a refinement study's report: (the frame with the first-round statistics and energy
     evaluations joined, the figures written in summary order, the axis figures skipped, the samples column)."""
-    # matplotlib imported before the fork: the child inherits it (imported after, each process paid 0.3-0.5 s CPU)
-    pyplot()
+    # matplotlib imported before the fork (write_report): the child inherits it (imported after, each process paid
+    # 0.3-0.5 s CPU)
     axis_results = _in_parallel(axis_figures, frame, out)  # 8 of the 11 figures, on a second core
     written: list[Path] = []
     if comparison_figure(frame, out / "compare_vs_n.png"):
