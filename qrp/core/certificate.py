@@ -63,17 +63,20 @@ def scan_matrix(s, rtol):  # pragma: no cover - compiled
 # completion, its factor L satisfies L L' = T + E with |E_ij| <= gamma_{m+2} (|L| |L|')_ij + U, m = min(i, j) + 1 the
 # number of products in entry (i, j) (+2: the square root or the division, and the reciprocal that BLAS kernels
 # multiply by instead of dividing), gamma_k = k u / (1 - k u), and U = 4 (n + 3) realmin an absolute allowance for
-# underflow (gradual or flushed to zero) in an entry (diagonal entries of T below 4). Hence, if the factorization of
-# T = S~ - diag(c) succeeds, where S~ is S rounded to the working precision (|S~ - S| <= F entrywise), then
-#     S = L L' - E + diag(c) + (S - S~)  >=  (min c - ||E||_2 - ||F||_2) I,
-# so S is positive definite as soon as min c > ||E||_2 + ||F||_2: every step is a rigorous upper bound computed here.
-# S is first scaled to its correlation matrix D S D, D = diag(t), t_i = fl(1 / sqrt(S_ii)) (S is PD iff D S D is,
-# for any positive t; the rounding of the scaled entries goes into ||F||), which removes the volatility dispersion
-# from the bound. The float64 certificate bounds ||E||_2 a priori (sum (|L||L|')_jj <= trace / (1 - gamma_{n+2}));
-# the float32 one (half the memory traffic, ~3x faster in LAPACK) bounds it a posteriori by the Collatz-Wielandt bound
-# rho(W) <= max_i (W x)_i / x_i for the nonnegative W = H |L| |L|' H, H = diag(gamma_{i+3}^(1/2)) (since
-# gamma_{min(i,j)+3} <= (gamma_{i+3} gamma_{j+3})^(1/2)), x > 0 from a few power iterations, which is ~n / rho(|L||L|')
-# times tighter than the trace. Assumed: IEEE 754 binary32 / binary64 arithmetic rounding to nearest, and a
+# underflow (gradual or flushed to zero) in an entry (diagonal entries of T below 4).
+# qrp factors T = A~ - diag(c), where A = D S D is the correlation matrix of S (D = diag(t), t_i = fl(1 / sqrt(S_ii));
+# S is PD iff A is, for any positive t), A~ its entries as computed and rounded to the working precision
+# (|A~ - A| <= F entrywise: (u + 2 u64) |A| + 2^-125, flush to zero included) and c the shift actually applied
+# (computed exactly). If the factorization succeeds,
+#     A = L L' - E + diag(c) + (A - A~)  >=  (min c - ||E||_2 - ||F||_2) I,
+# so S is positive definite as soon as min c > ||E||_2 + ||F||_2; every term is a rigorous upper bound computed here
+# (||F||_2 <= (u + 2 u64) max row sum of |A| + n 2^-125). The scaling removes the volatility dispersion from the bound.
+# The float64 certificate bounds ||E||_2 a priori: gamma_{n+2} ||L||_F^2 + n U with ||L||_F^2 = trace(L L') <=
+# (trace A~ + n U) / (1 - gamma_{n+2}). The float32 one (spotrf: 1.05-1.7x less CPU than dpotrf, half the memory)
+# bounds it a posteriori, by the Collatz-Wielandt bound rho(W) <= max_i (W x)_i / x_i (any x > 0) for the symmetric
+# nonnegative W = H |L| |L|' H, H = diag(gamma_{i+3}^(1/2)) (gamma_{min(i,j)+3} <= (gamma_{i+3} gamma_{j+3})^(1/2)),
+# so ||E||_2 <= || |E| ||_2 <= rho(W) + n U, with x from a few power iterations: ~n / rho(|L||L|') tighter than the
+# trace. Assumed: IEEE 754 binary32 / binary64 arithmetic rounding to nearest (flush to zero allowed), and a
 # LAPACK / BLAS that computes every entry of the factor from its defining sum (any order, fused multiply-adds
 # allowed; no Strassen-type products), as reference LAPACK and OpenBLAS do.
 # ---------------------------------------------------------------------------------------------------------------
@@ -129,7 +132,7 @@ def _scales(s):  # pragma: no cover - compiled
 def _fill_scaled(s, t, out):  # pragma: no cover - compiled
     """Write the lower triangle of fl(D S D) (D = diag(t), the correlation matrix up to rounding) into ``out`` (C
     order, float32 or float64) from the lower triangle of ``s``: each entry fl(s_ij fl(t_i t_j)) then rounded to
-    ``out``'s precision, within (u_out + 2 u64) |(DSD)_ij| + 2^-148 of the exact (DSD)_ij. Returns (ok, trace, mean
+    ``out``'s precision, within (u_out + 2 u64) |(DSD)_ij| + 2^-125 of the exact (DSD)_ij. Returns (ok, trace, mean
     and max absolute row sum), in float64 (inflate by ``BOUND_INFLATE``); ok is False when an entry exceeds 4 in
     magnitude (not PD: |(DSD)_ij| > ((DSD)_ii (DSD)_jj)^(1/2)) or is not finite."""
     n = s.shape[0]
@@ -266,11 +269,11 @@ def compiled_certifies(s):  # pragma: no cover - compiled
 @numba.njit(cache=True, nogil=True)
 def _a_priori_bound(n, trace, max_row, u, realmin):  # pragma: no cover - compiled
     """What the shift of the a priori certificate must exceed: ||E||_2 <= gamma (trace + n U) / (1 - gamma) + n U
-    (gamma = gamma_{n+2}, U = 4 (n + 3) realmin) plus ||S - S~||_2 <= (u + 2 u64) max_row + n 2^-148 (the scaling's
+    (gamma = gamma_{n+2}, U = 4 (n + 3) realmin) plus ||S - S~||_2 <= (u + 2 u64) max_row + n 2^-125 (the scaling's
     and rounding's error), rounded up."""
     g = _gamma(n + 2.0, u)
     under = 4.0 * (n + 3.0) * realmin
-    need = g * (trace + n * under) / (1.0 - g) + n * under + (u + 2.0 * U64) * max_row + n * 2.0**-148
+    need = g * (trace + n * under) / (1.0 - g) + n * under + (u + 2.0 * U64) * max_row + n * 2.0**-125
     return need * BOUND_INFLATE
 
 
@@ -288,8 +291,8 @@ def _certify_f32(s: np.ndarray, t: np.ndarray, spotrf) -> bool:
     factor, info = spotrf(work.T, lower=0, overwrite_a=1, clean=0)  # factored in place (work.T is F-contiguous)
     if info != 0:
         return False
-    # ||S - S~||_2 <= rho(|S - S~|) <= (u32 + 2 u64) rho(|DSD|) + n 2^-148, rho(|DSD|) <= its largest row sum
-    convert = (U32 + 2.0 * U64) * max_row * BOUND_INFLATE + n * 2.0**-148
+    # ||S - S~||_2 <= rho(|S - S~|) <= (u32 + 2 u64) rho(|DSD|) + n 2^-125, rho(|DSD|) <= its largest row sum
+    convert = (U32 + 2.0 * U64) * max_row * BOUND_INFLATE + n * 2.0**-125
     under = n * 4.0 * (n + 3.0) * REALMIN32
     target = shift - convert - under
     return target > 0.0 and _cw_bound(factor.T, target, CW_MAX_ITER) < target
