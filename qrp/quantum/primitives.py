@@ -281,27 +281,32 @@ class CircuitEngine:
         return float(self._estimator.run([pub]).result()[0].data.evs)
 
 
-#: ``white_noise_budget`` per (backend, term structure, depth, warm start, level): refinement rounds and blocks
-#: share one transpilation (the coefficients only set rotation angles, which do not change the gates or errors).
-_BUDGETS: dict[tuple, dict[str, Any]] = {}
+#: ``white_noise_budget`` per (backend, term structure, depth, warm start, level, pass manager): refinement rounds
+#: and blocks share one transpilation (the coefficients only set rotation angles, which do not change the gates or
+#: errors). Each entry keeps its pass manager, so that an id is never matched by another object's.
+_BUDGETS: dict[tuple, tuple[Any, dict[str, Any]]] = {}
 
 
 def white_noise_budget(normalized, reps: int, warm_thetas, backend, *, optimization_level: int = 1,
-                       seed: int | None = None) -> dict[str, Any]:
-    """``error_budget`` of the QAOA circuit transpiled for ``backend`` (angles do not change which gates run), with
-    its depth and two-qubit gate count and the backend's timings (``backend_timings``); cached (``_BUDGETS``)."""
+                       seed: int | None = None, pass_manager=None) -> dict[str, Any]:
+    """``error_budget`` of the QAOA circuit transpiled for ``backend`` (by ``pass_manager`` when given, else the
+    preset one at ``optimization_level``, as ``SamplerRunner``; angles do not change which gates run), with its depth
+    and two-qubit gate count and the backend's timings (``backend_timings``); cached (``_BUDGETS``)."""
     key = (id(backend), backend.name, tuple(normalized.paulis.to_labels()), reps,
-           None if warm_thetas is None else tuple(np.round(warm_thetas, 12)), optimization_level)
-    if key not in _BUDGETS:
-        _BUDGETS[key] = _white_noise_budget(normalized, reps, warm_thetas, backend, optimization_level, seed)
-    return _BUDGETS[key]
+           None if warm_thetas is None else tuple(np.round(warm_thetas, 12)), optimization_level, id(pass_manager))
+    entry = _BUDGETS.get(key)
+    if entry is None or entry[0] is not pass_manager:
+        entry = _BUDGETS[key] = (pass_manager, _white_noise_budget(normalized, reps, warm_thetas, backend,
+                                                                   optimization_level, seed, pass_manager))
+    return entry[1]
 
 
-def _white_noise_budget(normalized, reps, warm_thetas, backend, optimization_level, seed) -> dict[str, Any]:
+def _white_noise_budget(normalized, reps, warm_thetas, backend, optimization_level, seed,
+                        pass_manager) -> dict[str, Any]:
     qc = qaoa_circuit(normalized, reps, warm_thetas)[0]
     qc.measure_all()
-    runner = SamplerRunner(qc, backend=backend, optimization_level=optimization_level, seed=seed,
-                           sampler=_NO_RUN)
+    runner = SamplerRunner(qc, backend=backend, pass_manager=pass_manager, optimization_level=optimization_level,
+                           seed=seed, sampler=_NO_RUN)
     bound = runner.circuit.assign_parameters([0.1] * len(runner.parameters))
     return {**error_budget(bound, backend), "depth": runner.depth(), "two_qubit_gates": runner.two_qubit_gates(),
             "timings": backend_timings(backend)}

@@ -153,7 +153,8 @@ class QAOA:
 
             self.white = white_noise_budget(self.normalized, self.reps, self.warm_thetas,
                                             settings.circuit["backend"] or settings.noise,
-                                            optimization_level=settings.circuit["optimization_level"])
+                                            optimization_level=settings.circuit["optimization_level"],
+                                            pass_manager=settings.circuit["pass_manager"])
         self.simulator = simulator_class(settings, n)(self.cost, self.mixer, settings, seed=seed, white=self.white)
         self.engine = self.simulator.name
 

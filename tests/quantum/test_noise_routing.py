@@ -156,6 +156,25 @@ def test_white_noise_with_shots_samples_the_white_noise_distribution():
     np.testing.assert_array_equal(got, counts[counts > 0])
 
 
+def test_the_white_noise_budget_is_of_the_circuit_the_given_pass_manager_transpiles():
+    """pass_manager= was dropped by the white-noise model: its budget (fidelity, depth, device time) came from the
+    preset pass manager at optimization_level whatever pass manager was given."""
+    from qiskit.transpiler import generate_preset_pass_manager
+
+    from qrp.quantum.circuits import qaoa_circuit
+
+    op, offset = problem(4, 5)
+    pm = generate_preset_pass_manager(optimization_level=0, backend=BACKEND, seed_transpiler=1)
+    q = QAOA(op, offset, reps=1, backend=BACKEND, noise_method="white", pass_manager=pm)
+    preset = QAOA(op, offset, reps=1, backend=BACKEND, noise_method="white").white
+    qc = qaoa_circuit(q.normalized, 1)[0]
+    qc.measure_all()
+    transpiled = pm.run(qc)
+    assert q.white["depth"] == transpiled.depth() != preset["depth"]
+    assert q.white["two_qubit_gates"] == transpiled.count_ops().get("cx", 0) != preset["two_qubit_gates"]
+    assert q.white["fidelity"] != preset["fidelity"]
+
+
 def test_the_solver_with_white_noise_and_shots_records_what_it_ran():
     res = qrp.risk_parity(random_covariance(2, 50), solver="qaoa", bits=2, reps=1, shots=128, max_evals=5,
                           rounds=1, seed=4, backend=BACKEND, noise_method="white", resources=False)
