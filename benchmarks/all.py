@@ -6,11 +6,13 @@ Rows (each a median over repeats, ratios from timings taken in this one process,
 shared machine falls on both sides alike):
 
 * issue 23 goals: the constrained default formulation (Richard-Roncalli) against the homogeneous one when a group
-  cap and bounds bind (<= 2x; ``benchmarks.constrained_speed``'s problems: volatility at N = 20 and 100, CVaR at
-  N = 20); the QAOA state-vector kernel against its streaming bound
-  (``benchmarks.kernel``, p = 3; <= 2x); ``qrp report`` on the committed quickstart run (<= 3 s of CPU); the
-  study's CPU share in solvers (``benchmarks.study_share``: after start-up, >= 80%); the classical default call
-  against
+  cap and bounds bind (<= 2x; ``benchmarks.constrained_speed``'s problems: volatility, CVaR and semi-deviation at
+  N = 20 and 100, and 500 in the full run), and both against skfolio's ``RiskBudgeting`` and Riskfolio-Lib's
+  ``rp_optimization`` with and without those constraints (<= 1x at equal or better accuracy;
+  ``benchmarks.constrained_vs_peers``, N = 20, and 100 in the full run); the QAOA state-vector kernel against its
+  streaming bound (``benchmarks.kernel``, p = 3; <= 2x); ``qrp report`` on the committed quickstart run (<= 3 s of
+  CPU); the study's CPU share in solvers (``benchmarks.study_share``: after start-up, >= 80%); the classical default
+  call against
   riskparityportfolio (below);
 
 * exact enumeration at n = 24 (N = 12 assets x 2 bits): states per second of ``exact_minimum``, both formulations
@@ -27,7 +29,7 @@ shared machine falls on both sides alike):
 * backtests certifying each covariance once (estimator) against twice (estimator and solver).
 
     python -m benchmarks.all            # full run, writes benchmarks/results/all.{md,csv}
-    python -m benchmarks.all --quick    # fewer repeats, QAOA n <= 22, constrained N = 20 only
+    python -m benchmarks.all --quick    # fewer repeats, QAOA n <= 22, constrained N <= 100, peers N = 20
 """
 
 from __future__ import annotations

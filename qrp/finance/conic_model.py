@@ -66,26 +66,46 @@ class BarrierModel:
         form = risk_form(measure, xr, factor=factor, scenarios=scenarios, alpha=alpha, pi=pi)
         self.degree, self.tail, self.cap = form.degree, form.tail, form.cap
         self.copy = xr == x
-        on_x = [self.copy, cp.multiply(signs, x) >= 0]
+        eye = np.eye(n)
+        # every constraint on x with its rows c(x, aux) = jx x + sum_a J_a a + c0 in cvxpy's orientation (``a <= b``
+        # and ``b >= a`` are stored as a - b <= 0, ``a == b`` as a - b == 0): the KKT checks read them from here
+        on_x, rows = [self.copy, cp.multiply(signs, x) >= 0], [(-eye, {}, None), (-np.diag(signs), {}, np.zeros(n))]
         self.aux = []
-        k = 1.0
+        k = None
         if homogeneous and not cons.empty:  # constraints on w = x / k, multiplied through by k = 1'x: k is a
             k = cp.Variable()  # variable (one dense row k = 1'x instead of 1'x in every bound row: N^2 nonzeros)
-            on_x.append(k == cp.sum(x))
+            on_x.append(k - cp.sum(x) == 0)
+            rows.append((-np.ones((1, n)), {k: np.ones((1, 1))}, np.zeros(1)))
             self.aux.append(k)
+
+        def scaled(v, sign):
+            """The term sign * v * k: (its k block, its constant)."""
+            v = np.atleast_1d(np.asarray(v, dtype=np.float64))
+            return ({k: sign * v[:, None]}, np.zeros(v.shape[0])) if k is not None else ({}, sign * v)
+
+        kk = 1.0 if k is None else k
         if cons.lo is not None:
-            on_x += [x >= cons.lo * k, x <= cons.hi * k]
+            on_x += [x >= cons.lo * kk, x <= cons.hi * kk]
+            rows += [(-eye, *scaled(cons.lo, 1.0)), (eye, *scaled(cons.hi, -1.0))]
         if cons.c_ub is not None:
-            on_x.append(cons.c_ub @ x <= cons.d_ub * k)
+            on_x.append(cons.c_ub @ x <= cons.d_ub * kk)
+            rows.append((np.asarray(cons.c_ub, dtype=np.float64), *scaled(cons.d_ub, -1.0)))
         if cons.a_eq is not None:
-            on_x.append(cons.a_eq @ x == cons.e_eq * k)
+            on_x.append(cons.a_eq @ x - cons.e_eq * kk == 0)  # (lhs == rhs may store rhs - lhs: a subclass's ==)
+            rows.append((np.asarray(cons.a_eq, dtype=np.float64), *scaled(cons.e_eq, -1.0)))
         for cap, centre in ((cons.turnover, cons.previous), (cons.leverage, None)):
             if cap is None:
                 continue
             t = cp.Variable(n)
-            dev = x if centre is None else x - centre * k
-            on_x += [t >= dev, t >= -dev, cp.sum(t) <= cap * k]
+            dev = x if centre is None else x - centre * kk
+            on_x += [t >= dev, t >= -dev, cp.sum(t) <= cap * kk]
+            plus, minus = (({}, np.zeros(n)), ({}, np.zeros(n))) if centre is None else (scaled(centre, -1.0),
+                                                                                        scaled(centre, 1.0))
+            top = scaled([cap], -1.0)
+            rows += [(eye, {**plus[0], t: -eye}, plus[1]), (-eye, {**minus[0], t: -eye}, minus[1]),
+                     (np.zeros((1, n)), {**top[0], t: np.ones((1, n))}, top[1])]
             self.aux.append(t)
+        self._rows = rows
         self.on_x = on_x
         self.sign_row = on_x[1]
         objective = cp.Minimize(form.risk - self.lam * (b @ cp.log(cp.multiply(signs, x))))
@@ -139,19 +159,15 @@ class BarrierModel:
                 else np.zeros(0))
 
     def _row_blocks(self) -> list:
-        """(constraint, jx, jt, c0, equality) of every constraint on x: c(x, t) = jx x + jt t + c0, dense, from
-        cvxpy's gradients once per model (the rows are affine with fixed data: lambda enters only the objective;
-        c0 from the first solution; not defined for the copy x_R = x, which involves x_R)."""
+        """(constraint, jx, jt, c0, equality) of every constraint on x: c(x, t) = jx x + jt t + c0, dense, as the
+        model wrote them (``__init__``; the same as cvxpy's gradients of ``c.expr``, tested), t every auxiliary
+        variable in ``self.aux`` order (c0 not defined for the copy x_R = x, which involves x_R)."""
         if self._blocks is None:
-            x, t = np.asarray(self.x.value, dtype=np.float64), self._aux_values()
             blocks = []
-            for c in self.on_x:
-                jac, m = c.expr.grad, int(c.expr.size)
-                jx = _dense(jac.get(self.x), x.shape[0], m).T
-                jt = (np.hstack([_dense(jac.get(a), a.size, m).T for a in self.aux]) if self.aux
+            for c, (jx, parts, c0) in zip(self.on_x, self._rows, strict=True):
+                m = jx.shape[0]
+                jt = (np.hstack([parts.get(a, np.zeros((m, a.size))) for a in self.aux]) if self.aux
                       else np.zeros((m, 0)))
-                c0 = None if c is self.copy else (np.atleast_1d(np.asarray(c.expr.value, dtype=np.float64))
-                                                  - jx @ x - jt @ t)
                 blocks.append((c, jx, jt, c0, c.__class__.__name__ == "Equality"))
             self._blocks = blocks
         return self._blocks
@@ -195,13 +211,6 @@ class BarrierModel:
         if grad_t.size:
             worst = max(worst, float(np.max(np.abs(grad_t))) * float(np.max(np.abs(x))) / unit)
         return worst
-
-
-def _dense(jac, n: int, m: int) -> np.ndarray:
-    """A cvxpy gradient block (n_var, m) as a dense array (zeros when the row does not involve the variable)."""
-    if jac is None:
-        return np.zeros((n, m))
-    return np.asarray(jac.toarray() if hasattr(jac, "toarray") else jac, dtype=np.float64).reshape(n, m)
 
 
 __all__ = ["CLARABEL_SETTINGS", "FIRST_SETTINGS", "FIRST_SETTINGS_SMOOTH", "RETRY_SETTINGS", "BarrierModel"]

@@ -67,3 +67,44 @@ def test_inaccurate_unpolished_is_not_converged(inaccurate, monkeypatch, measure
     assert res.stats["solver_status"] == "optimal_inaccurate" and not res.stats["polished"]
     assert not res.converged
     assert res.stats["kkt_residual"] > 1e-8 or res.stats["sum_error"] > 1e-8
+
+
+@pytest.mark.parametrize("homogeneous", [False, True])
+def test_model_rows_equal_cvxpy_gradients(homogeneous):
+    """The constraint rows the conic model writes down (jx, jt, c0 of c(x, t) = jx x + jt t + c0, read by the KKT
+    residual and the polish) equal cvxpy's own gradients of each constraint expression, for every constraint type."""
+    from qrp.finance.constraint_set import constraint_set
+
+    n = 5
+    rng = np.random.default_rng(3)
+    cons = constraint_set(n, None, bounds=(0.05, 0.4), linear_constraints=(rng.normal(size=(2, n)), [0.3, 0.2]),
+                          equality_constraints=(np.ones((1, n)) * [[1, 1, 0, 0, 0]], [0.4]),
+                          groups={"g": ([0, 1], 0.1, 0.5)}, turnover=0.5, previous_weights=np.full(n, 0.2),
+                          leverage=1.5)
+    model = conic_model.BarrierModel("volatility", np.full(n, 0.2), np.ones(n), cons, factor=np.eye(n),
+                                     homogeneous=homogeneous)
+    model.x.value = rng.uniform(0.1, 0.3, n)
+    for a in model.aux:
+        a.value = rng.uniform(0.1, 0.3, a.shape)
+    rows, t = model.affine_rows()
+    x = model.x.value
+    want_jx, want_jt, want_c0 = [], [], []
+    for c in model.on_x[2:]:  # not the copy x_R = x nor the sign rows
+        jac, m = c.expr.grad, int(c.expr.size)
+
+        def block(var, size, jac=jac, m=m):
+            g = jac.get(var)
+            return np.zeros((m, size)) if g is None else np.asarray(
+                g.toarray() if hasattr(g, "toarray") else g, dtype=float).reshape(size, m).T
+
+        jx = block(model.x, n)
+        jt = np.hstack([block(a, a.size) for a in model.aux])
+        want_jx.append(jx)
+        want_jt.append(jt)
+        want_c0.append(np.atleast_1d(c.expr.value) - jx @ x - jt @ t)
+    np.testing.assert_allclose(rows["jx"], np.vstack(want_jx), atol=1e-15)
+    np.testing.assert_allclose(rows["jt"], np.vstack(want_jt), atol=1e-15)
+    np.testing.assert_allclose(rows["c0"], np.concatenate(want_c0), atol=1e-14)
+    # and the sign rows and the copy, which kkt_residual reads too
+    eq = [c.__class__.__name__ == "Equality" for c in model.on_x[2:] for _ in range(int(c.expr.size))]
+    assert rows["eq"].tolist() == eq
