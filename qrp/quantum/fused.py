@@ -55,6 +55,7 @@ GROUP = 7
 MIN_QUBITS = LOW_QUBITS
 assert ROW << 4 == SUB and BLOCK - LOW_QUBITS <= 2 and GROUP <= 7  # the shapes the kernels below are written for
 
+
 @numba.njit(cache=True, nogil=True, fastmath={'contract'})
 def _low0(re, im, t0, t1):  # pragma: no cover - compiled
     """Qubits 0-1 on each run of 4 contiguous amplitudes (LLVM vectorizes the loop with 4-way interleaved loads

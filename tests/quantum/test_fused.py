@@ -14,7 +14,7 @@ from qrp.quantum import statevector as sv
 from qrp.quantum.mixers import XMixer, mixer_matrices
 
 
-def run(n, d, gammas, betas):
+def run(n, d, gammas, betas, poly=True):
     """(reference state, fused split state) after the layers, both from |+>^n."""
     ref = XMixer(n).initial_state()
     re, im = XMixer(n).initial_split()
@@ -22,7 +22,7 @@ def run(n, d, gammas, betas):
         u = XMixer(n).matrices(b)
         k.reference_layer(ref, d, g, u, k.BLOCK_QUBITS)
         t, scale = f.x_form(u)
-        f.x_layer(re, im, d, g, t, scale, True)
+        f.x_layer(re, im, d, g, t, scale, poly)
     return ref, re, im
 
 
@@ -34,6 +34,13 @@ def test_fused_layer_agrees_with_the_reference_kernel_to_1e_12(n):
     ref, re, im = run(n, d, gammas, betas)
     assert np.abs(ref - (re + 1j * im)).max() < 1e-12
     assert abs(np.sum(re * re + im * im) - 1) < 1e-12
+
+
+def test_libm_phase_of_the_fused_layer():
+    rng = np.random.default_rng(3)
+    d = rng.standard_normal(1 << 16) * 3
+    ref, re, im = run(16, d, rng.uniform(-2, 2, 2), rng.uniform(-1.5, 1.5, 2), poly=False)
+    assert np.abs(ref - (re + 1j * im)).max() < 1e-12
 
 
 @pytest.mark.parametrize("beta", [np.pi / 2 - 2e-4, -np.pi / 2 + 2e-4, 0.0, np.pi, 2.0])
