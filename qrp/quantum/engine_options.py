@@ -142,14 +142,16 @@ def engine_settings(*, reps, shots, alpha, engine, noise, max_qubits=None, **cir
 def check_combination(o: Mapping[str, Any]) -> None:
     """The cross-field checks of already validated engine settings ``o`` (every ``ENGINE_OPTIONS`` name): noise only
     with shots (except the white-noise model, exact on the state), one source of noise (``noise=``, a backend or a
-    sampler), the white-noise model only where it is simulated (``_check_white``), the state-vector engines only
+    sampler), Aer's method options only on Aer's own run (not with a backend or sampler, not on the state-vector
+    engines), the white-noise model only where it is simulated (``_check_white``), the state-vector engines only
     for noiseless (or white-noise) runs, exact CVaR only on a state-vector engine, a sampler or backend only
-    sampled, Aer's method options only off the state-vector engines. What runs then is what is recorded: the
+    sampled. What runs then is what is recorded: the
     white-noise budget (``stats["white_noise"]``, ``device_seconds``) exactly when the white-noise model is
     simulated. The "qaoa" solver's table runs it once, in ``validate_options``."""
     white = o["noise_method"] == "white"
     _check_sampled(o, white)
     _check_noise_source(o)
+    _check_aer_run(o)
     if white:
         _check_white(o)
     if o["engine"] in STATE_ENGINES:
@@ -189,6 +191,22 @@ def _check_noise_source(o: Mapping[str, Any]) -> None:
                 f"or its white-noise model (noise_method='white'), sampler= for the sampler's own")
 
 
+def _aer_options(o: Mapping[str, Any]) -> dict[str, Any]:
+    """Aer's own run's options (method, bond_dimension, device) that differ from their defaults."""
+    return {k: o[k] for k, d in (("method", "automatic"), ("bond_dimension", None), ("device", "CPU")) if o[k] != d}
+
+
+def _check_aer_run(o: Mapping[str, Any]) -> None:
+    """Aer's method options configure Aer's own run (noiseless, a noise model, or ``noise=BackendV2``'s model);
+    a ``backend=`` or ``sampler=`` runs on its own simulator or device, where they were dropped."""
+    aer = _aer_options(o)
+    for name in ("backend", "sampler"):
+        if aer and o[name] is not None and o["noise_method"] != "white":  # white: refused by _check_white
+            raise ValueError(f"{aer} are options of Aer's own run, which {name}= replaces (got {name}={o[name]!r}); "
+                             f"for Aer with a backend's noise model and these options pass noise=BackendV2 "
+                             f"instead of backend=")
+
+
 def _check_white(o: Mapping[str, Any]) -> None:
     """``noise_method="white"`` is the global white-noise model of a backend's calibration on the exact state
     (``qrp.quantum.device_model``), exact or sampled from that distribution with ``shots``: only the state-vector
@@ -203,7 +221,7 @@ def _check_white(o: Mapping[str, Any]) -> None:
         raise ValueError(f"noise_method='white' is simulated on the state vector, never on a sampler (got "
                          f"sampler={o['sampler']!r}); drop sampler= for the white-noise model, or pass "
                          f"noise_method='aer' to run on the sampler with its own noise")
-    aer = {k: o[k] for k, d in (("method", "automatic"), ("bond_dimension", None), ("device", "CPU")) if o[k] != d}
+    aer = _aer_options(o)
     if aer:
         raise ValueError(f"noise_method='white' is simulated on the state vector; {aer} are Aer's options (they "
                          "apply with noise_method='aer', the backend's full noise model)")

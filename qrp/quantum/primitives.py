@@ -169,8 +169,10 @@ def _runner_sampler(sampler, backend, pass_manager, level: int, seed, aer, aer_b
             pass_manager = generate_preset_pass_manager(optimization_level=level, seed_transpiler=seed_t,
                                                         basis_gates=list(RESOURCE_BASIS))
         return "sampler", sampler, pass_manager
-    if aer_backend is not None:  # Aer with a backend's calibrated noise, on its coupling map
-        return "aer", AerSamplerV2.from_backend(aer_backend, seed=seed), pass_manager or generate_preset_pass_manager(
+    if aer_backend is not None:  # Aer with a backend's calibrated noise, on its coupling map, with Aer's options
+        options = {k: v for k, v in (aer or {}).items() if k != "noise_model"}
+        simulator = AerSimulator.from_backend(aer_backend, **options)
+        return "aer", AerSamplerV2.from_backend(simulator, seed=seed), pass_manager or generate_preset_pass_manager(
             optimization_level=level, backend=aer_backend, seed_transpiler=seed_t)
     if backend is not None:
         opts = {} if seed is None else {"seed_simulator": int(seed)}

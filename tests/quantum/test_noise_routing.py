@@ -136,11 +136,27 @@ def test_a_noise_model_runs_on_aer(kw, want):
     ({"noise": BACKEND, "backend": FakeManilaV2(), "noise_method": "white"}, ONE_SOURCE),
     ({"backend": BACKEND, "noise_method": "white", "method": "matrix_product_state"}, "Aer's options"),
     ({"backend": BACKEND, "noise_method": "white", "device": "GPU"}, "Aer's options"),
+    # were: the backend's (or sampler's) own simulator with its default method, Aer's options dropped
+    ({"backend": BACKEND, "method": "matrix_product_state"}, "options of Aer's own run"),
+    ({"sampler": StatevectorSampler(seed=1), "method": "matrix_product_state", "bond_dimension": 4},
+     "options of Aer's own run"),
 ])
-def test_combinations_that_dropped_a_noise_are_refused(kw, match):
+def test_combinations_that_dropped_a_noise_or_an_option_are_refused(kw, match):
     op, offset = problem()
     with pytest.raises(ValueError, match=match):
         QAOA(op, offset, reps=1, seed=3, shots=SHOTS, **kw)
+
+
+def test_aer_options_apply_to_a_noise_backends_model():
+    """noise=BackendV2 with Aer's method options: Aer.from_backend ran with its default method before."""
+    op, offset = problem()
+    q = QAOA(op, offset, reps=1, seed=3, shots=SHOTS, noise=BACKEND, method="matrix_product_state",
+             bond_dimension=2)
+    aer = q.simulator.circuits.runner.sampler._backend
+    assert aer.options.method == "matrix_product_state"
+    assert aer.options.matrix_product_state_max_bond_dimension == 2 and aer.options.noise_model is not None
+    states, counts = q.sample(ANGLES, SHOTS)
+    assert counts.sum() == SHOTS and np.all(states < 8)
 
 
 def test_white_noise_with_shots_samples_the_white_noise_distribution():
