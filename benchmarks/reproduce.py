@@ -17,10 +17,13 @@ have stored them.
 
 Comparison: every field of the committed row against the rerun's. JSON fields (weights, risk contributions,
 history, stats, angles, options, instance) are parsed and compared leaf by leaf. Numbers are identical when their
-float64 values are (bit for bit: 0.1 + 0.2 != 0.3; NaN equals NaN; an integer and a float of the same value
-count as the same number), everything else by equality; a field that is absent on one side equals a null on the
-other (a solver adds its own ``stats.*`` columns). Per row and field the verifier prints how many values differ,
-the max absolute and relative (|a - b| / max(|a|, |b|)) difference of the numeric ones, and the first difference.
+float64 values are (bit for bit, no tolerance; NaN equals NaN; an integer and a float of the same value count as
+the same number, a number's text as stored by an older table does not: kind "stored as text"), everything else by
+equality; a field that is absent on one side equals a null on the other (a solver adds its own ``stats.*``
+columns); a difference that is only a field present on one side is of kind "new in rerun" / "gone in rerun".
+Per row and field the verifier prints how many values differ, the max absolute and relative
+(|a - b| / max(|a|, |b|)) difference of the numeric ones and the first difference, then the differences by leaf
+over the sample (``by_leaf``).
 
 Exempt fields (``EXEMPT``; at any depth of a JSON field too): measured times, which no rerun repeats, the
 provenance of the run, and the hash of the study file, which changes when a study grows though no row changes.
@@ -29,7 +32,7 @@ Sample: ``--sample K`` rows of the ``ok`` rows, drawn by a random permutation (`
 the solvers (every solver is drawn before any is drawn twice). Rows the current study file no longer holds are
 reported as ``not in grid`` (the table cannot be rebuilt from the file). ``--max-qubits M`` skips rows with more
 than M qubits, ``--budget S`` rows whose committed solve took more than S seconds (``elapsed`` plus any
-``exact_seconds``); skipped rows are printed as such and drawn no more.
+``exact_seconds``); skipped rows are never drawn and are listed as skipped (``--run-id`` rows are never skipped).
 
 BLAS: OpenBLAS picks its kernels for the CPU (``OPENBLAS_CORETYPE`` overrides), and kernels round differently in the
 last bits, so rows are reproducible bit for bit under the kernel they were made with. Rows record it
