@@ -82,3 +82,22 @@ def test_evolve_split_with_poly_uses_the_fused_layer_from_13_qubits(n):
         assert diff == 0  # split_layer itself
     else:
         assert 0 < diff < 1e-12  # another kernel (FMA, tan form), the same state to 1e-12
+
+
+@pytest.mark.parametrize("warm", [False, True])
+def test_engine_fast_poly_agrees_with_fast_at_14_qubits(warm):
+    from qiskit.quantum_info import SparsePauliOp
+
+    from qrp.quantum.qaoa import QAOA
+
+    rng = np.random.default_rng(14)
+    n = 14
+    terms = [("Z", [i], rng.normal()) for i in range(n)]
+    terms += [("ZZ", [i, j], rng.normal()) for i in range(n) for j in range(i + 1, n)]
+    op = SparsePauliOp.from_sparse_list(terms, n)
+    thetas = rng.uniform(0.3, 2.8, n) if warm else None
+    fast = QAOA(op, 1.0, reps=3, engine="fast", warm_thetas=thetas)
+    poly = QAOA(op, 1.0, reps=3, engine="fast_poly", warm_thetas=thetas)
+    for angles in (rng.uniform(-1, 1, 6), rng.uniform(-3, 3, 6)):
+        assert abs(fast.objective(angles) - poly.objective(angles)) < 1e-12
+        assert np.abs(fast.state(angles) - poly.state(angles)).max() < 1e-12
