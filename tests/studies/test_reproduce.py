@@ -119,8 +119,9 @@ def test_blas_kernel_is_recorded_and_follows_openblas_coretype():
 # last-ulp classical weights, QAOA COBYLA evaluation counts). The lead reruns it at the end of the session: then
 # remove the xfail mark below.
 @pytest.mark.xfail(strict=True, reason="results/quickstart predates later deliberate code changes (committed "
-                                       "6d7ad1c, 2026-11-24: new row fields, last-ulp classical weights, QAOA "
-                                       "COBYLA evaluations); the lead reruns it at the end of the session")
+                                       "6d7ad1c, 2026-11-24, under OpenBLAS SkylakeX kernels: new row fields, "
+                                       "last-ulp classical weights, QAOA COBYLA evaluations); rerun at the end of "
+                                       "the session")
 def test_committed_quickstart_reproduces():
     """Four cheap committed rows re-execute bit for bit, under the BLAS kernel they recorded (a subprocess with
     ``OPENBLAS_CORETYPE`` when it is not this process's)."""
