@@ -64,9 +64,11 @@ ENGINE_OPTIONS = (
                maximum=MAX_SAMPLES),
     real_option("alpha", 1.0, "CVaR level (1: expectation)", high=1.0),
     choice_option("engine", "auto", ENGINES, "fast statevector, Aer, or by mode"),
-    Option("noise", None, _check_noise, "NoiseModel, BackendV2 or {p1, p2, readout} (needs shots)"),
+    Option("noise", None, _check_noise, "NoiseModel, BackendV2 or {p1, p2, readout} for Aer's run (needs shots; "
+           "not with backend or sampler; noise_method='white': a BackendV2 whose white-noise model runs)"),
     Option("sampler", None, _check_sampler, "a qiskit BaseSamplerV2 that runs the circuits (needs shots)"),
-    Option("backend", None, _check_backend, "a BackendV2 (or a fake backend's name) to transpile for and run on"),
+    Option("backend", None, _check_backend, "a BackendV2 (or a fake backend's name) to transpile for and run on "
+           "(noise_method='white': only transpiled for, its white-noise model run on the state vector)"),
     Option("pass_manager", None, _check_pass_manager, "transpiles for backend (None: preset pass manager)"),
     int_option("optimization_level", 1, "preset pass manager level for backend", minimum=0, maximum=3),
     choice_option("method", "automatic", AER_METHODS, "Aer simulation method (matrix_product_state: MPS)"),
