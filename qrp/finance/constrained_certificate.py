@@ -24,6 +24,7 @@ class Measure:
     def __init__(self, name: str, cov, scen, alpha: float, signs: np.ndarray, pi=None, c_ra: float = 1.0):
         self.name, self.cov, self.scen, self.alpha, self.signs = name, cov, scen, alpha, signs
         self.pi, self.c_ra = pi, c_ra
+        self._centred = None  # the centred scenarios for the semi-deviation's Hessian, once
 
     def grad_x(self, x: np.ndarray) -> tuple[float, np.ndarray]:
         """R(x) and its gradient in x (with expected returns: -pi'x + c sigma(x))."""
@@ -31,6 +32,39 @@ class Measure:
         if self.pi is None:
             return value, g
         return -self.pi @ x + self.c_ra * value, -self.pi + self.c_ra * g
+
+    def hess_x(self, x: np.ndarray) -> np.ndarray | None:
+        """The Hessian of R in x where it is analytic, else None (``polish`` then takes central differences of the
+        gradient, 2N gradients): volatility S / sigma - g g' / sigma (g = S x / sigma); semi-deviation
+        D_-'D_- / ((T - 1) sigma_-) - g g' / sigma_- (D the centred returns, D_- its rows with D_t x < 0: the
+        second derivative where no scenario sits at the mean); times c with expected returns."""
+        if self.name == "volatility":
+            sx = self.cov @ x
+            sigma = float(np.sqrt(x @ sx))
+            g = sx / sigma
+            h = (self.cov - np.outer(g, g)) / sigma
+        elif self.name == "semi_deviation":
+            if self._centred is None:
+                rc = self.scen - self.scen.mean(axis=0)
+                m = float(np.max(np.abs(rc)))
+                self._centred = (rc / m, m)  # scaled as risk_measures._semi_deviation (no underflow)
+            rc, m = self._centred
+            z = rc @ x
+            d = rc[z < 0.0]
+            t = rc.shape[0]
+            sigma = float(np.sqrt(float(z[z < 0.0] @ z[z < 0.0]) / (t - 1)))
+            if not sigma > 0.0:
+                return None
+            g = d.T @ z[z < 0.0] / ((t - 1) * sigma)
+            h = (d.T @ d / ((t - 1) * sigma) - np.outer(g, g) / sigma) * m
+        else:
+            return None
+        return h if self.pi is None else self.c_ra * h
+
+    def hess(self, u: np.ndarray) -> np.ndarray | None:
+        """``hess_x`` in the variable u = s * x."""
+        h = self.hess_x(self.signs * u)
+        return None if h is None else h * np.outer(self.signs, self.signs)
 
     def grad(self, u: np.ndarray) -> tuple[float, np.ndarray]:
         value, g = risk_gradient(self.signs * u, self.name, cov=self.cov, returns=self.scen, alpha=self.alpha)
@@ -55,7 +89,7 @@ def _peaks_hold(measure: Measure, m: np.ndarray, y: np.ndarray, x: np.ndarray) -
 def _polish(model: BarrierModel, measure: Measure, u: np.ndarray, b: np.ndarray):
     """(u, subgradient) refined to the unconstrained KKT conditions (``qrp.finance.polish``), or None."""
     if measure.name in SMOOTH:
-        y = newton_polish(measure.grad, u, b)
+        y = newton_polish(measure.grad, u, b, hess=measure.hess)
         return y, measure.grad(y)[1]
     q = model.tail_weights()
     if q is None:
@@ -111,7 +145,7 @@ def certify(model: BarrierModel, measure: Measure, x: np.ndarray, b: np.ndarray,
     acc = None
     if not polish and kkt > 1e-13 and (measure.name in SMOOTH or pi is not None):
         rows, t = model.affine_rows()
-        acc = _kkt_accept(kkt_polish(measure.grad_x, x, t, b, rows), kkt, measure.signs,
+        acc = _kkt_accept(kkt_polish(measure.grad_x, x, t, b, rows, hess=measure.hess_x), kkt, measure.signs,
                           lambda u, out: measure.grad(u)[1])
     elif not polish and kkt > 1e-13 and measure.name in TAIL and model.tail_weights() is not None:
         acc = _kkt_accept(_tail_kkt(model, measure, x, b), kkt, measure.signs,

@@ -43,8 +43,15 @@ def _hessian(grad: GradFn, y: np.ndarray) -> np.ndarray:
     return 0.5 * (h + h.T)
 
 
-def newton_polish(grad: GradFn, y0: np.ndarray, b: np.ndarray, *, max_iter: int = 30) -> np.ndarray:
-    """Damped Newton on f(y) = R(y) - b'log y from y0 > 0 (module docstring); the best point found."""
+def _hessian_of(grad: GradFn, hess, y: np.ndarray) -> np.ndarray:
+    """The Hessian of R at y: ``hess(y)`` where given and defined, else central differences of ``grad``."""
+    h = None if hess is None else hess(y)
+    return _hessian(grad, y) if h is None else h
+
+
+def newton_polish(grad: GradFn, y0: np.ndarray, b: np.ndarray, *, max_iter: int = 30, hess=None) -> np.ndarray:
+    """Damped Newton on f(y) = R(y) - b'log y from y0 > 0 (module docstring); the best point found. ``hess``: the
+    analytic Hessian of R (None, or returning None: central differences of ``grad``)."""
     y = y0 / grad(y0)[0]  # R(y*) = 1 at the optimum: start on that level
     best, best_res = y, budget_residual(y, grad(y)[1], b)
     for _ in range(max_iter):
@@ -56,9 +63,9 @@ def newton_polish(grad: GradFn, y0: np.ndarray, b: np.ndarray, *, max_iter: int 
             break
         f0 = r - b @ np.log(y)
         step_g = g - b / y
-        hess = _hessian(grad, y) + np.diag(b / y**2)
+        h = _hessian_of(grad, hess, y) + np.diag(b / y**2)
         try:
-            d = -np.linalg.solve(hess, step_g)
+            d = -np.linalg.solve(h, step_g)
         except np.linalg.LinAlgError:
             break
         t = 1.0
@@ -155,18 +162,18 @@ def _multipliers(g: np.ndarray, b: np.ndarray, x: np.ndarray, ax: np.ndarray, at
 
 
 def kkt_polish(grad: GradFn, x0: np.ndarray, t0: np.ndarray, b: np.ndarray, rows: dict, *,
-               max_iter: int = 30) -> tuple[np.ndarray, float, float] | None:
+               max_iter: int = 30, hess=None) -> tuple[np.ndarray, float, float] | None:
     """Newton's method on the KKT system of min R(x) - lambda b'log(s x) s.t. affine rows, with sum x = 1.
 
     ``rows``: ``jx`` (m, N) and ``jt`` (m, K) Jacobians of the affine constraint rows c(x, t) = jx x + jt t + c0
     (``c0``), ``eq`` (m,) True for equalities; ``t0`` the auxiliary variables (turnover, leverage). Rows with
     c(x0, t0) within 1e-7 of 0 are taken as active: the square system
         grad R(x) - lambda b / x + jx_A' mu = 0,  jt_A' mu = 0,  c_A(x, t) = 0,  1'x = 1
-    in (x, t, mu, lambda) is solved by Newton (Hessian of R by central differences), and the root is accepted only if
-    mu >= 0 on active inequalities and every other row holds (a certified KKT point). Where the root contradicts the
-    active set (mu < 0, a violated row) those rows change sides and Newton reruns from the root (at most
-    ``SPLIT_ROUNDS`` times; x0 may be x*(lambda) at a lambda other than lambda*). Returns (x, residual, lambda)
-    or None.
+    in (x, t, mu, lambda) is solved by Newton (Hessian of R: ``hess``, or central differences of ``grad``), and the
+    root is accepted only if mu >= 0 on active inequalities and every other row holds (a certified KKT point).
+    Where the root contradicts the active set (mu < 0, a violated row) those rows change sides and Newton reruns
+    from the root (at most ``SPLIT_ROUNDS`` times; x0 may be x*(lambda) at a lambda other than lambda*). Returns
+    (x, residual, lambda) or None.
     """
     jx, jt, c0, eq = rows["jx"], rows["jt"], rows["c0"], rows["eq"]
     act = eq | (jx @ x0 + jt @ t0 + c0 >= -1e-7)
@@ -175,7 +182,7 @@ def kkt_polish(grad: GradFn, x0: np.ndarray, t0: np.ndarray, b: np.ndarray, rows
     mu[act] = mu_act
     x, t, sign = x0 / x0.sum(), t0 / x0.sum(), np.sign(x0)
     for _ in range(SPLIT_ROUNDS):
-        out = _smooth_newton(grad, x, t, sign, b, jx[act], jt[act], c0[act], mu[act], lam, max_iter)
+        out = _smooth_newton(grad, hess, x, t, sign, b, jx[act], jt[act], c0[act], mu[act], lam, max_iter)
         if out is None:
             return None
         x, t, mu_act, lam = out
@@ -198,7 +205,7 @@ def kkt_polish(grad: GradFn, x0: np.ndarray, t0: np.ndarray, b: np.ndarray, rows
     return None
 
 
-def _smooth_newton(grad: GradFn, x, t, sign, b, ax, at, ac, mu, lam, max_iter):
+def _smooth_newton(grad: GradFn, hess, x, t, sign, b, ax, at, ac, mu, lam, max_iter):
     """Newton's method on ``kkt_polish``'s square system for the active rows (ax, at, ac) from (x, t, mu, lambda).
     Returns (x, t, mu, lambda) at the root, or None when x leaves the orthant."""
     n, k, m = x.shape[0], t.shape[0], ax.shape[0]
@@ -209,7 +216,7 @@ def _smooth_newton(grad: GradFn, x, t, sign, b, ax, at, ac, mu, lam, max_iter):
         if np.max(np.abs(res)) < 1e-15:
             break
         jac = np.zeros((size, size))
-        jac[:n, :n] = _hessian(grad, x) + np.diag(lam * b / x**2)
+        jac[:n, :n] = _hessian_of(grad, hess, x) + np.diag(lam * b / x**2)
         jac[:n, n + k:n + k + m] = ax.T
         jac[:n, -1] = -b / x
         jac[n:n + k, n + k:n + k + m] = at.T
@@ -270,23 +277,11 @@ def kkt_tail_polish(losses_jacobian: np.ndarray, q0: np.ndarray, cap: float, x0:
         mu = np.zeros(jx.shape[0])
         mu[act] = mu_act
         losses = m @ x
-        rest = ~tied & ~upper
-        if not tied.any():  # the VaR level lies anywhere between the tail's smallest loss and the largest of the rest
-            zeta = (0.5 * (float(losses[upper].min()) + float(losses[~upper].max())) if upper.any()
-                    else float(losses.max()))
-        span = max(abs(zeta), float(np.abs(losses).max()))
-        value = jx @ x + jt @ t + c0
-        unit = lam * float(b.sum())
         if lam <= 0:
             return None
-        to_upper = tied & (q > cap + 1e-12) if cap < 1.0 else np.zeros_like(tied)
-        to_rest = tied & (q < -1e-12)
-        to_tied = upper & (losses < zeta - 1e-9 * span) | rest & (losses > zeta + 1e-9 * span)
-        if not tied.any() and abs(q.sum() - 1.0) > 1e-12:  # no weight free to make sum q = 1: the scenario next
-            side = rest if q.sum() < 1.0 else upper  # to the VaR level joins it
-            if side.any():
-                to_tied[np.flatnonzero(side)[np.argmax(losses[side]) if q.sum() < 1.0
-                                           else np.argmin(losses[side])]] = True
+        zeta, to_upper, to_rest, to_tied = _tail_moves(losses, q, cap, zeta, upper, tied)
+        value = jx @ x + jt @ t + c0
+        unit = lam * float(b.sum())
         drop = act & ~eq & (mu < -1e-12 * unit)
         add = ~act & (value > 1e-12)
         if not (to_upper.any() or to_rest.any() or to_tied.any() or drop.any() or add.any()):
@@ -302,6 +297,26 @@ def kkt_tail_polish(losses_jacobian: np.ndarray, q0: np.ndarray, cap: float, x0:
         act = (act | add) & ~drop
         mu = np.where(drop, 0.0, mu)
     return None
+
+
+def _tail_moves(losses, q, cap, zeta, upper, tied):
+    """The scenarios whose side of ``kkt_tail_polish``'s split the Newton root contradicts: (zeta, to_upper,
+    to_rest, to_tied). A free weight above the cap joins the tail, one below 0 the rest; a tail loss below zeta or a
+    rest loss above it joins the VaR level; with no free weight and sum q != 1, the scenario next to the VaR level
+    joins it. Without tied scenarios zeta is anywhere between the tail's smallest loss and the rest's largest."""
+    rest = ~tied & ~upper
+    if not tied.any():
+        zeta = (0.5 * (float(losses[upper].min()) + float(losses[~upper].max())) if upper.any()
+                else float(losses.max()))
+    span = max(abs(zeta), float(np.abs(losses).max()))
+    to_upper = tied & (q > cap + 1e-12) if cap < 1.0 else np.zeros_like(tied)
+    to_rest = tied & (q < -1e-12)
+    to_tied = upper & (losses < zeta - 1e-9 * span) | rest & (losses > zeta + 1e-9 * span)
+    if not tied.any() and abs(q.sum() - 1.0) > 1e-12:
+        side = rest if q.sum() < 1.0 else upper
+        if side.any():
+            to_tied[np.flatnonzero(side)[np.argmax(losses[side]) if q.sum() < 1.0 else np.argmin(losses[side])]] = True
+    return zeta, to_upper, to_rest, to_tied
 
 
 def _tail_newton(m, cap, x, t, q, upper, tied, b, jx, jt, c0, act, mu, max_iter):
