@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from qrp.core.provenance import atomic_write
+from qrp.core.figures import write_png
 
 #: resolution of the report figures (dots per inch).
 DPI = 110
@@ -101,11 +101,7 @@ def save_figure(fig, path: Path, *, rect: tuple[float, float, float, float] | No
     # laid out at the PNG's resolution: savefig then keeps the figure's renderer and its cached text extents (laid
     # out at 100 dpi and drawn at 110, every label was measured twice)
     fig.set_dpi(DPI)
-    fig.tight_layout(rect=rect)
-    # tight_layout leaves a placeholder layout engine behind, and savefig then draws the whole figure once more
-    # (a dry run for the engine) before it draws it for the PNG; no engine: one draw, the same pixels
-    fig.set_layout_engine(None)
-    atomic_write(path, lambda p: fig.savefig(p, dpi=DPI, format="png", pil_kwargs=PNG_OPTIONS))
+    write_png(fig, path, dpi=DPI, rect=rect, pil_kwargs=PNG_OPTIONS)
     plt.close(fig)
     log.info("report: wrote %s", path.name)
 

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from qrp.core.provenance import atomic_write
+from qrp.core.figures import write_png
 
 if TYPE_CHECKING:
     from qrp.finance.backtest.engine import BacktestResult
@@ -26,8 +26,7 @@ def plot_results(result: BacktestResult, out_dir) -> None:
     ax.set_ylabel("wealth (log scale, start = 1)")
     ax.set_title("Equity curves (net of costs)")
     ax.grid(alpha=0.3)
-    fig.tight_layout()
-    atomic_write(out / "equity.png", lambda p: fig.savefig(p, dpi=110, format="png"))
+    write_png(fig, out / "equity.png", dpi=110)
     plt.close(fig)
     for attr, fname, label in (("weights", "weights.png", "weight"),
                                ("risk_shares", "risk_contributions.png", "risk share RC_i / sum RC")):
@@ -46,6 +45,5 @@ def plot_results(result: BacktestResult, out_dir) -> None:
             ax.set_visible(False)
         fig.legend(*axes[0, 0].get_legend_handles_labels(), loc="lower center", ncol=10, fontsize=7)
         fig.suptitle(f"{label} at each rebalance", fontsize=11)
-        fig.tight_layout(rect=(0, 0.05, 1, 0.97))
-        atomic_write(out / fname, lambda p, f=fig: f.savefig(p, dpi=100, format="png"))
+        write_png(fig, out / fname, dpi=100, rect=(0, 0.05, 1, 0.97))
         plt.close(fig)
