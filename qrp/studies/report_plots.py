@@ -105,6 +105,9 @@ def resource_figure(frame: pd.DataFrame, x: str, xlabel: str, path: Path) -> boo
         return False
     sizes = sorted(disc["n_assets"].unique())[:MAX_PANELS]
     fig, axes = plt.subplots(1, len(sizes), figsize=(6.0 * len(sizes), 5.0), squeeze=False)
+    # one colour per solver in every panel (the colour cycle restarts per axis: a solver absent at one N shifted
+    # every later solver's colour there)
+    colors = {solver: f"C{i % 10}" for i, solver in enumerate(disc["solver"].unique())}
     for ax, n in zip(axes[0], sizes, strict=True):
         at_n = frame[frame["n_assets"] == n]
         for solver, sub in disc[disc["n_assets"] == n].groupby("solver", sort=False):
@@ -113,9 +116,9 @@ def resource_figure(frame: pd.DataFrame, x: str, xlabel: str, path: Path) -> boo
             rc, xs = config_intervals(sub, keys, "rc_error"), config_intervals(sub, keys, x)
             xv, yv = xs[x].to_numpy(float), rc["rc_error"].to_numpy(float)
             err = np.vstack([yv - rc["rc_error_lo"].to_numpy(float), rc["rc_error_hi"].to_numpy(float) - yv])
-            pts = ax.errorbar(xv, yv, yerr=err, fmt="o", ms=4, alpha=0.6, label=solver)
+            ax.errorbar(xv, yv, yerr=err, fmt="o", ms=4, alpha=0.6, label=solver, color=colors[solver])
             order = np.argsort(xv)
-            ax.step(xv[order], np.minimum.accumulate(yv[order]), where="post", color=pts[0].get_color(), lw=1.5)
+            ax.step(xv[order], np.minimum.accumulate(yv[order]), where="post", color=colors[solver], lw=1.5)
         base = at_n["classical_rc_error"].median()
         ax.axhline(base, color="k", ls="--", lw=1.2, label=f"classical ({base:.1e})")
         if x == "elapsed":

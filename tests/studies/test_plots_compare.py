@@ -61,3 +61,25 @@ def test_report_draws_the_comparison(write_study, tmp_path):
     written = write_report(tmp_path / "out")
     assert tmp_path / "out" / "compare_vs_n.png" in written
     assert "![compare_vs_n](compare_vs_n.png)" in (tmp_path / "out" / "summary.md").read_text()
+
+
+def test_resource_figure_keeps_one_colour_per_solver_across_panels(tmp_path, monkeypatch):
+    """A solver absent at one N must not shift the others' colours there (the cycle restarts per axis)."""
+    import pandas as pd
+
+    from qrp.studies import report_plots
+
+    rows = []
+    for n, solvers in ((4, ("exact", "sa")), (16, ("sa",))):
+        for solver in solvers:
+            for bits in (1, 2):
+                rows.append({"solver": solver, "n_assets": n, "bits": bits, "seed": 0, "rc_error": 1e-3 / bits,
+                             "elapsed": 0.01 * bits, "classical_rc_error": 1e-13,
+                             "classical_elapsed": 1e-4})
+    figures = []
+    monkeypatch.setattr(report_plots, "save_figure", lambda fig, path, **kw: figures.append(fig))
+    assert report_plots.resource_figure(pd.DataFrame(rows), "elapsed", "wall time", tmp_path / "x.png")
+    (fig,) = figures
+    colours = [{h.get_label(): h.lines[0].get_color() for h in ax.containers} for ax in fig.axes]
+    assert set(colours[0]) == {"exact", "sa"} and set(colours[1]) == {"sa"}
+    assert colours[0]["sa"] == colours[1]["sa"] != colours[0]["exact"]
