@@ -112,9 +112,9 @@ def qubit_limit(options: dict) -> int | None:
 
 
 def device_seconds(res: QAOAResult, shots: int | None, readout_shots: int, timing: dict) -> float:
-    """Modelled device time of one QAOA solve (``qrp.quantum.primitives.circuit_seconds`` per circuit): every
+    """Modelled device time of one QAOA solve (``qrp.quantum.device_model.circuit_seconds`` per circuit): every
     objective evaluation a circuit of ``shots`` shots (``readout_shots`` when the run used exact expectations),
-    plus the readout circuit."""
+    plus the readout circuit. ``timing``: ``QAOA.device_timing`` (depth, backend timings)."""
     per_eval = circuit_seconds(timing["depth"], shots or readout_shots, timing["timings"])
     return res.evaluations * per_eval + circuit_seconds(timing["depth"], readout_shots, timing["timings"])
 
@@ -167,8 +167,9 @@ def qaoa_sampler(**options):
         }
         if res.ground_state is not None:
             stats["ground_state"] = res.ground_state
-        if qaoa.white is not None:  # the hardware time model on the backend whose errors were simulated
-            stats["device_seconds"] = device_seconds(res, o["shots"], o["readout_shots"], qaoa.white)
+        timing = qaoa.device_timing  # the circuit transpiled for a backend (white noise, or its own noise)
+        if timing is not None:  # the hardware time model on that backend
+            stats["device_seconds"] = device_seconds(res, o["shots"], o["readout_shots"], timing)
         if o["resources"]:
             key = (op.num_qubits, tuple(sorted(qaoa.masks.tolist())))
             if key not in resource_cache:

@@ -75,7 +75,8 @@ ENGINE_OPTIONS = (
     int_option("bond_dimension", None, "MPS bond dimension cap (method='matrix_product_state')"),
     choice_option("device", "CPU", DEVICES, "Aer device (GPU: the qiskit-aer-gpu build)"),
     choice_option("noise_method", "aer", NOISE_METHODS, "backend noise: its full model run by Aer or the backend "
-                  "('aer'), or its white-noise model on the state vector, exact or sampled ('white')"),
+                  "('aer'; the default, so without backend= or noise= nothing is noisy: noiseless), or its "
+                  "white-noise model on the state vector, exact or sampled ('white')"),
     MAX_QUBITS := int_option("max_qubits", None, "qubit limit (None: what fits in memory)"),
 )
 #: Optimizer settings of ``QAOA.optimize``.
@@ -113,6 +114,26 @@ class EngineSettings:
         return self.circuit["noise_method"] == "white"
 
     @property
+    def noise_model(self) -> Any:
+        """The noise that runs, as a small JSON value (``stats["noise_model"]``, recorded for every engine):
+        "none" (noiseless: no backend, sampler or noise model, whatever ``noise_method``), "white" (the white-noise
+        model of a backend on the state, ``noise_method="white"``), "sampler" (a user's sampler, with its own
+        noise), the backend's name (``backend=``: its own run; ``noise=BackendV2``: Aer with its calibrated model),
+        the ``noise=`` dict (Aer with those depolarizing and readout probabilities) or "NoiseModel" (Aer with a
+        user's ``NoiseModel``)."""
+        c = self.circuit
+        if self.white:
+            return "white"
+        if c["sampler"] is not None:
+            return "sampler"
+        source = c["backend"] if c["backend"] is not None else self.noise
+        if source is None:
+            return "none"
+        if isinstance(source, dict):
+            return {k: float(v) for k, v in source.items()}
+        return str(source.name) if _is_backend(source) else type(source).__name__
+
+    @property
     def holds_state_vector(self) -> bool:
         """Whether a 2^n state is held (the memory guard applies): not for MPS, a sampler or a backend."""
         return holds_state_vector(self.circuit)
@@ -148,8 +169,10 @@ def check_combination(o: Mapping[str, Any]) -> None:
     engines), the white-noise model only where it is simulated (``_check_white``), the state-vector engines only
     for noiseless (or white-noise) runs, exact CVaR only on a state-vector engine, a sampler or backend only
     sampled. What runs then is what is recorded: the
-    white-noise budget (``stats["white_noise"]``, ``device_seconds``) exactly when the white-noise model is
-    simulated. The "qaoa" solver's table runs it once, in ``validate_options``."""
+    white-noise budget (``stats["white_noise"]``) exactly when the white-noise model is simulated, and which noise
+    ran in ``stats["noise_model"]`` (``EngineSettings.noise_model``). ``noise_method="aer"`` (the default) without
+    a backend or noise model is accepted: there is no backend noise, the run is noiseless ("none"). The "qaoa"
+    solver's table runs it once, in ``validate_options``."""
     white = o["noise_method"] == "white"
     _check_sampled(o, white)
     _check_noise_source(o)

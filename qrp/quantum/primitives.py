@@ -36,6 +36,7 @@ from __future__ import annotations
 import sys
 import time
 import warnings
+import weakref
 from collections.abc import Mapping
 from typing import Any
 
@@ -255,6 +256,8 @@ class CircuitEngine:
         qc, self.gammas, self.betas = qaoa_circuit(normalized, reps, warm_thetas)
         self.reps = reps
         model, noise_backend = (None, None) if noise is None else noise_model(noise)
+        self._device = backend if backend is not None else noise_backend  # what the circuit is transpiled for
+        self._timing: dict[str, Any] | None = None
         opts = aer_options(method=method, bond_dimension=bond_dimension, device=device)
         if shots is None:
             sim = AerSimulator(**opts)
@@ -276,6 +279,21 @@ class CircuitEngine:
     def sample(self, angles: np.ndarray, shots: int) -> tuple[np.ndarray, np.ndarray]:
         return self.runner.sample(self._values(angles), shots)
 
+    def device_timing(self) -> dict[str, Any] | None:
+        """{"depth", "timings"} of the circuit transpiled for ``backend=`` (or ``noise=BackendV2``): the sampled
+        circuit's depth and the backend's durations (``backend_timings``), as in the white-noise budget
+        (``white_noise_budget``), so that ``qrp.discrete.qaoa.device_seconds`` models both alike; None without a
+        backend or when it reports no two-qubit-gate or readout durations."""
+        if self._device is None:
+            return None
+        if self._timing is None:
+            try:
+                timings = backend_timings(self._device)
+            except ValueError:  # no durations (e.g. an AerSimulator): no device time to model
+                return None
+            self._timing = {"depth": self.runner.depth(), "timings": timings}
+        return self._timing
+
     def expectation(self, angles: np.ndarray) -> float:
         """<normalized cost> at ``angles``, exact (Aer EstimatorV2, precision 0)."""
         values = self._values(angles)
@@ -283,10 +301,27 @@ class CircuitEngine:
         return float(self._estimator.run([pub]).result()[0].data.evs)
 
 
-#: ``white_noise_budget`` per (backend, term structure, depth, warm start, level, pass manager): refinement rounds
-#: and blocks share one transpilation (the coefficients only set rotation angles, which do not change the gates or
-#: errors). Each entry keeps its pass manager, so that an id is never matched by another object's.
-_BUDGETS: dict[tuple, tuple[Any, dict[str, Any]]] = {}
+#: ``white_noise_budget`` per backend object, by id with a reference to the object itself (weak where the backend
+#: allows it, else strong): a later backend that reuses the id of a collected one finds a dead reference, not its
+#: budgets (before: keyed by id and name, so two backends of one name, e.g. GenericBackendV2 of other seeds, could
+#: collide); then per (term structure, depth, warm start, level, pass manager): refinement rounds and blocks share
+#: one transpilation (the coefficients only set rotation angles, which do not change the gates or errors). Each
+#: entry keeps its pass manager, so that an id is never matched by another object's.
+_BUDGETS: dict[int, tuple[Any, dict[tuple, tuple[Any, dict[str, Any]]]]] = {}
+
+
+def _budgets_of(backend) -> dict[tuple, tuple[Any, dict[str, Any]]]:
+    """``_BUDGETS``'s entries of this backend object (identity, never equality or name)."""
+    held = _BUDGETS.get(id(backend))
+    if held is None or held[0]() is not backend:
+        try:
+            ref = weakref.ref(backend)
+        except TypeError:  # not weakly referenceable: held strongly, so its id is not reused while cached
+
+            def ref(b=backend):
+                return b
+        held = _BUDGETS[id(backend)] = (ref, {})
+    return held[1]
 
 
 def white_noise_budget(normalized, reps: int, warm_thetas, backend, *, optimization_level: int = 1,
@@ -294,12 +329,13 @@ def white_noise_budget(normalized, reps: int, warm_thetas, backend, *, optimizat
     """``error_budget`` of the QAOA circuit transpiled for ``backend`` (by ``pass_manager`` when given, else the
     preset one at ``optimization_level``, as ``SamplerRunner``; angles do not change which gates run), with its depth
     and two-qubit gate count and the backend's timings (``backend_timings``); cached (``_BUDGETS``)."""
-    key = (id(backend), backend.name, tuple(normalized.paulis.to_labels()), reps,
+    key = (tuple(normalized.paulis.to_labels()), reps,
            None if warm_thetas is None else tuple(np.round(warm_thetas, 12)), optimization_level, id(pass_manager))
-    entry = _BUDGETS.get(key)
+    budgets = _budgets_of(backend)
+    entry = budgets.get(key)
     if entry is None or entry[0] is not pass_manager:
-        entry = _BUDGETS[key] = (pass_manager, _white_noise_budget(normalized, reps, warm_thetas, backend,
-                                                                   optimization_level, seed, pass_manager))
+        entry = budgets[key] = (pass_manager, _white_noise_budget(normalized, reps, warm_thetas, backend,
+                                                                  optimization_level, seed, pass_manager))
     return entry[1]
 
 

@@ -158,6 +158,18 @@ class QAOA:
         self.simulator = simulator_class(settings, n)(self.cost, self.mixer, settings, seed=seed, white=self.white)
         self.engine = self.simulator.name
 
+    @property
+    def device_timing(self) -> dict[str, Any] | None:
+        """The hardware time model's inputs (``qrp.quantum.device_model.circuit_seconds``) for the circuit
+        transpiled for a backend: {"depth", "timings"} of the white-noise budget (``noise_method="white"``) or of
+        the circuit engine's transpiled circuit (``noise_method="aer"`` with ``backend=`` or ``noise=BackendV2``;
+        ``CircuitEngine.device_timing``); None without a backend, or a backend that reports no gate or readout
+        durations."""
+        if self.white is not None:
+            return self.white
+        circuits = getattr(self.simulator, "circuits", None)
+        return None if circuits is None else circuits.device_timing()
+
     # -- evaluation ----------------------------------------------------------------------------------------
     def state(self, angles: np.ndarray) -> np.ndarray:
         """Exact state vector at ``angles`` (the engine's when it holds one, else the CPU kernels; 2^n)."""
@@ -406,6 +418,7 @@ class QAOA:
             stats["white_noise"] = {"fidelity": self.white["fidelity"], "depth": self.white["depth"],
                                     "two_qubit_gates": self.white["two_qubit_gates"],
                                     "mean_readout_error": float(np.mean(self.white["readout"]))}
+        stats["noise_model"] = self.settings.noise_model
         stats |= self.simulator.describe()
         if self.gradients:  # only when a gradient optimizer ran (older runs keep their stats unchanged)
             stats["adjoint_gradients"] = self.gradients

@@ -240,7 +240,7 @@ class AerCircuitSimulator(QAOASimulator):
 
         circuit = {k: v for k, v in settings.circuit.items() if k != "noise_method"}
         self.circuits = CircuitEngine(cost.op, self.reps, mixer.thetas, shots=settings.shots,
-                                      noise=None if settings.white else settings.noise,
+                                      noise=settings.noise,  # never white here: check_combination
                                       seed=None if seed is None else int(seed), **circuit)
 
     @classmethod

@@ -81,10 +81,16 @@ def simulated(q: QAOA) -> str:
 
 
 def recorded(q: QAOA, stats: dict) -> str:
-    """The noise the result records: the white-noise budget, or the runner of the circuit engine."""
+    """The noise the result records: the white-noise budget, or the runner of the circuit engine, and
+    ``stats["noise_model"]`` (which noise model ran: "aer" was the runner with and without one)."""
+    model = stats["noise_model"]
+    assert model == {"backend": BACKEND.name}.get(model, model)  # JSON: a backend by its name
     if "white_noise" in stats:
+        assert model == "white"
         return "white"
-    return {None: "none", "aer": "none", "backend": "backend", "sampler": "sampler"}[stats.get("runner")]
+    runner = {None: "none", "aer": "none", "backend": "backend", "sampler": "sampler"}[stats.get("runner")]
+    assert model == (BACKEND.name if runner == "backend" else runner)
+    return runner
 
 
 def options(noise_method, backend, sampler, shots, engine) -> dict:
@@ -119,15 +125,37 @@ def test_white_noise_from_a_noise_backend_runs_on_the_state(shots):
     assert "white_noise" in q.fixed(ANGLES, readout_shots=32).stats
 
 
-@pytest.mark.parametrize(("kw", "want"), [
-    ({"noise": NOISE}, ("aer", "model")),
-    ({"noise": BACKEND}, ("aer", "model")),
+@pytest.mark.parametrize(("kw", "want", "model"), [
+    ({"noise": NOISE}, ("aer", "model"), NOISE),
+    ({"noise": BACKEND}, ("aer", "model"), BACKEND.name),
+    ({"noise": "NoiseModel"}, ("aer", "model"), "NoiseModel"),
 ])
-def test_a_noise_model_runs_on_aer(kw, want):
+def test_a_noise_model_runs_on_aer_and_is_recorded(kw, want, model):
+    """stats["runner"] is "aer" with or without a noise model: stats["noise_model"] says which ran (JSON)."""
+    import json
+
+    from qiskit_aer.noise import NoiseModel
+
+    if kw["noise"] == "NoiseModel":
+        kw = {"noise": NoiseModel.from_backend(BACKEND)}
     op, offset = problem()
     q = QAOA(op, offset, reps=1, seed=3, shots=SHOTS, **kw)
     assert (q.engine, simulated(q)) == want and q.white is None
-    assert "white_noise" not in q.fixed(ANGLES, readout_shots=32).stats
+    stats = q.fixed(ANGLES, readout_shots=32).stats
+    assert "white_noise" not in stats and stats["runner"] == "aer"
+    assert stats["noise_model"] == model and json.loads(json.dumps(stats["noise_model"])) == model
+
+
+@pytest.mark.parametrize(("engine", "shots"), [("auto", None), ("fast", None), ("aer", None), ("auto", SHOTS),
+                                               ("aer", SHOTS)])
+def test_noise_method_aer_without_a_backend_or_noise_model_is_noiseless_and_recorded(engine, shots):
+    """noise_method="aer" is the default: it says how a backend's noise runs, and with neither backend= nor noise=
+    the run is noiseless (committed studies pass it so, e.g. experiments/noise_fake_backend.toml). Not refused;
+    the result records it (stats["noise_model"] = "none"; before, nothing told it from a noise model's run)."""
+    op, offset = problem()
+    q = QAOA(op, offset, reps=1, seed=3, shots=shots, engine=engine, noise_method="aer")
+    assert simulated(q) == "none" and q.device_timing is None
+    assert q.fixed(ANGLES, readout_shots=32).stats["noise_model"] == "none"
 
 
 @pytest.mark.parametrize(("kw", "match"), [
@@ -197,6 +225,55 @@ def test_the_solver_with_white_noise_and_shots_records_what_it_ran():
     s = res.history[0].stats
     assert s["engine"] == "fast" and "runner" not in s
     assert 0.0 < s["white_noise"]["fidelity"] < 1.0 and s["device_seconds"] > 0
+
+
+@pytest.mark.parametrize("kw", [{"backend": BACKEND}, {"noise": BACKEND},
+                                {"backend": BACKEND, "sampler": StatevectorSampler(seed=1)}])
+def test_the_backends_own_noise_gets_the_device_time_of_the_white_noise_model(kw):
+    """device_seconds was recorded only for white noise: the time model (depth of the transpiled circuit, the
+    backend's durations) is the same for the circuit the backend's own noise runs, and gives the same inputs."""
+    from qrp.quantum.device_model import backend_timings
+
+    op, offset = problem()
+    white = QAOA(op, offset, reps=1, seed=3, backend=BACKEND, noise_method="white").device_timing
+    q = QAOA(op, offset, reps=1, seed=3, shots=SHOTS, **kw)
+    assert q.device_timing == {"depth": q.simulator.circuits.runner.depth(), "timings": backend_timings(BACKEND)}
+    assert (q.device_timing["depth"], q.device_timing["timings"]) == (white["depth"], white["timings"])
+
+
+def test_the_solver_records_device_seconds_for_the_backends_own_noise():
+    from qrp.quantum.device_model import circuit_seconds
+
+    res = qrp.risk_parity(random_covariance(2, 50), solver="qaoa", bits=2, reps=1, shots=128, max_evals=5,
+                          rounds=1, seed=4, backend=BACKEND, resources=False, readout_shots=64)
+    s = res.history[0].stats
+    assert s["engine"] == "aer" and s["runner"] == "backend" and s["noise_model"] == BACKEND.name
+    t = QAOA(*problem(), reps=1, shots=SHOTS, backend=BACKEND).device_timing["timings"]
+    want = (s["evaluations"] * circuit_seconds(s["transpiled_depth"], 128, t)
+            + circuit_seconds(s["transpiled_depth"], 64, t))
+    assert s["device_seconds"] == pytest.approx(want, rel=1e-12)
+    noiseless = qrp.risk_parity(random_covariance(2, 50), solver="qaoa", bits=2, reps=1, shots=128, max_evals=5,
+                                rounds=1, seed=4, resources=False, readout_shots=64).history[0].stats
+    assert "device_seconds" not in noiseless and noiseless["noise_model"] == "none"
+
+
+def test_the_white_noise_budget_cache_never_matches_another_backend_of_a_recycled_id(monkeypatch):
+    """The cache was keyed by id(backend) and its name: a backend made after another was collected may get its id,
+    and two GenericBackendV2 of other seeds share a name and not their errors. Every id made the same here."""
+    from qiskit.providers.fake_provider import GenericBackendV2
+
+    from qrp.quantum import primitives
+
+    monkeypatch.setattr(primitives, "id", lambda obj: 1, raising=False)
+    op, offset = problem()
+    a, b = GenericBackendV2(4, seed=1), GenericBackendV2(4, seed=2)
+    assert a.name == b.name
+    fa = QAOA(op, offset, reps=1, backend=a, noise_method="white").white["fidelity"]
+    fb = QAOA(op, offset, reps=1, backend=b, noise_method="white").white["fidelity"]
+    expected = [primitives._white_noise_budget(QAOA(op, offset, reps=1).normalized, 1, None, x, 1, None,
+                                               None)["fidelity"] for x in (a, b)]
+    assert [fa, fb] == expected and fa != fb
+    assert QAOA(op, offset, reps=1, backend=a, noise_method="white").white["fidelity"] == fa
 
 
 # Seeded results of combinations that were already right, from before this change (commit 6a33c6e): QAOA.optimize
