@@ -114,14 +114,8 @@ def test_blas_kernel_is_recorded_and_follows_openblas_coretype():
     assert recorded_blas(versions) == "openblas SkylakeX" and recorded_blas(versions.iloc[1:]) is None
 
 
-# results/quickstart: rows of 6d7ad1c (2026-11-24), made under OpenBLAS SkylakeX kernels. With that code and
-# OPENBLAS_CORETYPE=SkylakeX all 37 rows re-run bit for bit; with today's code they do not (new row fields,
-# last-ulp classical weights, QAOA COBYLA evaluation counts). The lead reruns it at the end of the session: then
-# remove the xfail mark below.
-@pytest.mark.xfail(strict=True, reason="results/quickstart predates later deliberate code changes (committed "
-                                       "6d7ad1c, 2026-11-24, under OpenBLAS SkylakeX kernels: new row fields, "
-                                       "last-ulp classical weights, QAOA COBYLA evaluations); rerun at the end of "
-                                       "the session")
+# results/quickstart: rerun at 57f9b00 (2026-12-07, OpenBLAS Haswell kernels, recorded in versions['blas']); its
+# rows of 6d7ad1c (2026-11-24, SkylakeX kernels) no longer re-ran with later code (benchmarks/results/reproduce.md).
 def test_committed_quickstart_reproduces():
     """Four cheap committed rows re-execute bit for bit, under the BLAS kernel they recorded (a subprocess with
     ``OPENBLAS_CORETYPE`` when it is not this process's)."""
