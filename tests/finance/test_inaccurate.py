@@ -21,24 +21,8 @@ def coarse_settings(gap: float) -> dict:
 COARSE = coarse_settings(1e-3)
 
 
-@pytest.fixture
-def inaccurate(monkeypatch):
-    """Every solve at gap 1e-3, reported 'optimal_inaccurate'."""
-    solve = conic_model.BarrierModel.solve
-
-    def coarse(self, lam, settings=None):
-        x = solve(self, lam, COARSE)
-        self.problem._status = cp.OPTIMAL_INACCURATE
-        return x
-
-    monkeypatch.setattr(conic_model.BarrierModel, "solve", coarse)
-
-
-@pytest.mark.parametrize("measure", ["volatility", "cvar", "semi_deviation"])
-def test_inaccurate_solves_are_polished_to_the_tolerance(measure, monkeypatch):
-    kw = problem(20, measure)
-    forced = coarse_settings(1e-6 if measure == "cvar" else 1e-3)
-    exact = {f: constrained_risk_budgeting(formulation=f, **kw) for f in ("richard_roncalli", "homogeneous")}
+def force_inaccurate(monkeypatch, forced) -> None:
+    """Every conic solve at the ``forced`` settings, reported 'optimal_inaccurate'."""
     solve = conic_model.BarrierModel.solve
 
     def coarse(self, lam, settings=None):
@@ -47,6 +31,19 @@ def test_inaccurate_solves_are_polished_to_the_tolerance(measure, monkeypatch):
         return x
 
     monkeypatch.setattr(conic_model.BarrierModel, "solve", coarse)
+
+
+@pytest.fixture
+def inaccurate(monkeypatch):
+    """Every solve at gap 1e-3, reported 'optimal_inaccurate'."""
+    force_inaccurate(monkeypatch, COARSE)
+
+
+@pytest.mark.parametrize("measure", ["volatility", "cvar", "semi_deviation"])
+def test_inaccurate_solves_are_polished_to_the_tolerance(measure, monkeypatch):
+    kw = problem(20, measure)
+    exact = {f: constrained_risk_budgeting(formulation=f, **kw) for f in ("richard_roncalli", "homogeneous")}
+    force_inaccurate(monkeypatch, coarse_settings(1e-6 if measure == "cvar" else 1e-3))
     for formulation, ref in exact.items():
         res = constrained_risk_budgeting(formulation=formulation, **kw)
         assert res.stats["solver_status"] == "optimal_inaccurate"
