@@ -20,7 +20,10 @@ history, stats, angles, options, instance) are parsed and compared leaf by leaf.
 float64 values are (bit for bit, no tolerance; NaN equals NaN; an integer and a float of the same value count as
 the same number, a number's text as stored by an older table does not: kind "stored as text"), everything else by
 equality; a field that is absent on one side equals a null on the other (a solver adds its own ``stats.*``
-columns); a difference that is only a field present on one side is of kind "new in rerun" / "gone in rerun".
+columns); a difference that is only a field present on one side is of kind "new in rerun" / "gone in rerun". A row
+whose only differences are "new in rerun" (a diagnostic added to results since it was made, e.g. QAOA's
+``stats.noise_model``) gets the verdict "new fields" and passes: every value it holds re-ran identically; a value
+that changed or disappeared fails.
 Per row and field the verifier prints how many values differ, the max absolute and relative
 (|a - b| / max(|a|, |b|)) difference of the numeric ones and the first difference, then the differences by leaf
 over the sample (``by_leaf``).
@@ -124,9 +127,23 @@ def _first(leaves: list[tuple[str, Any, Any]]) -> str:
     return f"{path}: {_short(a)} -> {_short(b)}"
 
 
+#: Verdicts that pass: a rerun may fill fields added since the row was made (``new fields``), never change one.
+PASSING = ("identical", "new fields", "skipped")
+
+
+def _verdict(diffs: list[FieldDiff]) -> str:
+    """``identical`` without differences, ``new fields`` when every difference is a value the committed row lacks
+    (``_kind`` "new in rerun"), else ``differs``."""
+    if not diffs:
+        return "identical"
+    return "new fields" if all(_kind(d.leaves) == "new in rerun" for d in diffs) else "differs"
+
+
 @dataclass
 class RowCheck:
-    """The verdict on one committed row: ``identical``, ``differs``, ``skipped`` or ``not in grid``."""
+    """The verdict on one committed row: ``identical``, ``new fields`` (every committed value identical; the rerun
+    also fills fields the committed row lacks: a diagnostic added since), ``differs``, ``skipped`` or ``not in
+    grid``."""
 
     run_id: str
     label: str
@@ -304,7 +321,7 @@ class Verification:
 
     @property
     def ok(self) -> bool:
-        return all(c.verdict in ("identical", "skipped") for c in self.checks)
+        return all(c.verdict in PASSING for c in self.checks)
 
 
 def verify(study: str, *, sample: int = 8, seed: int = 0, run_ids: list[str] | None = None,
@@ -347,8 +364,7 @@ def verify(study: str, *, sample: int = 8, seed: int = 0, run_ids: list[str] | N
         got = new[rid].to_dict()
         seconds = float(got.pop("_seconds"))
         diffs = compare_rows(by_id[rid].to_dict(), got)
-        checks.append(RowCheck(rid, _label(by_id[rid]), "differs" if diffs else "identical", diffs=diffs,
-                               seconds=seconds))
+        checks.append(RowCheck(rid, _label(by_id[rid]), _verdict(diffs), diffs=diffs, seconds=seconds))
     return Verification(str(out), len(frame), checks, recorded_blas(frame[frame["run_id"].isin(picked)]),
                         package_versions()["blas"])
 
@@ -426,8 +442,11 @@ def report(v: Verification, *, brief: bool = False) -> str:
     if leaves:
         lines.append("differences by field:")
         lines += [f"    {line}" for line in leaves]
-    bad = sum(c.verdict not in ("identical", "skipped") for c in v.checks)
-    lines.append(f"{v.study}: " + ("every checked row is identical" if v.ok else f"{bad} rows are not identical"))
+    bad = sum(c.verdict not in PASSING for c in v.checks)
+    added = sum(c.verdict == "new fields" for c in v.checks)
+    note = f" ({added} rows also fill fields the committed rows lack)" if added else ""
+    lines.append(f"{v.study}: " + (f"every checked row is identical{note}" if v.ok else f"{bad} rows are not "
+                                   "identical"))
     return "\n".join(lines)
 
 

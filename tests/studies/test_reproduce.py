@@ -101,6 +101,19 @@ def test_fresh_rerun_verifies_and_a_one_ulp_change_is_caught(tmp_path, capsys):
     (check,) = v.checks
     assert [d.field for d in check.diffs] == ["weights"] and check.diffs[0].count == 1
 
+    # a committed row without a field the code now fills (a diagnostic added since) passes as "new fields"; a
+    # committed value the rerun no longer has fails
+    frame = read_table(tmp_path)
+    frame.loc[0, "weights"] = fresh.loc[fresh["run_id"] == frame.loc[0, "run_id"], "weights"].iloc[0]
+    frame.loc[0, "iterations"] = None
+    frame.to_parquet(tmp_path / "runs.parquet", index=False)
+    v = verify(str(tmp_path), run_ids=[frame.loc[0, "run_id"]], study_file=str(STUDY_FILE))
+    assert v.ok and v.checks[0].verdict == "new fields"
+    frame.loc[0, "iterations"] = 12345
+    frame.to_parquet(tmp_path / "runs.parquet", index=False)
+    v = verify(str(tmp_path), run_ids=[frame.loc[0, "run_id"]], study_file=str(STUDY_FILE))
+    assert not v.ok and v.checks[0].verdict == "differs"
+
 
 @pytest.mark.skipif(platform.machine() not in ("x86_64", "AMD64"), reason="OpenBLAS core types of x86-64")
 def test_blas_kernel_is_recorded_and_follows_openblas_coretype():
