@@ -16,21 +16,24 @@ L1/L2 traffic of one pass per qubit. Every offset is a compile-time constant (LL
 vectorizes without runtime alias checks; numba's wraparound test on indices that might be negative also stops
 vectorization, so all indices are 0-based).
 
-Sweeps (``sweeps(n)`` = 1 + ceil((n - 15) / 7): one fewer than ``kernels.sweeps`` at n = 14-15,
-20-22 and 26-29):
+Sweeps (``sweeps(n)`` = 1 + ceil((n - 15) / 3)):
 * per block of 2^15 amplitudes (512 KiB, in L2), per sub-block of 2^13 (16 rows of ``ROW`` = 512): the phase,
   then per row (8 KiB, in L1) qubits 0-1 (runs of 4: interleaved loads), 2-4, 5-7 and 8, then qubits 9-11 across
   the rows and qubit 12; then qubits 13-14 across the 4 sub-blocks;
-* the higher qubits spread evenly over ceil((n - 15) / 7) tile sweeps of up to 7 qubits lo..lo+k-1, per tile of
-  2^k rows x ``TILE`` amplitudes: the rows gathered into a scratch with a padded pitch (``TILE_PITCH``: rows 2^lo
-  apart all map to one L1 set and 16 streams thrash its 12 ways, measured 4x slower), three qubits, three more and
-  the seventh in registers, the rows scattered back. Measured: such a sweep costs 2-3.5x a sequential read+write
-  sweep of the state once it is in DRAM (n >= 22), whatever TILE (256-4096) or software prefetch.
+* the higher qubits in direct sweeps of up to 3 qubits lo..lo+k-1, spread evenly: the 2^k rows 2^lo apart of re
+  and of im read, rotated in registers and written back in runs of ``RUN`` amplitudes, straight on the state (no
+  scratch copy), the row offset 2^lo a compile-time constant (one cached kernel per (lo, k), ``_direct``). Rows 2^lo
+  apart all map to one L1 set: 8 rows of re and 8 of im in one 12-way set thrash it, so the simulator allocates im
+  ``APART`` bytes off re's set (``set_apart``); the sweep then runs at the speed of a sequential read+write sweep
+  (0.56 ns an amplitude against 0.50-0.54, n = 24-26; 1.0 ns with re and im in one set), where gathering 2^7 rows
+  into a scratch tile cost 2.5-3.5x one (the previous layer: 3.2 ns for the 9 qubits above 14 at n = 24 against 1.7).
 Contractions to FMA (``fastmath={'contract'}``) round differently from ``split_layer``: the state agrees with the
 reference kernel to 1e-12 (tested), not to the bit.
 """
 
 from __future__ import annotations
+
+import functools
 
 import numba
 import numpy as np
@@ -41,19 +44,13 @@ from qrp.quantum.kernels import LOW_QUBITS, cis_poly
 TAN_LIMIT = 1.0e4
 #: Amplitudes per row of a low block (qubits 0-8 within a row, 9-12 across its 16 rows).
 ROW = 512
-#: Contiguous amplitudes per tile row.
-TILE = 256
-#: Scratch row pitch of a tile (TILE + 64 bytes: consecutive rows in different L1 sets).
-TILE_PITCH = TILE + 8
 #: Amplitudes of a sub-block (qubits 0-12: ``_block``).
 SUB = 1 << LOW_QUBITS
 #: Low qubits of the first sweep: a block of 2^15 amplitudes (512 KiB, in L2) is 4 sub-blocks, qubits 13-14 across.
 BLOCK = 15
-#: Higher qubits per tile sweep (tiles of up to 128 rows x TILE; 3 + 3 + 1 in registers).
-GROUP = 7
 #: Fewest qubits of the fused layer (one full sub-block).
 MIN_QUBITS = LOW_QUBITS
-assert ROW << 4 == SUB and BLOCK - LOW_QUBITS <= 2 and GROUP <= 7  # the shapes the kernels below are written for
+assert ROW << 4 == SUB and BLOCK - LOW_QUBITS <= 2  # the shapes the kernels below are written for
 
 
 @numba.njit(cache=True, nogil=True, fastmath={'contract'})
@@ -182,113 +179,6 @@ def _low12(re, im, t0):  # pragma: no cover - compiled
 
 
 @numba.njit(cache=True, nogil=True, fastmath={'contract'})
-def _tile1(re, im, t0):  # pragma: no cover - compiled
-    """One tile qubit on 2 scratch rows (TILE_PITCH apart)."""
-    o = TILE_PITCH
-    for i in range(TILE):
-        a0, a1 = re[i], re[i + o]
-        b0, b1 = im[i], im[i + o]
-        a0, b0, a1, b1 = a0 + t0 * b1, b0 - t0 * a1, a1 + t0 * b0, b1 - t0 * a0
-        re[i], re[i + o] = a0, a1
-        im[i], im[i + o] = b0, b1
-
-
-@numba.njit(cache=True, nogil=True, fastmath={'contract'})
-def _tile1x8(re, im, t0):  # pragma: no cover - compiled
-    """One tile qubit on 2 scratch rows (8 TILE_PITCH apart)."""
-    o = 8 * TILE_PITCH
-    for i in range(TILE):
-        a0, a1 = re[i], re[i + o]
-        b0, b1 = im[i], im[i + o]
-        a0, b0, a1, b1 = a0 + t0 * b1, b0 - t0 * a1, a1 + t0 * b0, b1 - t0 * a0
-        re[i], re[i + o] = a0, a1
-        im[i], im[i + o] = b0, b1
-
-
-@numba.njit(cache=True, nogil=True, fastmath={'contract'})
-def _tile2(re, im, t0, t1):  # pragma: no cover - compiled
-    """2 tile qubits on 2^2 scratch rows (TILE_PITCH apart)."""
-    o = TILE_PITCH
-    for i in range(TILE):
-        a0, a1, a2, a3 = re[i], re[i + o], re[i + 2 * o], re[i + 3 * o]
-        b0, b1, b2, b3 = im[i], im[i + o], im[i + 2 * o], im[i + 3 * o]
-        a0, b0, a1, b1 = a0 + t0 * b1, b0 - t0 * a1, a1 + t0 * b0, b1 - t0 * a0
-        a2, b2, a3, b3 = a2 + t0 * b3, b2 - t0 * a3, a3 + t0 * b2, b3 - t0 * a2
-        a0, b0, a2, b2 = a0 + t1 * b2, b0 - t1 * a2, a2 + t1 * b0, b2 - t1 * a0
-        a1, b1, a3, b3 = a1 + t1 * b3, b1 - t1 * a3, a3 + t1 * b1, b3 - t1 * a1
-        re[i], re[i + o], re[i + 2 * o], re[i + 3 * o] = a0, a1, a2, a3
-        im[i], im[i + o], im[i + 2 * o], im[i + 3 * o] = b0, b1, b2, b3
-
-
-@numba.njit(cache=True, nogil=True, fastmath={'contract'})
-def _tile2x8(re, im, t0, t1):  # pragma: no cover - compiled
-    """2 tile qubits on 2^2 scratch rows (8 TILE_PITCH apart)."""
-    o = 8 * TILE_PITCH
-    for i in range(TILE):
-        a0, a1, a2, a3 = re[i], re[i + o], re[i + 2 * o], re[i + 3 * o]
-        b0, b1, b2, b3 = im[i], im[i + o], im[i + 2 * o], im[i + 3 * o]
-        a0, b0, a1, b1 = a0 + t0 * b1, b0 - t0 * a1, a1 + t0 * b0, b1 - t0 * a0
-        a2, b2, a3, b3 = a2 + t0 * b3, b2 - t0 * a3, a3 + t0 * b2, b3 - t0 * a2
-        a0, b0, a2, b2 = a0 + t1 * b2, b0 - t1 * a2, a2 + t1 * b0, b2 - t1 * a0
-        a1, b1, a3, b3 = a1 + t1 * b3, b1 - t1 * a3, a3 + t1 * b1, b3 - t1 * a1
-        re[i], re[i + o], re[i + 2 * o], re[i + 3 * o] = a0, a1, a2, a3
-        im[i], im[i + o], im[i + 2 * o], im[i + 3 * o] = b0, b1, b2, b3
-
-
-@numba.njit(cache=True, nogil=True, fastmath={'contract'})
-def _tile3(re, im, t0, t1, t2):  # pragma: no cover - compiled
-    """3 tile qubits on 2^3 scratch rows (TILE_PITCH apart)."""
-    o = TILE_PITCH
-    for i in range(TILE):
-        a0, a1, a2, a3 = re[i], re[i + o], re[i + 2 * o], re[i + 3 * o]
-        a4, a5, a6, a7 = re[i + 4 * o], re[i + 5 * o], re[i + 6 * o], re[i + 7 * o]
-        b0, b1, b2, b3 = im[i], im[i + o], im[i + 2 * o], im[i + 3 * o]
-        b4, b5, b6, b7 = im[i + 4 * o], im[i + 5 * o], im[i + 6 * o], im[i + 7 * o]
-        a0, b0, a1, b1 = a0 + t0 * b1, b0 - t0 * a1, a1 + t0 * b0, b1 - t0 * a0
-        a2, b2, a3, b3 = a2 + t0 * b3, b2 - t0 * a3, a3 + t0 * b2, b3 - t0 * a2
-        a4, b4, a5, b5 = a4 + t0 * b5, b4 - t0 * a5, a5 + t0 * b4, b5 - t0 * a4
-        a6, b6, a7, b7 = a6 + t0 * b7, b6 - t0 * a7, a7 + t0 * b6, b7 - t0 * a6
-        a0, b0, a2, b2 = a0 + t1 * b2, b0 - t1 * a2, a2 + t1 * b0, b2 - t1 * a0
-        a1, b1, a3, b3 = a1 + t1 * b3, b1 - t1 * a3, a3 + t1 * b1, b3 - t1 * a1
-        a4, b4, a6, b6 = a4 + t1 * b6, b4 - t1 * a6, a6 + t1 * b4, b6 - t1 * a4
-        a5, b5, a7, b7 = a5 + t1 * b7, b5 - t1 * a7, a7 + t1 * b5, b7 - t1 * a5
-        a0, b0, a4, b4 = a0 + t2 * b4, b0 - t2 * a4, a4 + t2 * b0, b4 - t2 * a0
-        a1, b1, a5, b5 = a1 + t2 * b5, b1 - t2 * a5, a5 + t2 * b1, b5 - t2 * a1
-        a2, b2, a6, b6 = a2 + t2 * b6, b2 - t2 * a6, a6 + t2 * b2, b6 - t2 * a2
-        a3, b3, a7, b7 = a3 + t2 * b7, b3 - t2 * a7, a7 + t2 * b3, b7 - t2 * a3
-        re[i], re[i + o], re[i + 2 * o], re[i + 3 * o] = a0, a1, a2, a3
-        re[i + 4 * o], re[i + 5 * o], re[i + 6 * o], re[i + 7 * o] = a4, a5, a6, a7
-        im[i], im[i + o], im[i + 2 * o], im[i + 3 * o] = b0, b1, b2, b3
-        im[i + 4 * o], im[i + 5 * o], im[i + 6 * o], im[i + 7 * o] = b4, b5, b6, b7
-
-
-@numba.njit(cache=True, nogil=True, fastmath={'contract'})
-def _tile3x8(re, im, t0, t1, t2):  # pragma: no cover - compiled
-    """3 tile qubits on 2^3 scratch rows (8 TILE_PITCH apart)."""
-    o = 8 * TILE_PITCH
-    for i in range(TILE):
-        a0, a1, a2, a3 = re[i], re[i + o], re[i + 2 * o], re[i + 3 * o]
-        a4, a5, a6, a7 = re[i + 4 * o], re[i + 5 * o], re[i + 6 * o], re[i + 7 * o]
-        b0, b1, b2, b3 = im[i], im[i + o], im[i + 2 * o], im[i + 3 * o]
-        b4, b5, b6, b7 = im[i + 4 * o], im[i + 5 * o], im[i + 6 * o], im[i + 7 * o]
-        a0, b0, a1, b1 = a0 + t0 * b1, b0 - t0 * a1, a1 + t0 * b0, b1 - t0 * a0
-        a2, b2, a3, b3 = a2 + t0 * b3, b2 - t0 * a3, a3 + t0 * b2, b3 - t0 * a2
-        a4, b4, a5, b5 = a4 + t0 * b5, b4 - t0 * a5, a5 + t0 * b4, b5 - t0 * a4
-        a6, b6, a7, b7 = a6 + t0 * b7, b6 - t0 * a7, a7 + t0 * b6, b7 - t0 * a6
-        a0, b0, a2, b2 = a0 + t1 * b2, b0 - t1 * a2, a2 + t1 * b0, b2 - t1 * a0
-        a1, b1, a3, b3 = a1 + t1 * b3, b1 - t1 * a3, a3 + t1 * b1, b3 - t1 * a1
-        a4, b4, a6, b6 = a4 + t1 * b6, b4 - t1 * a6, a6 + t1 * b4, b6 - t1 * a4
-        a5, b5, a7, b7 = a5 + t1 * b7, b5 - t1 * a7, a7 + t1 * b5, b7 - t1 * a5
-        a0, b0, a4, b4 = a0 + t2 * b4, b0 - t2 * a4, a4 + t2 * b0, b4 - t2 * a0
-        a1, b1, a5, b5 = a1 + t2 * b5, b1 - t2 * a5, a5 + t2 * b1, b5 - t2 * a1
-        a2, b2, a6, b6 = a2 + t2 * b6, b2 - t2 * a6, a6 + t2 * b2, b6 - t2 * a2
-        a3, b3, a7, b7 = a3 + t2 * b7, b3 - t2 * a7, a7 + t2 * b3, b7 - t2 * a3
-        re[i], re[i + o], re[i + 2 * o], re[i + 3 * o] = a0, a1, a2, a3
-        re[i + 4 * o], re[i + 5 * o], re[i + 6 * o], re[i + 7 * o] = a4, a5, a6, a7
-        im[i], im[i + o], im[i + 2 * o], im[i + 3 * o] = b0, b1, b2, b3
-        im[i + 4 * o], im[i + 5 * o], im[i + 6 * o], im[i + 7 * o] = b4, b5, b6, b7
-
-@numba.njit(cache=True, nogil=True, fastmath={'contract'})
 def _mid1(re, im, t0):  # pragma: no cover - compiled
     """Qubit 13 on 2 sub-blocks of SUB amplitudes (SUB apart)."""
     o = SUB
@@ -313,18 +203,6 @@ def _mid2(re, im, t0, t1):  # pragma: no cover - compiled
         a1, b1, a3, b3 = a1 + t1 * b3, b1 - t1 * a3, a3 + t1 * b1, b3 - t1 * a1
         re[i], re[i + o], re[i + 2 * o], re[i + 3 * o] = a0, a1, a2, a3
         im[i], im[i + o], im[i + 2 * o], im[i + 3 * o] = b0, b1, b2, b3
-
-
-@numba.njit(cache=True, nogil=True, fastmath={'contract'})
-def _tile1x64(re, im, t0):  # pragma: no cover - compiled
-    """One tile qubit on 2 scratch rows (64 TILE_PITCH apart)."""
-    o = 64 * TILE_PITCH
-    for i in range(TILE):
-        a0, a1 = re[i], re[i + o]
-        b0, b1 = im[i], im[i + o]
-        a0, b0, a1, b1 = a0 + t0 * b1, b0 - t0 * a1, a1 + t0 * b0, b1 - t0 * a0
-        re[i], re[i + o] = a0, a1
-        im[i], im[i + o] = b0, b1
 
 
 @numba.njit(cache=True, nogil=True, fastmath={'contract'})
@@ -367,84 +245,99 @@ def _block(re, im, t):  # pragma: no cover - compiled
     _low12(re, im, t[12])
 
 
-@numba.njit(cache=True, nogil=True)
-def _gather(dst, src, start, stride, rows):  # pragma: no cover - compiled
-    """dst[r TILE_PITCH + i] = src[start + r stride + i] for r < rows, i < TILE (unsigned indices: no wraparound
-    test, the copies vectorize; one call per tile, not per row)."""
-    s = np.uint64(stride)
-    a = np.uint64(start)
-    p = np.uint64(TILE_PITCH)
-    for r in range(np.uint64(rows)):
-        x = a + r * s
-        y = r * p
-        for i in range(np.uint64(TILE)):
-            dst[y + i] = src[x + i]
+#: Contiguous amplitudes per row visit of a direct sweep (``_direct``; RUN <= 2^BLOCK).
+RUN = 4096
+#: Higher qubits per direct sweep: 2^3 rows of re and 2^3 of im in flight, 16 streams.
+DIRECT = 3
+#: Byte offset of im from re modulo 4 KiB that puts their rows in different L1 sets (``set_apart``).
+APART = 2048
+
+
+def set_apart(re: np.ndarray, im: np.ndarray) -> np.ndarray:
+    """``im``, or a copy of it whose address is ``APART`` bytes off re's modulo 4 KiB (rows 2^lo apart of re and
+    of im then fall in two L1 sets, not one: the direct sweeps run 1.8x faster, module docstring)."""
+    if (im.ctypes.data - re.ctypes.data) % 4096 == APART:
+        return im
+    buf = np.empty(im.shape[0] + 512)
+    skip = ((re.ctypes.data + APART - buf.ctypes.data) % 4096) // 8
+    out = buf[skip:skip + im.shape[0]]
+    out[:] = im
+    return out
+
+
+def _pairs(k, o):  # the rotation of k <= 3 qubits on rows o apart (o a compile-time constant of the closure)
+    if k == 1:
+        @numba.njit(cache=True, nogil=True, fastmath={'contract'})
+        def rows1(re, im, t):  # pragma: no cover - compiled
+            t0 = t[0]
+            for i in range(RUN):
+                a0, a1 = re[i], re[i + o]
+                b0, b1 = im[i], im[i + o]
+                a0, b0, a1, b1 = a0 + t0 * b1, b0 - t0 * a1, a1 + t0 * b0, b1 - t0 * a0
+                re[i], re[i + o] = a0, a1
+                im[i], im[i + o] = b0, b1
+        return rows1
+    if k == 2:
+        @numba.njit(cache=True, nogil=True, fastmath={'contract'})
+        def rows2(re, im, t):  # pragma: no cover - compiled
+            t0, t1 = t[0], t[1]
+            for i in range(RUN):
+                a0, a1, a2, a3 = re[i], re[i + o], re[i + 2 * o], re[i + 3 * o]
+                b0, b1, b2, b3 = im[i], im[i + o], im[i + 2 * o], im[i + 3 * o]
+                a0, b0, a1, b1 = a0 + t0 * b1, b0 - t0 * a1, a1 + t0 * b0, b1 - t0 * a0
+                a2, b2, a3, b3 = a2 + t0 * b3, b2 - t0 * a3, a3 + t0 * b2, b3 - t0 * a2
+                a0, b0, a2, b2 = a0 + t1 * b2, b0 - t1 * a2, a2 + t1 * b0, b2 - t1 * a0
+                a1, b1, a3, b3 = a1 + t1 * b3, b1 - t1 * a3, a3 + t1 * b1, b3 - t1 * a1
+                re[i], re[i + o], re[i + 2 * o], re[i + 3 * o] = a0, a1, a2, a3
+                im[i], im[i + o], im[i + 2 * o], im[i + 3 * o] = b0, b1, b2, b3
+        return rows2
+
+    @numba.njit(cache=True, nogil=True, fastmath={'contract'})
+    def rows3(re, im, t):  # pragma: no cover - compiled
+        t0, t1, t2 = t[0], t[1], t[2]
+        for i in range(RUN):
+            a0, a1, a2, a3 = re[i], re[i + o], re[i + 2 * o], re[i + 3 * o]
+            a4, a5, a6, a7 = re[i + 4 * o], re[i + 5 * o], re[i + 6 * o], re[i + 7 * o]
+            b0, b1, b2, b3 = im[i], im[i + o], im[i + 2 * o], im[i + 3 * o]
+            b4, b5, b6, b7 = im[i + 4 * o], im[i + 5 * o], im[i + 6 * o], im[i + 7 * o]
+            a0, b0, a1, b1 = a0 + t0 * b1, b0 - t0 * a1, a1 + t0 * b0, b1 - t0 * a0
+            a2, b2, a3, b3 = a2 + t0 * b3, b2 - t0 * a3, a3 + t0 * b2, b3 - t0 * a2
+            a4, b4, a5, b5 = a4 + t0 * b5, b4 - t0 * a5, a5 + t0 * b4, b5 - t0 * a4
+            a6, b6, a7, b7 = a6 + t0 * b7, b6 - t0 * a7, a7 + t0 * b6, b7 - t0 * a6
+            a0, b0, a2, b2 = a0 + t1 * b2, b0 - t1 * a2, a2 + t1 * b0, b2 - t1 * a0
+            a1, b1, a3, b3 = a1 + t1 * b3, b1 - t1 * a3, a3 + t1 * b1, b3 - t1 * a1
+            a4, b4, a6, b6 = a4 + t1 * b6, b4 - t1 * a6, a6 + t1 * b4, b6 - t1 * a4
+            a5, b5, a7, b7 = a5 + t1 * b7, b5 - t1 * a7, a7 + t1 * b5, b7 - t1 * a5
+            a0, b0, a4, b4 = a0 + t2 * b4, b0 - t2 * a4, a4 + t2 * b0, b4 - t2 * a0
+            a1, b1, a5, b5 = a1 + t2 * b5, b1 - t2 * a5, a5 + t2 * b1, b5 - t2 * a1
+            a2, b2, a6, b6 = a2 + t2 * b6, b2 - t2 * a6, a6 + t2 * b2, b6 - t2 * a2
+            a3, b3, a7, b7 = a3 + t2 * b7, b3 - t2 * a7, a7 + t2 * b3, b7 - t2 * a3
+            re[i], re[i + o], re[i + 2 * o], re[i + 3 * o] = a0, a1, a2, a3
+            re[i + 4 * o], re[i + 5 * o], re[i + 6 * o], re[i + 7 * o] = a4, a5, a6, a7
+            im[i], im[i + o], im[i + 2 * o], im[i + 3 * o] = b0, b1, b2, b3
+            im[i + 4 * o], im[i + 5 * o], im[i + 6 * o], im[i + 7 * o] = b4, b5, b6, b7
+    return rows3
+
+
+@functools.cache
+def _direct(lo, k):
+    """The sweep of qubits lo..lo+k-1 (k <= DIRECT, 2^lo >= RUN) straight on the state: per 2^k rows 2^lo apart,
+    runs of RUN amplitudes, the row offset a compile-time constant (one compiled kernel per (lo, k), cached)."""
+    o = 1 << lo
+    rows = _pairs(k, o)
+
+    @numba.njit(cache=True, nogil=True)
+    def sweep(re, im, t):  # pragma: no cover - compiled
+        tq = t[lo:lo + k]
+        for base in range(0, re.shape[0], o << k):
+            for c in range(0, o, RUN):
+                rows(re[base + c:], im[base + c:], tq)
+    return sweep
 
 
 @numba.njit(cache=True, nogil=True)
-def _scatter(dst, src, start, stride, rows):  # pragma: no cover - compiled
-    """dst[start + r stride + i] = src[r TILE_PITCH + i] for r < rows, i < TILE (``_gather`` back)."""
-    s = np.uint64(stride)
-    a = np.uint64(start)
-    p = np.uint64(TILE_PITCH)
-    for r in range(np.uint64(rows)):
-        x = a + r * s
-        y = r * p
-        for i in range(np.uint64(TILE)):
-            dst[x + i] = src[y + i]
-
-
-@numba.njit(cache=True, nogil=True)
-def _tile_rows(sre, sim, t, q, k, wide):  # pragma: no cover - compiled
-    """k <= 3 qubits (q..q+k-1) on scratch rows TILE_PITCH apart (``wide`` 1: 8 TILE_PITCH; 2: 64 TILE_PITCH, k = 1)."""
-    if wide == 2:
-        _tile1x64(sre, sim, t[q])
-    elif k == 3:
-        if wide:
-            _tile3x8(sre, sim, t[q], t[q + 1], t[q + 2])
-        else:
-            _tile3(sre, sim, t[q], t[q + 1], t[q + 2])
-    elif k == 2:
-        if wide:
-            _tile2x8(sre, sim, t[q], t[q + 1])
-        else:
-            _tile2(sre, sim, t[q], t[q + 1])
-    elif wide:
-        _tile1x8(sre, sim, t[q])
-    else:
-        _tile1(sre, sim, t[q])
-
-
-@numba.njit(cache=True, nogil=True)
-def _tile_pass(re, im, lo, k, t, sre, sim):  # pragma: no cover - compiled
-    """Qubits lo..lo+k-1 (k <= 7, 2^lo >= TILE) in one sweep, tile by tile through the scratch (sre, sim): three
-    at a time in registers (rows TILE_PITCH apart, then 8 TILE_PITCH, then one at 64 TILE_PITCH)."""
-    stride = 1 << lo
-    ka = min(3, k)
-    kb = min(3, k - ka)
-    kc = k - ka - kb
-    for base in range(0, re.shape[0], stride << k):
-        for l0 in range(0, stride, TILE):
-            _gather(sre, re, base + l0, stride, 1 << k)
-            _gather(sim, im, base + l0, stride, 1 << k)
-            for hi in range(1 << (k - ka)):  # rows hi 2^ka + (0..2^ka - 1): qubits lo..lo+ka-1
-                o = (hi << ka) * TILE_PITCH
-                _tile_rows(sre[o:], sim[o:], t, lo, ka, 0)
-            for hi in range(1 << kc):  # rows hi 64 + r + 8 (0..2^kb - 1): qubits lo+3..lo+3+kb-1
-                for r in range(8 if kb else 0):
-                    o = ((hi << 6) + r) * TILE_PITCH
-                    _tile_rows(sre[o:], sim[o:], t, lo + 3, kb, 1)
-            for r in range(64 if kc else 0):  # rows r + 64 (0, 1): qubit lo+6
-                o = r * TILE_PITCH
-                _tile_rows(sre[o:], sim[o:], t, lo + 6, 1, 2)
-            _scatter(re, sre, base + l0, stride, 1 << k)
-            _scatter(im, sim, base + l0, stride, 1 << k)
-
-
-@numba.njit(cache=True, nogil=True)
-def x_layer(re, im, d, gamma, t, scale, poly):  # pragma: no cover - compiled
-    """One layer in place on (re, im), n = len(t) >= MIN_QUBITS: ``scale`` exp(-i gamma d), then prod_q
-    [[1, -i t_q], [-i t_q, 1]] (module docstring; t = tan beta per qubit, scale = prod_q cos beta_q)."""
+def _first_sweep(re, im, d, gamma, t, scale, poly):  # pragma: no cover - compiled
+    """The phase and qubits 0..min(BLOCK, n) - 1, block by block (module docstring)."""
     n = t.shape[0]
     lb = min(BLOCK, n)
     bs = 1 << lb
@@ -458,20 +351,31 @@ def x_layer(re, im, d, gamma, t, scale, poly):  # pragma: no cover - compiled
             _mid2(re[start:], im[start:], t[LOW_QUBITS], t[LOW_QUBITS + 1])
         elif lb == LOW_QUBITS + 1:
             _mid1(re[start:], im[start:], t[LOW_QUBITS])
-    sre = np.empty(TILE_PITCH << GROUP)
-    sim = np.empty(TILE_PITCH << GROUP)
-    q = lb
-    left = -(-(n - lb) // GROUP)  # tile sweeps, the qubits spread evenly over them (a 7-qubit tile costs more)
+
+
+def _plan(n):
+    """(lo, k) of the direct sweeps of qubits BLOCK..n-1: ceil((n - BLOCK) / DIRECT) of them, qubits spread evenly."""
+    plan, q = [], BLOCK
+    left = -(-(n - q) // DIRECT)
     while q < n:
         k = -(-(n - q) // left)
-        _tile_pass(re, im, q, k, t, sre, sim)
+        plan.append((q, k))
         q += k
         left -= 1
+    return plan
+
+
+def x_layer(re, im, d, gamma, t, scale, poly):
+    """One layer in place on (re, im), n = len(t) >= MIN_QUBITS: ``scale`` exp(-i gamma d), then prod_q
+    [[1, -i t_q], [-i t_q, 1]] (module docstring; t = tan beta per qubit, scale = prod_q cos beta_q)."""
+    _first_sweep(re, im, d, gamma, t, scale, poly)
+    for lo, k in _plan(t.shape[0]):
+        _direct(lo, k)(re, im, t)
 
 
 def sweeps(num_qubits: int) -> int:
     """Full-state read+write sweeps of one ``x_layer`` (the first one also reads the diagonal)."""
-    return 1 + max(0, -(-(num_qubits - BLOCK) // GROUP))
+    return 1 + max(0, -(-(num_qubits - BLOCK) // DIRECT))
 
 
 def x_form(u: np.ndarray) -> tuple[np.ndarray, float] | None:
@@ -489,5 +393,5 @@ def x_form(u: np.ndarray) -> tuple[np.ndarray, float] | None:
     return np.ascontiguousarray(s / c), float(np.prod(c))
 
 
-__all__ = ["BLOCK", "GROUP", "MIN_QUBITS", "ROW", "SUB", "TAN_LIMIT", "TILE", "TILE_PITCH", "sweeps", "x_form",
+__all__ = ["APART", "BLOCK", "DIRECT", "MIN_QUBITS", "ROW", "RUN", "SUB", "TAN_LIMIT", "set_apart", "sweeps", "x_form",
            "x_layer"]

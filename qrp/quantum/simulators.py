@@ -27,6 +27,7 @@ import numpy as np
 from qrp.quantum import statevector as sv
 from qrp.quantum.device_model import depolarized
 from qrp.quantum.engine_options import EngineSettings
+from qrp.quantum.fused import set_apart
 from qrp.quantum.mixers import Mixer, WarmStartMixer, XMixer
 
 
@@ -150,10 +151,13 @@ class NumbaSimulator(StateVectorSimulator):
     def memory_needed(num_qubits):
         return sv.memory_needed(num_qubits)
 
+    def _initial_split(self) -> tuple[np.ndarray, np.ndarray]:
+        return self.mixer.initial_split()
+
     def split_state(self, angles: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(re, im) of the state at ``angles``."""
         p = self.reps
-        re, im = self.mixer.initial_split()
+        re, im = self._initial_split()
         sv.evolve_split(re, im, self.diagonal, angles[:p], angles[p:], self.mixer.matrices, poly=self.poly,
                         max_abs_diagonal=self._max_abs)
         return re, im
@@ -181,6 +185,10 @@ class PolyPhaseSimulator(NumbaSimulator):
 
     name = "fast_poly"
     poly = True
+
+    def _initial_split(self) -> tuple[np.ndarray, np.ndarray]:
+        re, im = self.mixer.initial_split()
+        return re, set_apart(re, im)  # im off re's L1 sets: the fused layer's direct sweeps (qrp.quantum.fused)
 
 
 class CudaSimulator(StateVectorSimulator):

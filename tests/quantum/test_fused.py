@@ -53,7 +53,30 @@ def test_large_tangents_stay_accurate(beta):
 
 
 def test_sweeps_per_layer():
-    assert [f.sweeps(n) for n in (13, 15, 16, 22, 23, 29, 30)] == [1, 1, 2, 2, 3, 3, 4]
+    assert [f.sweeps(n) for n in (13, 15, 16, 18, 19, 22, 24, 28, 30)] == [1, 1, 2, 2, 3, 4, 4, 6, 6]
+    assert f._plan(22) == [(15, 3), (18, 2), (20, 2)]  # direct sweeps of up to 3 qubits, spread evenly
+
+
+def test_set_apart_moves_im_off_the_l1_sets_of_re_and_keeps_its_values():
+    rng = np.random.default_rng(5)
+    re, im = rng.standard_normal(1 << 14), rng.standard_normal(1 << 14)
+    before = im.copy()
+    out = f.set_apart(re, im)
+    assert (out.ctypes.data - re.ctypes.data) % 4096 == f.APART
+    assert np.array_equal(out, before) and np.array_equal(im, before)  # a copy; the caller's im untouched
+    assert out.flags.c_contiguous and f.set_apart(re, out) is out
+
+
+def test_the_layer_does_not_depend_on_where_im_lies():
+    n = 21  # direct sweeps (15, 3), (18, 3)
+    rng = np.random.default_rng(21)
+    d = rng.standard_normal(1 << n)
+    t, scale = f.x_form(XMixer(n).matrices(0.9))
+    same = XMixer(n).initial_split()
+    apart = (same[0].copy(), f.set_apart(same[0], same[1]))
+    for re, im in (same, apart):
+        f.x_layer(re, im, d, 0.8, t, scale, True)
+    assert np.array_equal(same[0], apart[0]) and np.array_equal(same[1], apart[1])
 
 
 def test_x_form_only_for_the_x_mixer_within_the_tangent_limit():
