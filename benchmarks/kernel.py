@@ -18,12 +18,13 @@ Checks at every n: the "fast" state equals the previous kernel's to the bit, "fa
 The streaming bound: one read+write sweep of the split state (32 bytes per amplitude) is timed by ``_sweep`` to
 give the bandwidth B; the bound is (p (sweeps(n) x 32 + 8) + 24) x 2^n / B with sweeps(n) = ``kernels.sweeps`` (the
 bound of the issue; the first sweep also reads the 8-byte diagonal; the expectation reads the state and the
-diagonal). ``fused bound`` is the same with ``fused.sweeps`` (the fused layer does one sweep fewer at n = 20-22 and
-26-29). ``one-pass`` is the bound of one sweep a layer. ``flop floor``: (p (4 n + 51) + 5) x 2^n flops at the
-peak of an FMA loop measured alongside (``_fma_peak``): 4 FMA (8 flops) per amplitude pair and qubit in tan form,
-about 51 flops for the polynomial sincos, its scaling and the complex product, 5 for |psi|^2 and the expectation.
-Times are CPU seconds of the (serial) thread, ``time.thread_time``, so that a loaded machine does not inflate them;
-BLAS on one thread; prints a table with the load average; ``--out`` writes .md and .csv.
+diagonal). ``fused bound`` is the same with ``fused.sweeps`` (the fused layer's direct sweeps of up to 3 qubits are
+more sweeps from n = 22 on, each at the speed of a sequential one). ``one-pass`` is the bound of one sweep a layer.
+``flop floor``: (p (4 n + 51) + 5) x 2^n flops at the peak of an FMA loop measured alongside (``_fma_peak``): 4 FMA
+(8 flops) per amplitude pair and qubit in tan form, about 51 flops for the polynomial sincos, its scaling and the
+complex product, 5 for |psi|^2 and the expectation. Times are CPU seconds of the (serial) thread,
+``time.thread_time``, so that a loaded machine does not inflate them; BLAS on one thread; prints a table with the
+load average; ``--out`` writes .md and .csv.
 """
 
 from __future__ import annotations
