@@ -16,7 +16,7 @@ L1/L2 traffic of one pass per qubit. Every offset is a compile-time constant (LL
 vectorizes without runtime alias checks; numba's wraparound test on indices that might be negative also stops
 vectorization, so all indices are 0-based).
 
-Sweeps (``sweeps(n)`` = 1 + ceil((n - 15) / 3)):
+Sweeps (``sweeps(n)`` = 1 + ceil((n - 15) / 3), one fewer at n = 18 and n >= 20):
 * per block of 2^15 amplitudes (512 KiB, in L2), per sub-block of 2^13 (16 rows of ``ROW`` = 512): the phase,
   then per row (8 KiB, in L1) qubits 0-1 (runs of 4: interleaved loads), 2-4, 5-7 and 8, then qubits 9-11 across
   the rows and qubit 12; then qubits 13-14 across the 4 sub-blocks;
@@ -27,6 +27,9 @@ Sweeps (``sweeps(n)`` = 1 + ceil((n - 15) / 3)):
   ``APART`` bytes off re's set (``set_apart``); the sweep then runs at the speed of a sequential read+write sweep
   (0.56 ns an amplitude against 0.50-0.54, n = 24-26; 1.0 ns with re and im in one set), where gathering 2^7 rows
   into a scratch tile cost 2.5-3.5x one (the previous layer: 3.2 ns for the 9 qubits above 14 at n = 24 against 1.7).
+  When the first of them mixes qubits 15-17, it runs per chunk of 2^18 amplitudes (4 MiB, in L3) right after the
+  first sweep of that chunk: one sweep through DRAM fewer (layer 3.53 -> 3.36 ns an amplitude at n = 22, 4.68 ->
+  4.04-4.33 at n = 26).
 Contractions to FMA (``fastmath={'contract'}``) round differently from ``split_layer``: the state agrees with the
 reference kernel to 1e-12 (tested), not to the bit.
 """
@@ -365,17 +368,35 @@ def _plan(n):
     return plan
 
 
+def _chunked(n):
+    """Whether the first direct sweep (qubits 15-17) runs chunk by chunk of 2^18 amplitudes (4 MiB, in L3) right
+    after the first sweep of the chunk: when ``_plan(n)`` starts with 3 qubits (n = 18 and n >= 20)."""
+    plan = _plan(n)
+    return bool(plan) and plan[0][1] == DIRECT
+
+
 def x_layer(re, im, d, gamma, t, scale, poly):
     """One layer in place on (re, im), n = len(t) >= MIN_QUBITS: ``scale`` exp(-i gamma d), then prod_q
     [[1, -i t_q], [-i t_q, 1]] (module docstring; t = tan beta per qubit, scale = prod_q cos beta_q)."""
-    _first_sweep(re, im, d, gamma, t, scale, poly)
-    for lo, k in _plan(t.shape[0]):
+    n = t.shape[0]
+    if not (re.shape == im.shape == d.shape == (1 << n,)):  # the kernels index without bounds checks
+        raise ValueError(f"x_layer needs re, im and d of 2^{n} amplitudes, got {re.shape}, {im.shape}, {d.shape}")
+    plan = _plan(n)
+    if _chunked(n):
+        first = _direct(*plan.pop(0))
+        c = 1 << (BLOCK + DIRECT)
+        for s in range(0, re.shape[0], c):  # qubits 15-17 while the chunk is in L3: one DRAM sweep fewer
+            _first_sweep(re[s:s + c], im[s:s + c], d[s:s + c], gamma, t, scale, poly)
+            first(re[s:s + c], im[s:s + c], t)
+    else:
+        _first_sweep(re, im, d, gamma, t, scale, poly)
+    for lo, k in plan:
         _direct(lo, k)(re, im, t)
 
 
 def sweeps(num_qubits: int) -> int:
-    """Full-state read+write sweeps of one ``x_layer`` (the first one also reads the diagonal)."""
-    return 1 + max(0, -(-(num_qubits - BLOCK) // DIRECT))
+    """Full-state read+write sweeps of one ``x_layer`` through DRAM (the first one also reads the diagonal)."""
+    return 1 + len(_plan(num_qubits)) - _chunked(num_qubits)
 
 
 def x_form(u: np.ndarray) -> tuple[np.ndarray, float] | None:

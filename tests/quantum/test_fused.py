@@ -53,8 +53,16 @@ def test_large_tangents_stay_accurate(beta):
 
 
 def test_sweeps_per_layer():
-    assert [f.sweeps(n) for n in (13, 15, 16, 18, 19, 22, 24, 28, 30)] == [1, 1, 2, 2, 3, 4, 4, 6, 6]
+    assert [f.sweeps(n) for n in (13, 15, 16, 18, 19, 20, 22, 24, 28, 30)] == [1, 1, 2, 1, 3, 2, 3, 3, 5, 5]
     assert f._plan(22) == [(15, 3), (18, 2), (20, 2)]  # direct sweeps of up to 3 qubits, spread evenly
+    assert f._plan(19) == [(15, 2), (17, 2)] and not f._chunked(19)  # qubits 15-17 in L3 chunks only from k = 3
+
+
+def test_x_layer_refuses_a_state_of_another_size():
+    t, scale = f.x_form(XMixer(16).matrices(0.3))
+    re, im = XMixer(15).initial_split()
+    with pytest.raises(ValueError, match="2\\^16 amplitudes"):
+        f.x_layer(re, im, np.zeros(1 << 15), 0.1, t, scale, True)
 
 
 def test_set_apart_moves_im_off_the_l1_sets_of_re_and_keeps_its_values():
