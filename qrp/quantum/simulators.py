@@ -178,7 +178,7 @@ class NumbaSimulator(StateVectorSimulator):
 
 class PolyPhaseSimulator(NumbaSimulator):
     """``NumbaSimulator`` with the phase exp(-i gamma d) by the vectorized polynomial sincos of
-    ``qrp.quantum.kernels`` and, from 13 qubits with the X mixer, the fused layer of ``qrp.quantum.fused`` (3.4-5.7x
+    ``qrp.quantum.kernels`` and, from 13 qubits with the X mixer, the fused layer of ``qrp.quantum.fused`` (3.8-6.0x
     faster than "fast" at n = 16-28, ``benchmarks/results/kernel.md``): states agree with "fast" to 1e-12 (tested),
     not to the bit, so optimized angles may follow another optimizer path (COBYLA can amplify last-bit
     differences); never picked by "auto"."""
