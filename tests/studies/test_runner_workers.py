@@ -263,3 +263,24 @@ bits = 1
     rows.run_task(task)
     assert order[:2] == ["exact", "auto"]  # warm-ups: the run's (on a 2-asset problem), then the baseline's
     assert order[2:4] == ["auto", "exact"]  # timed: the baseline, then the run
+
+
+def test_the_blas_controller_is_made_again_only_after_a_warm_call_that_imported_a_module(monkeypatch):
+    """Making a ThreadpoolController scans every loaded library (~3 ms); a warm call that imported nothing loaded
+    no library, so the controller stays (31 rebuilds -> 4 on the quickstart); one that imported clears it."""
+    import types
+
+    monkeypatch.setattr(rows, "_WARM", set())
+    monkeypatch.setattr(rows, "_INHERITED", set())
+    name = "qrp_test_fake_module_loaded_by_a_warm_call"
+    made = rows.blas_controller()
+    monkeypatch.setattr(rows, "_warm_calls", lambda task, discrete=True: [("quiet", lambda: None)])
+    rows.warm_up(None)
+    assert rows.blas_controller() is made
+    monkeypatch.setattr(rows, "_warm_calls", lambda task, discrete=True: [
+        ("imports", lambda: sys.modules.setdefault(name, types.ModuleType(name)))])
+    try:
+        rows.warm_up(None)
+        assert rows.blas_controller() is not made
+    finally:
+        sys.modules.pop(name, None)
