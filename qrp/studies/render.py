@@ -101,7 +101,7 @@ def save_figure(fig, path: Path, *, rect: tuple[float, float, float, float] | No
     # laid out at the PNG's resolution: savefig then keeps the figure's renderer and its cached text extents (laid
     # out at 100 dpi and drawn at 110, every label was measured twice)
     fig.set_dpi(DPI)
-    write_png(fig, path, dpi=DPI, rect=rect, pil_kwargs=PNG_OPTIONS)
+    write_png(fig, path, dpi=DPI, rect=rect, pil_kwargs=PNG_OPTIONS, opaque_rgb=True)
     plt.close(fig)
     log.info("report: wrote %s", path.name)
 

@@ -30,3 +30,34 @@ def test_one_draw_and_the_pixels_of_the_double_draw(tmp_path):
     plt.close(fig)
     assert (tmp_path / "one.png").read_bytes() == (tmp_path / "two.png").read_bytes()
     assert not list(tmp_path.glob("*.tmp*"))
+
+
+def test_opaque_rgb_same_pixels_as_savefig(tmp_path):
+    import numpy as np
+    from PIL import Image
+
+    fig, draws = _figure()
+    fig.set_dpi(110)
+    write_png(fig, tmp_path / "rgb.png", dpi=110, opaque_rgb=True)
+    assert len(draws) == 1
+    plt.close(fig)
+    fig, _ = _figure()
+    fig.set_dpi(110)
+    write_png(fig, tmp_path / "rgba.png", dpi=110)
+    plt.close(fig)
+    rgb, rgba = Image.open(tmp_path / "rgb.png"), Image.open(tmp_path / "rgba.png")
+    assert (rgb.mode, rgba.mode) == ("RGB", "RGBA")
+    assert rgb.info["Software"] == rgba.info["Software"] and rgb.info["dpi"] == rgba.info["dpi"]
+    assert np.array_equal(np.asarray(rgb), np.asarray(rgba)[..., :3])
+    assert not list(tmp_path.glob("*.tmp*"))
+
+
+def test_opaque_rgb_keeps_rgba_when_transparent(tmp_path):
+    from PIL import Image
+
+    fig, _ = _figure()
+    fig.set_dpi(110)
+    fig.patch.set_alpha(0.0)
+    write_png(fig, tmp_path / "t.png", dpi=110, opaque_rgb=True)
+    plt.close(fig)
+    assert Image.open(tmp_path / "t.png").mode == "RGBA"
