@@ -18,7 +18,7 @@ vectorization, so all indices are 0-based).
 
 Sweeps (``sweeps(n)`` = 1 + ceil((n - 15) / 3), one fewer at n = 18 and n >= 20):
 * per block of 2^15 amplitudes (512 KiB, in L2), per sub-block of 2^13 (16 rows of ``ROW`` = 512): the phase,
-  then per row (8 KiB, in L1) qubits 0-1 (runs of 4: interleaved loads), 2-4, 5-7 and 8, then qubits 9-11 across
+  then per row (8 KiB, in L1) qubits 0-1 (runs of 4: interleaved loads), 2-4 and 5-8 (16 rows), then qubits 9-11 across
   the rows and qubit 12; then qubits 13-14 across the 4 sub-blocks;
 * the higher qubits in direct sweeps of up to 3 qubits lo..lo+k-1, spread evenly: the 2^k rows 2^lo apart of re
   and of im read, rotated in registers and written back in runs of ``RUN`` amplitudes, straight on the state (no
@@ -103,43 +103,58 @@ def _low2(re, im, t0, t1, t2, w):  # pragma: no cover - compiled
 
 
 @numba.njit(cache=True, nogil=True, fastmath={'contract'})
-def _low5(re, im, t0, t1, t2, w):  # pragma: no cover - compiled
-    """Qubits 5-7 on each run of 256 contiguous amplitudes; ``8 w`` = 32."""
-    for j in range(re.shape[0] >> 8):
-        rr = re[256 * j:]
-        ri = im[256 * j:]
-        for i in range(8 * w):
-            a0, a1, a2, a3 = rr[i], rr[i + 32], rr[i + 64], rr[i + 96]
-            a4, a5, a6, a7 = rr[i + 128], rr[i + 160], rr[i + 192], rr[i + 224]
-            b0, b1, b2, b3 = ri[i], ri[i + 32], ri[i + 64], ri[i + 96]
-            b4, b5, b6, b7 = ri[i + 128], ri[i + 160], ri[i + 192], ri[i + 224]
-            a0, b0, a1, b1 = a0 + t0 * b1, b0 - t0 * a1, a1 + t0 * b0, b1 - t0 * a0
-            a2, b2, a3, b3 = a2 + t0 * b3, b2 - t0 * a3, a3 + t0 * b2, b3 - t0 * a2
-            a4, b4, a5, b5 = a4 + t0 * b5, b4 - t0 * a5, a5 + t0 * b4, b5 - t0 * a4
-            a6, b6, a7, b7 = a6 + t0 * b7, b6 - t0 * a7, a7 + t0 * b6, b7 - t0 * a6
-            a0, b0, a2, b2 = a0 + t1 * b2, b0 - t1 * a2, a2 + t1 * b0, b2 - t1 * a0
-            a1, b1, a3, b3 = a1 + t1 * b3, b1 - t1 * a3, a3 + t1 * b1, b3 - t1 * a1
-            a4, b4, a6, b6 = a4 + t1 * b6, b4 - t1 * a6, a6 + t1 * b4, b6 - t1 * a4
-            a5, b5, a7, b7 = a5 + t1 * b7, b5 - t1 * a7, a7 + t1 * b5, b7 - t1 * a5
-            a0, b0, a4, b4 = a0 + t2 * b4, b0 - t2 * a4, a4 + t2 * b0, b4 - t2 * a0
-            a1, b1, a5, b5 = a1 + t2 * b5, b1 - t2 * a5, a5 + t2 * b1, b5 - t2 * a1
-            a2, b2, a6, b6 = a2 + t2 * b6, b2 - t2 * a6, a6 + t2 * b2, b6 - t2 * a2
-            a3, b3, a7, b7 = a3 + t2 * b7, b3 - t2 * a7, a7 + t2 * b3, b7 - t2 * a3
-            rr[i], rr[i + 32], rr[i + 64], rr[i + 96] = a0, a1, a2, a3
-            rr[i + 128], rr[i + 160], rr[i + 192], rr[i + 224] = a4, a5, a6, a7
-            ri[i], ri[i + 32], ri[i + 64], ri[i + 96] = b0, b1, b2, b3
-            ri[i + 128], ri[i + 160], ri[i + 192], ri[i + 224] = b4, b5, b6, b7
-
-
-@numba.njit(cache=True, nogil=True, fastmath={'contract'})
-def _low8(re, im, t0):  # pragma: no cover - compiled
-    """Qubit 8 on a row of 512 amplitudes."""
-    for i in range(256):
-        a0, a1 = re[i], re[i + 256]
-        b0, b1 = im[i], im[i + 256]
+def _low5(re, im, t0, t1, t2, t3, w):  # pragma: no cover - compiled
+    """Qubits 5-8 on a row of 512 amplitudes (16 rows 32 apart in 32 registers): one pass over the row fewer than
+    qubits 5-7 and then qubit 8, the same operations in the same order (bit-identical); ``8 w`` = 32."""
+    for i in range(8 * w):
+        a0, a1, a2, a3 = re[i], re[i + 32], re[i + 64], re[i + 96]
+        a4, a5, a6, a7 = re[i + 128], re[i + 160], re[i + 192], re[i + 224]
+        a8, a9, a10, a11 = re[i + 256], re[i + 288], re[i + 320], re[i + 352]
+        a12, a13, a14, a15 = re[i + 384], re[i + 416], re[i + 448], re[i + 480]
+        b0, b1, b2, b3 = im[i], im[i + 32], im[i + 64], im[i + 96]
+        b4, b5, b6, b7 = im[i + 128], im[i + 160], im[i + 192], im[i + 224]
+        b8, b9, b10, b11 = im[i + 256], im[i + 288], im[i + 320], im[i + 352]
+        b12, b13, b14, b15 = im[i + 384], im[i + 416], im[i + 448], im[i + 480]
         a0, b0, a1, b1 = a0 + t0 * b1, b0 - t0 * a1, a1 + t0 * b0, b1 - t0 * a0
-        re[i], re[i + 256] = a0, a1
-        im[i], im[i + 256] = b0, b1
+        a2, b2, a3, b3 = a2 + t0 * b3, b2 - t0 * a3, a3 + t0 * b2, b3 - t0 * a2
+        a4, b4, a5, b5 = a4 + t0 * b5, b4 - t0 * a5, a5 + t0 * b4, b5 - t0 * a4
+        a6, b6, a7, b7 = a6 + t0 * b7, b6 - t0 * a7, a7 + t0 * b6, b7 - t0 * a6
+        a8, b8, a9, b9 = a8 + t0 * b9, b8 - t0 * a9, a9 + t0 * b8, b9 - t0 * a8
+        a10, b10, a11, b11 = a10 + t0 * b11, b10 - t0 * a11, a11 + t0 * b10, b11 - t0 * a10
+        a12, b12, a13, b13 = a12 + t0 * b13, b12 - t0 * a13, a13 + t0 * b12, b13 - t0 * a12
+        a14, b14, a15, b15 = a14 + t0 * b15, b14 - t0 * a15, a15 + t0 * b14, b15 - t0 * a14
+        a0, b0, a2, b2 = a0 + t1 * b2, b0 - t1 * a2, a2 + t1 * b0, b2 - t1 * a0
+        a1, b1, a3, b3 = a1 + t1 * b3, b1 - t1 * a3, a3 + t1 * b1, b3 - t1 * a1
+        a4, b4, a6, b6 = a4 + t1 * b6, b4 - t1 * a6, a6 + t1 * b4, b6 - t1 * a4
+        a5, b5, a7, b7 = a5 + t1 * b7, b5 - t1 * a7, a7 + t1 * b5, b7 - t1 * a5
+        a8, b8, a10, b10 = a8 + t1 * b10, b8 - t1 * a10, a10 + t1 * b8, b10 - t1 * a8
+        a9, b9, a11, b11 = a9 + t1 * b11, b9 - t1 * a11, a11 + t1 * b9, b11 - t1 * a9
+        a12, b12, a14, b14 = a12 + t1 * b14, b12 - t1 * a14, a14 + t1 * b12, b14 - t1 * a12
+        a13, b13, a15, b15 = a13 + t1 * b15, b13 - t1 * a15, a15 + t1 * b13, b15 - t1 * a13
+        a0, b0, a4, b4 = a0 + t2 * b4, b0 - t2 * a4, a4 + t2 * b0, b4 - t2 * a0
+        a1, b1, a5, b5 = a1 + t2 * b5, b1 - t2 * a5, a5 + t2 * b1, b5 - t2 * a1
+        a2, b2, a6, b6 = a2 + t2 * b6, b2 - t2 * a6, a6 + t2 * b2, b6 - t2 * a2
+        a3, b3, a7, b7 = a3 + t2 * b7, b3 - t2 * a7, a7 + t2 * b3, b7 - t2 * a3
+        a8, b8, a12, b12 = a8 + t2 * b12, b8 - t2 * a12, a12 + t2 * b8, b12 - t2 * a8
+        a9, b9, a13, b13 = a9 + t2 * b13, b9 - t2 * a13, a13 + t2 * b9, b13 - t2 * a9
+        a10, b10, a14, b14 = a10 + t2 * b14, b10 - t2 * a14, a14 + t2 * b10, b14 - t2 * a10
+        a11, b11, a15, b15 = a11 + t2 * b15, b11 - t2 * a15, a15 + t2 * b11, b15 - t2 * a11
+        a0, b0, a8, b8 = a0 + t3 * b8, b0 - t3 * a8, a8 + t3 * b0, b8 - t3 * a0
+        a1, b1, a9, b9 = a1 + t3 * b9, b1 - t3 * a9, a9 + t3 * b1, b9 - t3 * a1
+        a2, b2, a10, b10 = a2 + t3 * b10, b2 - t3 * a10, a10 + t3 * b2, b10 - t3 * a2
+        a3, b3, a11, b11 = a3 + t3 * b11, b3 - t3 * a11, a11 + t3 * b3, b11 - t3 * a3
+        a4, b4, a12, b12 = a4 + t3 * b12, b4 - t3 * a12, a12 + t3 * b4, b12 - t3 * a4
+        a5, b5, a13, b13 = a5 + t3 * b13, b5 - t3 * a13, a13 + t3 * b5, b13 - t3 * a5
+        a6, b6, a14, b14 = a6 + t3 * b14, b6 - t3 * a14, a14 + t3 * b6, b14 - t3 * a6
+        a7, b7, a15, b15 = a7 + t3 * b15, b7 - t3 * a15, a15 + t3 * b7, b15 - t3 * a7
+        re[i], re[i + 32], re[i + 64], re[i + 96] = a0, a1, a2, a3
+        re[i + 128], re[i + 160], re[i + 192], re[i + 224] = a4, a5, a6, a7
+        re[i + 256], re[i + 288], re[i + 320], re[i + 352] = a8, a9, a10, a11
+        re[i + 384], re[i + 416], re[i + 448], re[i + 480] = a12, a13, a14, a15
+        im[i], im[i + 32], im[i + 64], im[i + 96] = b0, b1, b2, b3
+        im[i + 128], im[i + 160], im[i + 192], im[i + 224] = b4, b5, b6, b7
+        im[i + 256], im[i + 288], im[i + 320], im[i + 352] = b8, b9, b10, b11
+        im[i + 384], im[i + 416], im[i + 448], im[i + 480] = b12, b13, b14, b15
 
 
 @numba.njit(cache=True, nogil=True, fastmath={'contract'})
@@ -241,8 +256,7 @@ def _block(re, im, t):  # pragma: no cover - compiled
         rim = im[r:r + ROW]
         _low0(rre, rim, t[0], t[1])
         _low2(rre, rim, t[2], t[3], t[4], w)
-        _low5(rre, rim, t[5], t[6], t[7], w)
-        _low8(rre, rim, t[8])
+        _low5(rre, rim, t[5], t[6], t[7], t[8], w)
     _low9(re, im, t[9], t[10], t[11])
     _low9(re[8 * ROW:], im[8 * ROW:], t[9], t[10], t[11])
     _low12(re, im, t[12])
