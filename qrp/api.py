@@ -91,7 +91,7 @@ def risk_parity(
     spec = get_solver(solver)
     defaults = budgets is None and bounds is None and target_volatility is None and tol is None and max_iter is None
     if is_default_call(spec, defaults, seed, leverage, check_psd, solver_options):
-        fast = _default_call(cov, spec, check_psd, start)
+        fast = _default_call(cov, spec, check_psd, start, seed)
         if fast is not None:
             return fast
     options = spec.validate_options(solver_options)
@@ -172,16 +172,18 @@ def _solve_within_bounds(spec: SolverSpec, problem, *, tol: float, max_iter: int
 
 def is_default_call(spec: SolverSpec, defaults: bool, seed, leverage, check_psd, solver_options) -> bool:
     """Whether a call is ``risk_parity(cov)`` (optionally ``check_psd=`` a bool) on the default solver: ``defaults``
-    (budgets, bounds, target_volatility, tol and max_iter all None), no seed and no solver options, ``leverage``
-    exactly 1 (a plain int or float), and a solver whose target is ``solve_auto``. Such a call can take the
+    (budgets, bounds, target_volatility, tol and max_iter all None), no seed or a plain int seed >= 0 (``auto`` is
+    deterministic: the seed is only recorded), no solver options, ``leverage`` exactly 1 (a plain int or float),
+    and a solver whose target is ``solve_auto``. Such a call can take the
     one-pass route of ``qrp.classical.default`` (the same checks and result, bit for bit: tests/classical/
     test_default.py); every other call takes the general path."""
     plain_leverage = type(leverage) in (float, int) and leverage == 1
-    return (defaults and seed is None and not solver_options and plain_leverage and type(check_psd) is bool
+    plain_seed = seed is None or (type(seed) is int and seed >= 0)
+    return (defaults and plain_seed and not solver_options and plain_leverage and type(check_psd) is bool
             and spec.function is solve_auto)
 
 
-def _default_call(cov, spec: SolverSpec, check_psd: bool, start: float) -> RiskParityResult | None:
+def _default_call(cov, spec: SolverSpec, check_psd: bool, start: float, seed: int | None) -> RiskParityResult | None:
     """``risk_parity(cov)`` with every other argument at its default, through ``qrp.classical.default`` (one
     compiled call at small N) for a float64 array or DataFrame; None sends the call down the general path."""
     names = None
@@ -199,4 +201,4 @@ def _default_call(cov, spec: SolverSpec, check_psd: bool, start: float) -> RiskP
         return None
     w, b, rc, vol, err, converged, iterations, stats = out
     return RiskParityResult.classical(w, rc, vol, err, converged, iterations, spec.name, time.perf_counter() - start,
-                                      b, names, stats)
+                                      b, names, stats, seed)

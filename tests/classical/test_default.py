@@ -32,6 +32,10 @@ def test_default_call_equals_the_general_path(n, check_psd):
     general = risk_parity(cov, np.full(n, 1.0 / n), check_psd=check_psd)  # budgets given: the general path
     _same(risk_parity(cov, check_psd=check_psd), general)
     _same(risk_parity(cov, check_psd=check_psd, leverage=1), general)
+    # a seed (auto is deterministic: it is only recorded) keeps the compiled route, as a study's "auto" rows pass one
+    seeded = risk_parity(cov, np.full(n, 1.0 / n), check_psd=check_psd, seed=7)
+    assert seeded.seed == 7
+    _same(risk_parity(cov, check_psd=check_psd, seed=7), seeded)
     names = [f"a{i}" for i in range(n)]
     framed = risk_parity(pd.DataFrame(cov, index=names, columns=names), check_psd=check_psd)
     assert framed.asset_names == tuple(names)
@@ -114,6 +118,12 @@ def test_unpickled_arrays_take_the_default_route(monkeypatch):
     monkeypatch.setattr(api, "default_erc", lambda *a: calls.append(1) or real(*a))
     _same(risk_parity(pickle.loads(pickle.dumps(cov))), risk_parity(cov))
     assert calls == [1, 1]
+    risk_parity(cov, seed=3)  # a plain int seed takes the route too; a numpy integer goes the general way, and a
+    risk_parity(cov, seed=np.int64(3))  # bool or a negative seed is refused there, as before
+    for bad in (True, -1):
+        with pytest.raises(ValueError, match="seed"):
+            risk_parity(cov, seed=bad)
+    assert calls == [1, 1, 1]
 
 
 def test_only_solve_auto_takes_the_compiled_path():
