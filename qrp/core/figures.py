@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from qrp.core.provenance import atomic_write
 
 
@@ -24,8 +26,6 @@ def write_png(fig: Any, path: Path, *, dpi: float, rect: tuple[float, float, flo
     fig.tight_layout(rect=rect)
     fig.set_layout_engine(None)
     if opaque_rgb and fig.get_dpi() == dpi:
-        import numpy as np
-
         fig.canvas.draw()
         rgba = np.asarray(fig.canvas.buffer_rgba())
         if rgba[..., 3].min() == 255:
@@ -36,9 +36,8 @@ def write_png(fig: Any, path: Path, *, dpi: float, rect: tuple[float, float, flo
 
 def _write_rgb(rgba: Any, path: Path, dpi: float, pil_kwargs: dict) -> None:
     """The RGB channels of an opaque Agg buffer as a PNG at ``path``, with the metadata savefig writes."""
-    import matplotlib
-    import numpy as np
-    from PIL import Image, PngImagePlugin
+    import matplotlib  # heavy, optional (the studies extra): only when a figure is written
+    from PIL import Image, PngImagePlugin  # Pillow comes with matplotlib: the same
 
     image = Image.fromarray(np.ascontiguousarray(rgba[..., :3]), mode="RGB")
     info = PngImagePlugin.PngInfo()
