@@ -77,5 +77,4 @@ def warm_solve(spec, cov, budgets=None, *, options: Mapping[str, Any]) -> None:
     warm = build_sample_solver(spec, options, layout).warm
     disc = discretization_of(options)
     lo, hi = initial_box(s, b, disc)
-    warm(DiscreteProblem(s, b, disc.bits, disc.formulation, lo, hi, log_fit=disc.log_fit, penalty=disc.penalty,
-                         encoding=disc.encoding))
+    warm(DiscreteProblem.on_box(s, b, disc, lo, hi))

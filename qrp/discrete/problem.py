@@ -98,6 +98,13 @@ class DiscreteProblem:
     (log_barrier), ``penalty_weight`` lambda (pairwise). Immutable; arrays are read-only.
     """
 
+    @classmethod
+    def on_box(cls, cov, budgets, d, lo, hi) -> DiscreteProblem:
+        """The problem of discretization ``d`` (a ``Discretization``: bits, formulation, log_fit, penalty, encoding)
+        on the box (``lo``, ``hi``)."""
+        return cls(cov, budgets, d.bits, d.formulation, lo, hi, log_fit=d.log_fit, penalty=d.penalty,
+                   encoding=d.encoding)
+
     def __init__(self, cov, budgets, bits, formulation, lo, hi, *, log_fit=DEFAULTS.log_fit, penalty=DEFAULTS.penalty,
                  encoding=DEFAULTS.encoding):
         self.cov = cov
@@ -379,5 +386,4 @@ def discretize(
     lo, hi = initial_box(p.cov, p.budgets, d)
     check_box_resolvable(lo, hi, d.bits)
     s, b = p.cov, p.budgets
-    return DiscreteProblem(s, b, d.bits, d.formulation, lo, hi, log_fit=d.log_fit, penalty=d.penalty,
-                           encoding=d.encoding)
+    return DiscreteProblem.on_box(s, b, d, lo, hi)

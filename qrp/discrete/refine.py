@@ -157,8 +157,7 @@ def run_refinement(s: np.ndarray, b: np.ndarray, disc: Discretization, *, tol: f
         elif not box_resolvable(lo, hi, disc.bits):  # the levels no longer differ in float64: nothing finer to find
             break
         t0 = time.perf_counter()
-        problem = DiscreteProblem(s, b, disc.bits, disc.formulation, lo, hi, log_fit=disc.log_fit,
-                                  penalty=disc.penalty, encoding=disc.encoding)
+        problem = DiscreteProblem.on_box(s, b, disc, lo, hi)
         res = sample_solver(problem, seed=seeds[r], state=state)
         sample = np.asarray(res.sample)
         if sample.shape != (problem.num_qubits,):
