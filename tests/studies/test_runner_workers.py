@@ -63,8 +63,8 @@ def test_a_chunk_holds_at_most_max_chunk_points(write_study):
     assert queue.peek() == tasks[:MAX_CHUNK]
 
 
-def test_only_classical_calls_are_warmed_before_forking_each_as_it_will_be_timed(write_study, monkeypatch):
-    study = load_study(write_study("""
+#: classical and exact points, for the warm-up tests.
+WARM_GRID = """
 seeds = [0]
 baseline = "auto"
 [covariance]
@@ -76,7 +76,11 @@ n_assets = [3, 5]
 solver = "exact"
 n_assets = 3
 bits = 1
-"""))
+"""
+
+
+def test_only_classical_calls_are_warmed_before_forking_each_as_it_will_be_timed(write_study, monkeypatch):
+    study = load_study(write_study(WARM_GRID))
     calls = []
     monkeypatch.setattr(rows, "_WARM", set())
     monkeypatch.setattr(rows, "risk_parity", lambda cov, **kw: calls.append((len(cov), kw)))
@@ -240,16 +244,7 @@ def test_the_baseline_is_warmed_last_and_timed_first(write_study, monkeypatch):
     """A discrete solver's warm-up (or solve) fills the CPU caches: the baseline, timed after it, took 0.18-0.24 ms
     at N = 3 in the quickstart against 0.02-0.05 ms at other N. Its warm-up is the last one, and it is timed before
     the run's solve."""
-    task = build_tasks(load_study(write_study("""
-seeds = [0]
-baseline = "auto"
-[covariance]
-source = "synthetic"
-[[grid]]
-solver = "exact"
-n_assets = 3
-bits = 1
-""")))[0]
+    (task,) = [t for t in build_tasks(load_study(write_study(WARM_GRID))) if t.spec.solver == "exact"]
     order = []
     monkeypatch.setattr(rows, "_WARM", set())
     monkeypatch.setattr(rows, "_CACHE", {})
