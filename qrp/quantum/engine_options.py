@@ -216,9 +216,13 @@ def _check_noise_source(o: Mapping[str, Any]) -> None:
                 f"or its white-noise model (noise_method='white'), sampler= for the sampler's own")
 
 
+#: Aer's own run's options and their declared defaults (ENGINE_OPTIONS).
+_AER_DEFAULTS = {opt.name: opt.default for opt in ENGINE_OPTIONS if opt.name in ("method", "bond_dimension", "device")}
+
+
 def _aer_options(o: Mapping[str, Any]) -> dict[str, Any]:
     """Aer's own run's options (method, bond_dimension, device) that differ from their defaults."""
-    return {k: o[k] for k, d in (("method", "automatic"), ("bond_dimension", None), ("device", "CPU")) if o[k] != d}
+    return {k: o[k] for k, d in _AER_DEFAULTS.items() if o[k] != d}
 
 
 def _check_aer_run(o: Mapping[str, Any]) -> None:
@@ -255,8 +259,7 @@ def _check_white(o: Mapping[str, Any]) -> None:
 def _check_state_engine(o: Mapping[str, Any], white: bool) -> None:
     """A state-vector engine is exact and noiseless (or white-noise): no shots, noise models or Aer's options."""
     noisy = (o["shots"] is not None or o["noise"] is not None) and not white
-    aer_only = (o["method"] != "automatic" or o["bond_dimension"] is not None or o["device"] != "CPU"
-                or o["sampler"] is not None)
+    aer_only = bool(_aer_options(o)) or o["sampler"] is not None
     if noisy or aer_only:
         raise ValueError(f"engine={o['engine']!r} is the noiseless (or white-noise) exact mode: shots, noise models, "
                          "a sampler and Aer's method/bond_dimension/device need engine='aer'")
