@@ -224,10 +224,21 @@ def _mid2(re, im, t0, t1):  # pragma: no cover - compiled
 
 
 @numba.njit(cache=True, nogil=True, fastmath={'contract'})
-def _phase(re, im, d, gamma, scale, poly):  # pragma: no cover - compiled
+def _phase(re, im, d, gamma, scale, poly, plus):  # pragma: no cover - compiled
     """(re, im) <- scale exp(-i gamma d) (re, im); cos and sin by ``kernels.cis_poly`` when ``poly``, else libm
-    (two loops: the polynomial one vectorizes)."""
-    if poly:
+    (two loops: the polynomial one vectorizes). ``plus``: (re, im) is not read, the state before the phase being
+    the real constant ``scale`` (|+>^n with its 2^(-n/2) folded into ``scale``): the first layer writes it."""
+    if poly and plus:
+        for x in range(re.shape[0]):
+            cs, sn = cis_poly(-gamma * d[x])
+            re[x] = cs * scale
+            im[x] = sn * scale
+    elif plus:
+        for x in range(re.shape[0]):
+            a = -gamma * d[x]
+            re[x] = scale * np.cos(a)
+            im[x] = scale * np.sin(a)
+    elif poly:
         for x in range(re.shape[0]):
             cs, sn = cis_poly(-gamma * d[x])
             cs *= scale
@@ -280,6 +291,42 @@ def set_apart(re: np.ndarray, im: np.ndarray) -> np.ndarray:
     out = buf[skip:skip + im.shape[0]]
     out[:] = im
     return out
+
+
+def empty_split(num_qubits: int) -> tuple[np.ndarray, np.ndarray]:
+    """(re, im) of 2^n uninitialized float64 each, im ``APART`` bytes off re's L1 sets (as ``set_apart``, no copy):
+    the state ``x_layer(..., plus=True)`` writes."""
+    size = 1 << num_qubits
+    re = np.empty(size)
+    buf = np.empty(size + 512)
+    skip = ((re.ctypes.data + APART - buf.ctypes.data) % 4096) // 8
+    return re, buf[skip:skip + size]
+
+
+@numba.njit(cache=True, nogil=True, fastmath=True)
+def _expectation_run(re, im, d):  # pragma: no cover - compiled
+    value = 0.0
+    norm = 0.0
+    for x in range(re.shape[0]):
+        w = re[x] * re[x] + im[x] * im[x]
+        value += d[x] * w
+        norm += w
+    return value, norm
+
+
+@numba.njit(cache=True, nogil=True)
+def expectation(re, im, d):  # pragma: no cover - compiled
+    """(sum_x d[x] |psi_x|^2, sum_x |psi_x|^2) for psi = re + i im in one read of re, im and d (24 bytes an
+    amplitude, the expectation of the streaming bound; no probability array): runs of ``RUN`` summed in any order
+    (vectorized), the runs' sums added in order, so the rounding error is about (RUN / 8 + 2^n / RUN) eps of the
+    sum of |terms| rather than 2^n eps."""
+    value = 0.0
+    norm = 0.0
+    for s in range(0, re.shape[0], RUN):
+        v, w = _expectation_run(re[s:s + RUN], im[s:s + RUN], d[s:s + RUN])
+        value += v
+        norm += w
+    return value, norm
 
 
 def _pairs(k, o):  # the rotation of k <= 3 qubits on rows o apart (o a compile-time constant of the closure)
@@ -353,8 +400,8 @@ def _direct(lo, k):
 
 
 @numba.njit(cache=True, nogil=True)
-def _first_sweep(re, im, d, gamma, t, scale, poly):  # pragma: no cover - compiled
-    """The phase and qubits 0..min(BLOCK, n) - 1, block by block (module docstring)."""
+def _first_sweep(re, im, d, gamma, t, scale, poly, plus):  # pragma: no cover - compiled
+    """The phase and qubits 0..min(BLOCK, n) - 1, block by block (module docstring; ``plus``: ``_phase``)."""
     n = t.shape[0]
     lb = min(BLOCK, n)
     bs = 1 << lb
@@ -362,7 +409,7 @@ def _first_sweep(re, im, d, gamma, t, scale, poly):  # pragma: no cover - compil
         for sub in range(start, start + bs, SUB):
             bre = re[sub:sub + SUB]
             bim = im[sub:sub + SUB]
-            _phase(bre, bim, d[sub:sub + SUB], gamma, scale, poly)
+            _phase(bre, bim, d[sub:sub + SUB], gamma, scale, poly, plus)
             _block(bre, bim, t)
         if lb == LOW_QUBITS + 2:
             _mid2(re[start:], im[start:], t[LOW_QUBITS], t[LOW_QUBITS + 1])
@@ -389,9 +436,12 @@ def _chunked(n):
     return bool(plan) and plan[0][1] == DIRECT
 
 
-def x_layer(re, im, d, gamma, t, scale, poly):
+def x_layer(re, im, d, gamma, t, scale, poly, plus=False):
     """One layer in place on (re, im), n = len(t) >= MIN_QUBITS: ``scale`` exp(-i gamma d), then prod_q
-    [[1, -i t_q], [-i t_q, 1]] (module docstring; t = tan beta per qubit, scale = prod_q cos beta_q)."""
+    [[1, -i t_q], [-i t_q, 1]] (module docstring; t = tan beta per qubit, scale = prod_q cos beta_q). ``plus``: the
+    layer on |+>^n, (re, im) only written (``empty_split``): one read of the state fewer."""
+    if plus:
+        scale *= 2.0 ** (-t.shape[0] / 2)
     n = t.shape[0]
     if not (re.shape == im.shape == d.shape == (1 << n,)):  # the kernels index without bounds checks
         raise ValueError(f"x_layer needs re, im and d of 2^{n} amplitudes, got {re.shape}, {im.shape}, {d.shape}")
@@ -400,10 +450,10 @@ def x_layer(re, im, d, gamma, t, scale, poly):
         first = _direct(*plan.pop(0))
         c = 1 << (BLOCK + DIRECT)
         for s in range(0, re.shape[0], c):  # qubits 15-17 while the chunk is in L3: one DRAM sweep fewer
-            _first_sweep(re[s:s + c], im[s:s + c], d[s:s + c], gamma, t, scale, poly)
+            _first_sweep(re[s:s + c], im[s:s + c], d[s:s + c], gamma, t, scale, poly, plus)
             first(re[s:s + c], im[s:s + c], t)
     else:
-        _first_sweep(re, im, d, gamma, t, scale, poly)
+        _first_sweep(re, im, d, gamma, t, scale, poly, plus)
     for lo, k in plan:
         _direct(lo, k)(re, im, t)
 
@@ -428,5 +478,5 @@ def x_form(u: np.ndarray) -> tuple[np.ndarray, float] | None:
     return np.ascontiguousarray(s / c), float(np.prod(c))
 
 
-__all__ = ["APART", "BLOCK", "DIRECT", "MIN_QUBITS", "ROW", "RUN", "SUB", "TAN_LIMIT", "set_apart", "sweeps", "x_form",
-           "x_layer"]
+__all__ = ["APART", "BLOCK", "DIRECT", "MIN_QUBITS", "ROW", "RUN", "SUB", "TAN_LIMIT", "empty_split", "expectation",
+           "set_apart", "sweeps", "x_form", "x_layer"]

@@ -27,7 +27,7 @@ import numpy as np
 from qrp.quantum import statevector as sv
 from qrp.quantum.device_model import depolarized
 from qrp.quantum.engine_options import EngineSettings
-from qrp.quantum.fused import set_apart
+from qrp.quantum.fused import empty_split, expectation, set_apart
 from qrp.quantum.mixers import Mixer, WarmStartMixer, XMixer
 
 
@@ -189,6 +189,21 @@ class PolyPhaseSimulator(NumbaSimulator):
     def _initial_split(self) -> tuple[np.ndarray, np.ndarray]:
         re, im = self.mixer.initial_split()
         return re, set_apart(re, im)  # im off re's L1 sets: the fused layer's direct sweeps (qrp.quantum.fused)
+
+    def split_state(self, angles: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        if type(self.mixer) is not XMixer:  # |psi_0> = |+>^n is known only for the X mixer itself
+            return super().split_state(angles)
+        p = self.reps
+        re, im = empty_split(self.cost.num_qubits)  # the first layer writes |+>^n's phase: no fill, no read
+        sv.evolve_split(re, im, self.diagonal, angles[:p], angles[p:], self.mixer.matrices, poly=True,
+                        max_abs_diagonal=self._max_abs, plus=True)
+        return re, im
+
+    def objective(self, angles):
+        if self.alpha < 1.0 or self.white is not None:
+            return super().objective(angles)
+        value, norm = expectation(*self.split_state(angles), self.diagonal)  # one read, no probability array
+        return value / norm
 
 
 class CudaSimulator(StateVectorSimulator):

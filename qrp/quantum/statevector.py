@@ -168,22 +168,30 @@ def evolve(psi: np.ndarray, diagonal: np.ndarray, gammas, betas, matrices) -> np
 
 
 def evolve_split(re: np.ndarray, im: np.ndarray, diagonal: np.ndarray, gammas, betas, matrices, *,
-                 poly: bool = False, max_abs_diagonal: float | None = None) -> None:
+                 poly: bool = False, max_abs_diagonal: float | None = None, plus: bool = False) -> None:
     """``evolve`` on a split state re + i im (float64, C-contiguous, in place): ``kernels.split_layer`` per layer,
     the reference kernel's result to the bit. ``poly``: the phase by the vectorized polynomial sincos while
     |gamma| max |d| < ``kernels.PHASE_POLY_LIMIT``, and then for an X mixer (``fused.x_form``) the fused layer
     ``fused.x_layer`` (agrees to 1e-12, not to the bit; ``max_abs_diagonal``: max |d| when known, else one pass
-    finds it)."""
+    finds it). ``plus``: re and im are not read, the state being |+>^n (re = 2^(-n/2), im = 0): the first fused
+    layer writes them without reading (``fused.empty_split``); otherwise they are filled first."""
     if poly and max_abs_diagonal is None:
         max_abs_diagonal = float(np.abs(diagonal).max(initial=0.0))
     for gamma, beta in zip(gammas, betas, strict=True):
         u = matrices(float(beta))
         fast = poly and abs(float(gamma)) * max_abs_diagonal < PHASE_POLY_LIMIT
         form = x_form(u) if fast else None  # X mixer: the fused tan-form layer (qrp.quantum.fused)
+        if plus and form is None:
+            re.fill(2.0 ** (-(re.shape[0].bit_length() - 1) / 2))
+            im.fill(0.0)
         if form is not None:
-            x_layer(re, im, diagonal, float(gamma), form[0], form[1], True)
+            x_layer(re, im, diagonal, float(gamma), form[0], form[1], True, plus)
         else:
             split_layer(re, im, diagonal, float(gamma), real_matrices(u), fast)
+        plus = False
+    if plus:  # no layer
+        re.fill(2.0 ** (-(re.shape[0].bit_length() - 1) / 2))
+        im.fill(0.0)
 
 
 def expectation_gradient(diagonal: np.ndarray, gammas, betas, mixer) -> tuple[float, np.ndarray]:

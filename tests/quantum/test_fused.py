@@ -132,3 +132,41 @@ def test_engine_fast_poly_agrees_with_fast_at_14_qubits(warm):
     for angles in (rng.uniform(-1, 1, 6), rng.uniform(-3, 3, 6)):
         assert abs(fast.objective(angles) - poly.objective(angles)) < 1e-12
         assert np.abs(fast.state(angles) - poly.state(angles)).max() < 1e-12
+
+
+@pytest.mark.parametrize("n", [13, 16, 18, 21])
+def test_first_layer_on_plus_writes_the_state_without_reading_it(n):
+    rng = np.random.default_rng(n + 100)
+    d = rng.standard_normal(1 << n) * 3
+    gammas, betas = rng.uniform(-2, 2, 2), rng.uniform(-1.5, 1.5, 2)
+    ref, _, _ = run(n, d, gammas, betas)
+    re, im = f.empty_split(n)
+    assert (im.ctypes.data - re.ctypes.data) % 4096 == f.APART
+    re.fill(np.nan)  # garbage that a read would carry into the state
+    im.fill(np.inf)
+    sv.evolve_split(re, im, d, gammas, betas, XMixer(n).matrices, poly=True, plus=True)
+    assert np.abs(ref - (re + 1j * im)).max() < 1e-12
+
+
+@pytest.mark.parametrize("n, gamma", [(8, 0.7), (14, 0.7), (14, 2e6), (14, None)])
+def test_plus_without_a_fused_first_layer_fills_the_state_first(n, gamma):
+    rng = np.random.default_rng(9)
+    d = rng.standard_normal(1 << n)
+    gammas = [] if gamma is None else [gamma, 0.3]  # 2e6 |d|: beyond PHASE_POLY_LIMIT, split_layer with libm
+    betas = [] if gamma is None else [0.4, -0.2]
+    ref = XMixer(n).initial_state()
+    for g, b in zip(gammas, betas, strict=True):
+        k.reference_layer(ref, d, g, XMixer(n).matrices(b), k.BLOCK_QUBITS)
+    re, im = np.full(1 << n, np.nan), np.full(1 << n, np.nan)
+    sv.evolve_split(re, im, d, gammas, betas, XMixer(n).matrices, poly=True, plus=True)
+    assert np.abs(ref - (re + 1j * im)).max() < 1e-12
+
+
+@pytest.mark.parametrize("n", [3, 12, 17])
+def test_expectation_in_one_read_agrees_with_the_probabilities(n):
+    rng = np.random.default_rng(n)
+    re, im, d = rng.standard_normal((3, 1 << n))
+    value, norm = f.expectation(re, im, d)
+    probs = re * re + im * im
+    assert norm == pytest.approx(probs.sum(), rel=1e-14, abs=0)
+    assert abs(value / norm - sv.cvar(d, probs, 1.0)) < 1e-13 * (np.abs(d) @ probs / norm)
