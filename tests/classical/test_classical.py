@@ -244,3 +244,46 @@ def test_low_rank_preconditioned_cg_matches_cholesky():
     p = np.diag(np.maximum(1.0 - (v * v) @ lam, 1e-12) + h) + (v * lam) @ v.T
     x = np.random.default_rng(4).normal(size=n)
     np.testing.assert_allclose(_preconditioner((v, lam), h)(x), np.linalg.solve(p, x), rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("family", [{"loading_scale": 0.05}, {"loading_scale": 0.2}, {"loading_scale": 0.1,
+                                                                                       "loading_mean": 0.15}])
+def test_float32_cg_products_match_float64(monkeypatch, family):
+    """Newton-CG with float32 Hessian products (N >= F32_CG_MIN_N) reaches the same minimizer as with float64
+    products: both converge to rc_error <= tol and the weights agree to 1e-9 relative."""
+    import qrp.classical.newton as newton
+
+    n = newton.F32_CG_MIN_N + 100
+    cov = gaussian_factor_covariance(n, seed=7, **family)
+    b = np.full(n, 1.0 / n)
+    single = newton.solve_newton(cov, b, tol=1e-12, max_iter=100, linear_solver="cg")
+    monkeypatch.setattr(newton, "F32_CG_MIN_N", 10**9)
+    double = newton.solve_newton(cov, b, tol=1e-12, max_iter=100, linear_solver="cg")
+    assert single.converged and double.converged
+    assert single.stats["cholesky_steps"] == 0 and single.stats["cg_iterations"] > 0
+    np.testing.assert_allclose(single.weights, double.weights, rtol=1e-9, atol=0)
+
+
+def test_float32_cg_failure_falls_back_to_float64(monkeypatch):
+    """An ill-conditioned matrix (idiosyncratic variances 1e-4..1e-3 under 20 strong factors) where float32 CG does
+    not converge: the step is redone with float64 products, never float32 again, and the solve converges."""
+    import qrp.classical.newton as newton
+
+    calls = []
+    original = newton._cg_step
+
+    def traced(mv, hdiag, grad, rtol, max_iter, top=None):
+        step, k = original(mv, hdiag, grad, rtol, max_iter, top)
+        calls.append((mv.__name__, step is None))
+        return step, k
+
+    monkeypatch.setattr(newton, "_cg_step", traced)
+    n = newton.F32_CG_MIN_N
+    cov = gaussian_factor_covariance(n, n_factors=20, loading_scale=0.2, idiosyncratic=(1e-4, 1e-3), seed=n)
+    b = np.full(n, 1.0 / n)
+    res = newton.solve_auto(cov, b, tol=1e-12, max_iter=100)
+    kinds = [k for k, _ in calls]
+    failed = next(i for i, (kind, none) in enumerate(calls) if kind == "mv32" and none)
+    assert kinds[failed] == "mv32" and kinds[failed + 1] == "corr_mv"  # the failed float32 step, redone in float64
+    assert "mv32" not in kinds[failed + 1:]
+    assert res.converged and res.stats["cholesky_steps"] > 0
