@@ -40,6 +40,9 @@ import functools
 
 import numba
 import numpy as np
+from llvmlite import ir
+from numba.core import cgutils, types
+from numba.core.extending import intrinsic
 
 from qrp.quantum.kernels import LOW_QUBITS, cis_poly
 
@@ -51,9 +54,101 @@ ROW = 512
 SUB = 1 << LOW_QUBITS
 #: Low qubits of the first sweep: a block of 2^15 amplitudes (512 KiB, in L2) is 4 sub-blocks, qubits 13-14 across.
 BLOCK = 15
+#: Qubits 0-5 of a row by explicit SIMD (``_vrot6``) rather than the loops ``_low0``/``_low2``/``_low5``.
+VECTOR = True
 #: Fewest qubits of the fused layer (one full sub-block).
 MIN_QUBITS = LOW_QUBITS
 assert ROW << 4 == SUB and BLOCK - LOW_QUBITS <= 2  # the shapes the kernels below are written for
+
+
+#: Doubles per explicit SIMD vector of ``_vrot6`` (<8 x double>: one zmm register with AVX-512; LLVM splits it into
+#: two ymm (AVX2), four xmm (SSE) or four NEON registers elsewhere: the same results, the code portable).
+LANES = 8
+_VEC = ir.VectorType(ir.DoubleType(), LANES)
+_I32V = ir.VectorType(ir.IntType(32), LANES)
+
+
+@intrinsic
+def _vrot6(typingctx, re, im, i, t0, t1, t2, t3, t4, t5):
+    """Qubits 0-5 on the 64 amplitudes re[i:i + 64], im[i:i + 64] in 8 + 8 vector registers: qubits 0-2 inside
+    each vector (the partner of lane j is lane j ^ s, s = 1, 2, 4: one shufflevector), qubits 3-5 across the 8
+    vectors; per qubit and vector re' = fma(t, swap(im), re), im' = fma(-t, swap(re), im) on the original values
+    (x' = x - i t y, y' = y - i t x). LLVM IR through llvmlite (numba runs no SLP vectorizer, so the loop form of
+    these qubits stays scalar or needs interleaved loads: ``_low0``)."""
+    sig = types.void(re, im, i, t0, t1, t2, t3, t4, t5)
+
+    def codegen(context, builder, signature, args):
+        i64 = ir.IntType(64)
+        fma = cgutils.get_or_insert_function(builder.module, ir.FunctionType(_VEC, [_VEC] * 3),
+                                             f"llvm.fma.v{LANES}f64")
+        rows = []
+        for k in (0, 1):
+            data = context.make_array(signature.args[k])(context, builder, args[k]).data
+            rows.append(builder.bitcast(builder.gep(data, [args[2]]), _VEC.as_pointer()))
+        vre = [builder.load(builder.gep(rows[0], [ir.Constant(i64, r)]), align=8) for r in range(8)]
+        vim = [builder.load(builder.gep(rows[1], [ir.Constant(i64, r)]), align=8) for r in range(8)]
+        undef = ir.Constant(_VEC, ir.Undefined)
+        zero = ir.Constant(_I32V, [0] * LANES)
+        for q in range(6):
+            v = builder.insert_element(undef, args[3 + q], ir.Constant(ir.IntType(32), 0))
+            tp = builder.shuffle_vector(v, undef, zero)
+            tn = builder.fneg(tp)
+            if q < 3:  # inside the vectors
+                swap = ir.Constant(_I32V, [j ^ (1 << q) for j in range(LANES)])
+                for r in range(8):
+                    sre = builder.shuffle_vector(vre[r], undef, swap)
+                    sim = builder.shuffle_vector(vim[r], undef, swap)
+                    vre[r] = builder.call(fma, [tp, sim, vre[r]])
+                    vim[r] = builder.call(fma, [tn, sre, vim[r]])
+            else:  # across them
+                s = 1 << (q - 3)
+                for a in range(8):
+                    if a & s:
+                        continue
+                    b = a | s
+                    ra, ia, rb, ib = vre[a], vim[a], vre[b], vim[b]
+                    vre[a], vim[a] = builder.call(fma, [tp, ib, ra]), builder.call(fma, [tn, rb, ia])
+                    vre[b], vim[b] = builder.call(fma, [tp, ia, rb]), builder.call(fma, [tn, ra, ib])
+        for r in range(8):
+            builder.store(vre[r], builder.gep(rows[0], [ir.Constant(i64, r)]), align=8)
+            builder.store(vim[r], builder.gep(rows[1], [ir.Constant(i64, r)]), align=8)
+        return context.get_dummy_value()
+
+    return sig, codegen
+
+
+@numba.njit(cache=True, nogil=True)
+def _low_vec(re, im, t0, t1, t2, t3, t4, t5):  # pragma: no cover - compiled
+    """Qubits 0-5 on a row of ROW amplitudes, 64 at a time (``_vrot6``)."""
+    for i in range(0, ROW, 64):
+        _vrot6(re, im, i, t0, t1, t2, t3, t4, t5)
+
+
+@numba.njit(cache=True, nogil=True, fastmath={'contract'})
+def _low6(re, im, t0, t1, t2):  # pragma: no cover - compiled
+    """Qubits 6-8 on a row of ROW amplitudes (8 runs of 64, 64 apart)."""
+    o = 64
+    for i in range(64):
+        a0, a1, a2, a3 = re[i], re[i + o], re[i + 2 * o], re[i + 3 * o]
+        a4, a5, a6, a7 = re[i + 4 * o], re[i + 5 * o], re[i + 6 * o], re[i + 7 * o]
+        b0, b1, b2, b3 = im[i], im[i + o], im[i + 2 * o], im[i + 3 * o]
+        b4, b5, b6, b7 = im[i + 4 * o], im[i + 5 * o], im[i + 6 * o], im[i + 7 * o]
+        a0, b0, a1, b1 = a0 + t0 * b1, b0 - t0 * a1, a1 + t0 * b0, b1 - t0 * a0
+        a2, b2, a3, b3 = a2 + t0 * b3, b2 - t0 * a3, a3 + t0 * b2, b3 - t0 * a2
+        a4, b4, a5, b5 = a4 + t0 * b5, b4 - t0 * a5, a5 + t0 * b4, b5 - t0 * a4
+        a6, b6, a7, b7 = a6 + t0 * b7, b6 - t0 * a7, a7 + t0 * b6, b7 - t0 * a6
+        a0, b0, a2, b2 = a0 + t1 * b2, b0 - t1 * a2, a2 + t1 * b0, b2 - t1 * a0
+        a1, b1, a3, b3 = a1 + t1 * b3, b1 - t1 * a3, a3 + t1 * b1, b3 - t1 * a1
+        a4, b4, a6, b6 = a4 + t1 * b6, b4 - t1 * a6, a6 + t1 * b4, b6 - t1 * a4
+        a5, b5, a7, b7 = a5 + t1 * b7, b5 - t1 * a7, a7 + t1 * b5, b7 - t1 * a5
+        a0, b0, a4, b4 = a0 + t2 * b4, b0 - t2 * a4, a4 + t2 * b0, b4 - t2 * a0
+        a1, b1, a5, b5 = a1 + t2 * b5, b1 - t2 * a5, a5 + t2 * b1, b5 - t2 * a1
+        a2, b2, a6, b6 = a2 + t2 * b6, b2 - t2 * a6, a6 + t2 * b2, b6 - t2 * a2
+        a3, b3, a7, b7 = a3 + t2 * b7, b3 - t2 * a7, a7 + t2 * b3, b7 - t2 * a3
+        re[i], re[i + o], re[i + 2 * o], re[i + 3 * o] = a0, a1, a2, a3
+        re[i + 4 * o], re[i + 5 * o], re[i + 6 * o], re[i + 7 * o] = a4, a5, a6, a7
+        im[i], im[i + o], im[i + 2 * o], im[i + 3 * o] = b0, b1, b2, b3
+        im[i + 4 * o], im[i + 5 * o], im[i + 6 * o], im[i + 7 * o] = b4, b5, b6, b7
 
 
 @numba.njit(cache=True, nogil=True, fastmath={'contract'})
@@ -259,15 +354,19 @@ def _phase(re, im, d, gamma, scale, poly, plus):  # pragma: no cover - compiled
 
 
 @numba.njit(cache=True, nogil=True)
-def _block(re, im, t):  # pragma: no cover - compiled
+def _block(re, im, t, vec):  # pragma: no cover - compiled
     """Qubits 0..12 on one block of 2^13 amplitudes (module docstring)."""
     w = min(4, t.shape[0])  # 4 (n >= 13), not a compile-time constant (``_low2``)
     for r in range(0, 1 << LOW_QUBITS, ROW):
         rre = re[r:r + ROW]
         rim = im[r:r + ROW]
-        _low0(rre, rim, t[0], t[1])
-        _low2(rre, rim, t[2], t[3], t[4], w)
-        _low5(rre, rim, t[5], t[6], t[7], t[8], w)
+        if vec:
+            _low_vec(rre, rim, t[0], t[1], t[2], t[3], t[4], t[5])
+            _low6(rre, rim, t[6], t[7], t[8])
+        else:
+            _low0(rre, rim, t[0], t[1])
+            _low2(rre, rim, t[2], t[3], t[4], w)
+            _low5(rre, rim, t[5], t[6], t[7], t[8], w)
     _low9(re, im, t[9], t[10], t[11])
     _low9(re[8 * ROW:], im[8 * ROW:], t[9], t[10], t[11])
     _low12(re, im, t[12])
@@ -410,7 +509,7 @@ def _first_sweep(re, im, d, gamma, t, scale, poly, plus):  # pragma: no cover - 
             bre = re[sub:sub + SUB]
             bim = im[sub:sub + SUB]
             _phase(bre, bim, d[sub:sub + SUB], gamma, scale, poly, plus)
-            _block(bre, bim, t)
+            _block(bre, bim, t, VECTOR)
         if lb == LOW_QUBITS + 2:
             _mid2(re[start:], im[start:], t[LOW_QUBITS], t[LOW_QUBITS + 1])
         elif lb == LOW_QUBITS + 1:
