@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import time
+from time import perf_counter
 
 import numpy as np
 
@@ -87,11 +87,11 @@ def risk_parity(
         infeasible bounds, leverage or target_volatility <= 0, unknown solver or option), before any solving;
         also when S is singular and no ERC portfolio exists.
     """
-    start = time.perf_counter()
+    start = perf_counter()
     spec = get_solver(solver)
-    defaults = budgets is None and bounds is None and target_volatility is None and tol is None and max_iter is None
-    if is_default_call(spec, defaults, seed, leverage, check_psd, solver_options):
-        fast = _default_call(cov, spec, check_psd, start, seed)
+    if budgets is None and bounds is None and target_volatility is None and tol is None and max_iter is None \
+            and not solver_options:
+        fast = _default_call(cov, spec, leverage, check_psd, seed, start)
         if fast is not None:
             return fast
     options = spec.validate_options(solver_options)
@@ -124,7 +124,7 @@ def risk_parity(
         converged=bool(converged),
         iterations=out.iterations,
         solver=solver,
-        elapsed=time.perf_counter() - start,
+        elapsed=perf_counter() - start,
         budgets=np.array(b),
         asset_names=problem.names,
         energy=out.energy,
@@ -170,35 +170,34 @@ def _solve_within_bounds(spec: SolverSpec, problem, *, tol: float, max_iter: int
     return out, w, converged, stats
 
 
-def is_default_call(spec: SolverSpec, defaults: bool, seed, leverage, check_psd, solver_options) -> bool:
-    """Whether a call is ``risk_parity(cov)`` (optionally ``check_psd=`` a bool) on the default solver: ``defaults``
-    (budgets, bounds, target_volatility, tol and max_iter all None), no seed or a plain int seed >= 0 (``auto`` is
-    deterministic: the seed is only recorded), no solver options, ``leverage`` exactly 1 (a plain int or float),
-    and a solver whose target is ``solve_auto``. Such a call can take the
-    one-pass route of ``qrp.classical.default`` (the same checks and result, bit for bit: tests/classical/
-    test_default.py); every other call takes the general path."""
-    plain_leverage = type(leverage) in (float, int) and leverage == 1
-    plain_seed = seed is None or (type(seed) is int and seed >= 0)
-    return (defaults and plain_seed and not solver_options and plain_leverage and type(check_psd) is bool
-            and spec.function is solve_auto)
+def _default_call(cov, spec: SolverSpec, leverage, check_psd, seed, start: float) -> RiskParityResult | None:
+    """``risk_parity(cov)`` (budgets, bounds, target_volatility, tol, max_iter and solver options already seen to be
+    None / empty) through ``qrp.classical.default`` (one compiled call at small N), or None for the general path.
 
-
-def _default_call(cov, spec: SolverSpec, check_psd: bool, start: float, seed: int | None) -> RiskParityResult | None:
-    """``risk_parity(cov)`` with every other argument at its default, through ``qrp.classical.default`` (one
-    compiled call at small N) for a float64 array or DataFrame; None sends the call down the general path."""
+    The route is taken by a float64 array or an exact DataFrame of one, a solver whose target is ``solve_auto``,
+    ``leverage`` exactly 1 (a plain int or float), ``check_psd`` a bool and no seed or a plain int seed >= 0 (``auto``
+    is deterministic: the seed is only recorded); it runs the same checks and returns the same result, bit for bit
+    (tests/classical/test_default.py). Every test is a type or identity test first: at N = 5 the whole call costs
+    a few microseconds, so each attribute lookup here shows."""
+    if not (spec.function is solve_auto and (type(leverage) is float or type(leverage) is int) and leverage == 1
+            and type(check_psd) is bool and (seed is None or (type(seed) is int and seed >= 0))):
+        return None
     names = None
     if type(cov) is not np.ndarray:
         if not is_exact_frame(cov):
             return None
         names = frame_names(cov)
         cov = cov.to_numpy()
-    if type(cov) is not np.ndarray or cov.dtype != FLOAT64 or cov.ndim != 2 or cov.shape[0] != cov.shape[1] \
-            or cov.shape[0] == 0:
+        if type(cov) is not np.ndarray:
+            return None
+    shape = cov.shape
+    if len(shape) != 2 or shape[0] != shape[1] or shape[0] == 0 or (cov.dtype is not FLOAT64 and cov.dtype != FLOAT64):
         return None
-    out = default_erc(cov if cov.flags.c_contiguous else np.ascontiguousarray(cov), check_psd, spec.default_tol,
-                      spec.default_max_iter, spec.default_options)
+    if cov.strides != (8 * shape[0], 8):  # not C-contiguous (a contiguous (N, N) float64 array has these strides)
+        cov = np.ascontiguousarray(cov)
+    out = default_erc(cov, check_psd, spec.default_tol, spec.default_max_iter, spec.default_options)
     if out is None:
         return None
     w, b, rc, vol, err, converged, iterations, stats = out
-    return RiskParityResult.classical(w, rc, vol, err, converged, iterations, spec.name, time.perf_counter() - start,
+    return RiskParityResult.classical(w, rc, vol, err, converged, iterations, spec.name, perf_counter() - start,
                                       b, names, stats, seed)

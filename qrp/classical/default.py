@@ -22,7 +22,7 @@ from typing import Any
 import numba
 import numpy as np
 
-from qrp.classical.ccd import auto_ccd_kernel, normalized
+from qrp.classical.ccd import auto_ccd_into, normalize_into
 from qrp.classical.newton import AUTO_CHUNK, AUTO_FIRST, auto_ccd_stats, finish_auto, newton_cost_in_sweeps
 from qrp.core.certificate import (
     CERT_NONE,
@@ -32,7 +32,7 @@ from qrp.core.certificate import (
     compiled_certifies,
     scan_matrix,
 )
-from qrp.core.measures import measures_kernel
+from qrp.core.measures import measures_into, measures_kernel
 
 #: Below this N the certificate is the compiled ``compiled_certifies`` inside the one call; from it on, LAPACK's
 #: blocked Cholesky (``certify_positive_definite``, as in the general path): the measured crossover on the 2-core
@@ -43,30 +43,31 @@ CHOLESKY_MAX_N = 64
 UNDECIDED, HANDOVER, DONE = 0, 1, 2
 
 
+#: ``newton_cost_in_sweeps(n)`` at index n for 0 < n < ``CHOLESKY_MAX_N``, computed once (a call costs ~0.2 us).
+_SMALL_BUDGETS = (0.0, *(newton_cost_in_sweeps(n) for n in range(1, CHOLESKY_MAX_N)))
+
+
 @numba.njit(cache=True, nogil=True)
-def _default_kernel(s, out, scan, certify, tol, first, chunk, budget):  # pragma: no cover - compiled
-    """(status, volatility, rc_error, sweeps) of the default call on a C-contiguous float64 matrix, writing the
-    budgets to ``out[1]`` and, when DONE, the weights and risk contributions to ``out[0]`` and ``out[2]`` (when
-    HANDOVER, coordinate descent's point y to ``out[0]``): one (3, N) array the caller allocates, because boxing each
-    returned array costs ~0.35 us, a tenth of the call at N = 5. ``scan`` / ``certify``: run the O(N^2) scan /
-    the compiled certificate first (else the caller did)."""
+def _default_kernel(s, out, small, certify, tol, first, chunk, budget):  # pragma: no cover - compiled
+    """(status, volatility, rc_error, sweeps) of the default call on a C-contiguous float64 matrix, in the rows of
+    ``out``, a (4, N) array the caller allocates (boxing each returned array costs ~0.35 us, a tenth of the call at
+    N = 5): the budgets in ``out[1]``; when DONE, the weights in ``out[0]`` and the risk contributions in ``out[2]``;
+    when HANDOVER, coordinate descent's point y in ``out[0]``; ``out[3]`` is work space. ``small``: run the O(N^2)
+    scan and, with ``certify``, the compiled certificate first (else the caller did)."""
     n = s.shape[0]
-    b = out[1]
+    y, b, rc = out[0], out[1], out[2]
     b[:] = 1.0 / n
-    if scan and scan_matrix(s, SYMMETRY_RTOL)[0] != SCAN_OK:
+    if small and scan_matrix(s, SYMMETRY_RTOL)[0] != SCAN_OK:
         return UNDECIDED, 0.0, 0.0, 0
     if certify and not compiled_certifies(s):
         return UNDECIDED, 0.0, 0.0, 0
-    y, sweeps, ok, _ = auto_ccd_kernel(s, b, tol, first, chunk, budget)
+    sweeps, ok, _ = auto_ccd_into(s, b, y, rc, out[3], tol, first, chunk, budget)
     if not ok:
-        out[0] = y
         return HANDOVER, 0.0, 0.0, sweeps
-    w = normalized(y)
-    rc, vol, err, fine = measures_kernel(w, s, b)
+    normalize_into(y, y)
+    vol, err, fine = measures_into(y, s, b, rc)
     if not (fine and np.isfinite(vol) and np.isfinite(err)):
         return UNDECIDED, 0.0, 0.0, 0
-    out[0] = w
-    out[2] = rc
     return DONE, vol, err, sweeps
 
 
@@ -76,18 +77,20 @@ def default_erc(cov: np.ndarray, check_psd: bool, tol: float, max_iter: int, opt
     general path must decide.
 
     Returns (weights, budgets, risk_contributions, volatility, rc_error, converged, iterations, stats); the three
-    arrays are the rows of one fresh (3, N) array.
+    arrays are rows of one fresh array.
     """
     n = cov.shape[0]
-    small = n < CHOLESKY_MAX_N
-    if not small:  # scan, then LAPACK's certificate, then the solve
+    out = np.empty((4, n))
+    if n < CHOLESKY_MAX_N:
+        status, vol, err, sweeps = _default_kernel(cov, out, True, check_psd, tol, AUTO_FIRST, AUTO_CHUNK,
+                                                   _SMALL_BUDGETS[n])
+    else:  # scan, then LAPACK's certificate, then the solve
         if scan_matrix(cov, SYMMETRY_RTOL)[0] != SCAN_OK:
             return None
         if check_psd and certify_positive_definite(cov) == CERT_NONE:
             return None
-    out = np.empty((3, n))
-    status, vol, err, sweeps = _default_kernel(
-        cov, out, small, small and check_psd, float(tol), AUTO_FIRST, AUTO_CHUNK, newton_cost_in_sweeps(n))
+        status, vol, err, sweeps = _default_kernel(cov, out, False, False, float(tol), AUTO_FIRST, AUTO_CHUNK,
+                                                   newton_cost_in_sweeps(n))
     if status == DONE:
         return out[0], out[1], out[2], vol, err, True, sweeps, auto_ccd_stats(sweeps)
     if status == UNDECIDED:

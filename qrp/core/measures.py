@@ -60,10 +60,9 @@ def rc_error_kernel(rc: np.ndarray, budgets: np.ndarray) -> float:  # pragma: no
 # Hand-written (numba) so that the compiled solvers and the compiled default call (``qrp.classical.default``) share
 # one S x without a BLAS call's fixed cost at small N; rows are contiguous, so it is a sequence of dot products.
 @numba.njit(cache=True, nogil=True, fastmath={"reassoc", "contract"})
-def matvec(s, x):  # pragma: no cover - compiled
-    """S x for a C-contiguous (N, N) S (the row sums reassociated for SIMD)."""
+def matvec_into(s, x, out):  # pragma: no cover - compiled
+    """out = S x for a C-contiguous (N, N) S (the row sums reassociated for SIMD); ``out`` must not overlap x."""
     n = x.shape[0]
-    out = np.empty(s.shape[0])
     for i in range(s.shape[0]):
         row = s[i]
         acc = 0.0
@@ -74,23 +73,37 @@ def matvec(s, x):  # pragma: no cover - compiled
 
 
 @numba.njit(cache=True, nogil=True)
-def measures_kernel(w, s, b):  # pragma: no cover - compiled
-    """(rc, volatility, rc_error, ok) of weights w in one compiled pass: rc = w (S w) / sqrt(w'Sw), volatility =
-    sum(rc), rc_error = ``rc_error_kernel(rc, b)``; ok is False when w'Sw <= 0 or w or rc is not finite."""
+def matvec(s, x):  # pragma: no cover - compiled
+    """S x in a fresh array (``matvec_into``)."""
+    return matvec_into(s, x, np.empty(s.shape[0]))
+
+
+@numba.njit(cache=True, nogil=True)
+def measures_into(w, s, b, rc):  # pragma: no cover - compiled
+    """(volatility, rc_error, ok) of weights w in one compiled pass, writing rc = w (S w) / sqrt(w'Sw) into ``rc``
+    (which first holds S w; it must not overlap w): volatility = sum(rc), rc_error = ``rc_error_kernel(rc, b)``; ok
+    is False when w'Sw <= 0 or w or rc is not finite."""
     n = w.shape[0]
-    sw = matvec(s, w)
+    sw = matvec_into(s, w, rc)
     var = 0.0
     for i in range(n):
         var += w[i] * sw[i]
     ok = var > 0.0
     root = np.sqrt(var) if ok else 1.0
-    rc = np.empty(n)
     vol = 0.0
     for i in range(n):
         rc[i] = w[i] * sw[i] / root
         vol += rc[i]
         ok = ok and np.isfinite(w[i]) and np.isfinite(rc[i])
-    return rc, vol, rc_error_kernel(rc, b), ok
+    return vol, rc_error_kernel(rc, b), ok
+
+
+@numba.njit(cache=True, nogil=True)
+def measures_kernel(w, s, b):  # pragma: no cover - compiled
+    """(rc, volatility, rc_error, ok) of weights w (``measures_into`` on a fresh rc)."""
+    rc = np.empty(w.shape[0])
+    vol, err, ok = measures_into(w, s, b, rc)
+    return rc, vol, err, ok
 
 
 def result_measures(w: np.ndarray, s: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, float, float]:

@@ -9,8 +9,11 @@ import pandas as pd
 import pytest
 
 from qrp.api import risk_parity
+from qrp.classical.ccd import _ccd_kernel, auto_ccd_kernel
 from qrp.classical.default import CHOLESKY_MAX_N
+from qrp.classical.newton import AUTO_CHUNK, AUTO_FIRST, newton_cost_in_sweeps
 from qrp.core.certificate import CERT_NONE, LAPACK_DIRECT_MIN_N, certify_positive_definite, compiled_certifies
+from qrp.core.measures import matvec
 from qrp.core.registry import _REGISTRY, get_solver, register_solver
 from qrp.core.result import RiskParityResult
 from qrp.data.synthetic import gaussian_factor_covariance
@@ -191,3 +194,45 @@ def test_the_certificate_reads_the_lower_triangle(n):
         proved = certify_positive_definite(m) != CERT_NONE
         assert proved is (lower is good)
         assert (certify_positive_definite(np.asfortranarray(m)) != CERT_NONE) is proved
+
+
+def _auto_ccd_by_the_box_kernel(s, b, tol, budget):
+    """``auto_ccd_kernel`` as it was written before its allocation-free sweeps: the chunk logic in Python around the
+    general box kernel ``_ccd_kernel`` (box [0, inf], lambda 1, rc_mode)."""
+    n = len(b)
+    y = np.array([b[i] / np.sqrt(s[i, i]) for i in range(n)])
+    sy = matvec(s, y)
+    var = 0.0
+    for i in range(n):
+        var += y[i] * sy[i]
+    y /= np.sqrt(var)
+    lo, hi = np.zeros(n), np.full(n, np.inf)
+    start, ok, err0 = _ccd_kernel(s, b, y, lo, hi, 1.0, tol, AUTO_FIRST, True)
+    err, done = err0, start
+    while not ok:
+        if not err >= 0.0:
+            break
+        if done > start:
+            rate = (err / err0) ** (1.0 / (done - start)) if err0 > 0.0 else 0.0
+            if not rate < 1.0 or done + np.log(tol / err) / np.log(rate) > budget:
+                break
+        elif done >= budget:
+            break
+        k, ok, err = _ccd_kernel(s, b, y, lo, hi, 1.0, tol, AUTO_FIRST if done == start else AUTO_CHUNK, True)
+        done += k
+    return y, done, ok, err
+
+
+@pytest.mark.parametrize("n", [1, 2, 5, 20, 63, 150])
+def test_erc_sweeps_are_the_box_kernel_bit_for_bit(n):
+    # the default route's coordinate descent (no box, no allocation) against the general box kernel, on weak and
+    # strong factors (strong: coordinate descent hands over to Newton at some N) and a matrix that is not PSD
+    for cov in (gaussian_factor_covariance(n, loading_scale=0.1, seed=n),
+                gaussian_factor_covariance(n, n_factors=3, loading_scale=1.0, seed=n),
+                np.eye(n) - 0.9 * (np.ones((n, n)) - np.eye(n)) if n > 1 else np.eye(1)):
+        b = np.full(n, 1.0 / n)
+        y, sweeps, ok, err = auto_ccd_kernel(cov, b, 1e-12, AUTO_FIRST, AUTO_CHUNK, newton_cost_in_sweeps(n))
+        y0, sweeps0, ok0, err0 = _auto_ccd_by_the_box_kernel(cov, b, 1e-12, newton_cost_in_sweeps(n))
+        np.testing.assert_array_equal(y, y0)
+        assert (sweeps, ok) == (sweeps0, ok0)
+        assert err == err0 or (np.isnan(err) and np.isnan(err0))
