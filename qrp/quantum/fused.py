@@ -354,12 +354,14 @@ def _phase(re, im, d, gamma, scale, poly, plus):  # pragma: no cover - compiled
 
 
 @numba.njit(cache=True, nogil=True)
-def _block(re, im, t, vec):  # pragma: no cover - compiled
-    """Qubits 0..12 on one block of 2^13 amplitudes (module docstring)."""
+def _block(re, im, d, gamma, scale, poly, plus, t, vec, q12):  # pragma: no cover - compiled
+    """The phase (``_phase``) and qubits 0..11 (0..12 when ``q12``) on one block of 2^13 amplitudes, row by row
+    (module docstring)."""
     w = min(4, t.shape[0])  # 4 (n >= 13), not a compile-time constant (``_low2``)
     for r in range(0, 1 << LOW_QUBITS, ROW):
         rre = re[r:r + ROW]
         rim = im[r:r + ROW]
+        _phase(rre, rim, d[r:r + ROW], gamma, scale, poly, plus)
         if vec:
             _low_vec(rre, rim, t[0], t[1], t[2], t[3], t[4], t[5])
             _low6(rre, rim, t[6], t[7], t[8])
@@ -369,7 +371,8 @@ def _block(re, im, t, vec):  # pragma: no cover - compiled
             _low5(rre, rim, t[5], t[6], t[7], t[8], w)
     _low9(re, im, t[9], t[10], t[11])
     _low9(re[8 * ROW:], im[8 * ROW:], t[9], t[10], t[11])
-    _low12(re, im, t[12])
+    if q12:
+        _low12(re, im, t[12])
 
 
 #: Contiguous amplitudes per row visit of a direct sweep (``_direct``; RUN <= 2^BLOCK).
@@ -498,6 +501,12 @@ def _direct(lo, k):
     return sweep
 
 
+#: Qubits 12-14 of a block of 2^BLOCK amplitudes in one pass (8 rows 2^12 apart): one L2 pass fewer than qubit 12
+#: per sub-block and then 13-14 (``_mid2``).
+_mid3 = _direct(LOW_QUBITS - 1, 3)
+assert BLOCK == LOW_QUBITS + 2 and (1 << (LOW_QUBITS - 1)) == RUN
+
+
 @numba.njit(cache=True, nogil=True)
 def _first_sweep(re, im, d, gamma, t, scale, poly, plus):  # pragma: no cover - compiled
     """The phase and qubits 0..min(BLOCK, n) - 1, block by block (module docstring; ``plus``: ``_phase``)."""
@@ -508,10 +517,9 @@ def _first_sweep(re, im, d, gamma, t, scale, poly, plus):  # pragma: no cover - 
         for sub in range(start, start + bs, SUB):
             bre = re[sub:sub + SUB]
             bim = im[sub:sub + SUB]
-            _phase(bre, bim, d[sub:sub + SUB], gamma, scale, poly, plus)
-            _block(bre, bim, t, VECTOR)
-        if lb == LOW_QUBITS + 2:
-            _mid2(re[start:], im[start:], t[LOW_QUBITS], t[LOW_QUBITS + 1])
+            _block(bre, bim, d[sub:sub + SUB], gamma, scale, poly, plus, t, VECTOR, lb < BLOCK)
+        if lb == BLOCK:
+            _mid3(re[start:start + bs], im[start:start + bs], t)
         elif lb == LOW_QUBITS + 1:
             _mid1(re[start:], im[start:], t[LOW_QUBITS])
 

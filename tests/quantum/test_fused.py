@@ -170,3 +170,18 @@ def test_expectation_in_one_read_agrees_with_the_probabilities(n):
     probs = re * re + im * im
     assert norm == pytest.approx(probs.sum(), rel=1e-14, abs=0)
     assert abs(value / norm - sv.cvar(d, probs, 1.0)) < 1e-13 * (np.abs(d) @ probs / norm)
+
+
+@pytest.mark.parametrize("plus", [False, True])
+def test_simd_rows_equal_the_loop_kernels_to_the_bit(plus):
+    """``_vrot6`` + ``_low6`` (qubits 0-8 of a row, explicit <8 x double>) do the loops' FMAs in the loops' order."""
+    rng = np.random.default_rng(11)
+    re, im, d = rng.standard_normal((3, f.SUB))
+    t = rng.uniform(-2, 2, 13)
+    out = []
+    for vec in (True, False):
+        x, y = re.copy(), im.copy()
+        f._block(x, y, d, 0.7, 0.9, True, plus, t, vec, True)
+        out.append((x, y))
+    assert np.array_equal(out[0][0], out[1][0]) and np.array_equal(out[0][1], out[1][1])
+    assert not np.array_equal(out[0][0], re)
