@@ -9,6 +9,7 @@ Tracebacks are printed only with ``--debug``.
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import logging
 import os
@@ -314,7 +315,17 @@ def describe_error(exc: BaseException) -> tuple[int, str]:
                             "(run again with --debug for the traceback)")
 
 
+def _ending_process() -> None:
+    """The objects alive now moved out of the garbage collector's walks (``gc.freeze``) when this process is about to
+    exit: the interpreter's shutdown collections then no longer walk everything a command imported and built
+    (pandas, matplotlib, a report's figures: 0.3 s CPU after ``qrp report``) only to free memory that the exit frees
+    anyway. Buffered files are still flushed and ``atexit`` handlers still run."""
+    gc.freeze()
+
+
 def main(argv: list[str] | None = None) -> int:
+    """Run the command in ``argv`` (default: this program's own arguments, ``sys.argv[1:]``; the process then
+    ends after it, see ``_ending_process``) and return its exit status."""
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
@@ -327,6 +338,9 @@ def main(argv: list[str] | None = None) -> int:
         code, message = describe_error(exc)
         print(f"qrp: error: {message}", file=sys.stderr)
         return code
+    finally:
+        if argv is None:  # the program's own command line (qrp, python -m qrp): the process exits next
+            _ending_process()
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""Writing a matplotlib figure to a PNG file: laid out once, drawn once, written atomically."""
+"""Writing a matplotlib figure to a PNG file: laid out once (or not at all), drawn once, written atomically."""
 
 from __future__ import annotations
 
@@ -11,8 +11,9 @@ from qrp.core.provenance import atomic_write
 
 
 def write_png(fig: Any, path: Path, *, dpi: float, rect: tuple[float, float, float, float] | None = None,
-              pil_kwargs: dict | None = None, opaque_rgb: bool = False) -> None:
+              pil_kwargs: dict | None = None, opaque_rgb: bool = False, tight: bool = True) -> None:
     """``fig.tight_layout(rect=rect)`` then ``fig.savefig(path, dpi=dpi)`` as a PNG, atomically; one draw.
+    ``tight=False``: no layout, the figure keeps the subplot parameters it was given (``rect`` must then be None).
 
     tight_layout leaves a placeholder layout engine on the figure, and savefig then draws the whole figure once more
     (a dry run for that engine) before the draw it writes; removing the engine after the layout gives the same
@@ -23,8 +24,11 @@ def write_png(fig: Any, path: Path, *, dpi: float, rect: tuple[float, float, flo
     per-row filter search then runs over 3 bytes a pixel instead of 4 (a quarter of the encoding time). A figure
     with any transparent pixel is written by savefig as before.
     """
-    fig.tight_layout(rect=rect)
-    fig.set_layout_engine(None)
+    if tight:
+        fig.tight_layout(rect=rect)
+        fig.set_layout_engine(None)
+    elif rect is not None:
+        raise ValueError(f"rect={rect!r} lays the figure out: it needs tight=True")
     if opaque_rgb and fig.get_dpi() == dpi:
         fig.canvas.draw()
         rgba = np.asarray(fig.canvas.buffer_rgba())

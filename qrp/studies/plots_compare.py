@@ -17,7 +17,7 @@ from pathlib import Path
 import pandas as pd
 
 from qrp.studies.configs import config_intervals, fmt_value, grid_axes, interval_label, varying
-from qrp.studies.render import pyplot, save_figure
+from qrp.studies.render import Margins, pyplot, save_figure
 from qrp.studies.statistics import grouped_intervals
 
 #: the two panels: (row column, classical column, y label).
@@ -100,10 +100,10 @@ def comparison_figure(frame: pd.DataFrame, path: Path) -> bool:
     handles, labels = axes[0][0].get_legend_handles_labels()
     fig.legend(handles, labels, fontsize=8, loc="lower center", ncol=min(4, len(labels)), frameon=False)
     rows = -(-len(labels) // min(4, len(labels)))
-    legend_height = (0.15 + 0.2 * rows) / fig.get_figheight()  # inches -> figure fraction
     fig.suptitle("every solver against the classical baseline (per N: each solver's most accurate configuration)",
                  fontsize=10)
-    save_figure(fig, path, rect=(0.0, legend_height, 1.0, 1.0))
+    # under the panels their x labels, then the legend's rows; above them the suptitle (no panel titles)
+    save_figure(fig, path, margins=Margins(bottom=Margins.bottom + 0.15 + 0.2 * rows, top=0.45))
     return True
 
 

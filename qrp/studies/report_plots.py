@@ -18,7 +18,7 @@ from qrp.studies.configs import (
     interval_label,
     varying,
 )
-from qrp.studies.render import pyplot, save_figure
+from qrp.studies.render import Margins, legend_height, pyplot, save_figure
 
 #: first-round diagnostics drawn against depth when a solver reports them: (stats key, axis label).
 ROUND0_PLOTS = (("ground_state_probability", "ground-state probability of the optimized state"),
@@ -27,6 +27,9 @@ ROUND0_PLOTS = (("ground_state_probability", "ground-state probability of the op
 MAX_LINES = 16
 #: at most this many N panels in the resource plots.
 MAX_PANELS = 4
+#: the line figures' legends of many lines hang under their panel: their top this far below it (inches, under the
+#: x tick labels and label), in this font size (points).
+LEGEND_DROP, LEGEND_FONT = 0.4, 7
 
 
 def line_figure(frame, x, y, *, title, xlabel, ylabel, logx=False, logy=True, baseline=None, ignore=(), path):
@@ -42,15 +45,20 @@ def line_figure(frame, x, y, *, title, xlabel, ylabel, logx=False, logy=True, ba
     fig, axes = plt.subplots(nrows, ncols, figsize=(5.6 * ncols, height * nrows), squeeze=False, sharey=True)
     for ax in axes.flat[len(solvers):]:
         ax.set_visible(False)
-    for ax, solver in zip(axes.flat, solvers, strict=False):
+    below = [Margins.bottom] * nrows  # inches under each row of panels: its x labels and legends hung there
+    for i, (ax, solver) in enumerate(zip(axes.flat, solvers, strict=False)):
         sub = frame[(frame["solver"] == solver) & frame[x].notna() & frame[y].notna()]
         lines = _draw_lines(ax, frame, sub, x, y, solver=solver, baseline=baseline, ignore=ignore)
         extra = f" (first {MAX_LINES} of {lines} lines)" if lines > MAX_LINES else ""
-        _style_panel(ax, sub, x, title=f"{solver}{extra}", xlabel=xlabel, logx=logx, logy=logy, many=lines > 4)
+        entries = _style_panel(ax, sub, x, title=f"{solver}{extra}", xlabel=xlabel, logx=logx, logy=logy,
+                               many=lines > 4)
+        if entries:
+            below[i // ncols] = max(below[i // ncols], LEGEND_DROP + legend_height(entries, LEGEND_FONT) + 0.1)
     for row in axes:
         row[0].set_ylabel(ylabel)
     fig.suptitle(title)
-    save_figure(fig, path)
+    title_room = Margins.hspace - Margins.bottom  # above a panel: its title
+    save_figure(fig, path, margins=Margins(bottom=below[-1], hspace=max(below[:-1], default=0.0) + title_room))
 
 
 def _draw_lines(ax, frame, sub, x, y, *, solver, baseline, ignore) -> int:
@@ -72,9 +80,11 @@ def _draw_lines(ax, frame, sub, x, y, *, solver, baseline, ignore) -> int:
     return len(groups)
 
 
-def _style_panel(ax, sub, x, *, title, xlabel, logx, logy, many) -> None:
-    """Title, log scales, the x values as ticks (up to 12), grid and legend (``many`` lines: under the panel)."""
+def _style_panel(ax, sub, x, *, title, xlabel, logx, logy, many) -> int:
+    """Title, log scales, the x values as ticks (up to 12), grid and legend (``many`` lines: under the panel, its
+    top ``LEGEND_DROP`` inches below the panel); returns the number of entries of a legend under the panel, else 0."""
     from matplotlib.ticker import NullLocator  # matplotlib: only when a report draws
+    from matplotlib.transforms import ScaledTranslation
 
     ax.set_title(title, fontsize=10)
     if logy:
@@ -87,11 +97,15 @@ def _style_panel(ax, sub, x, *, title, xlabel, logx, logy, many) -> None:
         ax.xaxis.set_minor_locator(NullLocator())
     ax.set_xlabel(xlabel)
     ax.grid(True, which="both", alpha=0.3)
-    if many:  # many lines: the legend goes under the panel, not over the curves
-        ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(0.0, -0.18), ncol=1)
-    else:
-        ax.legend(fontsize=7)
     ax.yaxis.set_tick_params(labelleft=True)
+    if not many:
+        ax.legend(fontsize=LEGEND_FONT)
+        return 0
+    # many lines: the legend goes under the panel, not over the curves
+    under = ax.transAxes + ScaledTranslation(0.0, -LEGEND_DROP, ax.figure.dpi_scale_trans)
+    legend = ax.legend(fontsize=LEGEND_FONT, loc="upper left", bbox_to_anchor=(0.0, 0.0), bbox_transform=under,
+                       ncol=1, borderaxespad=0.0)
+    return len(legend.get_texts())
 
 
 def resource_figure(frame: pd.DataFrame, x: str, xlabel: str, path: Path) -> bool:
@@ -132,7 +146,7 @@ def resource_figure(frame: pd.DataFrame, x: str, xlabel: str, path: Path) -> boo
     axes[0][0].set_ylabel(f"rc_error ({interval_label(disc, grid_axes(frame))})")
     fig.suptitle(f"rc_error against {xlabel} (points: configurations; steps: each solver's best median within "
                  "the budget)", fontsize=10)
-    save_figure(fig, path)
+    save_figure(fig, path, margins=Margins())
     return True
 
 
@@ -174,7 +188,8 @@ def crossover_figure(frame: pd.DataFrame, threshold: float, path: Path) -> bool:
         fig.colorbar(im, ax=ax, label="log10 best median rc_error")
     fig.suptitle(f"crossover map: smallest rounds R reaching rc_error <= {threshold:g}\n"
                  "(ok: reached, x: never in grid)", fontsize=10)
-    save_figure(fig, path)
+    # short y tick labels (bits); right of each panel its colour bar, with tick labels and a label; two title lines
+    save_figure(fig, path, margins=Margins(left=0.6, right=0.45, top=0.9, wspace=0.85))
     return True
 
 

@@ -161,3 +161,49 @@ def test_quickstart_report_text_unchanged_and_figures_drawn(tmp_path, monkeypatc
         data = (tmp_path / name).read_bytes()
         assert data.startswith(PNG)
         assert struct.unpack(">II", data[16:24]) == (width, height), name  # IHDR: width, height
+
+
+def _layout_faults(fig) -> list[str]:
+    """What a reader would see wrong in a laid-out figure: a panel (its tick labels, axis labels, title and legend)
+    or the suptitle or a figure legend reaching past the figure's edge, or two of them overlapping."""
+    renderer = fig.canvas.get_renderer()
+    edge = fig.bbox.padded(1.0)  # a pixel of rounding
+    boxes = {f"panel {i} ({ax.get_title() or ax.get_ylabel()})": ax.get_tightbbox(renderer)
+             for i, ax in enumerate(fig.axes) if ax.get_visible()}
+    if fig._suptitle is not None:
+        boxes["suptitle"] = fig._suptitle.get_window_extent(renderer)
+    boxes.update({f"figure legend {i}": leg.get_window_extent(renderer) for i, leg in enumerate(fig.legends)})
+    faults = [f"{name} reaches past the figure: {box.extents} vs {fig.bbox.extents}" for name, box in boxes.items()
+              if not (edge.x0 <= box.x0 and box.x1 <= edge.x1 and edge.y0 <= box.y0 and box.y1 <= edge.y1)]
+    names = list(boxes)
+    for i, a in enumerate(names):
+        faults += [f"{a} overlaps {b}" for b in names[i + 1:] if boxes[a].overlaps(boxes[b].shrunk(0.999, 0.999))]
+    for i, ax in enumerate(fig.axes):  # a panel's legend (under it, or inside) clear of its own x labels
+        legend = ax.get_legend()
+        if legend is not None and ax.get_visible():
+            box = legend.get_window_extent(renderer)
+            texts = [ax.xaxis.label, *ax.xaxis.get_ticklabels()]
+            faults += [f"panel {i}'s legend overlaps {t.get_text()!r}" for t in texts
+                       if t.get_visible() and t.get_text() and box.overlaps(t.get_window_extent(renderer))]
+    return faults
+
+
+def test_quickstart_figures_laid_out_within_the_figure_and_apart(tmp_path, monkeypatch):
+    """The report's fixed margins (``render.Margins``, no tight_layout) leave every panel, with its tick labels,
+    labels, title and legend (a legend of many lines hangs under its panel), inside the figure and clear of the
+    other panels, the suptitle and the figure legend, in every figure of the quickstart run."""
+    import qrp.studies.report as report
+    from qrp.studies import render
+
+    write_png, faults = render.write_png, {}
+
+    def checked(fig, path, **kwargs):
+        write_png(fig, path, **kwargs)  # laid out and drawn: the extents below are those of the PNG
+        faults[path.name] = _layout_faults(fig)
+
+    monkeypatch.setattr(render, "write_png", checked)
+    monkeypatch.setattr(report, "_idle_core", lambda: False)  # every figure drawn in this process
+    shutil.copy(Path(__file__).parents[2] / "results" / "quickstart" / RUNS_PARQUET, tmp_path / RUNS_PARQUET)
+    write_report(tmp_path)
+    assert len(faults) == 13
+    assert {name: f for name, f in faults.items() if f} == {}
