@@ -93,3 +93,27 @@ def test_non_finite_and_non_positive_diagonals_give_no_proof():
         big = np.eye(C.LAPACK_DIRECT_MIN_N + 1)
         big[:2, :2] = bad
         assert C.certify_positive_definite(big) == C.CERT_NONE
+
+
+@pytest.mark.parametrize("loading_scale", [0.05, 0.2])
+def test_collatz_wielandt_bound_is_an_upper_bound(loading_scale):
+    """The a posteriori bound of the float32 certificate is >= rho(H |L| |L|' H) computed densely, from the row-sum
+    start and from a start far from the Perron vector, whatever the number of passes (1, or until it stalls)."""
+    from scipy.linalg.lapack import spotrf
+
+    n = 120
+    cov = gaussian_factor_covariance(n, loading_scale=loading_scale, seed=3)
+    t = C._scales(cov)
+    work = np.empty((n, n), np.float32)
+    rows = np.zeros(n)
+    assert C._fill_rows(cov, t, work, rows)[0]
+    factor, info = spotrf(work.T, lower=0, overwrite_a=1, clean=0)
+    assert info == 0
+    low = np.abs(np.tril(factor.T).astype(np.float64))
+    h = np.sqrt([C._gamma(i + 3.0, C.U32) for i in range(n)])
+    rho = np.linalg.eigvalsh(h[:, None] * (low @ low.T) * h)[-1]
+    for x0 in (rows, np.ones(n), np.linspace(1.0, 1e-3, n)):
+        one = C._cw_bound(factor.T, 0.0, 1, x0)
+        converged = C._cw_bound(factor.T, 0.0, C.CW_MAX_ITER, x0)
+        assert rho <= converged <= one
+        assert converged <= 1.05 * rho  # the stall exit stops near the Perron root, not early
