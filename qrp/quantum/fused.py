@@ -44,7 +44,7 @@ from llvmlite import ir
 from numba.core import cgutils, types
 from numba.core.extending import intrinsic
 
-from qrp.quantum.kernels import LOW_QUBITS, cis_poly
+from qrp.quantum.kernels import LOW_QUBITS, cis_poly_scaled
 
 #: Largest |tan beta| of the fused form ((1 + t^2)^(n/2) < 1e121 for n <= 30).
 TAN_LIMIT = 1.0e4
@@ -325,9 +325,7 @@ def _phase(re, im, d, gamma, scale, poly, plus):  # pragma: no cover - compiled
     the real constant ``scale`` (|+>^n with its 2^(-n/2) folded into ``scale``): the first layer writes it."""
     if poly and plus:
         for x in range(re.shape[0]):
-            cs, sn = cis_poly(-gamma * d[x])
-            re[x] = cs * scale
-            im[x] = sn * scale
+            re[x], im[x] = cis_poly_scaled(-gamma * d[x], scale)
     elif plus:
         for x in range(re.shape[0]):
             a = -gamma * d[x]
@@ -335,9 +333,7 @@ def _phase(re, im, d, gamma, scale, poly, plus):  # pragma: no cover - compiled
             im[x] = scale * np.sin(a)
     elif poly:
         for x in range(re.shape[0]):
-            cs, sn = cis_poly(-gamma * d[x])
-            cs *= scale
-            sn *= scale
+            cs, sn = cis_poly_scaled(-gamma * d[x], scale)
             xr = re[x]
             xi = im[x]
             re[x] = xr * cs - xi * sn

@@ -48,17 +48,35 @@ _C4, _C5, _C6 = -2.75573143513906633035e-07, 2.08757232129817482790e-09, -1.1359
 
 
 @numba.njit(cache=True, nogil=True, inline="always")
-def cis_poly(a):  # pragma: no cover - compiled
-    """(cos a, sin a) by Cody-Waite reduction and fdlibm's polynomials (module docstring), |a| < PHASE_POLY_LIMIT."""
+def _cis_reduced(a):  # pragma: no cover - compiled
+    """(cos r, sin r, quadrant k mod 4) of a = k pi/2 + r (module docstring)."""
     k = (a * _TWO_OVER_PI + _ROUND) - _ROUND
     r = (a - k * _PIO2_1) - k * _PIO2_1T
     z = r * r
     s = r + (r * z) * (_S1 + z * (_S2 + z * (_S3 + z * (_S4 + z * (_S5 + z * _S6)))))
     c = 1.0 - 0.5 * z + (z * z) * (_C1 + z * (_C2 + z * (_C3 + z * (_C4 + z * (_C5 + z * _C6)))))
-    q = int(k) & 3  # quadrant: (cos a, sin a) = (c, s), (-s, c), (-c, -s), (s, -c)
+    return c, s, int(k) & 3
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def cis_poly(a):  # pragma: no cover - compiled
+    """(cos a, sin a) by Cody-Waite reduction and fdlibm's polynomials (module docstring), |a| < PHASE_POLY_LIMIT."""
+    c, s, q = _cis_reduced(a)  # quadrant: (cos a, sin a) = (c, s), (-s, c), (-c, -s), (s, -c)
     odd = (q & 1) == 1
     cs = (1.0 - 2.0 * (((q + 1) >> 1) & 1)) * (s if odd else c)
     sn = (1.0 - 2.0 * (q >> 1)) * (c if odd else s)
+    return cs, sn
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def cis_poly_scaled(a, scale):  # pragma: no cover - compiled
+    """``scale`` (cos a, sin a), equal to the bit to ``cis_poly(a)`` times ``scale`` (x (+-1) scale = +-(x scale)
+    exactly), the quadrant's signs a choice of +-scale (a blend) instead of 1 - 2 bit (a conversion, a subtraction
+    and a multiplication per component)."""
+    c, s, q = _cis_reduced(a)
+    odd = (q & 1) == 1
+    cs = (-scale if (q + 1) & 2 else scale) * (s if odd else c)
+    sn = (-scale if q & 2 else scale) * (c if odd else s)
     return cs, sn
 
 
@@ -286,6 +304,7 @@ def reference_layer(psi, d, gamma, u, block_qubits):  # pragma: no cover - compi
         _mix_pass(psi, 0, size, q, u[q])
 
 
-__all__ = ["BLOCK_QUBITS", "GROUP_QUBITS", "LOW_QUBITS", "PHASE_POLY_LIMIT", "TILE", "cis_poly", "diagonal_inner",
+__all__ = ["BLOCK_QUBITS", "GROUP_QUBITS", "LOW_QUBITS", "PHASE_POLY_LIMIT", "TILE", "cis_poly", "cis_poly_scaled",
+           "diagonal_inner",
            "mixer_imag",
            "phase_layer", "real_matrices", "reference_layer", "split_layer", "sweeps"]

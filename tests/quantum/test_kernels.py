@@ -65,3 +65,25 @@ def test_poly_engine_agrees_with_fast_to_1e_12_and_large_angles_fall_back_to_lib
         assert abs(fast.objective(angles) - poly.objective(angles)) < 1e-12
     big = np.array([3e6, 2e6, -4e6, 0.3, 0.4, 0.5])  # |gamma| max|d| >= PHASE_POLY_LIMIT in every layer: libm
     np.testing.assert_array_equal(fast.state(big), poly.state(big))
+
+
+def test_cis_poly_scaled_is_cis_poly_times_scale_to_the_bit():
+    import numba
+
+    from qrp.quantum.kernels import cis_poly, cis_poly_scaled
+
+    @numba.njit
+    def both(a, scale):
+        out = np.empty((a.shape[0], 4))
+        for i in range(a.shape[0]):
+            c, s = cis_poly(a[i])
+            out[i, 0], out[i, 1] = c * scale, s * scale
+            out[i, 2], out[i, 3] = cis_poly_scaled(a[i], scale)
+        return out
+
+    rng = np.random.default_rng(4)
+    a = np.concatenate([rng.uniform(-20, 20, 4000), rng.uniform(-9e5, 9e5, 1000), np.arange(-8, 9) * np.pi / 4])
+    for scale in (1.0, 0.37, 2.0**-14):
+        out = both(a, scale)
+        assert np.array_equal(out[:, :2], out[:, 2:])
+        np.testing.assert_allclose(out[:, 2] + 1j * out[:, 3], scale * np.exp(1j * a), rtol=0, atol=1e-15 * scale)
