@@ -235,7 +235,14 @@ def compiled_certifies(s):  # pragma: no cover - compiled
     False: not proved (indefinite, singular, or lambda_min(D S D) below ~c); the caller runs the eigenvalue test.
     Compiled for small N, where a LAPACK call's fixed cost exceeds the whole factorization."""
     n = s.shape[0]
-    low = np.empty((n, n + 1))  # the scaled lower triangle, and in the last column the scales, then 1 / L_jj
+    return compiled_factor(s, np.empty((n, n + 1)))
+
+
+@numba.njit(cache=True, nogil=True)
+def compiled_factor(s, low):  # pragma: no cover - compiled
+    """``compiled_certifies`` in the (N, N + 1) buffer ``low``: the scaled and shifted lower triangle, then (when it
+    returns True) the factor L with 1 / L_jj in the last column."""
+    n = s.shape[0]
     for i in range(n):
         d = s[i, i]
         if not (d > 0.0 and d <= 2.0**1000):  # as ``_scales``
@@ -263,20 +270,28 @@ def compiled_certifies(s):  # pragma: no cover - compiled
         low[i, i] = d - c
         if not d - low[i, i] > need:  # the shift applied (exact: Sterbenz) must exceed the bound
             return False
-    for i in range(n):  # Cholesky-Banachiewicz by rows, multiplying by the reciprocal pivots (covered by gamma_{m+2})
-        for j in range(i + 1):
+    # Cholesky-Crout by columns, multiplying by the reciprocal pivots (covered by gamma_{m+2}). Each entry is the
+    # sum of the Banachiewicz (by rows) order, k ascending, so the factor is the same bit for bit; but the N - j - 1
+    # dot products of column j are independent, where along a row each waits for the previous one (1.2 -> 0.65 us
+    # at N = 20).
+    for j in range(n):
+        lj = low[j]
+        acc = 0.0
+        for k in range(j):
+            acc += lj[k] * lj[k]
+        r = lj[j] - acc
+        if not r > 0.0:
+            return False
+        root = np.sqrt(r)
+        lj[j] = root
+        inv = 1.0 / root
+        lj[n] = inv
+        for i in range(j + 1, n):
+            li = low[i]
             acc = 0.0
             for k in range(j):
-                acc += low[i, k] * low[j, k]
-            r = low[i, j] - acc
-            if i == j:
-                if not r > 0.0:
-                    return False
-                root = np.sqrt(r)
-                low[i, i] = root
-                low[i, n] = 1.0 / root
-            else:
-                low[i, j] = r * low[j, n]
+                acc += li[k] * lj[k]
+            li[j] = (li[j] - acc) * inv
     return True
 
 

@@ -12,7 +12,13 @@ from qrp.api import risk_parity
 from qrp.classical.ccd import _ccd_kernel, auto_ccd_kernel
 from qrp.classical.default import CHOLESKY_MAX_N
 from qrp.classical.newton import AUTO_CHUNK, AUTO_FIRST, newton_cost_in_sweeps
-from qrp.core.certificate import CERT_NONE, LAPACK_DIRECT_MIN_N, certify_positive_definite, compiled_certifies
+from qrp.core.certificate import (
+    CERT_NONE,
+    LAPACK_DIRECT_MIN_N,
+    certify_positive_definite,
+    compiled_certifies,
+    compiled_factor,
+)
 from qrp.core.measures import matvec
 from qrp.core.registry import _REGISTRY, get_solver, register_solver
 from qrp.core.result import RiskParityResult
@@ -236,3 +242,67 @@ def test_erc_sweeps_are_the_box_kernel_bit_for_bit(n):
         np.testing.assert_array_equal(y, y0)
         assert (sweeps, ok) == (sweeps0, ok0)
         assert err == err0 or (np.isnan(err) and np.isnan(err0))
+
+
+def _factor_by_rows(s, low):
+    """``compiled_factor`` as it was written before its Crout order: the same fill and shift, then Cholesky-
+    Banachiewicz by rows (plain Python floats: IEEE binary64, as the compiled code without fastmath)."""
+    import math
+
+    from qrp.core.certificate import BOUND_INFLATE, REALMIN64, U64, _a_priori_bound
+
+    n = s.shape[0]
+    for i in range(n):
+        if not (s[i, i] > 0.0 and s[i, i] <= 2.0**1000):
+            return False
+        low[i, n] = 1.0 / math.sqrt(s[i, i])
+    trace, amax = 0.0, 0.0
+    for i in range(n):
+        for j in range(i):
+            low[i, j] = s[i, j] * (low[i, n] * low[j, n])
+            amax = max(amax, abs(low[i, j]))
+        low[i, i] = s[i, i] * (low[i, n] * low[i, n])
+        trace += low[i, i]
+    if not (amax <= 4.0 and trace <= 4.0 * n):
+        return False
+    need = _a_priori_bound(n, trace * BOUND_INFLATE, 4.0 * n, U64, REALMIN64)
+    if not need < 0.25:
+        return False
+    for i in range(n):
+        d = low[i, i]
+        low[i, i] = d - 2.0 * need
+        if not d - low[i, i] > need:
+            return False
+    for i in range(n):
+        for j in range(i + 1):
+            acc = 0.0
+            for k in range(j):
+                acc += float(low[i, k]) * float(low[j, k])
+            r = float(low[i, j]) - acc
+            if i == j:
+                if not r > 0.0:
+                    return False
+                low[i, i] = math.sqrt(r)
+                low[i, n] = 1.0 / low[i, i]
+            else:
+                low[i, j] = r * low[j, n]
+    return True
+
+
+@pytest.mark.parametrize("n", [2, 5, 20])
+def test_compiled_certificate_decides_as_the_row_order(n):
+    # the Crout (by columns) order computes every entry of the factor by the same sum as the row order: the same
+    # factor bit for bit, so the same decision even where the smallest eigenvalue sits at the shift (a few n^2 2^-53)
+    rng = np.random.default_rng(n)
+    q, _ = np.linalg.qr(rng.standard_normal((n, n)))
+    decisions = []
+    for lam_min in np.geomspace(1e-10, 1e-17, 60):
+        s = (q * np.r_[np.linspace(1.0, 0.5, n - 1), lam_min]) @ q.T
+        s = (s + s.T) / 2
+        low, ref = np.zeros((n, n + 1)), np.zeros((n, n + 1))
+        decisions.append(compiled_factor(s, low))
+        assert decisions[-1] is compiled_certifies(s) is _factor_by_rows(s, ref)
+        if decisions[-1]:  # the whole factor, bit for bit
+            np.testing.assert_array_equal(np.tril(low[:, :n]), np.tril(ref[:, :n]))
+            np.testing.assert_array_equal(low[:, n], ref[:, n])
+    assert True in decisions and False in decisions
