@@ -121,19 +121,35 @@ def _preconditioner(top, hdiag):
 
 
 def _cg_step(corr_mv, hdiag, grad, rtol, max_iter, top=None):
-    """Preconditioned CG for (C + diag(hdiag)) dy = grad; (dy, iterations) or (None, iterations) if it fails."""
-    from scipy.sparse.linalg import LinearOperator, cg  # imported when CG runs: scipy.sparse is slow to import
+    """Preconditioned CG for (C + diag(hdiag)) dy = grad from dy = P^-1 grad; (dy, iterations) or (None, iterations)
+    if it fails.
 
-    n = len(grad)
-    hess = LinearOperator((n, n), matvec=lambda v: corr_mv(v) + hdiag * v, dtype=np.float64)
-    precond = LinearOperator((n, n), matvec=_preconditioner(top, hdiag), dtype=np.float64)
-    count = [0]
-
-    def callback(_):
-        count[0] += 1
-
-    step, info = cg(hess, grad, x0=precond.matvec(grad), rtol=rtol, maxiter=max_iter, M=precond, callback=callback)
-    return (step if info == 0 else None), count[0]
+    SciPy's ``scipy.sparse.linalg.cg`` (1.17) operation for operation, so its results bit for bit (stops when
+    ||r|| < rtol ||grad||), without its LinearOperator wrapping: ~10 us an iteration and ~0.1 ms a call less."""
+    precond = _preconditioner(top, hdiag)
+    bnrm2 = np.linalg.norm(grad)
+    if bnrm2 == 0:
+        return grad, 0
+    atol = float(rtol) * float(bnrm2)
+    x = precond(grad)
+    r = grad - (corr_mv(x) + hdiag * x) if x.any() else grad.copy()
+    rho_prev, p = None, None
+    for iteration in range(max_iter):
+        if np.linalg.norm(r) < atol:
+            return x, iteration
+        z = precond(r)
+        rho_cur = np.dot(r, z)
+        if iteration > 0:
+            p *= rho_cur / rho_prev
+            p += z
+        else:
+            p = z.copy()
+        q = corr_mv(p) + hdiag * p
+        alpha = rho_cur / np.dot(p, q)
+        x += alpha * p
+        r -= alpha * q
+        rho_prev = rho_cur
+    return None, max_iter
 
 
 @numba.njit(cache=True, nogil=True)
