@@ -186,6 +186,54 @@ def measure(n: int, reps: int, repeat: int) -> dict:
             "load": os.getloadavg()[0]}
 
 
+def breakdown(n: int, repeat: int) -> dict:
+    """One fused layer (``fused.x_layer``, an X mixer at beta = 0.3, gamma = 0.4, the state from |+>) split into its
+    parts by ``x_layer(timings=...)``, CPU ns an amplitude, median of ``repeat`` (each run also times the whole
+    layer without the laps, interleaved), each part against its own floor: the first sweep (phase and qubits 0-14)
+    against its 51 + 4 x 15 flops an amplitude at the measured FMA peak and against a 40-byte streaming pass;
+    the direct sweeps against as many 32-byte streaming passes; qubits 15-17 chunk by chunk (in L3) are listed."""
+    rng = np.random.default_rng(n)
+    d = rng.standard_normal(1 << n)
+    re, im = fused.empty_split(n)
+    t, scale = fused.x_form(XMixer(n).matrices(0.3))
+    fused.x_layer(re, im, d, 0.4, t, scale, True, plus=True)
+    parts: dict[str, list[float]] = {"first": [], "chunked": [], "direct": [], "whole": []}
+    for _ in range(repeat):
+        laps: dict[str, float] = {}
+        fused.x_layer(re, im, d, 0.4, t, scale, True, timings=laps)
+        for key in ("first", "chunked", "direct"):
+            parts[key].append(laps.get(key, 0.0))
+        parts["whole"].append(_timed(lambda: fused.x_layer(re, im, d, 0.4, t, scale, True)))
+    bw, peak = bandwidth(n, 3), fma_peak()
+    ns = {k: 1e9 * statistics.median(v) / (1 << n) for k, v in parts.items()}
+    direct = len(fused._plan(n)) - fused._chunked(n)
+    first_flops = 1e9 * (51 + 4 * min(fused.BLOCK, n)) / peak
+    first_stream = 1e9 * 40 / bw
+    direct_stream = 1e9 * 32 * direct / bw
+    return {"n": n, "layer_ns": ns["whole"], "first_ns": ns["first"], "first_flop_floor_ns": first_flops,
+            "first_stream_floor_ns": first_stream, "first_over_floor": ns["first"] / max(first_flops, first_stream),
+            "chunked_ns": ns["chunked"], "direct_sweeps": direct, "direct_ns": ns["direct"],
+            "direct_stream_floor_ns": direct_stream,
+            "direct_over_floor": ns["direct"] / direct_stream if direct else float("nan"),
+            "first_share": ns["first"] / (ns["first"] + ns["chunked"] + ns["direct"]),
+            "bandwidth_GBs": bw / 1e9, "fma_peak_GFs": peak / 1e9, "load": os.getloadavg()[0]}
+
+
+def breakdown_table(rows: list[dict]) -> str:
+    head = ("| n | layer CPU ns/amp | first sweep ns/amp | its flop floor | its 40 B stream floor | first / floor | "
+            "first share | qubits 15-17 in L3 chunks ns/amp | direct sweeps | direct ns/amp | their stream floor | "
+            "direct / floor | GB/s | FMA peak GFLOP/s | load |")
+    lines = [head, "|" + "---|" * 15]
+    for r in rows:
+        lines.append(
+            f"| {r['n']} | {r['layer_ns']:.2f} | {r['first_ns']:.2f} | {r['first_flop_floor_ns']:.2f} | "
+            f"{r['first_stream_floor_ns']:.2f} | {r['first_over_floor']:.2f} | {r['first_share']:.0%} | "
+            f"{r['chunked_ns']:.2f} | {r['direct_sweeps']} | {r['direct_ns']:.2f} | "
+            f"{r['direct_stream_floor_ns']:.2f} | {r['direct_over_floor']:.2f} | {r['bandwidth_GBs']:.1f} | "
+            f"{r['fma_peak_GFs']:.0f} | {r['load']:.1f} |")
+    return "\n".join(lines) + "\n"
+
+
 def table(rows: list[dict]) -> str:
     head = ("| n | p | before CPU ms | fast CPU ms | split poly CPU ms | fast_poly (fused) CPU ms | x fast | x fused | "
             "fused vs split poly | sweeps/layer (fused) | GB/s | bound ms | fast / bound | fused / bound | "
@@ -211,6 +259,8 @@ def main(argv=None) -> None:
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--large-repeat", type=int, default=None,
                     help="repeats from n = 26 on (2-4 GiB of state per copy; default --repeat)")
+    ap.add_argument("--breakdown", type=int, nargs="*", default=None, metavar="N",
+                    help="also time one fused layer's parts (first sweep, chunked, direct sweeps) at these n")
     ap.add_argument("--out", type=Path, default=None)
     args = ap.parse_args(argv)
     large = args.repeat if args.large_repeat is None else args.large_repeat
@@ -222,11 +272,17 @@ def main(argv=None) -> None:
             rows.append(measure(n, args.reps, large if n >= 26 else args.repeat))
             print(table(rows[-1:]).splitlines()[-1], flush=True)
     md = table(rows)
+    if args.breakdown:
+        with threadpool_limits(1):
+            parts = [breakdown(n, max(args.repeat, 5)) for n in args.breakdown]
+        md += ("\nOne fused layer by parts (``--breakdown``; CPU ns an amplitude, median of "
+               f"{max(args.repeat, 5)}):\n\n" + breakdown_table(parts))
     print(md)
     if args.out is not None:
         when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+        extra = f" --breakdown {' '.join(map(str, args.breakdown))}" if args.breakdown else ""
         note = (f"python -m benchmarks.kernel --qubits {' '.join(map(str, args.qubits))} --reps {args.reps} "
-                f"--repeat {args.repeat} --large-repeat {large}; {when}; {os.cpu_count()} cores, numba "
+                f"--repeat {args.repeat} --large-repeat {large}{extra}; {when}; {os.cpu_count()} cores, numba "
                 f"{numba.__version__}; times in CPU ms of the serial thread (time.thread_time), load in the last "
                 f"column\n\n")
         write_tables(args.out, note + md, rows)

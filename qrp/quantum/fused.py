@@ -37,6 +37,7 @@ reference kernel to 1e-12 (tested), not to the bit.
 from __future__ import annotations
 
 import functools
+import time
 
 import numba
 import numpy as np
@@ -539,26 +540,48 @@ def _chunked(n):
     return bool(plan) and plan[0][1] == DIRECT
 
 
-def x_layer(re, im, d, gamma, t, scale, poly, plus=False):
+class _Laps:
+    """CPU seconds of this thread (``time.thread_time``) per part of a layer, added into ``into`` (a no-op when
+    None): ``lap(key)`` charges the time since the previous lap to ``key``."""
+
+    def __init__(self, into: dict | None):
+        self.into = into
+        self.last = time.thread_time() if into is not None else 0.0
+
+    def __call__(self, key: str) -> None:
+        if self.into is not None:
+            now = time.thread_time()
+            self.into[key] = self.into.get(key, 0.0) + now - self.last
+            self.last = now
+
+
+def x_layer(re, im, d, gamma, t, scale, poly, plus=False, timings=None):
     """One layer in place on (re, im), n = len(t) >= MIN_QUBITS: ``scale`` exp(-i gamma d), then prod_q
     [[1, -i t_q], [-i t_q, 1]] (module docstring; t = tan beta per qubit, scale = prod_q cos beta_q). ``plus``: the
-    layer on |+>^n, (re, im) only written (``empty_split``): one read of the state fewer."""
+    layer on |+>^n, (re, im) only written (``empty_split``): one read of the state fewer. ``timings``: a dict to
+    which the CPU seconds of the parts are added ("first": phase and qubits 0-14; "chunked": qubits 15-17 chunk by
+    chunk; "direct": the direct sweeps; ``benchmarks.kernel --breakdown``)."""
     if plus:
         scale *= 2.0 ** (-t.shape[0] / 2)
     n = t.shape[0]
     if not (re.shape == im.shape == d.shape == (1 << n,)):  # the kernels index without bounds checks
         raise ValueError(f"x_layer needs re, im and d of 2^{n} amplitudes, got {re.shape}, {im.shape}, {d.shape}")
     plan = _plan(n)
+    lap = _Laps(timings)
     if _chunked(n):
         first = _direct(*plan.pop(0))
         c = 1 << (BLOCK + DIRECT)
         for s in range(0, re.shape[0], c):  # qubits 15-17 while the chunk is in L3: one DRAM sweep fewer
             _first_sweep(re[s:s + c], im[s:s + c], d[s:s + c], gamma, t, scale, poly, plus)
+            lap("first")
             first(re[s:s + c], im[s:s + c], t)
+            lap("chunked")
     else:
         _first_sweep(re, im, d, gamma, t, scale, poly, plus)
+        lap("first")
     for lo, k in plan:
         _direct(lo, k)(re, im, t)
+        lap("direct")
 
 
 def sweeps(num_qubits: int) -> int:

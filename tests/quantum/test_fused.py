@@ -185,3 +185,16 @@ def test_simd_rows_equal_the_loop_kernels_to_the_bit(plus):
         out.append((x, y))
     assert np.array_equal(out[0][0], out[1][0]) and np.array_equal(out[0][1], out[1][1])
     assert not np.array_equal(out[0][0], re)
+
+
+@pytest.mark.parametrize("n, keys", [(16, {"first", "direct"}), (21, {"first", "chunked", "direct"})])
+def test_layer_timings_name_the_parts_and_change_nothing(n, keys):
+    rng = np.random.default_rng(n)
+    d = rng.standard_normal(1 << n)
+    t, scale = f.x_form(XMixer(n).matrices(0.5))
+    timed, plain = XMixer(n).initial_split(), XMixer(n).initial_split()
+    laps = {"first": 1.0}
+    f.x_layer(*timed, d, 0.3, t, scale, True, timings=laps)
+    f.x_layer(*plain, d, 0.3, t, scale, True)
+    assert set(laps) == keys and laps["first"] > 1.0 and all(v > 0 for v in laps.values())  # added to
+    assert np.array_equal(timed[0], plain[0]) and np.array_equal(timed[1], plain[1])
