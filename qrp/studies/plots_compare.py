@@ -17,7 +17,7 @@ from pathlib import Path
 import pandas as pd
 
 from qrp.studies.configs import config_intervals, fmt_value, grid_axes, interval_label, varying
-from qrp.studies.render import Margins, pyplot, save_figure
+from qrp.studies.render import Margins, pyplot, save_figure, shade_interval
 from qrp.studies.statistics import grouped_intervals
 
 #: the two panels: (row column, classical column, y label).
@@ -80,13 +80,11 @@ def comparison_figure(frame: pd.DataFrame, path: Path) -> bool:
         for ax, (col, _, _) in zip(axes[0], PANELS, strict=True):
             x = best["n_assets"].astype(float)
             line, = ax.plot(x, best[col].astype(float), marker="o", label=label)
-            ax.fill_between(x, best[f"{col}_lo"].astype(float), best[f"{col}_hi"].astype(float),
-                            color=line.get_color(), alpha=0.15, lw=0)
+            shade_interval(ax, x, best[f"{col}_lo"], best[f"{col}_hi"], color=line.get_color(), alpha=0.15, lw=0)
     for ax, (_, col, ylabel) in zip(axes[0], PANELS, strict=True):
         x = base["n_assets"].astype(float)
         ax.plot(x, base[col].astype(float), "k--", lw=1.5, label="classical baseline")
-        ax.fill_between(x, base[f"{col}_lo"].astype(float), base[f"{col}_hi"].astype(float), color="k", alpha=0.1,
-                        lw=0)
+        shade_interval(ax, x, base[f"{col}_lo"], base[f"{col}_hi"], color="k", alpha=0.1, lw=0)
         ax.set_xscale("log")
         ax.set_yscale("log")
         ticks = sorted(base["n_assets"].astype(float).unique())

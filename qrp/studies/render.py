@@ -7,6 +7,7 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from qrp.core.figures import write_png
@@ -82,6 +83,16 @@ def sparse_log_minor_ticks(fig) -> None:
                 axis.set_minor_locator(NullLocator())
 
 
+def shade_interval(ax, x, lo, hi, **style) -> None:
+    """``ax.fill_between(x, lo, hi, **style)``: the band of an interval along a line, left out where every interval
+    is a point (``lo == hi``, or NaN: one run per point, as in the quickstart), whose band has no area and draws no
+    pixel (a polygon collection built, laid out and drawn for nothing; the same PNG without it)."""
+    lo, hi = np.asarray(lo, dtype=float), np.asarray(hi, dtype=float)
+    if np.all((lo == hi) | np.isnan(lo) | np.isnan(hi)):
+        return
+    ax.fill_between(x, lo, hi, **style)
+
+
 def pyplot():
     """``matplotlib.pyplot`` on the headless Agg backend (set before pyplot is first imported). Heavy (0.3-0.5 s):
     imported only when a report draws, never by ``qrp run`` or the runner."""
@@ -153,4 +164,4 @@ def save_figure(fig, path: Path, *, rect: tuple[float, float, float, float] | No
 
 
 __all__ = ["Margins", "legend_height", "markdown_table", "plain_log_labels", "pyplot", "save_figure",
-           "sparse_log_minor_ticks"]
+           "shade_interval", "sparse_log_minor_ticks"]

@@ -18,7 +18,7 @@ from qrp.studies.configs import (
     interval_label,
     varying,
 )
-from qrp.studies.render import Margins, legend_height, pyplot, save_figure
+from qrp.studies.render import Margins, legend_height, pyplot, save_figure, shade_interval
 
 #: first-round diagnostics drawn against depth when a solver reports them: (stats key, axis label).
 ROUND0_PLOTS = (("ground_state_probability", "ground-state probability of the optimized state"),
@@ -27,6 +27,10 @@ ROUND0_PLOTS = (("ground_state_probability", "ground-state probability of the op
 MAX_LINES = 16
 #: at most this many N panels in the resource plots.
 MAX_PANELS = 4
+#: panel titles: 10 pt, at the top of the panel (y = 1 in axes coordinates, matplotlib's place for a title when no
+#: x tick labels or y offset text are above the panel, as in every panel here). Given, the title is not placed
+#: automatically, which measured the panel's whole y axis, every tick label, at each draw (a tenth of the drawing).
+TITLE = {"fontsize": 10, "y": 1.0}
 #: the line figures' legends of many lines hang under their panel: their top this far below it (inches, under the
 #: x tick labels and label), in this font size (points).
 LEGEND_DROP, LEGEND_FONT = 0.4, 7
@@ -72,8 +76,7 @@ def _draw_lines(ax, frame, sub, x, y, *, solver, baseline, ignore) -> int:
         g = g.sort_values(x)
         label = config_label(keys, others) or solver
         line, = ax.plot(g[x].astype(float), g[y].astype(float), marker="o", label=label)
-        ax.fill_between(g[x].astype(float), g[f"{y}_lo"].astype(float), g[f"{y}_hi"].astype(float),
-                        color=line.get_color(), alpha=0.15, lw=0)
+        shade_interval(ax, g[x].astype(float), g[f"{y}_lo"], g[f"{y}_hi"], color=line.get_color(), alpha=0.15, lw=0)
     if baseline is not None:
         base = config_medians(sub, [x], baseline).sort_values(x)
         ax.plot(base[x].astype(float), base[baseline].astype(float), "k--", lw=1.5, label="classical baseline")
@@ -86,7 +89,7 @@ def _style_panel(ax, sub, x, *, title, xlabel, logx, logy, many) -> int:
     from matplotlib.ticker import NullLocator  # matplotlib: only when a report draws
     from matplotlib.transforms import ScaledTranslation
 
-    ax.set_title(title, fontsize=10)
+    ax.set_title(title, **TITLE)
     if logy:
         ax.set_yscale("log")
     if logx:
@@ -140,7 +143,7 @@ def resource_figure(frame: pd.DataFrame, x: str, xlabel: str, path: Path) -> boo
         ax.set_xscale("log")
         ax.set_yscale("log")
         ax.set_xlabel(xlabel)
-        ax.set_title(f"N = {fmt_value(n)}", fontsize=10)
+        ax.set_title(f"N = {fmt_value(n)}", **TITLE)
         ax.grid(True, which="both", alpha=0.3)
         ax.legend(fontsize=7)
     axes[0][0].set_ylabel(f"rc_error ({interval_label(disc, grid_axes(frame))})")
@@ -184,7 +187,7 @@ def crossover_figure(frame: pd.DataFrame, threshold: float, path: Path) -> bool:
         ax.set_yticks(range(len(bits)), [str(b) for b in bits])
         ax.set_xlabel("assets N")
         ax.set_ylabel("bits per asset K")
-        ax.set_title(solver, fontsize=10)
+        ax.set_title(solver, **TITLE)
         fig.colorbar(im, ax=ax, label="log10 best median rc_error")
     fig.suptitle(f"crossover map: smallest rounds R reaching rc_error <= {threshold:g}\n"
                  "(ok: reached, x: never in grid)", fontsize=10)

@@ -207,3 +207,16 @@ def test_quickstart_figures_laid_out_within_the_figure_and_apart(tmp_path, monke
     write_report(tmp_path)
     assert len(faults) == 13
     assert {name: f for name, f in faults.items() if f} == {}
+
+
+def test_shade_interval_draws_a_band_only_where_an_interval_has_width():
+    """Point intervals (one run per point; NaN) draw no band, an interval with width draws one."""
+    from qrp.studies.render import pyplot, shade_interval
+
+    plt = pyplot()
+    fig, ax = plt.subplots()
+    shade_interval(ax, [1.0, 2.0], [0.5, np.nan], [0.5, np.nan], alpha=0.15)
+    assert len(ax.collections) == 0
+    shade_interval(ax, [1.0, 2.0], [0.5, 0.4], [0.5, 0.6], alpha=0.15)
+    assert len(ax.collections) == 1
+    plt.close(fig)
