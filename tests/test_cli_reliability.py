@@ -131,3 +131,19 @@ def test_progress_lines_follow_the_current_stderr(tmp_path, capsys):
     capsys.readouterr()
     assert main(["rebalance", "--returns", str(returns), "--window", "100", "--out", str(tmp_path / "b")]) == 0
     assert "qrp: " in capsys.readouterr().err  # the second command's lines reach the stderr of now
+
+
+def test_collector_frozen_only_when_the_program_ends(monkeypatch):
+    """main() on the program's own command line (``qrp``, ``python -m qrp``: the process exits next) freezes the
+    collector, so that the shutdown does not walk every object the command built; main(argv) called in a process
+    that goes on (a test, a notebook) leaves it alone, on success and on error alike."""
+    import gc
+
+    frozen = []
+    monkeypatch.setattr(gc, "freeze", lambda: frozen.append(True))
+    assert main(["solvers"]) == 0
+    assert main(["report", "/nonexistent/dir"]) == 2
+    assert frozen == []
+    monkeypatch.setattr("sys.argv", ["qrp", "solvers"])
+    assert main() == 0
+    assert frozen == [True]
