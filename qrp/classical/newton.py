@@ -102,7 +102,7 @@ def _top_eigen(cov, inv_d, rank, corr32=None):
 
 def _symm32(corr32, x):
     """C X for the float32 lower triangle ``corr32`` of C (BLAS ssymm on its F-ordered transpose, no copy)."""
-    from scipy.linalg.blas import ssymm
+    from scipy.linalg.blas import ssymm  # imported when Newton-CG runs: scipy.linalg is slow to import
 
     return ssymm(1.0, corr32.T, np.asfortranarray(x, dtype=np.float32), side=0, lower=0).astype(np.float64)
 
@@ -168,7 +168,7 @@ def _lower_f32(cov, inv_d):  # pragma: no cover - compiled
 def _single_products(corr32):
     """v -> C v by the float32 lower triangle ``corr32`` of C (BLAS ssymv on its F-ordered transpose: half the
     reads of a full product; float64 in and out)."""
-    from scipy.linalg.blas import ssymv
+    from scipy.linalg.blas import ssymv  # imported when Newton-CG runs: scipy.linalg is slow to import
 
     a = corr32.T
 
