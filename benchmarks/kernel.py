@@ -206,7 +206,7 @@ def breakdown(n: int, repeat: int) -> dict:
         parts["whole"].append(_timed(lambda: fused.x_layer(re, im, d, 0.4, t, scale, True)))
     bw, peak = bandwidth(n, 3), fma_peak()
     ns = {k: 1e9 * statistics.median(v) / (1 << n) for k, v in parts.items()}
-    direct = len(fused._plan(n)) - fused._chunked(n)
+    direct = len(fused._plan(n))
     first_flops = 1e9 * (51 + 4 * min(fused.BLOCK, n)) / peak
     first_stream = 1e9 * 40 / bw
     direct_stream = 1e9 * 32 * direct / bw

@@ -521,9 +521,9 @@ def _first_sweep(re, im, d, gamma, t, scale, poly, plus):  # pragma: no cover - 
             _mid1(re[start:], im[start:], t[LOW_QUBITS])
 
 
-def _plan(n):
-    """(lo, k) of the direct sweeps of qubits BLOCK..n-1: ceil((n - BLOCK) / DIRECT) of them, qubits spread evenly."""
-    plan, q = [], BLOCK
+def _spread(q, n):
+    """(lo, k) of direct sweeps of qubits q..n-1: ceil((n - q) / DIRECT) of them, the qubits spread evenly."""
+    plan = []
     left = -(-(n - q) // DIRECT)
     while q < n:
         k = -(-(n - q) // left)
@@ -534,10 +534,21 @@ def _plan(n):
 
 
 def _chunked(n):
-    """Whether the first direct sweep (qubits 15-17) runs chunk by chunk of 2^18 amplitudes (4 MiB, in L3) right
-    after the first sweep of the chunk: when ``_plan(n)`` starts with 3 qubits (n = 18 and n >= 20)."""
-    plan = _plan(n)
-    return bool(plan) and plan[0][1] == DIRECT
+    """The passes (lo, k) that run chunk by chunk right after the first sweep of the chunk, while it is in L3
+    (chunks of 2^(lo + k) amplitudes for the last pass): qubits 15-17 when the direct sweeps from 15 on would start
+    with 3 qubits (n = 18 and n >= 20), and qubit 18 as well (chunks of 2^19 amplitudes: 12 MiB with the diagonal)
+    when that leaves one direct sweep fewer (n = 19, 22, 25, 28: 3.02 -> 2.61 ns an amplitude a layer at n = 22,
+    4.31 -> 3.86 at 25; load 1.6-2.3)."""
+    if n >= BLOCK + DIRECT + 1 and (n - BLOCK - DIRECT) % DIRECT == 1:
+        return [(BLOCK, DIRECT), (BLOCK + DIRECT, 1)]
+    if n >= BLOCK + DIRECT and _spread(BLOCK, n)[0][1] == DIRECT:
+        return [(BLOCK, DIRECT)]
+    return []
+
+
+def _plan(n):
+    """(lo, k) of the direct sweeps through the whole state: the qubits above the chunked ones (``_chunked``)."""
+    return _spread(BLOCK + sum(k for _, k in _chunked(n)), n)
 
 
 class _Laps:
@@ -566,27 +577,27 @@ def x_layer(re, im, d, gamma, t, scale, poly, plus=False, timings=None):
     n = t.shape[0]
     if not (re.shape == im.shape == d.shape == (1 << n,)):  # the kernels index without bounds checks
         raise ValueError(f"x_layer needs re, im and d of 2^{n} amplitudes, got {re.shape}, {im.shape}, {d.shape}")
-    plan = _plan(n)
     lap = _Laps(timings)
-    if _chunked(n):
-        first = _direct(*plan.pop(0))
-        c = 1 << (BLOCK + DIRECT)
-        for s in range(0, re.shape[0], c):  # qubits 15-17 while the chunk is in L3: one DRAM sweep fewer
+    chunked = [_direct(lo, k) for lo, k in _chunked(n)]
+    if chunked:
+        c = 1 << sum(_chunked(n)[-1])
+        for s in range(0, re.shape[0], c):  # qubits 15-17 (18) while the chunk is in L3: one DRAM sweep fewer
             _first_sweep(re[s:s + c], im[s:s + c], d[s:s + c], gamma, t, scale, poly, plus)
             lap("first")
-            first(re[s:s + c], im[s:s + c], t)
+            for sweep in chunked:
+                sweep(re[s:s + c], im[s:s + c], t)
             lap("chunked")
     else:
         _first_sweep(re, im, d, gamma, t, scale, poly, plus)
         lap("first")
-    for lo, k in plan:
+    for lo, k in _plan(n):
         _direct(lo, k)(re, im, t)
         lap("direct")
 
 
 def sweeps(num_qubits: int) -> int:
     """Full-state read+write sweeps of one ``x_layer`` through DRAM (the first one also reads the diagonal)."""
-    return 1 + len(_plan(num_qubits)) - _chunked(num_qubits)
+    return 1 + len(_plan(num_qubits))
 
 
 def x_form(u: np.ndarray) -> tuple[np.ndarray, float] | None:

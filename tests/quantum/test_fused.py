@@ -53,9 +53,13 @@ def test_large_tangents_stay_accurate(beta):
 
 
 def test_sweeps_per_layer():
-    assert [f.sweeps(n) for n in (13, 15, 16, 18, 19, 20, 22, 24, 28, 30)] == [1, 1, 2, 1, 3, 2, 3, 3, 5, 5]
-    assert f._plan(22) == [(15, 3), (18, 2), (20, 2)]  # direct sweeps of up to 3 qubits, spread evenly
-    assert f._plan(19) == [(15, 2), (17, 2)] and not f._chunked(19)  # qubits 15-17 in L3 chunks only from k = 3
+    assert [f.sweeps(n) for n in (13, 15, 16, 18, 19, 20, 22, 24, 28, 30)] == [1, 1, 2, 1, 1, 2, 2, 3, 4, 5]
+    assert f._plan(24) == [(18, 3), (21, 3)] and f._chunked(24) == [(15, 3)]  # 15-17 in L3 chunks, then by 3
+    assert f._plan(17) == [(15, 2)] and not f._chunked(17)  # qubits 15-17 in L3 chunks only from k = 3
+    # qubit 18 in the chunks too where that saves a direct sweep (n = 19, 22, 25, 28)
+    assert f._chunked(22) == f._chunked(28) == f._chunked(19) == [(15, 3), (18, 1)]
+    assert f._plan(22) == [(19, 3)] and f._plan(19) == [] and f._plan(28) == [(19, 3), (22, 3), (25, 3)]
+    assert f._plan(26) == [(18, 3), (21, 3), (24, 2)]  # direct sweeps of up to 3 qubits, spread evenly
 
 
 def test_x_layer_refuses_a_state_of_another_size():
