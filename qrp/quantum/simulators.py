@@ -190,19 +190,28 @@ class PolyPhaseSimulator(NumbaSimulator):
         re, im = self.mixer.initial_split()
         return re, set_apart(re, im)  # im off re's L1 sets: the fused layer's direct sweeps (qrp.quantum.fused)
 
+    #: (re, im) of the last ``objective``, rewritten by the next one (the first layer writes every amplitude): no
+    #: page faults and zeroing of fresh memory per evaluation (0.75 ns an amplitude at n = 24, 6%); handed over
+    #: to the caller by ``split_state``, so that the state of a readout costs no memory beyond one state.
+    _work: tuple[np.ndarray, np.ndarray] | None = None
+
     def split_state(self, angles: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         if type(self.mixer) is not XMixer:  # |psi_0> = |+>^n is known only for the X mixer itself
             return super().split_state(angles)
         p = self.reps
-        re, im = empty_split(self.cost.num_qubits)  # the first layer writes |+>^n's phase: no fill, no read
+        work, self._work = self._work, None
+        re, im = work if work is not None else empty_split(self.cost.num_qubits)  # not read: the first layer
         sv.evolve_split(re, im, self.diagonal, angles[:p], angles[p:], self.mixer.matrices, poly=True,
-                        max_abs_diagonal=self._max_abs, plus=True)
+                        max_abs_diagonal=self._max_abs, plus=True)  # writes |+>^n's phase
         return re, im
 
     def objective(self, angles):
         if self.alpha < 1.0 or self.white is not None:
             return super().objective(angles)
-        value, norm = expectation(*self.split_state(angles), self.diagonal)  # one read, no probability array
+        re, im = self.split_state(angles)
+        value, norm = expectation(re, im, self.diagonal)  # one read, no probability array
+        if type(self.mixer) is XMixer:
+            self._work = (re, im)
         return value / norm
 
 

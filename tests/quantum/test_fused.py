@@ -202,3 +202,23 @@ def test_layer_timings_name_the_parts_and_change_nothing(n, keys):
     f.x_layer(*plain, d, 0.3, t, scale, True)
     assert set(laps) == keys and laps["first"] > 1.0 and all(v > 0 for v in laps.values())  # added to
     assert np.array_equal(timed[0], plain[0]) and np.array_equal(timed[1], plain[1])
+
+
+def test_fast_poly_objective_reuses_its_state_and_split_state_hands_it_over():
+    from qrp.quantum.engine_options import engine_settings
+    from qrp.quantum.simulators import DiagonalCost, NumbaSimulator, PolyPhaseSimulator
+
+    n = 14
+    rng = np.random.default_rng(2)
+    cost = DiagonalCost(None, diagonal=rng.standard_normal(1 << n))
+    settings = engine_settings(reps=2, shots=None, alpha=1.0, engine="fast", noise=None)
+    poly, fast = PolyPhaseSimulator(cost, XMixer(n), settings), NumbaSimulator(cost, XMixer(n), settings)
+    angles = [rng.uniform(-1, 1, 4) for _ in range(3)]
+    values = [poly.objective(a) for a in angles]  # the 2nd and 3rd on the 1st one's arrays
+    assert all(abs(v - fast.objective(a)) < 1e-12 for v, a in zip(values, angles, strict=True))
+    kept = poly._work
+    re, im = poly.split_state(angles[0])
+    assert re is kept[0] and poly._work is None  # handed over, not shared with the next evaluation
+    assert np.abs((re + 1j * im) - fast.state(angles[0])).max() < 1e-12
+    poly.objective(angles[1])
+    assert poly._work[0] is not re
