@@ -195,9 +195,4 @@ def _default_call(cov, spec: SolverSpec, leverage, check_psd, seed, start: float
         return None
     if cov.strides != (8 * shape[0], 8):  # not C-contiguous (a contiguous (N, N) float64 array has these strides)
         cov = np.ascontiguousarray(cov)
-    out = default_erc(cov, check_psd, spec.default_tol, spec.default_max_iter, spec.default_options)
-    if out is None:
-        return None
-    w, b, rc, vol, err, converged, iterations, stats = out
-    return RiskParityResult.classical(w, rc, vol, err, converged, iterations, spec.name, perf_counter() - start,
-                                      b, names, stats, seed)
+    return default_erc(cov, check_psd, spec, names, seed, start)

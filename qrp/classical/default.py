@@ -16,8 +16,7 @@ raises the error it always raised. What it returns is bit-identical to the gener
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+from time import perf_counter
 
 import numba
 import numpy as np
@@ -33,6 +32,7 @@ from qrp.core.certificate import (
     scan_matrix,
 )
 from qrp.core.measures import measures_into, measures_kernel
+from qrp.core.result import RiskParityResult
 
 #: Below this N the certificate is the compiled ``compiled_certifies`` inside the one call; from it on, LAPACK's
 #: blocked Cholesky (``certify_positive_definite``, as in the general path): the measured crossover on the 2-core
@@ -71,33 +71,34 @@ def _default_kernel(s, out, small, certify, tol, first, chunk, budget):  # pragm
     return DONE, vol, err, sweeps
 
 
-def default_erc(cov: np.ndarray, check_psd: bool, tol: float, max_iter: int, options: Mapping[str, Any]):
-    """The ERC portfolio of ``solve_auto`` (with its validated ``options``) for a C-contiguous square float64
-    ``cov`` with every check of ``qrp.risk_parity`` (the PSD certificate when ``check_psd``), or None when the
-    general path must decide.
-
-    Returns (weights, budgets, risk_contributions, volatility, rc_error, converged, iterations, stats); the three
-    arrays are rows of one fresh array.
+def default_erc(cov: np.ndarray, check_psd: bool, spec, names, seed, start: float) -> RiskParityResult | None:
+    """The result of ``qrp.risk_parity(cov)`` (ERC by ``solve_auto`` with the registry ``spec``'s defaults) for a
+    C-contiguous square float64 ``cov`` with every check of ``qrp.risk_parity`` (the PSD certificate when
+    ``check_psd``), recording the asset ``names``, the ``seed`` and the time since ``start``
+    (``time.perf_counter``); None when the general path must decide. Its three arrays are rows of one fresh array.
     """
     n = cov.shape[0]
     out = np.empty((4, n))
     if n < CHOLESKY_MAX_N:
-        status, vol, err, sweeps = _default_kernel(cov, out, True, check_psd, tol, AUTO_FIRST, AUTO_CHUNK,
-                                                   _SMALL_BUDGETS[n])
+        status, vol, err, sweeps = _default_kernel(cov, out, True, check_psd, spec.default_tol, AUTO_FIRST,
+                                                   AUTO_CHUNK, _SMALL_BUDGETS[n])
     else:  # scan, then LAPACK's certificate, then the solve
         if scan_matrix(cov, SYMMETRY_RTOL)[0] != SCAN_OK:
             return None
         if check_psd and certify_positive_definite(cov) == CERT_NONE:
             return None
-        status, vol, err, sweeps = _default_kernel(cov, out, False, False, float(tol), AUTO_FIRST, AUTO_CHUNK,
+        status, vol, err, sweeps = _default_kernel(cov, out, False, False, spec.default_tol, AUTO_FIRST, AUTO_CHUNK,
                                                    newton_cost_in_sweeps(n))
     if status == DONE:
-        return out[0], out[1], out[2], vol, err, True, sweeps, auto_ccd_stats(sweeps)
+        return RiskParityResult.classical(out[0], out[2], vol, err, True, sweeps, spec.name, perf_counter() - start,
+                                          out[1], names, auto_ccd_stats(sweeps), seed)
     if status == UNDECIDED:
         return None
     b = out[1]
-    res = finish_auto(cov, b, out[0], sweeps, tol=tol, max_iter=max_iter, **options)
+    res = finish_auto(cov, b, out[0], sweeps, tol=spec.default_tol, max_iter=spec.default_max_iter,
+                      **spec.default_options)
     rc, vol, err, fine = measures_kernel(res.weights, cov, b)
     if not (fine and np.isfinite(vol) and np.isfinite(err)):
         return None
-    return res.weights, b, rc, vol, err, res.converged, res.iterations, res.stats
+    return RiskParityResult.classical(res.weights, rc, vol, err, res.converged, res.iterations, spec.name,
+                                      perf_counter() - start, b, names, res.stats, seed)

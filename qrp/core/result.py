@@ -8,7 +8,7 @@ solvers add one typed ``RefinementRound`` per round to ``history``, each with th
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
+from dataclasses import MISSING, dataclass, field, fields
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -147,13 +147,24 @@ class RiskParityResult:
                   budgets, asset_names, stats, seed=None) -> RiskParityResult:
         """The result of a classical solve (no discrete fields; ``seed`` only recorded), equal to the constructor's but
         without the frozen dataclass's fifteen ``object.__setattr__`` calls (~2 us, a fifth of the default call at
-        N = 5): the instance dict is built as one literal, in field order, and installed in one call."""
+        N = 5): the instance dict is a copy of ``_CLASSICAL_FIELDS`` (every field in order, the discrete ones at their
+        defaults) with the classical ones set, installed in one call (a copy and ten stores cost less than a
+        fifteen-entry literal)."""
+        d = _CLASSICAL_FIELDS.copy()
+        d["weights"] = weights
+        d["risk_contributions"] = risk_contributions
+        d["volatility"] = volatility
+        d["rc_error"] = rc_error
+        d["converged"] = converged
+        d["iterations"] = iterations
+        d["solver"] = solver
+        d["elapsed"] = elapsed
+        d["budgets"] = budgets
+        d["asset_names"] = asset_names
+        d["stats"] = stats
+        d["seed"] = seed
         obj = _new(cls)
-        _setattr(obj, "__dict__", {
-            "weights": weights, "risk_contributions": risk_contributions, "volatility": volatility,
-            "rc_error": rc_error, "converged": converged, "iterations": iterations, "solver": solver,
-            "elapsed": elapsed, "budgets": budgets, "asset_names": asset_names, "energy": None, "num_qubits": None,
-            "history": (), "stats": stats, "seed": seed})
+        _setattr(obj, "__dict__", d)
         return obj
 
     @property
@@ -198,3 +209,11 @@ class RiskParityResult:
             f"converged={self.converged}, iterations={self.iterations}, volatility={self.volatility:.6g}, "
             f"elapsed={self.elapsed:.3g}s{extra})"
         )
+
+
+#: The instance dict of a classical ``RiskParityResult`` before ``RiskParityResult.classical`` fills it: every field
+#: in declaration order at its declared default (None where it has none or a factory), so the discrete ones (energy,
+#: num_qubits, history) stay at theirs.
+_CLASSICAL_FIELDS: dict[str, Any] = {
+    f.name: None if f.default is MISSING else f.default for f in fields(RiskParityResult)
+}
