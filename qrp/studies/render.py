@@ -146,6 +146,16 @@ def legend_height(entries: int, fontsize: float) -> float:
     return (entries * 1.58 + 0.3) * fontsize / 72.0
 
 
+def unplaced_empty_labels(fig) -> None:
+    """Axis labels without text (the y labels of a row's later panels) given a fixed place: matplotlib places every
+    axis label clear of its tick labels at each draw, measuring all of them again, even for a label that draws
+    nothing (a twentieth of a report's drawing). Labels with text keep their automatic place."""
+    for ax in fig.axes:
+        for axis in (ax.xaxis, ax.yaxis):
+            if not axis.label.get_text():
+                axis.set_label_coords(0.0, 0.0)
+
+
 def save_figure(fig, path: Path, *, rect: tuple[float, float, float, float] | None = None,
                 margins: Margins | None = None) -> None:
     """Lay out ``fig`` (with ``margins``; else by ``tight_layout`` within ``rect`` of the figure, (left, bottom,
@@ -156,6 +166,7 @@ def save_figure(fig, path: Path, *, rect: tuple[float, float, float, float] | No
     # laid out at the PNG's resolution: savefig then keeps the figure's renderer and its cached text extents (laid
     # out at 100 dpi and drawn at 110, every label was measured twice)
     fig.set_dpi(DPI)
+    unplaced_empty_labels(fig)
     if margins is not None:
         margins.apply(fig)
     write_png(fig, path, dpi=DPI, rect=rect, pil_kwargs=PNG_OPTIONS, opaque_rgb=True, tight=margins is None)
@@ -164,4 +175,5 @@ def save_figure(fig, path: Path, *, rect: tuple[float, float, float, float] | No
 
 
 __all__ = ["Margins", "legend_height", "markdown_table", "plain_log_labels", "pyplot", "save_figure",
-           "shade_interval", "sparse_log_minor_ticks"]
+           "shade_interval", "sparse_log_minor_ticks",
+           "unplaced_empty_labels"]
