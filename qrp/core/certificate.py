@@ -297,7 +297,9 @@ def compiled_factor(s, low):  # pragma: no cover - compiled
     return True
 
 
-@numba.njit(cache=True, nogil=True)
+# fastmath stated (off): called from ``compiled_factor`` (fastmath) and from ``_certify_f64``; without its own flags
+# numba would compile it with whichever caller came first and keep that copy (tests/test_numba_flags.py)
+@numba.njit(cache=True, nogil=True, fastmath=False)
 def _a_priori_bound(n, trace, max_row, u, realmin):  # pragma: no cover - compiled
     """What the shift of the a priori certificate must exceed: ||E||_2 <= gamma (trace + n U) / (1 - gamma) + n U
     (gamma = gamma_{n+2}, U = 4 (n + 3) realmin) plus ||S - S~||_2 <= (u + 2 u64) max_row + n 2^-125 (the scaling's
