@@ -482,6 +482,98 @@ def _pairs(k, o):  # the rotation of k <= 3 qubits on rows o apart (o a compile-
     return rows3
 
 
+@numba.njit(cache=True, nogil=True, inline="always")
+def _x(a0, b0, a1, b1, t):  # pragma: no cover - compiled
+    """The tan-form pair (module docstring): the FMAs of the row kernels, for the totals' kernels."""
+    return a0 + t * b1, b0 - t * a1, a1 + t * b0, b1 - t * a0
+
+
+def _pairs_total(k, o):  # _pairs' rotation, then d |psi|^2 and |psi|^2 summed over the rows instead of stored
+    if k == 1:
+        @numba.njit(cache=True, nogil=True, fastmath={'contract', 'reassoc'})
+        def total1(re, im, d, t):  # pragma: no cover - compiled
+            t0 = t[0]
+            value = 0.0
+            norm = 0.0
+            for i in range(RUN):
+                a0, b0, a1, b1 = _x(re[i], im[i], re[i + o], im[i + o], t0)
+                w0, w1 = a0 * a0 + b0 * b0, a1 * a1 + b1 * b1
+                value += d[i] * w0 + d[i + o] * w1
+                norm += w0 + w1
+            return value, norm
+        return total1
+    if k == 2:
+        @numba.njit(cache=True, nogil=True, fastmath={'contract', 'reassoc'})
+        def total2(re, im, d, t):  # pragma: no cover - compiled
+            t0, t1 = t[0], t[1]
+            value = 0.0
+            norm = 0.0
+            for i in range(RUN):
+                a0, a1, a2, a3 = re[i], re[i + o], re[i + 2 * o], re[i + 3 * o]
+                b0, b1, b2, b3 = im[i], im[i + o], im[i + 2 * o], im[i + 3 * o]
+                a0, b0, a1, b1 = _x(a0, b0, a1, b1, t0)
+                a2, b2, a3, b3 = _x(a2, b2, a3, b3, t0)
+                a0, b0, a2, b2 = _x(a0, b0, a2, b2, t1)
+                a1, b1, a3, b3 = _x(a1, b1, a3, b3, t1)
+                w0, w1, w2, w3 = a0 * a0 + b0 * b0, a1 * a1 + b1 * b1, a2 * a2 + b2 * b2, a3 * a3 + b3 * b3
+                value += (d[i] * w0 + d[i + o] * w1) + (d[i + 2 * o] * w2 + d[i + 3 * o] * w3)
+                norm += (w0 + w1) + (w2 + w3)
+            return value, norm
+        return total2
+
+    @numba.njit(cache=True, nogil=True, fastmath={'contract', 'reassoc'})
+    def total3(re, im, d, t):  # pragma: no cover - compiled
+        t0, t1, t2 = t[0], t[1], t[2]
+        value = 0.0
+        norm = 0.0
+        for i in range(RUN):
+            a0, a1, a2, a3 = re[i], re[i + o], re[i + 2 * o], re[i + 3 * o]
+            a4, a5, a6, a7 = re[i + 4 * o], re[i + 5 * o], re[i + 6 * o], re[i + 7 * o]
+            b0, b1, b2, b3 = im[i], im[i + o], im[i + 2 * o], im[i + 3 * o]
+            b4, b5, b6, b7 = im[i + 4 * o], im[i + 5 * o], im[i + 6 * o], im[i + 7 * o]
+            a0, b0, a1, b1 = _x(a0, b0, a1, b1, t0)
+            a2, b2, a3, b3 = _x(a2, b2, a3, b3, t0)
+            a4, b4, a5, b5 = _x(a4, b4, a5, b5, t0)
+            a6, b6, a7, b7 = _x(a6, b6, a7, b7, t0)
+            a0, b0, a2, b2 = _x(a0, b0, a2, b2, t1)
+            a1, b1, a3, b3 = _x(a1, b1, a3, b3, t1)
+            a4, b4, a6, b6 = _x(a4, b4, a6, b6, t1)
+            a5, b5, a7, b7 = _x(a5, b5, a7, b7, t1)
+            a0, b0, a4, b4 = _x(a0, b0, a4, b4, t2)
+            a1, b1, a5, b5 = _x(a1, b1, a5, b5, t2)
+            a2, b2, a6, b6 = _x(a2, b2, a6, b6, t2)
+            a3, b3, a7, b7 = _x(a3, b3, a7, b7, t2)
+            w0, w1, w2, w3 = a0 * a0 + b0 * b0, a1 * a1 + b1 * b1, a2 * a2 + b2 * b2, a3 * a3 + b3 * b3
+            w4, w5, w6, w7 = a4 * a4 + b4 * b4, a5 * a5 + b5 * b5, a6 * a6 + b6 * b6, a7 * a7 + b7 * b7
+            value += ((d[i] * w0 + d[i + o] * w1) + (d[i + 2 * o] * w2 + d[i + 3 * o] * w3)) + (
+                (d[i + 4 * o] * w4 + d[i + 5 * o] * w5) + (d[i + 6 * o] * w6 + d[i + 7 * o] * w7))
+            norm += ((w0 + w1) + (w2 + w3)) + ((w4 + w5) + (w6 + w7))
+        return value, norm
+    return total3
+
+
+@functools.cache
+def _direct_total(lo, k):
+    """``_direct(lo, k)`` that, instead of writing the state back, returns (sum_x d[x] |psi_x|^2, sum_x |psi_x|^2)
+    of the rotated state (the last sweep of the last layer of an expectation: re, im and d read once, nothing
+    written); per run of RUN the sums in any order (vectorized), the runs' sums in order (as ``expectation``)."""
+    o = 1 << lo
+    rows = _pairs_total(k, o)
+
+    @numba.njit(cache=True, nogil=True)
+    def sweep(re, im, d, t):  # pragma: no cover - compiled
+        tq = t[lo:lo + k]
+        value = 0.0
+        norm = 0.0
+        for base in range(0, re.shape[0], o << k):
+            for c in range(0, o, RUN):
+                v, w = rows(re[base + c:], im[base + c:], d[base + c:], tq)
+                value += v
+                norm += w
+        return value, norm
+    return sweep
+
+
 @functools.cache
 def _direct(lo, k):
     """The sweep of qubits lo..lo+k-1 (k <= DIRECT, 2^lo >= RUN) straight on the state: per 2^k rows 2^lo apart,
@@ -566,12 +658,14 @@ class _Laps:
             self.last = now
 
 
-def x_layer(re, im, d, gamma, t, scale, poly, plus=False, timings=None):
+def x_layer(re, im, d, gamma, t, scale, poly, plus=False, timings=None, total=False):
     """One layer in place on (re, im), n = len(t) >= MIN_QUBITS: ``scale`` exp(-i gamma d), then prod_q
     [[1, -i t_q], [-i t_q, 1]] (module docstring; t = tan beta per qubit, scale = prod_q cos beta_q). ``plus``: the
     layer on |+>^n, (re, im) only written (``empty_split``): one read of the state fewer. ``timings``: a dict to
-    which the CPU seconds of the parts are added ("first": phase and qubits 0-14; "chunked": qubits 15-17 chunk by
-    chunk; "direct": the direct sweeps; ``benchmarks.kernel --breakdown``)."""
+    which the CPU seconds of the parts are added ("first": phase and qubits 0-14; "chunked": qubits 15-17 (18)
+    chunk by chunk; "direct": the direct sweeps; ``benchmarks.kernel --breakdown``). ``total``: return (sum d
+    |psi|^2, sum |psi|^2) of the layer's state; where there are direct sweeps the last one sums instead of writing
+    (``_direct_total``: (re, im) is then left without its qubits), else ``expectation`` after the layer."""
     if plus:
         scale *= 2.0 ** (-t.shape[0] / 2)
     n = t.shape[0]
@@ -590,9 +684,16 @@ def x_layer(re, im, d, gamma, t, scale, poly, plus=False, timings=None):
     else:
         _first_sweep(re, im, d, gamma, t, scale, poly, plus)
         lap("first")
-    for lo, k in _plan(n):
+    plan = _plan(n)
+    summed = total and bool(plan)
+    for lo, k in plan[:-1] if summed else plan:
         _direct(lo, k)(re, im, t)
         lap("direct")
+    if summed:
+        value, norm = _direct_total(*plan[-1])(re, im, d, t)
+        lap("direct")
+        return value, norm
+    return expectation(re, im, d) if total else None
 
 
 def sweeps(num_qubits: int) -> int:

@@ -195,23 +195,28 @@ class PolyPhaseSimulator(NumbaSimulator):
     #: to the caller by ``split_state``, so that the state of a readout costs no memory beyond one state.
     _work: tuple[np.ndarray, np.ndarray] | None = None
 
-    def split_state(self, angles: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        if type(self.mixer) is not XMixer:  # |psi_0> = |+>^n is known only for the X mixer itself
-            return super().split_state(angles)
+    def _evolve(self, angles: np.ndarray, total: bool):
+        """(re, im) evolved from |+>^n, and (sum d |psi|^2, sum |psi|^2) when ``total`` (``sv.evolve_split``)."""
         p = self.reps
         work, self._work = self._work, None
         re, im = work if work is not None else empty_split(self.cost.num_qubits)  # not read: the first layer
-        sv.evolve_split(re, im, self.diagonal, angles[:p], angles[p:], self.mixer.matrices, poly=True,
-                        max_abs_diagonal=self._max_abs, plus=True)  # writes |+>^n's phase
-        return re, im
+        sums = sv.evolve_split(re, im, self.diagonal, angles[:p], angles[p:], self.mixer.matrices, poly=True,
+                               max_abs_diagonal=self._max_abs, plus=True, total=total)  # writes |+>^n's phase
+        return re, im, sums
+
+    def split_state(self, angles: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        if type(self.mixer) is not XMixer:  # |psi_0> = |+>^n is known only for the X mixer itself
+            return super().split_state(angles)
+        return self._evolve(angles, False)[:2]
 
     def objective(self, angles):
         if self.alpha < 1.0 or self.white is not None:
             return super().objective(angles)
-        re, im = self.split_state(angles)
-        value, norm = expectation(re, im, self.diagonal)  # one read, no probability array
-        if type(self.mixer) is XMixer:
-            self._work = (re, im)
+        if type(self.mixer) is not XMixer:
+            value, norm = expectation(*self.split_state(angles), self.diagonal)  # one read, no probabilities
+            return value / norm
+        re, im, (value, norm) = self._evolve(angles, True)  # the last sweep sums instead of writing
+        self._work = (re, im)
         return value / norm
 
 

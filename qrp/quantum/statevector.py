@@ -40,7 +40,7 @@ import os
 import numba
 import numpy as np
 
-from qrp.quantum.fused import x_form, x_layer
+from qrp.quantum.fused import expectation, x_form, x_layer
 from qrp.quantum.kernels import (
     PHASE_POLY_LIMIT,
     diagonal_inner,
@@ -168,16 +168,20 @@ def evolve(psi: np.ndarray, diagonal: np.ndarray, gammas, betas, matrices) -> np
 
 
 def evolve_split(re: np.ndarray, im: np.ndarray, diagonal: np.ndarray, gammas, betas, matrices, *,
-                 poly: bool = False, max_abs_diagonal: float | None = None, plus: bool = False) -> None:
+                 poly: bool = False, max_abs_diagonal: float | None = None, plus: bool = False,
+                 total: bool = False) -> tuple[float, float] | None:
     """``evolve`` on a split state re + i im (float64, C-contiguous, in place): ``kernels.split_layer`` per layer,
     the reference kernel's result to the bit. ``poly``: the phase by the vectorized polynomial sincos while
     |gamma| max |d| < ``kernels.PHASE_POLY_LIMIT``, and then for an X mixer (``fused.x_form``) the fused layer
     ``fused.x_layer`` (agrees to 1e-12, not to the bit; ``max_abs_diagonal``: max |d| when known, else one pass
     finds it). ``plus``: re and im are not read, the state being |+>^n (re = 2^(-n/2), im = 0): the first fused
-    layer writes them without reading (``fused.empty_split``); otherwise they are filled first."""
+    layer writes them without reading (``fused.empty_split``); otherwise they are filled first. ``total``: return
+    (sum_x d[x] |psi_x|^2, sum_x |psi_x|^2) of the final state (``fused.expectation``), the last sweep of a last
+    fused layer summing instead of writing (``fused.x_layer(total=True)``): re and im are then left unspecified."""
     if poly and max_abs_diagonal is None:
         max_abs_diagonal = float(np.abs(diagonal).max(initial=0.0))
-    for gamma, beta in zip(gammas, betas, strict=True):
+    last = len(gammas) - 1
+    for layer, (gamma, beta) in enumerate(zip(gammas, betas, strict=True)):
         u = matrices(float(beta))
         fast = poly and abs(float(gamma)) * max_abs_diagonal < PHASE_POLY_LIMIT
         form = x_form(u) if fast else None  # X mixer: the fused tan-form layer (qrp.quantum.fused)
@@ -185,6 +189,8 @@ def evolve_split(re: np.ndarray, im: np.ndarray, diagonal: np.ndarray, gammas, b
             re.fill(2.0 ** (-(re.shape[0].bit_length() - 1) / 2))
             im.fill(0.0)
         if form is not None:
+            if total and layer == last:
+                return x_layer(re, im, diagonal, float(gamma), form[0], form[1], True, plus, total=True)
             x_layer(re, im, diagonal, float(gamma), form[0], form[1], True, plus)
         else:
             split_layer(re, im, diagonal, float(gamma), real_matrices(u), fast)
@@ -192,6 +198,7 @@ def evolve_split(re: np.ndarray, im: np.ndarray, diagonal: np.ndarray, gammas, b
     if plus:  # no layer
         re.fill(2.0 ** (-(re.shape[0].bit_length() - 1) / 2))
         im.fill(0.0)
+    return expectation(re, im, diagonal) if total else None
 
 
 def expectation_gradient(diagonal: np.ndarray, gammas, betas, mixer) -> tuple[float, np.ndarray]:

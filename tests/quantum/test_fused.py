@@ -222,3 +222,39 @@ def test_fast_poly_objective_reuses_its_state_and_split_state_hands_it_over():
     assert np.abs((re + 1j * im) - fast.state(angles[0])).max() < 1e-12
     poly.objective(angles[1])
     assert poly._work[0] is not re
+
+
+@pytest.mark.parametrize("n", [13, 16, 17, 19, 20, 21, 22, 23])
+def test_the_last_sweep_summing_gives_the_expectation_of_the_state(n):
+    """x_layer(total=True): the last direct sweep's k = 1, 2, 3 rows sum d |psi|^2 instead of storing (n = 16, 17,
+    20-23: (15, 1), (15, 2), (18, 2), (18, 3), (19, 3), (21, 2)); no direct sweep (13, 19): the expectation after."""
+    rng = np.random.default_rng(n + 7)
+    d = rng.standard_normal(1 << n)
+    t, scale = f.x_form(XMixer(n).matrices(0.4))
+    re, im = XMixer(n).initial_split()
+    f.x_layer(re, im, d, 0.9, t, scale, True)
+    a, b = re.copy(), im.copy()
+    f.x_layer(a, b, d, -0.6, t, scale, True)
+    probs = a * a + b * b
+    value, norm = f.x_layer(re, im, d, -0.6, t, scale, True, total=True)
+    assert abs(norm - 1) < 1e-13 and abs(value / norm - d @ probs / probs.sum()) < 1e-13
+    ref, _, _ = run(n, d, [0.9, -0.6], [0.4, 0.4])
+    assert abs(value / norm - d @ np.abs(ref) ** 2) < 1e-12
+
+
+@pytest.mark.parametrize("n", [14, 20])
+def test_evolve_split_total_agrees_with_the_reference_kernel(n):
+    rng = np.random.default_rng(n)
+    d = rng.standard_normal(1 << n)
+    gammas, betas = rng.uniform(-1, 1, 3), rng.uniform(-1, 1, 3)
+    ref, _, _ = run(n, d, gammas, betas)
+    re, im = f.empty_split(n)
+    value, norm = sv.evolve_split(re, im, d, gammas, betas, XMixer(n).matrices, poly=True, plus=True, total=True)
+    assert abs(value / norm - d @ np.abs(ref) ** 2) < 1e-12
+    re, im = np.full(1 << n, np.nan), np.full(1 << n, np.nan)  # split_layer's path (|gamma d| too large)
+    value, norm = sv.evolve_split(re, im, d * 1e7, gammas, betas, XMixer(n).matrices, poly=True, plus=True,
+                                  total=True)
+    fast = XMixer(n).initial_state()
+    for g, b in zip(gammas, betas, strict=True):
+        k.reference_layer(fast, d * 1e7, g, XMixer(n).matrices(b), k.BLOCK_QUBITS)
+    assert abs(value / norm - (d * 1e7) @ np.abs(fast) ** 2) < 1e-12 * 1e7
