@@ -75,13 +75,16 @@ def _vrot6(typingctx, re, im, i, t0, t1, t2, t3, t4, t5):
     each vector (the partner of lane j is lane j ^ s, s = 1, 2, 4: one shufflevector), qubits 3-5 across the 8
     vectors; per qubit and vector re' = fma(t, swap(im), re), im' = fma(-t, swap(re), im) on the original values
     (x' = x - i t y, y' = y - i t x). LLVM IR through llvmlite (numba runs no SLP vectorizer, so the loop form of
-    these qubits stays scalar or needs interleaved loads: ``_low0``)."""
+    these qubits stays scalar or needs interleaved loads: ``_low0``). fma is ``llvm.fmuladd``: one fused
+    multiply-add with FMA hardware (AVX2, AVX-512, NEON), else a multiply and an add, as the loops' contractions."""
     sig = types.void(re, im, i, t0, t1, t2, t3, t4, t5)
 
     def codegen(context, builder, signature, args):
         i64 = ir.IntType(64)
+        # fmuladd, not fma: fused exactly where the loop kernels' ``contract`` is (FMA hardware), a multiply and an
+        # add elsewhere (llvm.fma would be a libm call per lane on an x86 CPU without FMA, and other bits)
         fma = cgutils.get_or_insert_function(builder.module, ir.FunctionType(_VEC, [_VEC] * 3),
-                                             f"llvm.fma.v{LANES}f64")
+                                             f"llvm.fmuladd.v{LANES}f64")
         rows = []
         for k in (0, 1):
             data = context.make_array(signature.args[k])(context, builder, args[k]).data

@@ -258,3 +258,30 @@ def test_evolve_split_total_agrees_with_the_reference_kernel(n):
     for g, b in zip(gammas, betas, strict=True):
         k.reference_layer(fast, d * 1e7, g, XMixer(n).matrices(b), k.BLOCK_QUBITS)
     assert abs(value / norm - (d * 1e7) @ np.abs(fast) ** 2) < 1e-12 * 1e7
+
+
+def test_simd_rows_equal_the_loop_kernels_on_a_cpu_without_fma(tmp_path):
+    """On a target without FMA instructions (numba's "generic" x86-64 here; older x86 CPUs) the loop kernels'
+    ``contract`` leaves a multiply and an add, so ``_vrot6`` must not force a fused one (``llvm.fma`` would also be a
+    libm call per lane there): it asks for ``llvm.fmuladd``, fused exactly where the loops' contractions are."""
+    import os
+    import subprocess
+    import sys
+
+    script = (
+        "import numpy as np\n"
+        "from qrp.quantum import fused as f\n"
+        "rng = np.random.default_rng(11)\n"
+        "re, im, d = rng.standard_normal((3, f.SUB))\n"
+        "t = rng.uniform(-2, 2, 13)\n"
+        "out = []\n"
+        "for vec in (True, False):\n"
+        "    x, y = re.copy(), im.copy()\n"
+        "    f._block(x, y, d, 0.7, 0.9, True, False, t, vec, True)\n"
+        "    out.append((x, y))\n"
+        "print(np.array_equal(out[0][0], out[1][0]) and np.array_equal(out[0][1], out[1][1]))\n"
+    )
+    env = dict(os.environ, NUMBA_CPU_NAME="generic", NUMBA_CACHE_DIR=str(tmp_path))
+    out = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "True"
