@@ -1,0 +1,161 @@
+"""Where the default call's time goes at small N (issue 23.4, N = 5 and 20): ``qrp.risk_parity(cov)`` on the
+weak-factor benchmark matrix against rpp's ``vanilla.design`` (tol 1e-12), built up stage by stage.
+
+Wall time, every stage interleaved with the others and with rpp in one process (median of each round of
+``--calls`` calls, then the smallest median of ``--rounds`` rounds; the empty call's time subtracted):
+
+1. the compiled kernel (``qrp.classical.default._default_kernel``: scan, certificate, coordinate descent, measures)
+   on a buffer allocated once, numba's dispatch included;
+2. + the (4, N) buffer the call allocates;
+3. + the three row views (weights, budgets, contributions) the result holds;
+4. ``default_erc``: + the result object (``RiskParityResult.classical``, the stats dict, the clock);
+5. ``qrp.risk_parity(cov)``: + the argument and route tests of ``qrp.api``.
+
+Then the compiled pieces, each run ``--loop`` times inside one compiled loop (CPU time, no dispatch), and numba's
+dispatch of an empty function with the kernel's eight arguments.
+
+    python -m benchmarks.default_small [N ...]     # default: 5 20; prints markdown tables
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import sys
+import time
+
+import numba
+import numpy as np
+
+import qrp
+from benchmarks.common import family_covariance
+from qrp.classical.ccd import auto_ccd_into
+from qrp.classical.default import _SMALL_BUDGETS, _default_kernel, default_erc
+from qrp.classical.newton import AUTO_CHUNK, AUTO_FIRST
+from qrp.core.certificate import SYMMETRY_RTOL, compiled_certifies, scan_matrix
+from qrp.core.measures import measures_into
+from qrp.core.registry import get_solver
+
+
+@numba.njit
+def _empty(s, out, scan, certify, tol, first, chunk, budget):  # pragma: no cover - compiled
+    return 0, 0.0, 0.0, 0
+
+
+@numba.njit
+def _loop(piece, s, reps, budget):  # pragma: no cover - compiled
+    """``reps`` runs of one compiled piece (0 scan, 1 certificate, 2 coordinate descent, 3 measures)."""
+    n = s.shape[0]
+    work = np.empty((4, n))
+    b = work[1]
+    b[:] = 1.0 / n
+    total = 0.0
+    auto_ccd_into(s, b, work[0], work[2], work[3], 1e-12, AUTO_FIRST, AUTO_CHUNK, budget)
+    w = work[0] / work[0].sum()
+    for _ in range(reps):
+        if piece == 0:
+            total += scan_matrix(s, SYMMETRY_RTOL)[0]
+        elif piece == 1:
+            total += compiled_certifies(s)
+        elif piece == 2:
+            total += auto_ccd_into(s, b, work[0], work[2], work[3], 1e-12, AUTO_FIRST, AUTO_CHUNK, budget)[0]
+        else:
+            total += measures_into(w, s, b, work[2])[0]
+    return total
+
+
+def stages(n: int, calls: int, rounds: int) -> dict[str, float]:
+    """Median wall microseconds of each stage (see the module docstring), interleaved."""
+    from riskparityportfolio import vanilla
+
+    cov = family_covariance("weak", n, seed=2024 + n)
+    b = np.full(n, 1.0 / n)
+    spec = get_solver("auto")
+    buf = np.empty((4, n))
+    budget = _SMALL_BUDGETS[n]
+
+    def kernel_alloc():
+        return _default_kernel(cov, np.empty((4, n)), True, True, spec.default_tol, AUTO_FIRST, AUTO_CHUNK, budget)
+
+    def kernel_views():
+        out = np.empty((4, n))
+        _default_kernel(cov, out, True, True, spec.default_tol, AUTO_FIRST, AUTO_CHUNK, budget)
+        return out[0], out[2], out[1]
+
+    funcs = {
+        "empty call": lambda: None,
+        "1 compiled kernel": lambda: _default_kernel(cov, buf, True, True, spec.default_tol, AUTO_FIRST, AUTO_CHUNK,
+                                                     budget),
+        "2 + (4, N) buffer": kernel_alloc,
+        "3 + row views": kernel_views,
+        "4 + result object (default_erc)": lambda: default_erc(cov, True, spec, None, None, 0.0),
+        "5 + api tests (qrp.risk_parity(cov))": lambda: qrp.risk_parity(cov),
+        "qrp.risk_parity(cov, check_psd=False)": lambda: qrp.risk_parity(cov, check_psd=False),
+        "rpp vanilla.design(tol=1e-12)": lambda: vanilla.design(cov, b, tol=1e-12),
+    }
+    for f in funcs.values():
+        f()
+    best: dict[str, float] = {k: float("inf") for k in funcs}
+    clock = time.perf_counter_ns
+    for _ in range(rounds):
+        times: dict[str, list[int]] = {k: [] for k in funcs}
+        for _ in range(calls):
+            for k, f in funcs.items():
+                t = clock()
+                f()
+                times[k].append(clock() - t)
+        for k in funcs:
+            best[k] = min(best[k], statistics.median(times[k]))
+    base = best.pop("empty call")
+    return {k: (v - base) / 1e3 for k, v in best.items()}
+
+
+def pieces(n: int, loop: int, calls: int) -> dict[str, float]:
+    """CPU microseconds of each compiled piece inside one compiled loop, and the dispatch of an 8-argument call."""
+    cov = family_covariance("weak", n, seed=2024 + n)
+    out = {}
+    for piece, name in enumerate(("scan (finite, symmetric, variances)", "certificate (compiled Crout)",
+                                  "coordinate descent (auto_ccd_into)", "measures (rc, volatility, rc_error)")):
+        _loop(piece, cov, 1, _SMALL_BUDGETS[n])
+        start = time.process_time()
+        _loop(piece, cov, loop, _SMALL_BUDGETS[n])
+        out[name] = (time.process_time() - start) / loop * 1e6
+    buf = np.empty((4, n))
+    _empty(cov, buf, True, True, 1e-12, AUTO_FIRST, AUTO_CHUNK, 1.0)
+    clock = time.perf_counter_ns
+    times = []
+    for _ in range(calls):
+        t = clock()
+        _empty(cov, buf, True, True, 1e-12, AUTO_FIRST, AUTO_CHUNK, 1.0)
+        times.append(clock() - t)
+    base = []
+    for _ in range(calls):
+        t = clock()
+        base.append(clock() - t)
+    out["numba dispatch, 8 arguments (wall)"] = (statistics.median(times) - statistics.median(base)) / 1e3
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    sizes = [int(a) for a in argv] or [5, 20]
+    calls, rounds, loop = 5000, 5, 100_000
+    t, c = time.perf_counter(), time.process_time()
+    results = {n: (stages(n, calls, rounds), pieces(n, loop, calls)) for n in sizes}
+    cores = (time.process_time() - c) / (time.perf_counter() - t)
+    print(f"load {os.getloadavg()[0]:.1f}, {cores:.2f} cores obtained; wall us, median of {calls} interleaved calls, "
+          f"best of {rounds} rounds\n")
+    print("| stage (us) | " + " | ".join(f"N = {n}" for n in sizes) + " |")
+    print("|---|" + "---:|" * len(sizes))
+    for k in results[sizes[0]][0]:
+        print(f"| {k} | " + " | ".join(f"{results[n][0][k]:.2f}" for n in sizes) + " |")
+    print(f"\ncompiled pieces, CPU us per run over {loop} runs in one compiled loop\n")
+    print("| piece (us) | " + " | ".join(f"N = {n}" for n in sizes) + " |")
+    print("|---|" + "---:|" * len(sizes))
+    for k in results[sizes[0]][1]:
+        print(f"| {k} | " + " | ".join(f"{results[n][1][k]:.2f}" for n in sizes) + " |")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
