@@ -288,7 +288,8 @@ def bench_kernel(qubits, repeat: int) -> list[dict]:
             f"previous fast_poly {r['split_poly_ms']:.2f} ms ({r['poly_vs_split_poly']:.2f}x slower); flop floor "
             f"{r['flop_floor_ms']:.2f} ms at {r['fma_peak_GFs']:.0f} GFLOP/s = {r['floor_over_bound']:.2f}x the bound; "
             f"fast = previous kernel bit for bit: {r['fast_equals_before_bitwise']}, fast_poly max diff "
-            f"{r['poly_max_abs_diff']:.1e}; median of {repeat}"))
+            f"{r['poly_max_abs_diff']:.1e}; median of {repeat}; n = 26-28 in benchmarks/results/kernel.md "
+            f"(python -m benchmarks.kernel: a row costs minutes there, the previous kernel alone 17 s at n = 26)"))
     return rows
 
 

@@ -16,20 +16,31 @@ L1/L2 traffic of one pass per qubit. Every offset is a compile-time constant (LL
 vectorizes without runtime alias checks; numba's wraparound test on indices that might be negative also stops
 vectorization, so all indices are 0-based).
 
-Sweeps (``sweeps(n)`` = 1 + ceil((n - 15) / 3), one fewer at n = 18 and n >= 20):
-* per block of 2^15 amplitudes (512 KiB, in L2), per sub-block of 2^13 (16 rows of ``ROW`` = 512): the phase,
-  then per row (8 KiB, in L1) qubits 0-1 (runs of 4: interleaved loads), 2-4 and 5-8 (16 rows), then qubits 9-11 across
-  the rows and qubit 12; then qubits 13-14 across the 4 sub-blocks;
+Sweeps (``sweeps(n)``: 1 + the direct sweeps of ``_plan(n)``; 1 at n <= 15 and n = 18-19, 2 at 16-17 and 20-22,
+3 at 23-25, 4 at 26-28):
+* per block of 2^15 amplitudes (512 KiB, in L2), per sub-block of 2^13 (16 rows of ``ROW`` = 512), per row (8 KiB,
+  in L1): the phase (``_phase``, ``kernels.cis_poly_scaled``), qubits 0-5 by explicit SIMD (``_vrot6``: 64
+  amplitudes in 8 + 8 registers of <8 x double>, qubits 0-2 inside each vector by one shufflevector, the partner
+  of lane j being lane j ^ s, 3-5 across the 8 vectors; numba runs no SLP vectorizer, so the loop form of these
+  qubits left them scalar or needed interleaved loads: ``_low0``/``_low2``/``_low5``, kept as the bit-identical
+  reference of the test) and qubits 6-8 (``_low6``, 8 runs 64 apart); then qubits 9-11 across the rows; then
+  qubits 12-14 across the block (``_mid3``, 8 rows 2^12 apart). <8 x double> is one zmm register with AVX-512;
+  LLVM splits it into two ymm (AVX2), four xmm (SSE2) or four NEON registers elsewhere, so the code is portable
+  and computes the same numbers;
 * the higher qubits in direct sweeps of up to 3 qubits lo..lo+k-1, spread evenly: the 2^k rows 2^lo apart of re
   and of im read, rotated in registers and written back in runs of ``RUN`` amplitudes, straight on the state (no
   scratch copy), the row offset 2^lo a compile-time constant (one cached kernel per (lo, k), ``_direct``). Rows 2^lo
   apart all map to one L1 set: 8 rows of re and 8 of im in one 12-way set thrash it, so the simulator allocates im
-  ``APART`` bytes off re's set (``set_apart``); the sweep then runs at the speed of a sequential read+write sweep
-  (0.56 ns an amplitude against 0.50-0.54, n = 24-26; 1.0 ns with re and im in one set), where gathering 2^7 rows
-  into a scratch tile cost 2.5-3.5x one (the previous layer: 3.2 ns for the 9 qubits above 14 at n = 24 against 1.7).
-  When the first of them mixes qubits 15-17, it runs per chunk of 2^18 amplitudes (4 MiB, in L3) right after the
-  first sweep of that chunk: one sweep through DRAM fewer (layer 3.53 -> 3.36 ns an amplitude at n = 22, 4.68 ->
-  4.04-4.33 at n = 26).
+  ``APART`` bytes off re's set (``set_apart``, ``empty_split``); the sweep then runs at the speed of a sequential
+  read+write sweep (0.56 ns an amplitude against 0.50-0.54, n = 24-26; 1.0 ns with re and im in one set), where
+  gathering 2^7 rows into a scratch tile cost 2.5-3.5x one. 4 qubits a sweep (16 rows of re in one set) cost 1.0 ns
+  in one pass, 0.79-0.81 in two passes of 2 qubits per chunk of 16 rows x 512-1024 amplitudes, against 0.54 for 3
+  (n = 24, load 3-4): no gain over two sweeps of 3 where it would save one, so not kept.
+  Qubits 15-17 (``_chunked``) run per chunk of 2^18 amplitudes (4 MiB, in L3) right after the first sweep of that
+  chunk, and qubit 18 too (chunks of 2^19) where that leaves one direct sweep fewer (n = 19, 22, 25, 28).
+* the first layer of an evaluation from |+>^n writes the state without reading it (``plus``: the phase of a
+  constant), and the last direct sweep of its last layer sums d |psi|^2 and |psi|^2 instead of writing
+  (``total``, ``_direct_total``): an expectation costs no pass of its own.
 Contractions to FMA (``fastmath={'contract'}``) round differently from ``split_layer``: the state agrees with the
 reference kernel to 1e-12 (tested), not to the bit.
 """
