@@ -17,7 +17,7 @@ from pathlib import Path
 import pandas as pd
 
 from qrp.studies.configs import config_intervals, fmt_value, grid_axes, interval_label, varying
-from qrp.studies.render import Margins, pyplot, save_figure, shade_interval
+from qrp.studies.render import Margins, pyplot, save_figure, shade_interval, suptitle
 from qrp.studies.statistics import grouped_intervals
 
 #: the two panels: (row column, classical column, y label).
@@ -98,7 +98,7 @@ def comparison_figure(frame: pd.DataFrame, path: Path) -> bool:
     handles, labels = axes[0][0].get_legend_handles_labels()
     fig.legend(handles, labels, fontsize=8, loc="lower center", ncol=min(4, len(labels)), frameon=False)
     rows = -(-len(labels) // min(4, len(labels)))
-    fig.suptitle("every solver against the classical baseline (per N: each solver's most accurate configuration)",
+    suptitle(fig, "every solver against the classical baseline (per N: each solver's most accurate configuration)",
                  fontsize=10)
     # under the panels their x labels, then the legend's rows; above them the suptitle (no panel titles)
     save_figure(fig, path, margins=Margins(bottom=Margins.bottom + 0.15 + 0.2 * rows, top=0.45))

@@ -139,6 +139,17 @@ class Margins:
                             top=1.0 - self.top / height, wspace=self.wspace / cell_w, hspace=self.hspace / cell_h)
 
 
+#: the top of a figure's suptitle, inches under the figure's top edge.
+SUPTITLE_TOP = 0.08
+
+
+def suptitle(fig, text: str, **kwargs) -> None:
+    """``fig.suptitle(text, **kwargs)`` with its top ``SUPTITLE_TOP`` inches under the figure's top edge, whatever
+    the figure's height (matplotlib's default, 2% of the height, ran into the panel titles of figures of three rows
+    and more under ``Margins``' fixed top margin)."""
+    fig.suptitle(text, y=1.0 - SUPTITLE_TOP / fig.get_figheight(), **kwargs)
+
+
 def legend_height(entries: int, fontsize: float) -> float:
     """Height in inches of a one-column legend of ``entries`` rows at ``fontsize`` points (matplotlib's default
     spacing: a row is a line of text, 1.08 em in DejaVu Sans, and 0.5 em between rows; 0.4 em of border above and
@@ -175,5 +186,5 @@ def save_figure(fig, path: Path, *, rect: tuple[float, float, float, float] | No
 
 
 __all__ = ["Margins", "legend_height", "markdown_table", "plain_log_labels", "pyplot", "save_figure",
-           "shade_interval", "sparse_log_minor_ticks",
+           "shade_interval", "sparse_log_minor_ticks", "suptitle",
            "unplaced_empty_labels"]

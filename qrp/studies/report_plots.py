@@ -18,7 +18,7 @@ from qrp.studies.configs import (
     interval_label,
     varying,
 )
-from qrp.studies.render import Margins, legend_height, pyplot, save_figure, shade_interval
+from qrp.studies.render import Margins, legend_height, pyplot, save_figure, shade_interval, suptitle
 
 #: first-round diagnostics drawn against depth when a solver reports them: (stats key, axis label).
 ROUND0_PLOTS = (("ground_state_probability", "ground-state probability of the optimized state"),
@@ -33,7 +33,7 @@ MAX_PANELS = 4
 TITLE = {"fontsize": 10, "y": 1.0}
 #: the line figures' legends of many lines hang under their panel: their top this far below it (inches, under the
 #: x tick labels and label), in this font size (points).
-LEGEND_DROP, LEGEND_FONT = 0.4, 7
+LEGEND_DROP, LEGEND_FONT = 0.5, 7
 
 
 def line_figure(frame, x, y, *, title, xlabel, ylabel, logx=False, logy=True, baseline=None, ignore=(), path):
@@ -57,10 +57,10 @@ def line_figure(frame, x, y, *, title, xlabel, ylabel, logx=False, logy=True, ba
         entries = _style_panel(ax, sub, x, title=f"{solver}{extra}", xlabel=xlabel, logx=logx, logy=logy,
                                many=lines > 4)
         if entries:
-            below[i // ncols] = max(below[i // ncols], LEGEND_DROP + legend_height(entries, LEGEND_FONT) + 0.1)
+            below[i // ncols] = max(below[i // ncols], LEGEND_DROP + legend_height(entries, LEGEND_FONT) + 0.15)
     for row in axes:
         row[0].set_ylabel(ylabel)
-    fig.suptitle(title)
+    suptitle(fig, title)
     title_room = Margins.hspace - Margins.bottom  # above a panel: its title
     save_figure(fig, path, margins=Margins(bottom=below[-1], hspace=max(below[:-1], default=0.0) + title_room))
 
@@ -147,7 +147,7 @@ def resource_figure(frame: pd.DataFrame, x: str, xlabel: str, path: Path) -> boo
         ax.grid(True, which="both", alpha=0.3)
         ax.legend(fontsize=7)
     axes[0][0].set_ylabel(f"rc_error ({interval_label(disc, grid_axes(frame))})")
-    fig.suptitle(f"rc_error against {xlabel} (points: configurations; steps: each solver's best median within "
+    suptitle(fig, f"rc_error against {xlabel} (points: configurations; steps: each solver's best median within "
                  "the budget)", fontsize=10)
     save_figure(fig, path, margins=Margins())
     return True
@@ -189,7 +189,7 @@ def crossover_figure(frame: pd.DataFrame, threshold: float, path: Path) -> bool:
         ax.set_ylabel("bits per asset K")
         ax.set_title(solver, **TITLE)
         fig.colorbar(im, ax=ax, label="log10 best median rc_error")
-    fig.suptitle(f"crossover map: smallest rounds R reaching rc_error <= {threshold:g}\n"
+    suptitle(fig, f"crossover map: smallest rounds R reaching rc_error <= {threshold:g}\n"
                  "(ok: reached, x: never in grid)", fontsize=10)
     # short y tick labels (bits); right of each panel its colour bar, with tick labels and a label; two title lines
     save_figure(fig, path, margins=Margins(left=0.6, right=0.45, top=0.9, wspace=0.85))
