@@ -287,3 +287,55 @@ def test_float32_cg_failure_falls_back_to_float64(monkeypatch):
     assert kinds[failed] == "mv32" and kinds[failed + 1] == "corr_mv"  # the failed float32 step, redone in float64
     assert "mv32" not in kinds[failed + 1:]
     assert res.converged and res.stats["cholesky_steps"] > 0
+
+
+def test_slow_float32_step_hands_over_to_float64(monkeypatch):
+    """The second safeguard of the float32 products: a float32 step in the full-step region that does not halve
+    rc_error sends the rest of the solve to float64 products (never float32 again). Forced with products 4 C v (a
+    Hessian off by far more than float32 rounding, still positive definite: CG converges, every step is a descent
+    direction, and the full steps shrink rc_error by only ~3/4)."""
+    import qrp.classical.newton as newton
+
+    original_products, original_direction = newton._single_products, newton._cg_direction
+
+    def products(corr32):
+        mv = original_products(corr32)
+        return lambda v: 4.0 * mv(v)
+
+    monkeypatch.setattr(newton, "_single_products", products)
+    calls = []
+
+    def traced(corr_mv, mv32, hdiag, grad, err, cg_max_iter, top):
+        step, k, single = original_direction(corr_mv, mv32, hdiag, grad, err, cg_max_iter, top)
+        calls.append((mv32 is not None, single))
+        return step, k, single
+
+    monkeypatch.setattr(newton, "_cg_direction", traced)
+    n = newton.F32_CG_MIN_N
+    cov = gaussian_factor_covariance(n, loading_scale=0.05, seed=7)
+    res = newton.solve_newton(cov, np.full(n, 1.0 / n), tol=1e-12, max_iter=100, linear_solver="cg")
+    first64 = next(i for i, (given, _) in enumerate(calls) if not given)
+    assert first64 > 0 and all(given and single for given, single in calls[:first64])  # no float32 CG failure
+    assert not any(given for given, _ in calls[first64:])
+    assert res.converged and res.stats["cholesky_steps"] == 0
+
+
+def test_non_descent_float32_direction_is_redone_in_float64():
+    """``_cg_direction``: a float32 CG that converges to a direction with grad . step <= 0 (here products of
+    -C - 2 diag(h): CG solves -(C + diag(h)) dy = grad) is discarded for the float64 solve, and float32 is marked
+    unusable."""
+    import qrp.classical.newton as newton
+
+    n = 60
+    cov = gaussian_factor_covariance(n, loading_scale=0.1, seed=3)
+    inv_d = 1.0 / np.sqrt(np.diag(cov))
+    corr = cov * inv_d * inv_d[:, None]
+    rng = np.random.default_rng(0)
+    hdiag, grad = rng.uniform(0.5, 2.0, n), rng.standard_normal(n)
+
+    def mv32(v):
+        return -(corr @ v) - 2.0 * hdiag * v
+
+    step, _, single = newton._cg_direction(lambda v: corr @ v, mv32, hdiag, grad, 1e-10, 200, None)
+    assert not single and step is not None and float(grad @ step) > 0.0
+    np.testing.assert_allclose(step, np.linalg.solve(corr + np.diag(hdiag), grad), rtol=1e-7, atol=1e-10)
