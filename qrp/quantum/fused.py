@@ -427,12 +427,19 @@ def _expectation_run(re, im, d):  # pragma: no cover - compiled
     return value, norm
 
 
-@numba.njit(cache=True, nogil=True)
-def expectation(re, im, d):  # pragma: no cover - compiled
+def expectation(re: np.ndarray, im: np.ndarray, d: np.ndarray) -> tuple[float, float]:
     """(sum_x d[x] |psi_x|^2, sum_x |psi_x|^2) for psi = re + i im in one read of re, im and d (24 bytes an
     amplitude, the expectation of the streaming bound; no probability array): runs of ``RUN`` summed in any order
     (vectorized), the runs' sums added in order, so the rounding error is about (RUN / 8 + 2^n / RUN) eps of the
     sum of |terms| rather than 2^n eps."""
+    if not (re.ndim == 1 and re.shape == im.shape == d.shape):  # the kernel indexes without bounds checks
+        raise ValueError(f"expectation needs re, im and d of one length (1-d), got {re.shape}, {im.shape}, {d.shape}")
+    return _expectation(re, im, d)
+
+
+@numba.njit(cache=True, nogil=True)
+def _expectation(re, im, d):  # pragma: no cover - compiled
+    """``expectation`` on checked arrays."""
     value = 0.0
     norm = 0.0
     for s in range(0, re.shape[0], RUN):

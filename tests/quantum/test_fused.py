@@ -285,3 +285,12 @@ def test_simd_rows_equal_the_loop_kernels_on_a_cpu_without_fma(tmp_path):
     out = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=600)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "True"
+
+
+def test_expectation_refuses_arrays_of_different_lengths():
+    """``expectation`` indexes without bounds checks: a d (or im) shorter than re would be read past its end."""
+    a = np.ones(8)
+    for args in ((a, a, np.ones(4)), (a, np.ones(4), a), (np.ones((2, 4)), np.ones((2, 4)), np.ones((2, 4)))):
+        with pytest.raises(ValueError, match="expectation needs re, im and d of one length"):
+            f.expectation(*args)
+    assert f.expectation(a, a, a) == (16.0, 16.0)
