@@ -204,6 +204,7 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _report(args: argparse.Namespace) -> int:
+    enabled = gc.isenabled()  # a caller's disabled collector stays disabled
     gc.disable()  # the report's imports, not walked by the collector: see below
     try:
         # cli start-up stays light: pandas and plots only for `qrp report`
@@ -216,7 +217,8 @@ def _report(args: argparse.Namespace) -> int:
         # (gc.freeze; the report's drawing freezes more and unfreezes all when it is done): the collections that
         # the imports and the table set off walked them again and again (0.1 s CPU of a quickstart report)
         gc.freeze()
-        gc.enable()
+        if enabled:
+            gc.enable()
     try:
         _progress_to_stderr()
         for path in write_report(args.dir, threshold=args.threshold):

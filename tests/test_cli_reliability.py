@@ -150,3 +150,18 @@ def test_collector_frozen_only_when_the_program_ends(monkeypatch):
     monkeypatch.setattr("sys.argv", ["qrp", "solvers"])
     assert main() == 0
     assert ended == [True]
+
+
+def test_report_leaves_a_disabled_collector_disabled():
+    """``qrp report`` turns the collector off for its imports and back on after them: only if it was on (main() in
+    a process that turned it off keeps it off), on success and on error alike."""
+    import gc
+
+    gc.disable()
+    try:
+        assert main(["report", "/nonexistent/dir"]) == 2
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+    assert main(["report", "/nonexistent/dir"]) == 2
+    assert gc.isenabled()
