@@ -140,33 +140,6 @@ def _low_vec(re, im, t0, t1, t2, t3, t4, t5):  # pragma: no cover - compiled
 
 
 @numba.njit(cache=True, nogil=True, fastmath={'contract'})
-def _low6(re, im, t0, t1, t2):  # pragma: no cover - compiled
-    """Qubits 6-8 on a row of ROW amplitudes (8 runs of 64, 64 apart)."""
-    o = 64
-    for i in range(64):
-        a0, a1, a2, a3 = re[i], re[i + o], re[i + 2 * o], re[i + 3 * o]
-        a4, a5, a6, a7 = re[i + 4 * o], re[i + 5 * o], re[i + 6 * o], re[i + 7 * o]
-        b0, b1, b2, b3 = im[i], im[i + o], im[i + 2 * o], im[i + 3 * o]
-        b4, b5, b6, b7 = im[i + 4 * o], im[i + 5 * o], im[i + 6 * o], im[i + 7 * o]
-        a0, b0, a1, b1 = a0 + t0 * b1, b0 - t0 * a1, a1 + t0 * b0, b1 - t0 * a0
-        a2, b2, a3, b3 = a2 + t0 * b3, b2 - t0 * a3, a3 + t0 * b2, b3 - t0 * a2
-        a4, b4, a5, b5 = a4 + t0 * b5, b4 - t0 * a5, a5 + t0 * b4, b5 - t0 * a4
-        a6, b6, a7, b7 = a6 + t0 * b7, b6 - t0 * a7, a7 + t0 * b6, b7 - t0 * a6
-        a0, b0, a2, b2 = a0 + t1 * b2, b0 - t1 * a2, a2 + t1 * b0, b2 - t1 * a0
-        a1, b1, a3, b3 = a1 + t1 * b3, b1 - t1 * a3, a3 + t1 * b1, b3 - t1 * a1
-        a4, b4, a6, b6 = a4 + t1 * b6, b4 - t1 * a6, a6 + t1 * b4, b6 - t1 * a4
-        a5, b5, a7, b7 = a5 + t1 * b7, b5 - t1 * a7, a7 + t1 * b5, b7 - t1 * a5
-        a0, b0, a4, b4 = a0 + t2 * b4, b0 - t2 * a4, a4 + t2 * b0, b4 - t2 * a0
-        a1, b1, a5, b5 = a1 + t2 * b5, b1 - t2 * a5, a5 + t2 * b1, b5 - t2 * a1
-        a2, b2, a6, b6 = a2 + t2 * b6, b2 - t2 * a6, a6 + t2 * b2, b6 - t2 * a2
-        a3, b3, a7, b7 = a3 + t2 * b7, b3 - t2 * a7, a7 + t2 * b3, b7 - t2 * a3
-        re[i], re[i + o], re[i + 2 * o], re[i + 3 * o] = a0, a1, a2, a3
-        re[i + 4 * o], re[i + 5 * o], re[i + 6 * o], re[i + 7 * o] = a4, a5, a6, a7
-        im[i], im[i + o], im[i + 2 * o], im[i + 3 * o] = b0, b1, b2, b3
-        im[i + 4 * o], im[i + 5 * o], im[i + 6 * o], im[i + 7 * o] = b4, b5, b6, b7
-
-
-@numba.njit(cache=True, nogil=True, fastmath={'contract'})
 def _low0(re, im, t0, t1):  # pragma: no cover - compiled
     """Qubits 0-1 on each run of 4 contiguous amplitudes (LLVM vectorizes the loop with 4-way interleaved loads
     and stores: 0.2 ns a amplitude, against 0.8 for qubits 0-2 in one scalar loop)."""
@@ -268,33 +241,6 @@ def _low5(re, im, t0, t1, t2, t3, w):  # pragma: no cover - compiled
 
 
 @numba.njit(cache=True, nogil=True, fastmath={'contract'})
-def _low9(re, im, t0, t1, t2):  # pragma: no cover - compiled
-    """Qubits 9-11 on 8 rows of ROW amplitudes (ROW apart)."""
-    o = ROW
-    for i in range(ROW):
-        a0, a1, a2, a3 = re[i], re[i + o], re[i + 2 * o], re[i + 3 * o]
-        a4, a5, a6, a7 = re[i + 4 * o], re[i + 5 * o], re[i + 6 * o], re[i + 7 * o]
-        b0, b1, b2, b3 = im[i], im[i + o], im[i + 2 * o], im[i + 3 * o]
-        b4, b5, b6, b7 = im[i + 4 * o], im[i + 5 * o], im[i + 6 * o], im[i + 7 * o]
-        a0, b0, a1, b1 = a0 + t0 * b1, b0 - t0 * a1, a1 + t0 * b0, b1 - t0 * a0
-        a2, b2, a3, b3 = a2 + t0 * b3, b2 - t0 * a3, a3 + t0 * b2, b3 - t0 * a2
-        a4, b4, a5, b5 = a4 + t0 * b5, b4 - t0 * a5, a5 + t0 * b4, b5 - t0 * a4
-        a6, b6, a7, b7 = a6 + t0 * b7, b6 - t0 * a7, a7 + t0 * b6, b7 - t0 * a6
-        a0, b0, a2, b2 = a0 + t1 * b2, b0 - t1 * a2, a2 + t1 * b0, b2 - t1 * a0
-        a1, b1, a3, b3 = a1 + t1 * b3, b1 - t1 * a3, a3 + t1 * b1, b3 - t1 * a1
-        a4, b4, a6, b6 = a4 + t1 * b6, b4 - t1 * a6, a6 + t1 * b4, b6 - t1 * a4
-        a5, b5, a7, b7 = a5 + t1 * b7, b5 - t1 * a7, a7 + t1 * b5, b7 - t1 * a5
-        a0, b0, a4, b4 = a0 + t2 * b4, b0 - t2 * a4, a4 + t2 * b0, b4 - t2 * a0
-        a1, b1, a5, b5 = a1 + t2 * b5, b1 - t2 * a5, a5 + t2 * b1, b5 - t2 * a1
-        a2, b2, a6, b6 = a2 + t2 * b6, b2 - t2 * a6, a6 + t2 * b2, b6 - t2 * a2
-        a3, b3, a7, b7 = a3 + t2 * b7, b3 - t2 * a7, a7 + t2 * b3, b7 - t2 * a3
-        re[i], re[i + o], re[i + 2 * o], re[i + 3 * o] = a0, a1, a2, a3
-        re[i + 4 * o], re[i + 5 * o], re[i + 6 * o], re[i + 7 * o] = a4, a5, a6, a7
-        im[i], im[i + o], im[i + 2 * o], im[i + 3 * o] = b0, b1, b2, b3
-        im[i + 4 * o], im[i + 5 * o], im[i + 6 * o], im[i + 7 * o] = b4, b5, b6, b7
-
-
-@numba.njit(cache=True, nogil=True, fastmath={'contract'})
 def _low12(re, im, t0):  # pragma: no cover - compiled
     """Qubit 12 on a block of 16 rows."""
     o = 8 * ROW
@@ -304,33 +250,6 @@ def _low12(re, im, t0):  # pragma: no cover - compiled
         a0, b0, a1, b1 = a0 + t0 * b1, b0 - t0 * a1, a1 + t0 * b0, b1 - t0 * a0
         re[i], re[i + o] = a0, a1
         im[i], im[i + o] = b0, b1
-
-
-@numba.njit(cache=True, nogil=True, fastmath={'contract'})
-def _mid1(re, im, t0):  # pragma: no cover - compiled
-    """Qubit 13 on 2 sub-blocks of SUB amplitudes (SUB apart)."""
-    o = SUB
-    for i in range(SUB):
-        a0, a1 = re[i], re[i + o]
-        b0, b1 = im[i], im[i + o]
-        a0, b0, a1, b1 = a0 + t0 * b1, b0 - t0 * a1, a1 + t0 * b0, b1 - t0 * a0
-        re[i], re[i + o] = a0, a1
-        im[i], im[i + o] = b0, b1
-
-
-@numba.njit(cache=True, nogil=True, fastmath={'contract'})
-def _mid2(re, im, t0, t1):  # pragma: no cover - compiled
-    """Qubits 13-14 on 4 sub-blocks of SUB amplitudes (SUB apart)."""
-    o = SUB
-    for i in range(SUB):
-        a0, a1, a2, a3 = re[i], re[i + o], re[i + 2 * o], re[i + 3 * o]
-        b0, b1, b2, b3 = im[i], im[i + o], im[i + 2 * o], im[i + 3 * o]
-        a0, b0, a1, b1 = a0 + t0 * b1, b0 - t0 * a1, a1 + t0 * b0, b1 - t0 * a0
-        a2, b2, a3, b3 = a2 + t0 * b3, b2 - t0 * a3, a3 + t0 * b2, b3 - t0 * a2
-        a0, b0, a2, b2 = a0 + t1 * b2, b0 - t1 * a2, a2 + t1 * b0, b2 - t1 * a0
-        a1, b1, a3, b3 = a1 + t1 * b3, b1 - t1 * a3, a3 + t1 * b1, b3 - t1 * a1
-        re[i], re[i + o], re[i + 2 * o], re[i + 3 * o] = a0, a1, a2, a3
-        im[i], im[i + o], im[i + 2 * o], im[i + 3 * o] = b0, b1, b2, b3
 
 
 @numba.njit(cache=True, nogil=True, fastmath={'contract'})
@@ -375,13 +294,13 @@ def _block(re, im, d, gamma, scale, poly, plus, t, vec, q12):  # pragma: no cove
         _phase(rre, rim, d[r:r + ROW], gamma, scale, poly, plus)
         if vec:
             _low_vec(rre, rim, t[0], t[1], t[2], t[3], t[4], t[5])
-            _low6(rre, rim, t[6], t[7], t[8])
+            _low6(rre, rim, t[6:9])
         else:
             _low0(rre, rim, t[0], t[1])
             _low2(rre, rim, t[2], t[3], t[4], w)
             _low5(rre, rim, t[5], t[6], t[7], t[8], w)
-    _low9(re, im, t[9], t[10], t[11])
-    _low9(re[8 * ROW:], im[8 * ROW:], t[9], t[10], t[11])
+    _low9(re, im, t[9:12])
+    _low9(re[8 * ROW:], im[8 * ROW:], t[9:12])
     if q12:
         _low12(re, im, t[12])
 
@@ -449,12 +368,14 @@ def _expectation(re, im, d):  # pragma: no cover - compiled
     return value, norm
 
 
-def _pairs(k, o):  # the rotation of k <= 3 qubits on rows o apart (o a compile-time constant of the closure)
+def _pairs(k, o, count=RUN):
+    """The rotation of k <= 3 qubits on 2^k rows ``o`` apart, ``count`` amplitudes each (both compile-time constants
+    of the closure): ``t[:k]`` the qubits' tangents."""
     if k == 1:
         @numba.njit(cache=True, nogil=True, fastmath={'contract'})
         def rows1(re, im, t):  # pragma: no cover - compiled
             t0 = t[0]
-            for i in range(RUN):
+            for i in range(count):
                 a0, a1 = re[i], re[i + o]
                 b0, b1 = im[i], im[i + o]
                 a0, b0, a1, b1 = a0 + t0 * b1, b0 - t0 * a1, a1 + t0 * b0, b1 - t0 * a0
@@ -465,7 +386,7 @@ def _pairs(k, o):  # the rotation of k <= 3 qubits on rows o apart (o a compile-
         @numba.njit(cache=True, nogil=True, fastmath={'contract'})
         def rows2(re, im, t):  # pragma: no cover - compiled
             t0, t1 = t[0], t[1]
-            for i in range(RUN):
+            for i in range(count):
                 a0, a1, a2, a3 = re[i], re[i + o], re[i + 2 * o], re[i + 3 * o]
                 b0, b1, b2, b3 = im[i], im[i + o], im[i + 2 * o], im[i + 3 * o]
                 a0, b0, a1, b1 = a0 + t0 * b1, b0 - t0 * a1, a1 + t0 * b0, b1 - t0 * a0
@@ -479,7 +400,7 @@ def _pairs(k, o):  # the rotation of k <= 3 qubits on rows o apart (o a compile-
     @numba.njit(cache=True, nogil=True, fastmath={'contract'})
     def rows3(re, im, t):  # pragma: no cover - compiled
         t0, t1, t2 = t[0], t[1], t[2]
-        for i in range(RUN):
+        for i in range(count):
             a0, a1, a2, a3 = re[i], re[i + o], re[i + 2 * o], re[i + 3 * o]
             a4, a5, a6, a7 = re[i + 4 * o], re[i + 5 * o], re[i + 6 * o], re[i + 7 * o]
             b0, b1, b2, b3 = im[i], im[i + o], im[i + 2 * o], im[i + 3 * o]
@@ -501,6 +422,13 @@ def _pairs(k, o):  # the rotation of k <= 3 qubits on rows o apart (o a compile-
             im[i], im[i + o], im[i + 2 * o], im[i + 3 * o] = b0, b1, b2, b3
             im[i + 4 * o], im[i + 5 * o], im[i + 6 * o], im[i + 7 * o] = b4, b5, b6, b7
     return rows3
+
+
+#: Qubits 6-8 on a row of ROW amplitudes (8 runs of 64, 64 apart), 9-11 on 8 rows of ROW amplitudes (ROW apart) and
+#: 13 on 2 sub-blocks (SUB apart): ``_pairs``' kernels at those offsets.
+_low6 = _pairs(3, 64, 64)
+_low9 = _pairs(3, ROW, ROW)
+_mid1 = _pairs(1, SUB, SUB)
 
 
 @numba.njit(cache=True, nogil=True, inline="always")
@@ -612,7 +540,7 @@ def _direct(lo, k):
 
 
 #: Qubits 12-14 of a block of 2^BLOCK amplitudes in one pass (8 rows 2^12 apart): one L2 pass fewer than qubit 12
-#: per sub-block and then 13-14 (``_mid2``).
+#: per sub-block, then 13-14 across the 4 sub-blocks.
 _mid3 = _direct(LOW_QUBITS - 1, 3)
 assert BLOCK == LOW_QUBITS + 2 and (1 << (LOW_QUBITS - 1)) == RUN
 
@@ -631,7 +559,7 @@ def _first_sweep(re, im, d, gamma, t, scale, poly, plus):  # pragma: no cover - 
         if lb == BLOCK:
             _mid3(re[start:start + bs], im[start:start + bs], t)
         elif lb == LOW_QUBITS + 1:
-            _mid1(re[start:], im[start:], t[LOW_QUBITS])
+            _mid1(re[start:], im[start:], t[LOW_QUBITS:])
 
 
 def _spread(q, n):
