@@ -24,6 +24,34 @@ from qrp.core.measures import matvec, matvec_into, rc_error_kernel
 from qrp.core.result import SolverOutput
 
 
+# Two steps that ``_ccd_kernel`` and ``_erc_sweeps`` share, inlined into each (same operations, same bits). The row
+# update of a coordinate move stays written out in both: as an inlined function it no longer vectorized (auto_ccd_into
+# 1.15 -> 1.94 us at N = 5, 4.6 -> 8.1 us at N = 20).
+@numba.njit(cache=True, nogil=True, inline="always")
+def _root(c, sii, lb):  # pragma: no cover - compiled
+    """The positive root of sii y^2 + c y - lb = 0 (the coordinate minimizer of Spinu's problem, c = (S y)_i -
+    sii y_i), in the form without cancellation for the sign of c."""
+    if c >= 0.0:
+        return 2.0 * lb / (c + np.sqrt(c * c + 4.0 * sii * lb))
+    return (-c + np.sqrt(c * c + 4.0 * sii * lb)) / (2.0 * sii)
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _rc_converged(s, b, y, sy, rc, tol):  # pragma: no cover - compiled
+    """(converged, rc_error) of y from the running sy; when that meets ``tol``, sy recomputed as S y (the sweeps'
+    accumulated rounding dropped) and rc_error again, before convergence is declared. ``rc`` receives y * (S y)."""
+    n = y.shape[0]
+    for k in range(n):
+        rc[k] = y[k] * sy[k]
+    crit = rc_error_kernel(rc, b)
+    if crit <= tol:
+        matvec_into(s, y, sy)
+        for k in range(n):
+            rc[k] = y[k] * sy[k]
+        crit = rc_error_kernel(rc, b)
+    return crit <= tol, crit
+
+
 # Hand-written in numba: each coordinate step depends on the previous one, so no vectorized library routine
 # applies, and a Python loop would be ~100x slower.
 @numba.njit(cache=True, nogil=True)
@@ -42,10 +70,7 @@ def _ccd_kernel(s, b, y, lo, hi, lam, tol, max_sweeps, rc_mode):  # pragma: no c
         for i in range(n):
             sii = s[i, i]
             c = sy[i] - sii * y[i]
-            lb = lam * b[i]
-            yi = 2.0 * lb / (c + np.sqrt(c * c + 4.0 * sii * lb)) if c >= 0.0 else (
-                (-c + np.sqrt(c * c + 4.0 * sii * lb)) / (2.0 * sii)
-            )
+            yi = _root(c, sii, lam * b[i])
             if yi < lo[i]:
                 yi = lo[i]
             elif yi > hi[i]:
@@ -61,16 +86,9 @@ def _ccd_kernel(s, b, y, lo, hi, lam, tol, max_sweeps, rc_mode):  # pragma: no c
             if yi > ymax:
                 ymax = yi
         if rc_mode:
-            for k in range(n):
-                rc[k] = y[k] * sy[k]
-            crit = rc_error_kernel(rc, b)
-            if crit <= tol:
-                sy = matvec(s, y)  # drop accumulated rounding before declaring convergence
-                for k in range(n):
-                    rc[k] = y[k] * sy[k]
-                crit = rc_error_kernel(rc, b)
-                if crit <= tol:
-                    return sweep, True, crit
+            ok, crit = _rc_converged(s, b, y, sy, rc, tol)
+            if ok:
+                return sweep, True, crit
         else:
             crit = step / ymax
             if crit <= tol:
@@ -91,27 +109,16 @@ def _erc_sweeps(s, b, y, sy, rc, tol, max_sweeps):  # pragma: no cover - compile
     for sweep in range(1, max_sweeps + 1):
         for i in range(n):
             sii = s[i, i]
-            c = sy[i] - sii * y[i]
-            lb = b[i]
-            yi = 2.0 * lb / (c + np.sqrt(c * c + 4.0 * sii * lb)) if c >= 0.0 else (
-                (-c + np.sqrt(c * c + 4.0 * sii * lb)) / (2.0 * sii)
-            )
+            yi = _root(sy[i] - sii * y[i], sii, b[i])
             d = yi - y[i]
             if d != 0.0:
                 row = s[i]
                 for k in range(n):
                     sy[k] += d * row[k]
                 y[i] = yi
-        for k in range(n):
-            rc[k] = y[k] * sy[k]
-        crit = rc_error_kernel(rc, b)
-        if crit <= tol:
-            matvec_into(s, y, sy)  # drop accumulated rounding before declaring convergence
-            for k in range(n):
-                rc[k] = y[k] * sy[k]
-            crit = rc_error_kernel(rc, b)
-            if crit <= tol:
-                return sweep, True, crit
+        ok, crit = _rc_converged(s, b, y, sy, rc, tol)
+        if ok:
+            return sweep, True, crit
     return max_sweeps, False, crit
 
 
