@@ -223,8 +223,8 @@ def breakdown(n: int, repeat: int) -> dict:
 
 def breakdown_table(rows: list[dict]) -> str:
     head = ("| n | layer CPU ns/amp | first sweep ns/amp | its flop floor | its 40 B stream floor | first / floor | "
-            "first share | qubits 15-17 in L3 chunks ns/amp | direct sweeps | direct ns/amp | their stream floor | "
-            "direct / floor | GB/s | FMA peak GFLOP/s | load |")
+            "first share | qubits 15-17 (18) in L3 chunks ns/amp | direct sweeps | direct ns/amp | "
+            "their stream floor | direct / floor | GB/s | FMA peak GFLOP/s | load |")
     lines = [head, "|" + "---|" * 15]
     for r in rows:
         lines.append(
