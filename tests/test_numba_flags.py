@@ -50,27 +50,16 @@ def test_callees_of_fastmath_kernels_state_their_flags():
 def test_the_inheritance_this_guards_against():
     # the behaviour the scan above exists for: a flagless callee compiled first from a contracting caller keeps
     # that caller's FMAs for its plain calls too
-    @numba.njit
-    def dot(a, b):
+    def plain_dot(a, b):
         acc = 0.0
         for i in range(a.shape[0]):
             acc += a[i] * b[i]
         return acc
 
-    @numba.njit(fastmath={"reassoc", "contract"})
-    def caller(a, b):
-        return dot(a, b)
-
-    @numba.njit(fastmath=False)
-    def dot_plain(a, b):
-        acc = 0.0
-        for i in range(a.shape[0]):
-            acc += a[i] * b[i]
-        return acc
-
-    @numba.njit(fastmath={"reassoc", "contract"})
-    def caller_plain(a, b):
-        return dot_plain(a, b)
+    dot = numba.njit(plain_dot)  # no flags of its own
+    dot_plain = numba.njit(fastmath=False)(plain_dot)  # flags stated
+    caller = numba.njit(fastmath={"reassoc", "contract"})(lambda a, b: dot(a, b))
+    caller_plain = numba.njit(fastmath={"reassoc", "contract"})(lambda a, b: dot_plain(a, b))
 
     rng = np.random.default_rng(0)
     a, b = rng.random(1000), rng.random(1000)
