@@ -9,9 +9,9 @@ exactly to the call (caches, allocation).
 
 from __future__ import annotations
 
+import argparse
 import os
 import statistics
-import sys
 import time
 
 import numpy as np
@@ -95,7 +95,15 @@ def breakdown(n: int, repeats: int) -> dict[str, float]:
 
 
 def main(argv=None) -> int:
-    sizes = [int(a) for a in (sys.argv[1:] if argv is None else argv)] or [1000, 4000]
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("sizes", nargs="*", type=int, default=[1000, 4000], metavar="N",
+                        help=f"matrix sizes, at least {nw.F32_CG_MIN_N} (Newton-CG on float32 products); "
+                             "default 1000 4000")
+    sizes = parser.parse_args(argv).sizes
+    for n in sizes:
+        if n < nw.F32_CG_MIN_N:
+            parser.error(f"N must be at least {nw.F32_CG_MIN_N} (the pieces broken down are those of Newton-CG on "
+                         f"float32 products), got {n}")
     with threadpool_limits(1):
         tables = {n: breakdown(n, 21 if n <= 1000 else 5) for n in sizes}
     print(f"load {os.getloadavg()[0]:.1f}, {os.cpu_count()} logical CPUs, one BLAS thread; ms of CPU, median")

@@ -19,9 +19,9 @@ dispatch of an empty function with the kernel's eight arguments.
 
 from __future__ import annotations
 
+import argparse
 import os
 import statistics
-import sys
 import time
 
 import numba
@@ -30,7 +30,7 @@ import numpy as np
 import qrp
 from benchmarks.common import family_covariance
 from qrp.classical.ccd import auto_ccd_into
-from qrp.classical.default import _SMALL_BUDGETS, _default_kernel, default_erc
+from qrp.classical.default import _SMALL_BUDGETS, CHOLESKY_MAX_N, _default_kernel, default_erc
 from qrp.classical.newton import AUTO_CHUNK, AUTO_FIRST
 from qrp.core.certificate import SYMMETRY_RTOL, compiled_certifies, scan_matrix
 from qrp.core.measures import measures_into
@@ -137,8 +137,13 @@ def pieces(n: int, loop: int, calls: int) -> dict[str, float]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
-    sizes = [int(a) for a in argv] or [5, 20]
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("sizes", nargs="*", type=int, default=[5, 20], metavar="N",
+                        help=f"matrix sizes, 1 to {CHOLESKY_MAX_N - 1} (the compiled route); default 5 20")
+    sizes = parser.parse_args(argv).sizes
+    for n in sizes:
+        if not 1 <= n < CHOLESKY_MAX_N:
+            parser.error(f"N must be 1 to {CHOLESKY_MAX_N - 1} (the default call's compiled route), got {n}")
     calls, rounds, loop = 5000, 5, 100_000
     t, c = time.perf_counter(), time.process_time()
     results = {n: (stages(n, calls, rounds), pieces(n, loop, calls)) for n in sizes}

@@ -81,10 +81,11 @@ def _objective(y, sy, b):
 
 
 def _top_eigen(cov, inv_d, rank, corr32=None):
-    """Approximate top-``rank`` eigenpairs (V, lam) of C = D^-1 S D^-1, seeded for reproducibility: without
-    ``corr32``, a randomized range finder with one block product for the range and one for the projection (Halko,
-    Martinsson & Tropp 2011, Alg. 4.1 and 5.1); with ``corr32`` (the lower triangle of float32 C, ``_lower_f32``),
-    the single-product Nystrom approximation (``_nystrom``)."""
+    """Approximate top-``rank`` eigenpairs (V, lam) of C = D^-1 S D^-1, seeded for reproducibility: a randomized range
+    finder with one block product for the range and one for the projection (Halko, Martinsson & Tropp 2011, Alg. 4.1
+    and 5.1), the products by float64 S or, with ``corr32`` (the lower triangle of float32 C, ``_lower_f32``), by
+    BLAS ssymm (``_symm32``). (A single-product Nystrom approximation needed about twice the CG iterations: not
+    kept, docs/guide/performance.md.)"""
     n = len(inv_d)
     omega = np.random.default_rng(0).standard_normal((n, rank + PRECOND_OVERSAMPLE))
     if corr32 is None:

@@ -1,0 +1,21 @@
+"""benchmarks.default_small / default_breakdown: sizes outside what they break down are refused with exit status 2
+and one line naming the size, before any work (they raised an IndexError or KeyError deep inside)."""
+
+import pytest
+
+
+@pytest.mark.parametrize("module, argv, message", [
+    ("default_small", ["5", "64"], "N must be 1 to 63"),
+    ("default_small", ["0"], "N must be 1 to 63"),
+    ("default_small", ["five"], "invalid int value"),
+    ("default_breakdown", ["499"], "N must be at least 500"),
+])
+def test_sizes_out_of_range_exit_2_naming_them(module, argv, message, capsys):
+    import importlib
+
+    main = importlib.import_module(f"benchmarks.{module}").main
+    with pytest.raises(SystemExit) as stop:
+        main(argv)
+    assert stop.value.code == 2
+    err = capsys.readouterr().err
+    assert message in err and argv[-1] in err
