@@ -243,8 +243,12 @@ def compiled_factor(s, low):  # pragma: no cover - compiled
     """``compiled_certifies`` in the (N, N + 1) buffer ``low``: the scaled and shifted lower triangle, then (when it
     returns True) the factor L with 1 / L_jj in the last column. Its fastmath flags are those of
     ``compiled_certifies``, stated: numba compiles a callee without flags of its own with its caller's, and keeps
-    that code for direct calls too."""
+    that code for direct calls too. ``ValueError`` unless s is (N, N) and ``low`` (N, N + 1): the loops below index
+    without bounds checks."""
     n = s.shape[0]
+    if s.shape[1] != n or low.shape[0] != n or low.shape[1] != n + 1:
+        raise ValueError("compiled_factor needs s of (N, N) and low of (N, N + 1), got (s, low) shapes", s.shape,
+                         low.shape)
     for i in range(n):
         d = s[i, i]
         if not (d > 0.0 and d <= 2.0**1000):  # as ``_scales``

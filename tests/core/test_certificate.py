@@ -117,3 +117,13 @@ def test_collatz_wielandt_bound_is_an_upper_bound(loading_scale):
         converged = C._cw_bound(factor.T, 0.0, C.CW_MAX_ITER, x0)
         assert rho <= converged <= one
         assert converged <= 1.05 * rho  # the stall exit stops near the Perron root, not early
+
+
+@pytest.mark.parametrize("s_shape, low_shape", [((3, 3), (3, 3)), ((3, 3), (2, 4)), ((3, 2), (3, 4))])
+def test_compiled_factor_refuses_a_buffer_of_another_shape(s_shape, low_shape):
+    """``compiled_factor`` writes 1 / sqrt(s_ii) into column N of ``low`` and indexes without bounds checks: a
+    buffer without that column (or a non-square s) is refused before anything is written."""
+    low = np.full(low_shape, 7.0)
+    with pytest.raises(ValueError, match=r"compiled_factor needs s of \(N, N\) and low of \(N, N \+ 1\)"):
+        C.compiled_factor(np.eye(3)[:, :s_shape[1]], low)
+    assert (low == 7.0).all()
