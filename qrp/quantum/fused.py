@@ -615,9 +615,11 @@ def x_layer(re, im, d, gamma, t, scale, poly, plus=False, timings=None, total=Fa
     chunk by chunk; "direct": the direct sweeps; ``benchmarks.kernel --breakdown``). ``total``: return (sum d
     |psi|^2, sum |psi|^2) of the layer's state; where there are direct sweeps the last one sums instead of writing
     (``_direct_total``: (re, im) is then left without its qubits), else ``expectation`` after the layer."""
-    if plus:
-        scale *= 2.0 ** (-t.shape[0] / 2)
     n = t.shape[0]
+    if t.ndim != 1 or n < MIN_QUBITS:  # the row kernels run over whole sub-blocks of 2^13 and read t[0..12]
+        raise ValueError(f"x_layer needs at least {MIN_QUBITS} qubits, got {n} (t of shape {t.shape})")
+    if plus:
+        scale *= 2.0 ** (-n / 2)
     if not (re.shape == im.shape == d.shape == (1 << n,)):  # the kernels index without bounds checks
         raise ValueError(f"x_layer needs re, im and d of 2^{n} amplitudes, got {re.shape}, {im.shape}, {d.shape}")
     lap = _Laps(timings)

@@ -69,6 +69,17 @@ def test_x_layer_refuses_a_state_of_another_size():
         f.x_layer(re, im, np.zeros(1 << 15), 0.1, t, scale, True)
 
 
+def test_x_layer_refuses_fewer_qubits_than_a_sub_block():
+    """Below MIN_QUBITS the sizes match but the kernels would still run over a whole sub-block of 2^13 amplitudes
+    (and read t[0..12]): refused before anything is read or written."""
+    n = f.MIN_QUBITS - 1
+    t = np.full(n, 0.2)
+    re, im, d = np.ones(1 << n), np.zeros(1 << n), np.zeros(1 << n)
+    with pytest.raises(ValueError, match=f"x_layer needs at least {f.MIN_QUBITS} qubits, got {n}"):
+        f.x_layer(re, im, d, 0.1, t, 0.9, True)
+    assert (re == 1).all() and (im == 0).all()
+
+
 def test_set_apart_moves_im_off_the_l1_sets_of_re_and_keeps_its_values():
     rng = np.random.default_rng(5)
     re, im = rng.standard_normal(1 << 14), rng.standard_normal(1 << 14)
