@@ -66,7 +66,9 @@ ROW = 512
 SUB = 1 << LOW_QUBITS
 #: Low qubits of the first sweep: a block of 2^15 amplitudes (512 KiB, in L2) is 4 sub-blocks, qubits 13-14 across.
 BLOCK = 15
-#: Qubits 0-5 of a row by explicit SIMD (``_vrot6``) rather than the loops ``_low0``/``_low2``/``_low5``.
+#: Qubits 0-5 of a row by explicit SIMD (``_vrot6``) rather than the loops ``_low0``/``_low2``/``_low5``. A
+#: compile-time constant of ``_first_sweep`` (numba freezes globals when it compiles, and the on-disk cache keeps
+#: them): assigning it later changes nothing; the test passes ``vec`` to ``_block`` instead.
 VECTOR = True
 #: Fewest qubits of the fused layer (one full sub-block).
 MIN_QUBITS = LOW_QUBITS
