@@ -256,9 +256,23 @@ def test_float32_cg_products_match_float64(monkeypatch, family):
     n = newton.F32_CG_MIN_N + 100
     cov = gaussian_factor_covariance(n, seed=7, **family)
     b = np.full(n, 1.0 / n)
+    products = newton._single_products
+    steps = []  # float32 products per run: the comparison below means something only if the first run used them
+
+    def counted(corr32):
+        mv = products(corr32)
+        steps.append(0)
+
+        def mv32(v):
+            steps[-1] += 1
+            return mv(v)
+        return mv32
+
+    monkeypatch.setattr(newton, "_single_products", counted)
     single = newton.solve_newton(cov, b, tol=1e-12, max_iter=100, linear_solver="cg")
     monkeypatch.setattr(newton, "F32_CG_MIN_N", 10**9)
     double = newton.solve_newton(cov, b, tol=1e-12, max_iter=100, linear_solver="cg")
+    assert len(steps) == 1 and steps[0] >= single.stats["newton_iterations"] > 0  # float32 in the first run only
     assert single.converged and double.converged
     assert single.stats["cholesky_steps"] == 0 and single.stats["cg_iterations"] > 0
     np.testing.assert_allclose(single.weights, double.weights, rtol=1e-9, atol=0)
