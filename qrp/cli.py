@@ -14,6 +14,7 @@ import json
 import logging
 import os
 import sys
+from contextlib import ExitStack
 from pathlib import Path
 
 import numpy as np
@@ -204,27 +205,26 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _report(args: argparse.Namespace) -> int:
-    enabled = gc.isenabled()  # a caller's disabled collector stays disabled
-    gc.disable()  # the report's imports, not walked by the collector: see below
-    try:
-        # cli start-up stays light: pandas and plots only for `qrp report`
-        from qrp.studies.render import pyplot
-        from qrp.studies.report import write_report
+    with ExitStack() as stack:
+        enabled = gc.isenabled()  # a caller's disabled collector stays disabled
+        gc.disable()  # the report's imports, not walked by the collector: see below
+        try:
+            # cli start-up stays light: pandas and plots only for `qrp report`
+            from qrp.studies.render import pyplot
+            from qrp.studies.report import collector_frozen, write_report
 
-        pyplot()
-    finally:
-        # pandas, pyarrow and matplotlib (some 300,000 objects) out of the collector's walks while the report runs
-        # (gc.freeze; the report's drawing freezes more and unfreezes all when it is done): the collections that
-        # the imports and the table set off walked them again and again (0.1 s CPU of a quickstart report)
-        gc.freeze()
-        if enabled:
-            gc.enable()
-    try:
+            pyplot()
+            # pandas, pyarrow and matplotlib (some 300,000 objects) out of the collector's walks while the report
+            # runs (the report's drawing freezes more; unfrozen when this block ends, also on error): the
+            # collections that the imports and the table set off walked them again and again (0.1 s CPU of a
+            # quickstart report)
+            stack.enter_context(collector_frozen())
+        finally:
+            if enabled:
+                gc.enable()
         _progress_to_stderr()
         for path in write_report(args.dir, threshold=args.threshold):
             print(path)
-    finally:
-        gc.unfreeze()  # also when the report failed before its drawing unfroze them
     return 0
 
 

@@ -165,3 +165,44 @@ def test_report_leaves_a_disabled_collector_disabled():
         gc.enable()
     assert main(["report", "/nonexistent/dir"]) == 2
     assert gc.isenabled()
+
+
+def test_report_keeps_objects_the_caller_froze_frozen():
+    """gc.unfreeze thaws every frozen object, also those a process froze itself (a server before it forks): ``qrp
+    report`` run inside it freezes nothing of its own then, and leaves the caller's objects frozen."""
+    import gc
+
+    gc.freeze()  # the caller's own frozen objects
+    try:
+        before = gc.get_freeze_count()
+        assert before > 0
+        assert main(["report", "/nonexistent/dir"]) == 2
+        assert gc.get_freeze_count() > before // 2  # not thawed (refcounting may still free a few frozen objects)
+    finally:
+        gc.unfreeze()
+
+
+def test_collector_frozen_nests_and_unfreezes_once():
+    """``report.collector_frozen``: the outermost one freezes and unfreezes; one inside it (write_report's drawing
+    inside ``qrp report``) freezes more and leaves the unfreezing to the outer; with the caller's objects frozen on
+    entry it freezes nothing."""
+    import gc
+
+    from qrp.studies.report import collector_frozen
+
+    gc.unfreeze()
+    with collector_frozen():
+        outer = gc.get_freeze_count()
+        assert outer > 0
+        with collector_frozen():
+            assert gc.get_freeze_count() > outer // 2
+        assert gc.get_freeze_count() > outer // 2  # still frozen: the outer one unfreezes
+    assert gc.get_freeze_count() == 0
+    gc.freeze()
+    try:
+        mine = gc.get_freeze_count()
+        with collector_frozen():
+            pass
+        assert gc.get_freeze_count() > mine // 2
+    finally:
+        gc.unfreeze()

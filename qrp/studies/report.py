@@ -199,7 +199,7 @@ def _in_parallel(function: Callable[..., Any], *args: Any) -> Callable[[], Any]:
     second core draws one group of figures while this process draws the rest (matplotlib is single-threaded; Agg
     figures are independent). Where forking is unsafe (not Linux, threads running) or no second core is free
     (``_idle_core``), it runs here and now. Either way the figures are the same files. Called under
-    ``_collector_frozen``: the child's collections then never walk the objects it shares with this process, and so
+    ``collector_frozen``: the child's collections then never walk the objects it shares with this process, and so
     never copy their pages (the fork cost 0.3 s CPU without, about 0.1 s with)."""
     if sys.platform == "linux" and threading.active_count() == 1 and _idle_core():
         pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("fork"))
@@ -216,17 +216,30 @@ def _in_parallel(function: Callable[..., Any], *args: Any) -> Callable[[], Any]:
     return lambda: value
 
 
+#: How many ``collector_frozen`` blocks are open: only the outermost unfreezes.
+_frozen_depth = 0
+
+
 @contextmanager
-def _collector_frozen():
+def collector_frozen():
     """The objects alive on entry (modules, matplotlib, the table: ~150,000) out of the garbage collector's walks
     until exit (``gc.freeze``, ``gc.unfreeze``): drawing allocates enough to run some 200 collections, and the full
     ones walked all of them (0.1-0.2 s CPU of a quickstart report); nothing frozen is lost, only left uncollected
-    until exit."""
+    until exit. Nested (write_report's drawing inside ``qrp report``), an inner block freezes what was made since and
+    the outermost unfreezes. gc.unfreeze thaws every frozen object: when objects frozen by the caller itself are
+    there on entry (a server that froze before forking), nothing is frozen or unfrozen here."""
+    global _frozen_depth
+    if _frozen_depth == 0 and gc.get_freeze_count():
+        yield
+        return
+    _frozen_depth += 1
     gc.freeze()
     try:
         yield
     finally:
-        gc.unfreeze()
+        _frozen_depth -= 1
+        if _frozen_depth == 0:
+            gc.unfreeze()
 
 
 def write_report(out_dir, *, threshold: float = 1e-6) -> list[Path]:
@@ -252,7 +265,7 @@ def write_report(out_dir, *, threshold: float = 1e-6) -> list[Path]:
             frame[col] = np.nan
         frame[col] = pd.to_numeric(frame[col])
     pyplot()  # before the collector is frozen and the drawing forked: both then include matplotlib
-    with _collector_frozen():
+    with collector_frozen():
         frame, written, skipped, samples = _figures(frame, out, threshold)
     md = _summary_lines(table, frame, out, threshold, samples, written, skipped)
     atomic_write(out / "summary.md", lambda p: p.write_text("\n".join(md) + "\n"))
