@@ -178,16 +178,21 @@ def evolve_split(re: np.ndarray, im: np.ndarray, diagonal: np.ndarray, gammas, b
     layer writes them without reading (``fused.empty_split``); otherwise they are filled first. ``total``: return
     (sum_x d[x] |psi_x|^2, sum_x |psi_x|^2) of the final state (``fused.expectation``), the last sweep of a last
     fused layer summing instead of writing (``fused.x_layer(total=True)``): re and im are then left unspecified."""
+    size = re.shape[0]  # the kernels index without bounds checks
+    if not (re.ndim == 1 and re.shape == im.shape == diagonal.shape and size > 0 and size & (size - 1) == 0):
+        raise ValueError(f"evolve_split needs re, im and diagonal of one length 2^n, got {re.shape}, {im.shape}, "
+                         f"{diagonal.shape}")
     if poly and max_abs_diagonal is None:
         max_abs_diagonal = float(np.abs(diagonal).max(initial=0.0))
     last = len(gammas) - 1
     for layer, (gamma, beta) in enumerate(zip(gammas, betas, strict=True)):
         u = matrices(float(beta))
+        if 1 << len(u) != size:
+            raise ValueError(f"evolve_split: the mixer acts on {len(u)} qubits, the state has {size} amplitudes")
         fast = poly and abs(float(gamma)) * max_abs_diagonal < PHASE_POLY_LIMIT
         form = x_form(u) if fast else None  # X mixer: the fused tan-form layer (qrp.quantum.fused)
         if plus and form is None:
-            re.fill(2.0 ** (-(re.shape[0].bit_length() - 1) / 2))
-            im.fill(0.0)
+            _fill_plus(re, im)
         if form is not None:
             if total and layer == last:
                 return x_layer(re, im, diagonal, float(gamma), form[0], form[1], True, plus, total=True)
@@ -196,9 +201,14 @@ def evolve_split(re: np.ndarray, im: np.ndarray, diagonal: np.ndarray, gammas, b
             split_layer(re, im, diagonal, float(gamma), real_matrices(u), fast)
         plus = False
     if plus:  # no layer
-        re.fill(2.0 ** (-(re.shape[0].bit_length() - 1) / 2))
-        im.fill(0.0)
+        _fill_plus(re, im)
     return expectation(re, im, diagonal) if total else None
+
+
+def _fill_plus(re: np.ndarray, im: np.ndarray) -> None:
+    """(re, im) <- |+>^n: every amplitude 2^(-n/2), n = log2(len(re))."""
+    re.fill(2.0 ** (-(re.shape[0].bit_length() - 1) / 2))
+    im.fill(0.0)
 
 
 def expectation_gradient(diagonal: np.ndarray, gammas, betas, mixer) -> tuple[float, np.ndarray]:

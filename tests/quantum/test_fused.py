@@ -305,3 +305,19 @@ def test_expectation_refuses_arrays_of_different_lengths():
         with pytest.raises(ValueError, match="expectation needs re, im and d of one length"):
             f.expectation(*args)
     assert f.expectation(a, a, a) == (16.0, 16.0)
+
+
+def test_evolve_split_refuses_arrays_of_other_sizes():
+    """``evolve_split``'s kernels index without bounds checks: re, im and diagonal of different lengths, a length
+    that is not a power of two, or a mixer of another qubit count are refused before anything is written."""
+    n = 6
+    mats = XMixer(n).matrices
+    cases = ((np.ones(1 << n), np.zeros(1 << n), np.zeros(1 << (n - 1))), (np.ones(48), np.zeros(48), np.zeros(48)))
+    for re, im, d in cases:
+        with pytest.raises(ValueError, match="evolve_split needs re, im and diagonal of one length 2\\^n"):
+            sv.evolve_split(re, im, d, [0.3], [0.2], mats, plus=True)
+        assert (re == 1).all()
+    re, im = np.ones(1 << (n + 1)), np.zeros(1 << (n + 1))
+    with pytest.raises(ValueError, match="mixer acts on 6 qubits, the state has 128 amplitudes"):
+        sv.evolve_split(re, im, np.zeros(1 << (n + 1)), [0.3], [0.2], mats)
+    assert (re == 1).all()
