@@ -353,3 +353,14 @@ def test_non_descent_float32_direction_is_redone_in_float64():
     step, _, single = newton._cg_direction(lambda v: corr @ v, mv32, hdiag, grad, 1e-10, 200, None)
     assert not single and step is not None and float(grad @ step) > 0.0
     np.testing.assert_allclose(step, np.linalg.solve(corr + np.diag(hdiag), grad), rtol=1e-7, atol=1e-10)
+
+
+def test_converged_means_the_reported_rc_error_meets_tol():
+    """A matrix (N = 553, strong factors, idiosyncratic variances 1e-5..1e-4) where Newton-CG on float32 products
+    stopped at an iterate whose rc_error, measured in correlation coordinates, was just under tol = 1e-12, and the
+    result's rc_error (the normalized weights, ``measures_kernel``) 1.006e-12: converged=True above tol. With
+    float32 products Newton now stops at half of tol, and a converged flag is checked against the reported
+    measure when the iterate ends within a factor of 2 of tol."""
+    cov = gaussian_factor_covariance(553, loading_scale=0.2, idiosyncratic=(1e-5, 1e-4), seed=82)
+    res = risk_parity(cov)
+    assert res.converged and res.rc_error <= 1e-12
