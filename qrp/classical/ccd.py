@@ -128,8 +128,12 @@ def _erc_sweeps(s, b, y, sy, rc, tol, max_sweeps):  # pragma: no cover - compile
 def auto_ccd_into(s, b, y, sy, rc, tol, first, chunk, budget):  # pragma: no cover - compiled
     """From Spinu's start, ``first`` sweeps, ``first`` more, then chunks of ``chunk`` sweeps while the linear rate
     of rc_error since the first ``first`` sweeps predicts convergence within ``budget`` sweeps in all. Writes the
-    point to ``y``, using ``sy`` and ``rc`` (N each, disjoint) as work space. Returns (sweeps, converged, rc_error)."""
+    point to ``y``, using ``sy`` and ``rc`` (N each, disjoint) as work space. Returns (sweeps, converged, rc_error).
+    ``ValueError`` unless S is (N, N) and y, sy, rc are N long, N = len(b) (no bounds checks below)."""
     n = b.shape[0]
+    if s.shape[0] != n or s.shape[1] != n or y.shape[0] != n or sy.shape[0] != n or rc.shape[0] != n:
+        raise ValueError("auto_ccd_into needs s of (N, N) and y, sy, rc of N = len(b) entries, got shapes", s.shape,
+                         b.shape, y.shape, sy.shape, rc.shape)
     for i in range(n):
         y[i] = b[i] / np.sqrt(s[i, i])
     matvec_into(s, y, sy)
@@ -166,7 +170,10 @@ def auto_ccd_kernel(s, b, tol, first, chunk, budget):  # pragma: no cover - comp
 @numba.njit(cache=True, nogil=True)
 def normalize_into(y, out):  # pragma: no cover - compiled
     """out = y / sum(y) (``out`` may be y itself), compiled so that ``solve_auto`` and the compiled default call
-    (``qrp.classical.default``) give bit-identical weights (numpy's pairwise sum rounds differently from a loop)."""
+    (``qrp.classical.default``) give bit-identical weights (numpy's pairwise sum rounds differently from a loop).
+    ``ValueError`` unless ``out`` is as long as y."""
+    if out.shape[0] != y.shape[0]:
+        raise ValueError("normalize_into needs y and out of one length, got shapes", y.shape, out.shape)
     total = 0.0
     for i in range(y.shape[0]):
         total += y[i]

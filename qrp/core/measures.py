@@ -61,8 +61,12 @@ def rc_error_kernel(rc: np.ndarray, budgets: np.ndarray) -> float:  # pragma: no
 # one S x without a BLAS call's fixed cost at small N; rows are contiguous, so it is a sequence of dot products.
 @numba.njit(cache=True, nogil=True, fastmath={"reassoc", "contract"})
 def matvec_into(s, x, out):  # pragma: no cover - compiled
-    """out = S x for a C-contiguous (N, N) S (the row sums reassociated for SIMD); ``out`` must not overlap x."""
+    """out = S x for a C-contiguous (N, N) S (the row sums reassociated for SIMD); ``out`` must not overlap x.
+    ``ValueError`` unless S is (M, N), x N and out M long (the loops index without bounds checks)."""
     n = x.shape[0]
+    if s.shape[1] != n or out.shape[0] != s.shape[0]:
+        raise ValueError("matvec_into needs s of (M, N), x of N and out of M entries, got shapes", s.shape, x.shape,
+                         out.shape)
     for i in range(s.shape[0]):
         row = s[i]
         acc = 0.0
@@ -82,8 +86,11 @@ def matvec(s, x):  # pragma: no cover - compiled
 def measures_into(w, s, b, rc):  # pragma: no cover - compiled
     """(volatility, rc_error, ok) of weights w in one compiled pass, writing rc = w (S w) / sqrt(w'Sw) into ``rc``
     (which first holds S w; it must not overlap w): volatility = sum(rc), rc_error = ``rc_error_kernel(rc, b)``; ok
-    is False when w'Sw <= 0 or w or rc is not finite."""
+    is False when w'Sw <= 0 or w or rc is not finite. ``ValueError`` unless b is as long as w (and S, rc as
+    ``matvec_into`` needs)."""
     n = w.shape[0]
+    if b.shape[0] != n:
+        raise ValueError("measures_into needs w and b of one length, got shapes", w.shape, b.shape)
     sw = matvec_into(s, w, rc)
     var = 0.0
     for i in range(n):

@@ -308,3 +308,27 @@ def test_compiled_certificate_decides_as_the_row_order(n):
             np.testing.assert_allclose(np.tril(low[:, :n]), np.tril(ref[:, :n]), rtol=0, atol=1e-9)
             np.testing.assert_allclose(1.0 / low[:, n], 1.0 / ref[:, n], rtol=0, atol=1e-9)  # the pivots L_jj
     assert True in decisions and False in decisions
+
+
+def test_work_array_kernels_refuse_arrays_of_other_sizes():
+    """The default call's allocation-free kernels write into the caller's arrays without bounds checks: arrays of
+    another length (or a non-square S) are refused before anything is written."""
+    from qrp.classical.ccd import auto_ccd_into, normalize_into
+    from qrp.core.measures import matvec_into, measures_into
+
+    s, b = np.eye(4), np.full(4, 0.25)
+    short, good = np.full(3, 7.0), np.full(4, 7.0)
+    calls = [
+        lambda: matvec_into(s, good, short),
+        lambda: matvec_into(s, short, good),
+        lambda: normalize_into(good, short),
+        lambda: measures_into(good, s, np.full(3, 1 / 3), good.copy()),
+        lambda: measures_into(good, s, b, short),
+        lambda: auto_ccd_into(s, b, short, good.copy(), good.copy(), 1e-12, 8, 16, 100.0),
+        lambda: auto_ccd_into(s, b, good.copy(), short, good.copy(), 1e-12, 8, 16, 100.0),
+        lambda: auto_ccd_into(np.eye(4)[:, :3], b, good.copy(), good.copy(), good.copy(), 1e-12, 8, 16, 100.0),
+    ]
+    for call in calls:
+        with pytest.raises(ValueError, match="needs"):
+            call()
+        assert (short == 7.0).all() and (good == 7.0).all()
