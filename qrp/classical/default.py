@@ -4,10 +4,10 @@ At N = 5 the solve takes a few microseconds, so the general path of ``qrp.risk_p
 argument, dispatch, three finite checks, result assembly) would cost 25x the solve. For a float64 covariance with no
 budgets, bounds, scaling, tolerance or options, ``default_erc`` runs below ``CHOLESKY_MAX_N`` assets the whole call
 as one compiled function: the O(N^2) scan of ``validate_cov`` (``scan_matrix``), the PSD certificate
-(``compiled_certifies``), the coordinate-descent phase of ``solve_auto`` (``auto_ccd_kernel``) and the measures
-of the result (``measures_kernel``). From ``CHOLESKY_MAX_N`` on the same steps run as separate calls with
-LAPACK's Cholesky, whose fixed cost no longer matters. When coordinate descent hands over, Newton runs exactly as in
-``solve_auto`` (``finish_auto``).
+(``compiled_certifies``), the coordinate-descent phase of ``solve_auto`` (``auto_ccd_into``) and the measures
+of the result (``measures_into``), on one (4, N) array the call allocates. From ``CHOLESKY_MAX_N`` on the same
+steps run as separate calls with LAPACK's Cholesky, whose fixed cost no longer matters. When coordinate descent
+hands over, Newton runs exactly as in ``solve_auto`` (``finish_auto``).
 
 It decides nothing on its own: whenever a check fails or gives no conclusion (an invalid matrix, a certificate
 without its margin, a non-finite result) it returns None, and ``qrp.risk_parity`` runs the general path, which
