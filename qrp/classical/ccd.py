@@ -111,8 +111,8 @@ def _erc_sweeps(s, b, y, sy, rc, tol, max_sweeps):  # pragma: no cover - compile
             sii = s[i, i]
             yi = _root(sy[i] - sii * y[i], sii, b[i])
             d = yi - y[i]
-            if d != 0.0:
-                row = s[i]
+            if d != 0.0:  # the row update of ``_ccd_kernel``, written out: as a shared inlined helper it no longer
+                row = s[i]  # vectorized (default call 1.15 -> 1.94 us at N = 5)
                 for k in range(n):
                     sy[k] += d * row[k]
                 y[i] = yi
