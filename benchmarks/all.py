@@ -180,6 +180,7 @@ def bench_classical(sizes, repeats: int) -> list[dict]:
     tol 1e-12, interleaved; the note names the route of the certificate that proved the matrix positive definite."""
     from riskparityportfolio import vanilla
 
+    from qrp.classical import default
     from qrp.core.certificate import CERT_COMPILED, CERT_F32, CERT_F64, CERT_NONE, certify_positive_definite
 
     routes = {CERT_NONE: "none (eigenvalue test)", CERT_COMPILED: "the compiled float64 Cholesky",
@@ -196,9 +197,15 @@ def bench_classical(sizes, repeats: int) -> list[dict]:
                  "rpp": lambda c=cov, b=b: vanilla.design(c, b, tol=1e-12)}
         if n >= 1000:  # the certificate alone, to split the default call's time (issue 23.4)
             calls["cert"] = lambda c=cov: certify_positive_definite(c)
+        overlap = default.certificate_overlaps(n)
+        if overlap:  # the certificate in the calling thread before the solve, as without a second core
+            calls["qrp_seq"] = lambda c=cov: _sequential(default, c)
         m, mc = interleaved_cpu(calls, reps)
         err = {k: rc_error_kernel(contributions_kernel(np.asarray(f(), dtype=float), cov), b)
                for k, f in calls.items() if k != "cert"}
+        thread = (f"certificate in a second thread beside the solve (wall ratio; CPU of both threads in the CPU "
+                  f"ratio); certificate first in the calling thread {_fmt(m['qrp_seq'])} "
+                  f"({m['qrp_seq'] / m['rpp']:.2f}x wall, {mc['qrp_seq'] / mc['rpp']:.2f}x CPU); ") if overlap else ""
         proof = routes[certify_positive_definite(cov)]  # which route of the certificate proved it
         goal = goals.get(n, 0.5)
         ratio = m["qrp"] / m["rpp"]
@@ -206,13 +213,22 @@ def bench_classical(sizes, repeats: int) -> list[dict]:
             f"classical default call, N = {n}", f"{_fmt(m['qrp'])} (rc_error {err['qrp']:.1e})",
             f"rpp tol=1e-12 {_fmt(m['rpp'])} (rc_error {err['rpp']:.1e})", ratio, f"<= {goal:g}x, equal accuracy",
             ratio <= goal and err["qrp"] <= max(err["rpp"], 1e-12),
-            f"CPU-time ratio {mc['qrp'] / mc['rpp']:.2f}x; check_psd=False {_fmt(m['qrp_nopsd'])} "
+            f"CPU-time ratio {mc['qrp'] / mc['rpp']:.2f}x; {thread}check_psd=False {_fmt(m['qrp_nopsd'])} "
             f"({m['qrp_nopsd'] / m['rpp']:.2f}x wall, {mc['qrp_nopsd'] / mc['rpp']:.2f}x CPU); "
             + (f"certificate alone {_fmt(m['cert'])} ({mc['cert'] / mc['rpp']:.2f}x rpp CPU); " if "cert" in m else "")
             + f"PD proved by {proof}; "
             f"weak-factor family, median of {reps}, interleaved",
         ))
     return rows
+
+
+def _sequential(default, cov):
+    """``qrp.risk_parity(cov)`` with ``default.CERT_THREAD`` off: the certificate before the solve, in this thread."""
+    default.CERT_THREAD = False
+    try:
+        return qrp.risk_parity(cov).weights
+    finally:
+        default.CERT_THREAD = True
 
 
 def bench_constrained(cases, repeats: int) -> list[dict]:

@@ -6,8 +6,10 @@ budgets, bounds, scaling, tolerance or options, ``default_erc`` runs below ``CHO
 as one compiled function: the O(N^2) scan of ``validate_cov`` (``scan_matrix``), the PSD certificate
 (``compiled_certifies``), the coordinate-descent phase of ``solve_auto`` (``auto_ccd_into``) and the measures
 of the result (``measures_into``), on one (4, N) array the call allocates. From ``CHOLESKY_MAX_N`` on the same
-steps run as separate calls with LAPACK's Cholesky, whose fixed cost no longer matters. When coordinate descent
-hands over, Newton runs exactly as in ``solve_auto`` (``finish_auto``).
+steps run as separate calls with LAPACK's Cholesky, whose fixed cost no longer matters; from ``OVERLAP_MIN_N``, on
+two or more cores, the certificate runs in a second thread while the calling thread solves (``CERT_THREAD``, or
+``QRP_CERT_THREAD=0`` in the environment, turns that off), and the answer is kept only once it is proved. When
+coordinate descent hands over, Newton runs exactly as in ``solve_auto`` (``finish_auto``).
 
 It decides nothing on its own: whenever a check fails or gives no conclusion (an invalid matrix, a certificate
 without its margin, a non-finite result) it returns None, and ``qrp.risk_parity`` runs the general path, which
@@ -16,6 +18,8 @@ raises the error it always raised. What it returns is bit-identical to the gener
 
 from __future__ import annotations
 
+import os
+import threading
 from time import perf_counter
 
 import numba
@@ -38,6 +42,16 @@ from qrp.core.result import RiskParityResult
 #: blocked Cholesky (``certify_positive_definite``, as in the general path): the measured crossover on the 2-core
 #: sandbox, one BLAS thread (hand-written 13 us against numpy's 23 us at N = 50, 72 us against 60 us at N = 100).
 CHOLESKY_MAX_N = 64
+
+#: From this N on the certificate runs in a second thread while the calling thread solves (``_Certificate``), when
+#: ``CERT_THREAD`` is on and the process may run on two or more cores (``os.sched_getaffinity``). Wall time of the
+#: default call threaded over sequential (weak-factor family, one BLAS thread, 2-core sandbox at load 1.0-1.2, the
+#: second core free): 1.46x at N = 100, 1.04x at 200, 1.02x at 250, 0.96x at 300, 0.94x at 400, 0.81x at 500, 0.59x
+#: at 1000, 0.56x at 2000; CPU time 5-15% more (the thread's start and GIL hand-overs).
+OVERLAP_MIN_N = 300
+#: Run the large-N certificate beside the solve (``OVERLAP_MIN_N``). False (or ``QRP_CERT_THREAD=0`` in the
+#: environment when qrp is imported) runs it first, in the calling thread, as before; the results are the same.
+CERT_THREAD = os.environ.get("QRP_CERT_THREAD", "1") != "0"
 
 #: ``_default_kernel`` outcomes.
 UNDECIDED, HANDOVER, DONE = 0, 1, 2
@@ -71,24 +85,102 @@ def _default_kernel(s, out, small, certify, tol, first, chunk, budget):  # pragm
     return DONE, vol, err, sweeps
 
 
+def _cores() -> int:
+    """The cores this process may run on (its CPU affinity where the platform has one)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
+def certificate_overlaps(n: int) -> bool:
+    """Whether ``default_erc`` runs the certificate of an N x N matrix in a second thread beside the solve: from
+    ``OVERLAP_MIN_N``, with ``CERT_THREAD`` on, when this process may run on two or more cores."""
+    return n >= OVERLAP_MIN_N and CERT_THREAD and _cores() > 1
+
+
+class _Certificate(threading.Thread):
+    """``certify_positive_definite(cov)`` in a thread of its own, started at once; ``code()`` joins it and returns
+    its ``CERT_*`` code, or raises what it raised. A fresh thread a call (~0.1 ms at N >= ``OVERLAP_MIN_N``, where
+    the certificate takes 1-50 ms) rather than a persistent one: it has ended when ``default_erc`` returns, so no
+    thread outlives the call (``threading.active_count()`` decides whether the studies fork their workers), and a
+    forked child inherits none. Its compiled parts are ``nogil`` and SciPy's spotrf / dpotrf release the GIL, so
+    it holds the GIL only for a few Python lines; it only reads ``cov`` and writes buffers of its own."""
+
+    def __init__(self, cov: np.ndarray):
+        super().__init__(name="qrp-certificate", daemon=True)
+        self._cov, self._code, self._error = cov, CERT_NONE, None
+        self.start()
+
+    def run(self) -> None:
+        try:
+            self._code = certify_positive_definite(self._cov)
+        except BaseException as exc:  # handed to the caller by code()
+            self._error = exc
+
+    def code(self) -> int:
+        self.join()
+        if self._error is not None:
+            raise self._error
+        return self._code
+
+
 def default_erc(cov: np.ndarray, check_psd: bool, spec, names, seed, start: float) -> RiskParityResult | None:
     """The result of ``qrp.risk_parity(cov)`` (ERC by ``solve_auto`` with the registry ``spec``'s defaults) for a
     C-contiguous square float64 ``cov`` with every check of ``qrp.risk_parity`` (the PSD certificate when
     ``check_psd``), recording the asset ``names``, the ``seed`` and the time since ``start``
     (``time.perf_counter``); None when the general path must decide. Its three arrays are rows of one fresh array.
+
+    From ``OVERLAP_MIN_N`` (with ``CERT_THREAD`` and two or more cores) the certificate runs in a second thread
+    while this one solves; the solve's answer is kept only once the certificate has proved S positive definite,
+    so the result, and every error (the certificate's first, then the solve's; None when no proof was found), is
+    the sequential call's (tests/classical/test_default.py). The solve runs under ``np.errstate(all="call")``
+    meanwhile; should it meet a floating-point error, it runs again once certified, in the caller's error state,
+    so that numpy warns (or raises) as in the sequential call.
     """
     n = cov.shape[0]
-    out = np.empty((4, n))
     if n < CHOLESKY_MAX_N:
+        out = np.empty((4, n))
         status, vol, err, sweeps = _default_kernel(cov, out, True, check_psd, spec.default_tol, AUTO_FIRST,
                                                    AUTO_CHUNK, _SMALL_BUDGETS[n])
-    else:  # scan, then LAPACK's certificate, then the solve
-        if scan_matrix(cov, SYMMETRY_RTOL)[0] != SCAN_OK:
-            return None
+        if status == DONE:  # ``_result``'s first case, written out: a call costs ~0.3 us of the few us at N = 5
+            return RiskParityResult.classical(out[0], out[2], vol, err, True, sweeps, spec.name,
+                                              perf_counter() - start, out[1], names, auto_ccd_stats(sweeps), seed)
+        return _result(cov, out, status, vol, err, sweeps, spec, names, seed, start)
+    # scan, then LAPACK's certificate, then the solve
+    if scan_matrix(cov, SYMMETRY_RTOL)[0] != SCAN_OK:
+        return None
+    if not (check_psd and certificate_overlaps(n)):
         if check_psd and certify_positive_definite(cov) == CERT_NONE:
             return None
-        status, vol, err, sweeps = _default_kernel(cov, out, False, False, spec.default_tol, AUTO_FIRST, AUTO_CHUNK,
-                                                   newton_cost_in_sweeps(n))
+        return _solve(cov, spec, names, seed, start)
+    pending = _Certificate(cov)
+    errors: list[str] = []
+    try:
+        with np.errstate(all="call", call=lambda kind, flag: errors.append(kind)):
+            res = _solve(cov, spec, names, seed, start)
+    except Exception:
+        if pending.code() == CERT_NONE:
+            return None
+        raise
+    if pending.code() == CERT_NONE:
+        return None
+    return _solve(cov, spec, names, seed, start) if errors else res
+
+
+def _solve(cov: np.ndarray, spec, names, seed, start: float) -> RiskParityResult | None:
+    """``default_erc`` from ``CHOLESKY_MAX_N`` on, once the checks have passed: coordinate descent (compiled), then
+    Newton if it hands over."""
+    n = cov.shape[0]
+    out = np.empty((4, n))
+    status, vol, err, sweeps = _default_kernel(cov, out, False, False, spec.default_tol, AUTO_FIRST, AUTO_CHUNK,
+                                               newton_cost_in_sweeps(n))
+    return _result(cov, out, status, vol, err, sweeps, spec, names, seed, start)
+
+
+def _result(cov, out, status, vol, err, sweeps, spec, names, seed, start) -> RiskParityResult | None:
+    """The result of a ``_default_kernel`` call that left ``status`` and its rows in ``out``: as it is (DONE),
+    None (UNDECIDED), or Newton's from coordinate descent's point (HANDOVER)."""
     if status == DONE:
         return RiskParityResult.classical(out[0], out[2], vol, err, True, sweeps, spec.name, perf_counter() - start,
                                           out[1], names, auto_ccd_stats(sweeps), seed)

@@ -11,6 +11,7 @@ matrix ``check_erc_exists`` decides whether an ERC portfolio exists at all.
 
 from __future__ import annotations
 
+import ctypes
 import math
 
 import numba
@@ -314,7 +315,38 @@ def _a_priori_bound(n, trace, max_row, u, realmin):  # pragma: no cover - compil
     return need * BOUND_INFLATE
 
 
-def _certify_f32(s: np.ndarray, t: np.ndarray, spotrf) -> bool:
+#: ctypes handles of SciPy's LAPACK routines by name (``_potrf``), made on first use.
+_LAPACK: dict = {}
+
+
+def _potrf(name: str, work: np.ndarray) -> int:
+    """LAPACK's Cholesky ``name`` ("spotrf" or "dpotrf") of the lower triangle of the C-ordered square ``work`` (the
+    upper triangle of its F-ordered transpose, ``uplo = "U"``), in place; LAPACK's ``info`` (0: factored).
+
+    The routine of SciPy's own LAPACK (its ``scipy.linalg.cython_lapack`` export: the library, and so the bits, of
+    ``scipy.linalg.lapack.spotrf(work.T, lower=0, overwrite_a=1, clean=0)``, tests/core/test_certificate.py),
+    called through ctypes, which releases the GIL for the call: SciPy's f2py wrapper holds it throughout (measured,
+    SciPy 1.17: a thread waiting on the GIL stalled for the whole 26 ms spotrf at N = 2000, 0.3 ms through ctypes),
+    and the default call runs the certificate in a second thread beside a Python-level solve
+    (``qrp.classical.default``)."""
+    call = _LAPACK.get(name)
+    if call is None:
+        from numba.extending import get_cython_function_address  # only LAPACK-sized certificates need the export
+
+        ptr = ctypes.POINTER(ctypes.c_int)
+        call = ctypes.CFUNCTYPE(None, ctypes.c_char_p, ptr, ctypes.c_void_p, ptr, ptr)(
+            get_cython_function_address("scipy.linalg.cython_lapack", name))
+        _LAPACK[name] = call
+    if not (work.flags.c_contiguous and work.ndim == 2 and work.shape[0] == work.shape[1]
+            and work.dtype == {"spotrf": np.float32, "dpotrf": np.float64}[name]):
+        raise ValueError(f"_potrf({name!r}) needs a C-contiguous square matrix of its precision, got "
+                         f"{work.dtype} {work.shape}")
+    n, info = ctypes.c_int(work.shape[0]), ctypes.c_int(0)
+    call(b"U", ctypes.byref(n), work.ctypes.data, ctypes.byref(n), ctypes.byref(info))
+    return info.value
+
+
+def _certify_f32(s: np.ndarray, t: np.ndarray) -> bool:
     """Rump's certificate in float32 with the a posteriori (Collatz-Wielandt) bound; False: no conclusion."""
     n = s.shape[0]
     work = np.empty((n, n), dtype=np.float32)
@@ -326,17 +358,16 @@ def _certify_f32(s: np.ndarray, t: np.ndarray, spotrf) -> bool:
     if not c < 0.25:
         return False
     shift = _shift_diagonal(work, c)
-    factor, info = spotrf(work.T, lower=0, overwrite_a=1, clean=0)  # factored in place (work.T is F-contiguous)
-    if info != 0:
+    if _potrf("spotrf", work) != 0:  # factored in place: L in the lower triangle of ``work``
         return False
     # ||S - S~||_2 <= rho(|S - S~|) <= (u32 + 2 u64) rho(|DSD|) + n 2^-125, rho(|DSD|) <= its largest row sum
     convert = (U32 + 2.0 * U64) * max_row * BOUND_INFLATE + n * 2.0**-125
     under = n * 4.0 * (n + 3.0) * REALMIN32
     target = shift - convert - under
-    return target > 0.0 and _cw_bound(factor.T, target, CW_MAX_ITER, rows) < target
+    return target > 0.0 and _cw_bound(work, target, CW_MAX_ITER, rows) < target
 
 
-def _certify_f64(s: np.ndarray, t: np.ndarray, dpotrf) -> bool:
+def _certify_f64(s: np.ndarray, t: np.ndarray) -> bool:
     """Rump's certificate in float64 with the a priori bound (LAPACK); False: no conclusion."""
     n = s.shape[0]
     work = np.empty((n, n))
@@ -346,7 +377,7 @@ def _certify_f64(s: np.ndarray, t: np.ndarray, dpotrf) -> bool:
     need = _a_priori_bound(n, trace * BOUND_INFLATE, max_row * BOUND_INFLATE, U64, REALMIN64)
     if not need < 0.25 or _shift_diagonal(work, 2.0 * need) <= need:
         return False
-    return dpotrf(work.T, lower=0, overwrite_a=1, clean=0)[1] == 0
+    return _potrf("dpotrf", work) == 0
 
 
 def certify_positive_definite(cov: np.ndarray) -> int:
@@ -359,18 +390,17 @@ def certify_positive_definite(cov: np.ndarray) -> int:
     Below ``LAPACK_DIRECT_MIN_N``: ``compiled_certifies``. From ``F32_MIN_N``: float32 LAPACK first, shift
     c = ``F32_SHIFT_UNITS`` gamma_{n+3} (mean row sum), proof by the Collatz-Wielandt bound; if that gives no
     proof, float64 LAPACK with the a priori shift (~ n^2 2^-53 for correlation-like matrices, so it proves every
-    matrix whose scaled lambda_min exceeds ~1e-9 at N = 4000)."""
+    matrix whose scaled lambda_min exceeds ~1e-9 at N = 4000). Thread-safe, and it holds the GIL only between
+    its compiled and LAPACK parts (``_potrf``)."""
     n = cov.shape[0]
     if n < LAPACK_DIRECT_MIN_N:
         return CERT_COMPILED if compiled_certifies(cov) else CERT_NONE
-    from scipy.linalg.lapack import dpotrf, spotrf  # scipy.linalg is slow to import; only matrices of 64+ need it
-
     t = _scales(cov)
     if t.size != n:
         return CERT_NONE
-    if n >= F32_MIN_N and _certify_f32(cov, t, spotrf):
+    if n >= F32_MIN_N and _certify_f32(cov, t):
         return CERT_F32
-    return CERT_F64 if _certify_f64(cov, t, dpotrf) else CERT_NONE
+    return CERT_F64 if _certify_f64(cov, t) else CERT_NONE
 
 
 def check_psd_matrix(arr: np.ndarray, *, name: str = "cov") -> bool:

@@ -3,6 +3,8 @@
 import copy
 import dataclasses
 import re
+import threading
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -10,7 +12,7 @@ import pytest
 
 from qrp.api import risk_parity
 from qrp.classical.ccd import _ccd_kernel, auto_ccd_kernel
-from qrp.classical.default import CHOLESKY_MAX_N
+from qrp.classical.default import CHOLESKY_MAX_N, OVERLAP_MIN_N
 from qrp.classical.newton import AUTO_CHUNK, AUTO_FIRST, newton_cost_in_sweeps
 from qrp.core.certificate import (
     CERT_NONE,
@@ -332,3 +334,76 @@ def test_work_array_kernels_refuse_arrays_of_other_sizes():
         with pytest.raises(ValueError, match="needs"):
             call()
         assert (short == 7.0).all() and (good == 7.0).all()
+
+
+def _both_ways(monkeypatch, call):
+    """``call()`` with the certificate in a second thread beside the solve and in the calling thread first (two
+    cores claimed either way, so that the threaded route runs on a one-core machine too): (outcome, outcome), each
+    the result or the exception raised, and no thread left running."""
+    from qrp.classical import default
+
+    monkeypatch.setattr(default, "_cores", lambda: 2)
+    outcomes = []
+    for threaded in (True, False):
+        monkeypatch.setattr(default, "CERT_THREAD", threaded)
+        threads = threading.active_count()
+        try:
+            outcomes.append(call())
+        except Exception as exc:  # compared below
+            outcomes.append(exc)
+        assert threading.active_count() == threads
+    return outcomes
+
+
+@pytest.mark.parametrize("n", [OVERLAP_MIN_N, 1000])
+@pytest.mark.parametrize("family", ["weak", "strong"])
+def test_certificate_thread_gives_the_sequential_result(monkeypatch, n, family):
+    cov = gaussian_factor_covariance(n, n_factors=3, loading_scale=0.1 if family == "weak" else 1.0, seed=n)
+    threaded, sequential = _both_ways(monkeypatch, lambda: risk_parity(cov))
+    _same(threaded, sequential)
+    _same(threaded, risk_parity(cov, np.full(n, 1.0 / n)))  # and the general path's
+
+
+def test_certificate_thread_raises_the_sequential_errors(monkeypatch):
+    from qrp.classical import default
+
+    n = OVERLAP_MIN_N + 20
+    indefinite = gaussian_factor_covariance(n, seed=4)
+    indefinite[0, 1] = indefinite[1, 0] = 2.0 * np.sqrt(indefinite[0, 0] * indefinite[1, 1])  # correlation 2
+    assert np.linalg.eigvalsh(indefinite)[0] < 0
+    a, b = _both_ways(monkeypatch, lambda: risk_parity(indefinite))
+    assert isinstance(a, ValueError) and type(a) is type(b) and str(a) == str(b)
+    assert "not positive semi-definite" in str(a)
+    # an error of the certificate itself reaches the caller, whichever thread raised it
+    cov = gaussian_factor_covariance(n, seed=5)
+
+    def broken(_):
+        raise RuntimeError("certificate broke")
+
+    monkeypatch.setattr(default, "certify_positive_definite", broken)
+    a, b = _both_ways(monkeypatch, lambda: risk_parity(cov))
+    assert isinstance(a, RuntimeError) and str(a) == str(b) == "certificate broke"
+
+
+def test_certificate_thread_warns_as_the_sequential_call(monkeypatch):
+    """A floating-point error in the solve (simulated: the solve starts with a log of -1) reaches numpy's error
+    handling once, as in the sequential call: one warning by default, FloatingPointError under errstate raise."""
+    from qrp.classical import default
+
+    real = default._solve
+
+    def noisy(*args):
+        np.log(-np.ones(1))
+        return real(*args)
+
+    monkeypatch.setattr(default, "_solve", noisy)
+    n = OVERLAP_MIN_N + 1
+    cov = gaussian_factor_covariance(n, seed=6)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        threaded, sequential = _both_ways(monkeypatch, lambda: risk_parity(cov))
+    assert [str(w.message) for w in caught] == ["invalid value encountered in log"] * 2
+    _same(threaded, sequential)
+    with np.errstate(invalid="raise"):
+        a, b = _both_ways(monkeypatch, lambda: risk_parity(cov))
+    assert isinstance(a, FloatingPointError) and isinstance(b, FloatingPointError)

@@ -127,3 +127,24 @@ def test_compiled_factor_refuses_a_buffer_of_another_shape(s_shape, low_shape):
     with pytest.raises(ValueError, match=r"compiled_factor needs s of \(N, N\) and low of \(N, N \+ 1\)"):
         C.compiled_factor(np.eye(3)[:, :s_shape[1]], low)
     assert (low == 7.0).all()
+
+
+@pytest.mark.parametrize("name, dtype", [("spotrf", np.float32), ("dpotrf", np.float64)])
+def test_ctypes_lapack_is_scipys_routine_bit_for_bit(name, dtype):
+    """``_potrf`` (SciPy's LAPACK through ctypes, which releases the GIL) factors bit for bit as SciPy's f2py
+    wrapper does, returns LAPACK's info for an indefinite matrix, and refuses a buffer it cannot factor in place."""
+    from scipy.linalg import lapack
+
+    n = 150
+    cov = gaussian_factor_covariance(n, loading_scale=0.2, seed=5).astype(dtype)
+    work = cov.copy()
+    factor, info = getattr(lapack, name)(cov.copy().T, lower=0, overwrite_a=1, clean=0)
+    assert info == 0 and C._potrf(name, work) == 0
+    np.testing.assert_array_equal(work, factor.T)
+    bad = cov.copy()
+    bad[7, 7] = -1.0
+    assert C._potrf(name, bad) == 8  # LAPACK's info: the leading minor of order 8 is not positive definite
+    for wrong in (cov.T[:, :-1], cov.astype(np.float64 if dtype == np.float32 else np.float32), np.asfortranarray(
+            cov[:, :-1])):
+        with pytest.raises(ValueError, match=name):
+            C._potrf(name, wrong)
