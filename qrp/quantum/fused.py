@@ -285,6 +285,27 @@ def _phase(re, im, d, gamma, scale, poly, plus):  # pragma: no cover - compiled
             im[x] = xr * sn + xi * cs
 
 
+@numba.njit(cache=True, nogil=True, inline="always")
+def _row_mix(rre, rim, t, vec, w):  # pragma: no cover - compiled
+    """Qubits 0-8 on one row of ROW amplitudes (``_vrot6`` and ``_low6``, or the loops when not ``vec``)."""
+    if vec:
+        _low_vec(rre, rim, t[0], t[1], t[2], t[3], t[4], t[5])
+        _low6(rre, rim, t[6:9])
+    else:
+        _low0(rre, rim, t[0], t[1])
+        _low2(rre, rim, t[2], t[3], t[4], w)
+        _low5(rre, rim, t[5], t[6], t[7], t[8], w)
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _sub_mix(re, im, t, q12):  # pragma: no cover - compiled
+    """Qubits 9-11 (9-12 when ``q12``) across the 16 rows of a sub-block."""
+    _low9(re, im, t[9:12])
+    _low9(re[8 * ROW:], im[8 * ROW:], t[9:12])
+    if q12:
+        _low12(re, im, t[12])
+
+
 @numba.njit(cache=True, nogil=True)
 def _block(re, im, d, gamma, scale, poly, plus, t, vec, q12):  # pragma: no cover - compiled
     """The phase (``_phase``) and qubits 0..11 (0..12 when ``q12``) on one block of 2^13 amplitudes, row by row
@@ -294,17 +315,141 @@ def _block(re, im, d, gamma, scale, poly, plus, t, vec, q12):  # pragma: no cove
         rre = re[r:r + ROW]
         rim = im[r:r + ROW]
         _phase(rre, rim, d[r:r + ROW], gamma, scale, poly, plus)
-        if vec:
-            _low_vec(rre, rim, t[0], t[1], t[2], t[3], t[4], t[5])
-            _low6(rre, rim, t[6:9])
-        else:
-            _low0(rre, rim, t[0], t[1])
-            _low2(rre, rim, t[2], t[3], t[4], w)
-            _low5(rre, rim, t[5], t[6], t[7], t[8], w)
-    _low9(re, im, t[9:12])
-    _low9(re[8 * ROW:], im[8 * ROW:], t[9:12])
-    if q12:
-        _low12(re, im, t[12])
+        _row_mix(rre, rim, t, vec, w)
+    _sub_mix(re, im, t, q12)
+
+
+# ---- the factored phase of a diagonal quadratic in the bits of a row (``RowQuadratic``) ----
+#: Bits of a row (ROW = 2^ROW_BITS): the cross terms of a quadratic diagonal with the bits above are linear in them.
+ROW_BITS = 9
+#: Coefficients a row keeps: g[h, 0..ROW_BITS-1] and a[h] (``RowQuadratic.coef``).
+ROW_COEFS = ROW_BITS + 1
+#: Largest |gamma| x residual (radians) of the factored phase, beyond which the polynomial sincos runs instead: the
+#: state then moves by at most 1e-13 (2-norm) a layer beyond the rounding of the products (1e-12 over 10 layers).
+QUAD_TOL = 1.0e-13
+assert 1 << ROW_BITS == ROW
+
+
+class RowQuadratic:
+    """d[h ROW + l] = a[h] + b[l] + sum_{i < 9} bit_i(l) g[h, i] up to ``residual`` (max |d - that|, computed),
+    for a diagonal quadratic in the bits (every cost of Z and ZZ terms; Ising and QUBO): the mixed terms between a
+    row's 9 bits and the bits above are linear in the row's bits, with coefficients g[h, i] = d(h, e_i) - d(h, 0)
+    - d(0, e_i) + d(0, 0) that depend on the row h. Then exp(-i gamma d) = exp(-i gamma a[h]) exp(-i gamma b[l])
+    prod_{i: bit_i(l)} exp(-i gamma g[h, i]): per layer a table of ROW values exp(-i gamma b) and per row 10
+    sincos (0.02 per amplitude), the row's factors built by doubling (q[j + 2^i] = q[j] f_i, one complex product
+    an amplitude): three complex products an amplitude instead of a sincos and one (``_phase_rows``), and the
+    diagonal not read by the first sweep. ``coef``: (2^n / ROW) x 10 values g[h, 0..8], a[h]; ``low``: b."""
+
+    def __init__(self, coef: np.ndarray, low: np.ndarray, residual: float):
+        self.coef, self.low, self.residual = coef, low, residual
+
+    @classmethod
+    def of(cls, d: np.ndarray) -> RowQuadratic | None:
+        """The decomposition of ``d`` (one pass), or None when d has fewer than 2^MIN_QUBITS values or is not
+        finite, or its residual exceeds 2^-40 max |d| (d is not quadratic in the bits)."""
+        d = np.ascontiguousarray(d, dtype=np.float64)
+        if d.ndim != 1 or d.shape[0] < (1 << MIN_QUBITS) or d.shape[0] & (d.shape[0] - 1):
+            return None
+        coef, low = np.empty((d.shape[0] >> ROW_BITS) * ROW_COEFS), np.empty(ROW)
+        residual, top = _decompose(d, coef, low)
+        if not (np.isfinite(residual) and residual <= 2.0 ** -40 * top):
+            return None
+        return cls(coef, low, float(residual))
+
+    def fits(self, gamma: float) -> bool:
+        """Whether the factored phase at ``gamma`` is within ``QUAD_TOL`` radians of exp(-i gamma d) (then the
+        rounding of its products, ~10 eps, dominates)."""
+        return abs(gamma) * self.residual <= QUAD_TOL
+
+
+@numba.njit(cache=True, nogil=True)
+def _decompose(d, coef, low):  # pragma: no cover - compiled
+    """Fill ``coef`` and ``low`` (``RowQuadratic``); return (max |d - a - b - sum bit g|, max |d|)."""
+    d0 = d[0]
+    for y in range(ROW):
+        low[y] = d[y] - d0
+    rec = np.empty(ROW)
+    residual = 0.0
+    top = 0.0
+    for h in range(d.shape[0] >> ROW_BITS):
+        base = h * ROW
+        a = d[base]
+        c = coef[h * ROW_COEFS:(h + 1) * ROW_COEFS]
+        rec[0] = 0.0
+        for i in range(ROW_BITS):
+            m = 1 << i
+            c[i] = (d[base + m] - a) - low[m]
+            for j in range(m):
+                rec[m + j] = rec[j] + c[i]
+        c[ROW_BITS] = a
+        for y in range(ROW):
+            x = d[base + y]
+            r = abs(x - ((a + low[y]) + rec[y]))
+            if r > residual or r != r:  # a NaN stays
+                residual = r
+            top = max(top, abs(x))
+    return residual, top
+
+
+@numba.njit(cache=True, nogil=True, fastmath={'contract'})
+def _cis_table(v, gamma, scale, cr, ci):  # pragma: no cover - compiled
+    """(cr, ci) <- scale exp(-i gamma v) (``kernels.cis_poly_scaled``; vectorized)."""
+    for x in range(v.shape[0]):
+        cr[x], ci[x] = cis_poly_scaled(-gamma * v[x], scale)
+
+
+@numba.njit(cache=True, nogil=True, fastmath={'contract'}, inline="always")
+def _double(qr, qi, m, cr, ci):  # pragma: no cover - compiled
+    """q[m + j] = q[j] (cr + i ci), j < m (m a compile-time constant after inlining: vectorized from 8 on)."""
+    for j in range(m):
+        xr = qr[j]
+        xi = qi[j]
+        qr[m + j] = xr * cr - xi * ci
+        qi[m + j] = xr * ci + xi * cr
+
+
+@numba.njit(cache=True, nogil=True, fastmath={'contract'})
+def _phase_rows(re, im, fr, fi, pr, pi, qr, qi, plus):  # pragma: no cover - compiled
+    """The factored phase on one row (``RowQuadratic``): q[l] = f_9 prod_{i: bit_i(l)} f_i by doubling (f = the
+    row's factors exp(-i gamma g[h, i]), f_9 = scale exp(-i gamma a[h])), then psi <- psi q p (p = exp(-i gamma b),
+    the layer's table); ``plus``: psi <- q p (not read)."""
+    qr[0] = fr[ROW_BITS]
+    qi[0] = fi[ROW_BITS]
+    _double(qr, qi, 1, fr[0], fi[0])
+    _double(qr, qi, 2, fr[1], fi[1])
+    _double(qr, qi, 4, fr[2], fi[2])
+    _double(qr, qi, 8, fr[3], fi[3])
+    _double(qr, qi, 16, fr[4], fi[4])
+    _double(qr, qi, 32, fr[5], fi[5])
+    _double(qr, qi, 64, fr[6], fi[6])
+    _double(qr, qi, 128, fr[7], fi[7])
+    _double(qr, qi, 256, fr[8], fi[8])
+    if plus:
+        for x in range(ROW):
+            re[x] = qr[x] * pr[x] - qi[x] * pi[x]
+            im[x] = qr[x] * pi[x] + qi[x] * pr[x]
+    else:
+        for x in range(ROW):
+            cs = qr[x] * pr[x] - qi[x] * pi[x]
+            sn = qr[x] * pi[x] + qi[x] * pr[x]
+            xr = re[x]
+            xi = im[x]
+            re[x] = xr * cs - xi * sn
+            im[x] = xr * sn + xi * cs
+
+
+@numba.njit(cache=True, nogil=True)
+def _block_quad(re, im, fr, fi, pr, pi, qr, qi, plus, t, vec, q12):  # pragma: no cover - compiled
+    """``_block`` with the factored phase (``_phase_rows``; fr, fi: the 16 rows' factors, ROW_COEFS a row)."""
+    w = min(4, t.shape[0])
+    for k in range(SUB // ROW):
+        r = k * ROW
+        rre = re[r:r + ROW]
+        rim = im[r:r + ROW]
+        f = k * ROW_COEFS
+        _phase_rows(rre, rim, fr[f:f + ROW_COEFS], fi[f:f + ROW_COEFS], pr, pi, qr, qi, plus)
+        _row_mix(rre, rim, t, vec, w)
+    _sub_mix(re, im, t, q12)
 
 
 #: Contiguous amplitudes per row visit of a direct sweep (``_direct``; RUN <= 2^BLOCK).
@@ -564,6 +709,35 @@ def _first_sweep(re, im, d, gamma, t, scale, poly, plus):  # pragma: no cover - 
             _mid1(re[start:], im[start:], t[LOW_QUBITS:])
 
 
+@numba.njit(cache=True, nogil=True)
+def _first_sweep_quad(re, im, coef, pr, pi, gamma, t, scale, plus):  # pragma: no cover - compiled
+    """``_first_sweep`` with the factored phase (``RowQuadratic``: ``coef`` the rows' coefficients, (pr, pi) the
+    layer's table exp(-i gamma b)): per block the rows' factors by one vectorized sincos loop, then the rows."""
+    n = t.shape[0]
+    lb = min(BLOCK, n)
+    bs = 1 << lb
+    nf = (bs >> ROW_BITS) * ROW_COEFS
+    fr = np.empty(nf)
+    fi = np.empty(nf)
+    qr = np.empty(ROW)
+    qi = np.empty(ROW)
+    sf = (SUB >> ROW_BITS) * ROW_COEFS
+    for start in range(0, re.shape[0], bs):
+        c0 = (start >> ROW_BITS) * ROW_COEFS
+        _cis_table(coef[c0:c0 + nf], gamma, 1.0, fr, fi)
+        for k in range(ROW_BITS, nf, ROW_COEFS):  # scale on f_9 = exp(-i gamma a[h])
+            fr[k] *= scale
+            fi[k] *= scale
+        for sub in range(start, start + bs, SUB):
+            f = ((sub - start) >> ROW_BITS) * ROW_COEFS
+            _block_quad(re[sub:sub + SUB], im[sub:sub + SUB], fr[f:f + sf], fi[f:f + sf], pr, pi, qr, qi, plus, t,
+                        VECTOR, lb < BLOCK)
+        if lb == BLOCK:
+            _mid3(re[start:start + bs], im[start:start + bs], t)
+        elif lb == LOW_QUBITS + 1:
+            _mid1(re[start:], im[start:], t[LOW_QUBITS:])
+
+
 def _spread(q, n):
     """(lo, k) of direct sweeps of qubits q..n-1: ceil((n - q) / DIRECT) of them, the qubits spread evenly."""
     plan = []
@@ -609,7 +783,7 @@ class _Laps:
             self.last = now
 
 
-def x_layer(re, im, d, gamma, t, scale, poly, plus=False, timings=None, total=False):
+def x_layer(re, im, d, gamma, t, scale, poly, plus=False, timings=None, total=False, quad=None):
     """One layer in place on (re, im), n = len(t) >= MIN_QUBITS: ``scale`` exp(-i gamma d), then prod_q
     [[1, -i t_q], [-i t_q, 1]] (module docstring; t = tan beta per qubit, scale = prod_q cos beta_q). ``plus``: the
     layer on |+>^n, (re, im) only written (``empty_split``): one read of the state fewer. ``timings``: a dict to
@@ -625,17 +799,30 @@ def x_layer(re, im, d, gamma, t, scale, poly, plus=False, timings=None, total=Fa
     if not (re.shape == im.shape == d.shape == (1 << n,)):  # the kernels index without bounds checks
         raise ValueError(f"x_layer needs re, im and d of 2^{n} amplitudes, got {re.shape}, {im.shape}, {d.shape}")
     lap = _Laps(timings)
+    if quad is not None and poly and quad.fits(gamma):
+        if quad.coef.shape[0] != (re.shape[0] >> ROW_BITS) * ROW_COEFS:
+            raise ValueError(f"x_layer: the RowQuadratic is of {quad.coef.shape[0] // ROW_COEFS} rows, the state "
+                             f"of {re.shape[0] >> ROW_BITS}")
+        pr, pi = np.empty(ROW), np.empty(ROW)
+        _cis_table(quad.low, gamma, 1.0, pr, pi)
+
+        def first(s, e):
+            _first_sweep_quad(re[s:e], im[s:e], quad.coef[(s >> ROW_BITS) * ROW_COEFS:], pr, pi, gamma, t, scale,
+                              plus)
+    else:
+        def first(s, e):
+            _first_sweep(re[s:e], im[s:e], d[s:e], gamma, t, scale, poly, plus)
     chunked = [_direct(lo, k) for lo, k in _chunked(n)]
     if chunked:
         c = 1 << sum(_chunked(n)[-1])
         for s in range(0, re.shape[0], c):  # qubits 15-17 (18) while the chunk is in L3: one DRAM sweep fewer
-            _first_sweep(re[s:s + c], im[s:s + c], d[s:s + c], gamma, t, scale, poly, plus)
+            first(s, s + c)
             lap("first")
             for sweep in chunked:
                 sweep(re[s:s + c], im[s:s + c], t)
             lap("chunked")
     else:
-        _first_sweep(re, im, d, gamma, t, scale, poly, plus)
+        first(0, re.shape[0])
         lap("first")
     plan = _plan(n)
     summed = total and bool(plan)

@@ -27,7 +27,8 @@ import numpy as np
 from qrp.quantum import statevector as sv
 from qrp.quantum.device_model import depolarized
 from qrp.quantum.engine_options import EngineSettings
-from qrp.quantum.fused import empty_split, expectation, set_apart
+from qrp.quantum.fused import MIN_QUBITS as FUSED_MIN_QUBITS
+from qrp.quantum.fused import RowQuadratic, empty_split, expectation, set_apart
 from qrp.quantum.mixers import Mixer, WarmStartMixer, XMixer
 
 
@@ -194,6 +195,8 @@ class PolyPhaseSimulator(NumbaSimulator):
     #: page faults and zeroing of fresh memory per evaluation (0.75 ns an amplitude at n = 24, 6%); handed over
     #: to the caller by ``split_state``, so that the state of a readout costs no memory beyond one state.
     _work: tuple[np.ndarray, np.ndarray] | None = None
+    #: ``_quadratic``'s decomposition of the diagonal (False: not computed yet).
+    _quad: RowQuadratic | bool | None = False
 
     def _evolve(self, angles: np.ndarray, total: bool):
         """(re, im) evolved from |+>^n, and (sum d |psi|^2, sum |psi|^2) when ``total`` (``sv.evolve_split``)."""
@@ -201,8 +204,16 @@ class PolyPhaseSimulator(NumbaSimulator):
         work, self._work = self._work, None
         re, im = work if work is not None else empty_split(self.cost.num_qubits)  # not read: the first layer
         sums = sv.evolve_split(re, im, self.diagonal, angles[:p], angles[p:], self.mixer.matrices, poly=True,
-                               max_abs_diagonal=self._max_abs, plus=True, total=total)  # writes |+>^n's phase
+                               max_abs_diagonal=self._max_abs, plus=True, total=total,
+                               quad=self._quadratic())  # writes |+>^n's phase
         return re, im, sums
+
+    def _quadratic(self) -> RowQuadratic | None:
+        """The diagonal's ``fused.RowQuadratic`` (one pass at the first evaluation; None when d is not quadratic in
+        the bits or the state is below a sub-block), for the fused layer's factored phase."""
+        if self._quad is False:
+            self._quad = RowQuadratic.of(self.diagonal) if self.cost.num_qubits >= FUSED_MIN_QUBITS else None
+        return self._quad
 
     def split_state(self, angles: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         if type(self.mixer) is not XMixer:  # |psi_0> = |+>^n is known only for the X mixer itself

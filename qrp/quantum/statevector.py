@@ -169,7 +169,7 @@ def evolve(psi: np.ndarray, diagonal: np.ndarray, gammas, betas, matrices) -> np
 
 def evolve_split(re: np.ndarray, im: np.ndarray, diagonal: np.ndarray, gammas, betas, matrices, *,
                  poly: bool = False, max_abs_diagonal: float | None = None, plus: bool = False,
-                 total: bool = False) -> tuple[float, float] | None:
+                 total: bool = False, quad=None) -> tuple[float, float] | None:
     """``evolve`` on a split state re + i im (float64, C-contiguous, in place): ``kernels.split_layer`` per layer,
     the reference kernel's result to the bit. ``poly``: the phase by the vectorized polynomial sincos while
     |gamma| max |d| < ``kernels.PHASE_POLY_LIMIT``, and then for an X mixer (``fused.x_form``) the fused layer
@@ -177,7 +177,9 @@ def evolve_split(re: np.ndarray, im: np.ndarray, diagonal: np.ndarray, gammas, b
     finds it). ``plus``: re and im are not read, the state being |+>^n (re = 2^(-n/2), im = 0): the first fused
     layer writes them without reading (``fused.empty_split``); otherwise they are filled first. ``total``: return
     (sum_x d[x] |psi_x|^2, sum_x |psi_x|^2) of the final state (``fused.expectation``), the last sweep of a last
-    fused layer summing instead of writing (``fused.x_layer(total=True)``): re and im are then left unspecified."""
+    fused layer summing instead of writing (``fused.x_layer(total=True)``): re and im are then left unspecified.
+    ``quad``: the diagonal's ``fused.RowQuadratic``, for the fused layer's factored phase (no sincos an amplitude)
+    at every gamma within its tolerance."""
     size = re.shape[0]  # the kernels index without bounds checks
     if not (re.ndim == 1 and re.shape == im.shape == diagonal.shape and size > 0 and size & (size - 1) == 0):
         raise ValueError(f"evolve_split needs re, im and diagonal of one length 2^n, got {re.shape}, {im.shape}, "
@@ -195,8 +197,8 @@ def evolve_split(re: np.ndarray, im: np.ndarray, diagonal: np.ndarray, gammas, b
             _fill_plus(re, im)
         if form is not None:
             if total and layer == last:
-                return x_layer(re, im, diagonal, float(gamma), form[0], form[1], True, plus, total=True)
-            x_layer(re, im, diagonal, float(gamma), form[0], form[1], True, plus)
+                return x_layer(re, im, diagonal, float(gamma), form[0], form[1], True, plus, total=True, quad=quad)
+            x_layer(re, im, diagonal, float(gamma), form[0], form[1], True, plus, quad=quad)
         else:
             split_layer(re, im, diagonal, float(gamma), real_matrices(u), fast)
         plus = False

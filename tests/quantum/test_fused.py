@@ -321,3 +321,89 @@ def test_evolve_split_refuses_arrays_of_other_sizes():
     with pytest.raises(ValueError, match="mixer acts on 6 qubits, the state has 128 amplitudes"):
         sv.evolve_split(re, im, np.zeros(1 << (n + 1)), [0.3], [0.2], mats)
     assert (re == 1).all()
+
+
+def ising_diagonal(n, rng, scale=1.0):
+    """d(x) = sum_i h_i z_i + sum_{i<j} J_ij z_i z_j (z = 1 - 2 bit), every Z and ZZ term: quadratic in the bits."""
+    x = np.arange(1 << n)
+    z = [1.0 - 2.0 * ((x >> i) & 1) for i in range(n)]
+    d = np.zeros(1 << n)
+    for i in range(n):
+        d += rng.normal() * z[i]
+        for j in range(i + 1, n):
+            d += rng.normal() * z[i] * z[j]
+    return d * scale
+
+
+@pytest.mark.parametrize("n", [13, 14, 15, 16, 19, 20, 22])
+def test_factored_phase_agrees_with_the_reference_kernel_to_1e_12(n):
+    """``RowQuadratic``: a quadratic diagonal's phase from 10 sincos a row and three complex products an amplitude,
+    every first-sweep shape (n = 13: qubit 12 per sub-block; 14: 13 across two; 15-: blocks; 19-22: L3 chunks),
+    with |+>^n written (plus), a middle layer and the last one summing."""
+    rng = np.random.default_rng(n + 50)
+    d = ising_diagonal(n, rng, 0.05)  # max |d| 2-7, as a cost normalized by its coefficients' 2-norm
+    quad = f.RowQuadratic.of(d)
+    assert quad is not None and quad.residual < 1e-14 * np.abs(d).max() and quad.fits(2.0)
+    gammas, betas = rng.uniform(-2, 2, 3), rng.uniform(-1.5, 1.5, 3)
+    ref, _, _ = run(n, d, gammas, betas)
+    re, im = f.empty_split(n)
+    value, norm = sv.evolve_split(re, im, d, gammas, betas, XMixer(n).matrices, poly=True, plus=True, total=True,
+                                  quad=quad)
+    assert abs(value / norm - d @ np.abs(ref) ** 2) < 1e-12 * np.abs(d).max()
+    re, im = f.empty_split(n)
+    sv.evolve_split(re, im, d, gammas, betas, XMixer(n).matrices, poly=True, plus=True, quad=quad)
+    assert np.abs(ref - (re + 1j * im)).max() < 1e-12
+    plain = f.empty_split(n)
+    sv.evolve_split(*plain, d, gammas, betas, XMixer(n).matrices, poly=True, plus=True)
+    assert not np.array_equal(plain[0], re)  # the factored phase ran (other roundings)
+
+
+def test_row_quadratic_of_a_diagonal_that_is_not_quadratic_is_none():
+    rng = np.random.default_rng(4)
+    n = 14
+    d = ising_diagonal(n, rng)
+    assert f.RowQuadratic.of(d).residual < 1e-12
+    x = np.arange(1 << n)
+    cubic = d + 1e-6 * (1.0 - 2.0 * (x & 1)) * (1.0 - 2.0 * ((x >> 3) & 1)) * (1.0 - 2.0 * ((x >> 11) & 1))
+    assert f.RowQuadratic.of(cubic) is None  # a ZZZ term with two of its bits in a row
+    assert f.RowQuadratic.of(rng.standard_normal(1 << n)) is None
+    assert f.RowQuadratic.of(d[:1 << 12]) is None  # below a sub-block
+    bad = d.copy()
+    bad[5] = np.nan
+    assert f.RowQuadratic.of(bad) is None
+
+
+def test_factored_phase_beyond_its_tolerance_leaves_the_polynomial_phase():
+    """|gamma| residual > QUAD_TOL: the layer computes exp(-i gamma d) by the polynomial sincos, as without it."""
+    rng = np.random.default_rng(9)
+    n = 16
+    d = ising_diagonal(n, rng)
+    quad = f.RowQuadratic.of(d)
+    loose = f.RowQuadratic(quad.coef, quad.low, 1.0)  # a residual of 1: fits no gamma above QUAD_TOL
+    assert quad.fits(0.5) and not loose.fits(0.5)
+    t, scale = f.x_form(XMixer(n).matrices(0.3))
+    a, b, c = XMixer(n).initial_split(), XMixer(n).initial_split(), XMixer(n).initial_split()
+    f.x_layer(*a, d, 0.5, t, scale, True)
+    f.x_layer(*b, d, 0.5, t, scale, True, quad=loose)
+    f.x_layer(*c, d, 0.5, t, scale, True, quad=quad)
+    assert np.array_equal(a[0], b[0]) and np.array_equal(a[1], b[1])
+    assert not np.array_equal(a[0], c[0]) and np.abs(a[0] - c[0]).max() < 1e-14
+    with pytest.raises(ValueError, match="RowQuadratic"):
+        f.x_layer(*XMixer(n + 1).initial_split(), np.zeros(1 << (n + 1)), 0.5, np.append(t, t[0]), scale, True,
+                  quad=quad)
+
+
+def test_engine_fast_poly_factors_the_phase_of_an_ising_cost():
+    from qrp.quantum.engine_options import engine_settings
+    from qrp.quantum.simulators import DiagonalCost, NumbaSimulator, PolyPhaseSimulator
+
+    n = 15
+    rng = np.random.default_rng(15)
+    settings = engine_settings(reps=3, shots=None, alpha=1.0, engine="fast", noise=None)
+    for d, factored in ((ising_diagonal(n, rng), True), (rng.standard_normal(1 << n), False)):
+        cost = DiagonalCost(None, diagonal=d)
+        poly, fast = PolyPhaseSimulator(cost, XMixer(n), settings), NumbaSimulator(cost, XMixer(n), settings)
+        angles = rng.uniform(-1, 1, 6)
+        assert abs(poly.objective(angles) - fast.objective(angles)) < 1e-12 * np.abs(d).max()
+        assert np.abs(poly.state(angles) - fast.state(angles)).max() < 1e-12
+        assert isinstance(poly._quad, f.RowQuadratic) is factored
