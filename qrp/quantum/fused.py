@@ -94,44 +94,114 @@ def _vrot6(typingctx, re, im, i, t0, t1, t2, t3, t4, t5):
 
     def codegen(context, builder, signature, args):
         i64 = ir.IntType(64)
-        # fmuladd, not fma: fused exactly where the loop kernels' ``contract`` is (FMA hardware), a multiply and an
-        # add elsewhere (llvm.fma would be a libm call per lane on an x86 CPU without FMA, and other bits)
-        fma = cgutils.get_or_insert_function(builder.module, ir.FunctionType(_VEC, [_VEC] * 3),
-                                             f"llvm.fmuladd.v{LANES}f64")
-        rows = []
-        for k in (0, 1):
-            data = context.make_array(signature.args[k])(context, builder, args[k]).data
-            rows.append(builder.bitcast(builder.gep(data, [args[2]]), _VEC.as_pointer()))
+        fma = _fmuladd(builder)
+        rows = [_vec_ptr(context, builder, signature.args[k], args[k], args[2]) for k in (0, 1)]
         vre = [builder.load(builder.gep(rows[0], [ir.Constant(i64, r)]), align=8) for r in range(8)]
         vim = [builder.load(builder.gep(rows[1], [ir.Constant(i64, r)]), align=8) for r in range(8)]
-        undef = ir.Constant(_VEC, ir.Undefined)
-        zero = ir.Constant(_I32V, [0] * LANES)
-        for q in range(6):
-            v = builder.insert_element(undef, args[3 + q], ir.Constant(ir.IntType(32), 0))
-            tp = builder.shuffle_vector(v, undef, zero)
-            tn = builder.fneg(tp)
-            if q < 3:  # inside the vectors
-                swap = ir.Constant(_I32V, [j ^ (1 << q) for j in range(LANES)])
-                for r in range(8):
-                    sre = builder.shuffle_vector(vre[r], undef, swap)
-                    sim = builder.shuffle_vector(vim[r], undef, swap)
-                    vre[r] = builder.call(fma, [tp, sim, vre[r]])
-                    vim[r] = builder.call(fma, [tn, sre, vim[r]])
-            else:  # across them
-                s = 1 << (q - 3)
-                for a in range(8):
-                    if a & s:
-                        continue
-                    b = a | s
-                    ra, ia, rb, ib = vre[a], vim[a], vre[b], vim[b]
-                    vre[a], vim[a] = builder.call(fma, [tp, ib, ra]), builder.call(fma, [tn, rb, ia])
-                    vre[b], vim[b] = builder.call(fma, [tp, ia, rb]), builder.call(fma, [tn, ra, ib])
+        _rot6_codegen(builder, fma, vre, vim, args[3:9])
         for r in range(8):
             builder.store(vre[r], builder.gep(rows[0], [ir.Constant(i64, r)]), align=8)
             builder.store(vim[r], builder.gep(rows[1], [ir.Constant(i64, r)]), align=8)
         return context.get_dummy_value()
 
     return sig, codegen
+
+
+def _fmuladd(builder):
+    """llvm.fmuladd on <8 x double>: fused exactly where the loop kernels' ``contract`` is (FMA hardware), a
+    multiply and an add elsewhere (llvm.fma would be a libm call per lane on an x86 CPU without FMA, and other bits)."""
+    return cgutils.get_or_insert_function(builder.module, ir.FunctionType(_VEC, [_VEC] * 3),
+                                          f"llvm.fmuladd.v{LANES}f64")
+
+
+def _vec_ptr(context, builder, arytype, ary, offset):
+    """<8 x double>* to ary[offset]."""
+    data = context.make_array(arytype)(context, builder, ary).data
+    return builder.bitcast(builder.gep(data, [offset]), _VEC.as_pointer())
+
+
+def _broadcast(builder, x):
+    """<8 x double> of the scalar x in every lane."""
+    undef = ir.Constant(_VEC, ir.Undefined)
+    v = builder.insert_element(undef, x, ir.Constant(ir.IntType(32), 0))
+    return builder.shuffle_vector(v, undef, ir.Constant(_I32V, [0] * LANES))
+
+
+def _rot6_codegen(builder, fma, vre, vim, tangents):
+    """``_vrot6``'s qubits 0-5 on the 8 + 8 vectors vre, vim (lists, updated in place), tangents t0..t5."""
+    undef = ir.Constant(_VEC, ir.Undefined)
+    for q in range(6):
+        tp = _broadcast(builder, tangents[q])
+        tn = builder.fneg(tp)
+        if q < 3:  # inside the vectors
+            swap = ir.Constant(_I32V, [j ^ (1 << q) for j in range(LANES)])
+            for r in range(8):
+                sre = builder.shuffle_vector(vre[r], undef, swap)
+                sim = builder.shuffle_vector(vim[r], undef, swap)
+                vre[r] = builder.call(fma, [tp, sim, vre[r]])
+                vim[r] = builder.call(fma, [tn, sre, vim[r]])
+        else:  # across them
+            s = 1 << (q - 3)
+            for a in range(8):
+                if a & s:
+                    continue
+                b = a | s
+                ra, ia, rb, ib = vre[a], vim[a], vre[b], vim[b]
+                vre[a], vim[a] = builder.call(fma, [tp, ib, ra]), builder.call(fma, [tn, rb, ia])
+                vre[b], vim[b] = builder.call(fma, [tp, ia, rb]), builder.call(fma, [tn, ra, ib])
+
+
+def _cmul_codegen(builder, fma, ar, ai, br, bi):
+    """(ar + i ai)(br + i bi) on vectors: (fma(ar, br, -(ai bi)), fma(ar, bi, ai br))."""
+    return (builder.call(fma, [ar, br, builder.fneg(builder.fmul(ai, bi))]),
+            builder.call(fma, [ar, bi, builder.fmul(ai, br)]))
+
+
+def _vphase_rot6(plus):
+    """The intrinsic (re, im, i, pr, pi, sr, si, lr, li, t0..t5): the factored phase (``RowQuadratic``) and qubits
+    0-5 on re[i:i + 64], im[i:i + 64] in registers, one load and one store of the state: per vector v (8 lanes j)
+    q = (lr + i li) (sr[i / 8 + v] + i si[i / 8 + v]) (lr, li: the row's factor of bits 0-2 by lane, s: of bits 3-8),
+    c = q (pr + i pi)[i + 8 v], psi <- psi c (``plus``: psi <- c, not read), then ``_vrot6``'s rotations."""
+
+    @intrinsic
+    def vphase_rot6(typingctx, re, im, i, pr, pi, sr, si, lr, li, t0, t1, t2, t3, t4, t5):
+        sig = types.void(re, im, i, pr, pi, sr, si, lr, li, t0, t1, t2, t3, t4, t5)
+
+        def codegen(context, builder, signature, args):
+            i64 = ir.IntType(64)
+            fma = _fmuladd(builder)
+            a = signature.args
+            rows = [_vec_ptr(context, builder, a[k], args[k], args[2]) for k in (0, 1)]
+            ptab = [_vec_ptr(context, builder, a[k], args[k], args[2]) for k in (3, 4)]
+            zero = ir.Constant(i64, 0)
+            low = [builder.load(_vec_ptr(context, builder, a[k], args[k], zero), align=8) for k in (7, 8)]
+            k0 = builder.ashr(args[2], ir.Constant(i64, 3))
+            sdata = [context.make_array(a[k])(context, builder, args[k]).data for k in (5, 6)]
+            vre, vim = [], []
+            for v in range(8):
+                at = builder.add(k0, ir.Constant(i64, v))
+                sr, si = (_broadcast(builder, builder.load(builder.gep(p, [at]), align=8)) for p in sdata)
+                qr, qi = _cmul_codegen(builder, fma, low[0], low[1], sr, si)
+                pr, pi = (builder.load(builder.gep(p, [ir.Constant(i64, v)]), align=8) for p in ptab)
+                cr, ci = _cmul_codegen(builder, fma, qr, qi, pr, pi)
+                if not plus:
+                    xr, xi = (builder.load(builder.gep(p, [ir.Constant(i64, v)]), align=8) for p in rows)
+                    cr, ci = _cmul_codegen(builder, fma, xr, xi, cr, ci)
+                vre.append(cr)
+                vim.append(ci)
+            _rot6_codegen(builder, fma, vre, vim, args[9:15])
+            for r in range(8):
+                builder.store(vre[r], builder.gep(rows[0], [ir.Constant(i64, r)]), align=8)
+                builder.store(vim[r], builder.gep(rows[1], [ir.Constant(i64, r)]), align=8)
+            return context.get_dummy_value()
+
+        return sig, codegen
+
+    return vphase_rot6
+
+
+_vphase_rot6_read = _vphase_rot6(False)
+_vphase_rot6_plus = _vphase_rot6(True)
 
 
 @numba.njit(cache=True, nogil=True)
@@ -438,17 +508,49 @@ def _phase_rows(re, im, fr, fi, pr, pi, qr, qi, plus):  # pragma: no cover - com
             im[x] = xr * sn + xi * cs
 
 
+@numba.njit(cache=True, nogil=True, fastmath={'contract'})
+def _phase_mix_row(re, im, fr, fi, pr, pi, qr, qi, t, plus):  # pragma: no cover - compiled
+    """The factored phase and qubits 0-8 on one row, the phase in ``_vphase_rot6``'s registers: the row's factors
+    of bits 0-2 by lane (q[0:8]) and of bits 3-8 by vector (q[8:72]) by doubling, as ``_phase_rows``."""
+    lr, li, sr, si = qr[:8], qi[:8], qr[8:72], qi[8:72]
+    lr[0] = 1.0
+    li[0] = 0.0
+    _double(lr, li, 1, fr[0], fi[0])
+    _double(lr, li, 2, fr[1], fi[1])
+    _double(lr, li, 4, fr[2], fi[2])
+    sr[0] = fr[ROW_BITS]
+    si[0] = fi[ROW_BITS]
+    _double(sr, si, 1, fr[3], fi[3])
+    _double(sr, si, 2, fr[4], fi[4])
+    _double(sr, si, 4, fr[5], fi[5])
+    _double(sr, si, 8, fr[6], fi[6])
+    _double(sr, si, 16, fr[7], fi[7])
+    _double(sr, si, 32, fr[8], fi[8])
+    t0, t1, t2, t3, t4, t5 = t[0], t[1], t[2], t[3], t[4], t[5]
+    if plus:
+        for i in range(0, ROW, 64):
+            _vphase_rot6_plus(re, im, i, pr, pi, sr, si, lr, li, t0, t1, t2, t3, t4, t5)
+    else:
+        for i in range(0, ROW, 64):
+            _vphase_rot6_read(re, im, i, pr, pi, sr, si, lr, li, t0, t1, t2, t3, t4, t5)
+    _low6(re, im, t[6:9])
+
+
 @numba.njit(cache=True, nogil=True)
 def _block_quad(re, im, fr, fi, pr, pi, qr, qi, plus, t, vec, q12):  # pragma: no cover - compiled
-    """``_block`` with the factored phase (``_phase_rows``; fr, fi: the 16 rows' factors, ROW_COEFS a row)."""
+    """``_block`` with the factored phase (``_phase_mix_row``, or ``_phase_rows`` then the loops when not ``vec``;
+    fr, fi: the 16 rows' factors, ROW_COEFS a row)."""
     w = min(4, t.shape[0])
     for k in range(SUB // ROW):
         r = k * ROW
         rre = re[r:r + ROW]
         rim = im[r:r + ROW]
         f = k * ROW_COEFS
-        _phase_rows(rre, rim, fr[f:f + ROW_COEFS], fi[f:f + ROW_COEFS], pr, pi, qr, qi, plus)
-        _row_mix(rre, rim, t, vec, w)
+        if vec:
+            _phase_mix_row(rre, rim, fr[f:f + ROW_COEFS], fi[f:f + ROW_COEFS], pr, pi, qr, qi, t, plus)
+        else:
+            _phase_rows(rre, rim, fr[f:f + ROW_COEFS], fi[f:f + ROW_COEFS], pr, pi, qr, qi, plus)
+            _row_mix(rre, rim, t, vec, w)
     _sub_mix(re, im, t, q12)
 
 

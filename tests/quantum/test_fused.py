@@ -407,3 +407,24 @@ def test_engine_fast_poly_factors_the_phase_of_an_ising_cost():
         assert abs(poly.objective(angles) - fast.objective(angles)) < 1e-12 * np.abs(d).max()
         assert np.abs(poly.state(angles) - fast.state(angles)).max() < 1e-12
         assert isinstance(poly._quad, f.RowQuadratic) is factored
+
+
+@pytest.mark.parametrize("plus", [False, True])
+def test_factored_phase_in_registers_agrees_with_the_row_loops(plus):
+    """``_phase_mix_row`` (the phase in ``_vphase_rot6``'s registers, the row's factors by lane and by vector) and
+    ``_phase_rows`` then the loop kernels (the factors by doubling over the row): one state to 1e-15."""
+    rng = np.random.default_rng(12)
+    re, im = rng.standard_normal((2, f.SUB))
+    rows = f.SUB // f.ROW
+    ang = rng.uniform(-3, 3, (2, rows * f.ROW_COEFS))
+    fr, fi = np.cos(ang[0]), np.sin(ang[0])
+    p = rng.uniform(-3, 3, f.ROW)
+    pr, pi = np.cos(p), np.sin(p)
+    t = rng.uniform(-2, 2, 13)
+    out = []
+    for vec in (True, False):
+        x, y = re.copy(), im.copy()
+        f._block_quad(x, y, fr, fi, pr, pi, np.empty(f.ROW), np.empty(f.ROW), plus, t, vec, True)
+        out.append(x + 1j * y)
+    scale = np.abs(out[1]).max()
+    assert np.abs(out[0] - out[1]).max() < 1e-15 * scale * 16 and scale > 1
