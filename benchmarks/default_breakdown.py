@@ -62,9 +62,9 @@ def _newton_pieces(cov, stats, repeats: int) -> dict[str, float]:
     one = _cpu_ms(lambda: product(v), 3 * repeats)
     grad = _cpu_ms(lambda: inv_d * (cov @ (inv_d * v)), 3 * repeats)
     return {"- float32 lower-triangle build": _cpu_ms(lambda: nw._lower_f32(cov, inv_d), repeats),
-            "- range finder (2 ssymm, QR, eigh)": _cpu_ms(
+            "- range finder (2 products of 15 columns, QR, eigh)": _cpu_ms(
                 lambda: nw._top_eigen(cov, inv_d, nw.PRECOND_RANK, lower), repeats),
-            "- CG products (iterations x one ssymv)": one * stats["cg_iterations"],
+            "- CG products (iterations x one float32 product)": one * stats["cg_iterations"],
             "- float64 gradient products (steps + 1)": grad * (stats["newton_iterations"] + 1),
             "(count) CG iterations": stats["cg_iterations"]}
 

@@ -26,9 +26,10 @@ step costs about ten N^2 instead of N^3/3. Without the low-rank part (N < 10 ``P
 CG has not converged after ``cg_max_iter`` iterations the step falls back to Cholesky.
 
 Single-precision Hessian products (N >= ``F32_CG_MIN_N``). CG and the range finder multiply by the lower triangle of a
-float32 copy C32 of C (one pass over S's lower triangle to build; BLAS ssymv / ssymm read a quarter of the bytes of
-the float64 product, which is memory-bound: 1.5 vs 3.7 ms at N = 4000, 31 vs 90 us at N = 1000, one BLAS thread),
-while the gradient S y - b / y, the objective, the line search
+float32 copy C32 of C (one pass over S's lower triangle to build; a product reads a quarter of the bytes of the
+float64 product, which is memory-bound: 1.5 vs 3.7 ms at N = 4000, 31 vs 90 us at N = 1000, one BLAS thread; the
+products are compiled kernels four rows at a time, ``_symv32`` / ``_symm32``, faster than BLAS ssymv / ssymm, and
+CG's whole loop is compiled, ``_cg32``), while the gradient S y - b / y, the objective, the line search
 and rc_error stay in float64. A step then solves (C + E + diag(b / y^2)) dy = grad with ||E||_2 <~ N u32 ||C||_2
 (u32 = 2^-24): an inexact Newton step whose relative residual against the true Hessian is at most CG's tolerance
 plus ||E|| ||dy|| / ||grad||, so Newton still converges locally (Dembo, Eisenstat & Steihaug 1982: linearly with
@@ -49,6 +50,8 @@ predicted cost of the remaining sweeps exceeds the predicted cost of Newton (see
 """
 
 from __future__ import annotations
+
+import math
 
 import numba
 import numpy as np
@@ -92,7 +95,7 @@ def _top_eigen(cov, inv_d, rank, corr32=None):
     """Approximate top-``rank`` eigenpairs (V, lam) of C = D^-1 S D^-1, seeded for reproducibility: a randomized range
     finder with one block product for the range and one for the projection (Halko, Martinsson & Tropp 2011, Alg. 4.1
     and 5.1), the products by float64 S or, with ``corr32`` (the lower triangle of float32 C, ``_lower_f32``), by
-    BLAS ssymm (``_symm32``). (A single-product Nystrom approximation needed about twice the CG iterations: not
+    ``_symm32``. (A single-product Nystrom approximation needed about twice the CG iterations: not
     kept, docs/guide/performance.md.)"""
     n = len(inv_d)
     omega = np.random.default_rng(0).standard_normal((n, rank + PRECOND_OVERSAMPLE))
@@ -110,10 +113,31 @@ def _top_eigen(cov, inv_d, rank, corr32=None):
 
 
 def _symm32(corr32, x):
-    """C X for the float32 lower triangle ``corr32`` of C (BLAS ssymm on its F-ordered transpose, no copy)."""
-    from scipy.linalg.blas import ssymm  # imported when Newton-CG runs: scipy.linalg is slow to import
+    """C X for the float32 lower triangle ``corr32`` of C, X of a few columns (``_symm32_rows``), float64 in and
+    out."""
+    xt = np.ascontiguousarray(x.T, dtype=np.float32)
+    out = np.empty_like(xt)
+    _symm32_rows(corr32, xt, out)
+    return out.T.astype(np.float64)
 
-    return ssymm(1.0, corr32.T, np.asfortranarray(x, dtype=np.float32), side=0, lower=0).astype(np.float64)
+
+@numba.njit(cache=True, nogil=True, fastmath={"reassoc", "contract"})
+def _symm32_rows(low, xt, outt):  # pragma: no cover - compiled
+    """outt = (A X)' for the symmetric A given by the lower triangle of the float32 ``low`` and the rows of
+    ``xt`` = X' (float32, C order): ``_symv32`` on every column of X within one pass over the triangle (each block
+    of 4 rows of A read from memory once, then from cache for the other columns). One thread, 15 columns: 0.23 vs
+    0.63 ms for BLAS ssymm at N = 1000, 5.2 vs 13.0 ms at N = 4000."""
+    m, n = xt.shape
+    outt[:] = 0.0
+    i = 0
+    while i + 3 < n:
+        for c in range(m):
+            _rows4(low, i, xt[c], outt[c])
+        i += 4
+    while i < n:
+        for c in range(m):
+            _row1(low, i, xt[c], outt[c])
+        i += 1
 
 
 def _preconditioner(top, hdiag):
@@ -122,11 +146,18 @@ def _preconditioner(top, hdiag):
     preconditioner leaves to CG (tens of iterations a step on strongly factor-driven matrices)."""
     if top is None:
         return lambda v: v / (1.0 + hdiag)
+    dinv, dv, inner = _woodbury(top, hdiag)
+    return lambda v: dinv * v - dv @ (inner @ (dv.T @ v))
+
+
+def _woodbury(top, hdiag):
+    """(dinv, D^-1 V, (diag(1 / lam) + V' D^-1 V)^-1) of ``_preconditioner``'s P^-1 = D^-1 - D^-1 V inner V' D^-1,
+    D = diag(r + hdiag)."""
     v_, lam = top
     dinv = 1.0 / (np.maximum(1.0 - (v_ * v_) @ lam, 1e-12) + hdiag)
     dv = dinv[:, None] * v_
     inner = np.linalg.inv(np.diag(1.0 / lam) + v_.T @ dv)  # k x k, SPD and well conditioned (k <= 10)
-    return lambda v: dinv * v - dv @ (inner @ (dv.T @ v))
+    return dinv, dv, inner
 
 
 def _cg_step(corr_mv, hdiag, grad, rtol, max_iter, top=None):
@@ -134,7 +165,14 @@ def _cg_step(corr_mv, hdiag, grad, rtol, max_iter, top=None):
     if it fails.
 
     SciPy's ``scipy.sparse.linalg.cg`` (1.17) operation for operation, so its results bit for bit (stops when
-    ||r|| < rtol ||grad||), without its LinearOperator wrapping: ~10 us an iteration and ~0.1 ms a call less."""
+    ||r|| < rtol ||grad||), without its LinearOperator wrapping: ~10 us an iteration and ~0.1 ms a call less.
+    With the float32 products of ``_single_products`` (N >= ``F32_CG_MIN_N``) the same loop runs compiled
+    (``_cg32``: no Python between the products)."""
+    if type(corr_mv) is _Single and top is not None:
+        dinv, dv, inner = _woodbury(top, hdiag)
+        ok, x, iterations = _cg32(corr_mv.corr32, hdiag, grad, float(rtol), max_iter, dinv,
+                                  np.ascontiguousarray(dv.T), inner)
+        return (x if ok else None), iterations
     precond = _preconditioner(top, hdiag)
     bnrm2 = np.linalg.norm(grad)
     if bnrm2 == 0:
@@ -174,16 +212,153 @@ def _lower_f32(cov, inv_d):  # pragma: no cover - compiled
     return out
 
 
+class _Single:
+    """v -> C v by the float32 lower triangle ``corr32`` of C, float64 in and out (``_symv32``: one pass over the
+    lower triangle, float32 sums, as BLAS ssymv). ``_cg_step`` recognises it and runs its whole loop compiled
+    (``_cg32``); called from Python (tests, the float64 fallback's callers) it is the same product."""
+
+    __name__ = "mv32"
+
+    def __init__(self, corr32: np.ndarray):
+        self.corr32 = corr32
+
+    def __call__(self, v: np.ndarray) -> np.ndarray:
+        out = np.empty(len(v), dtype=np.float32)
+        _symv32(self.corr32, v.astype(np.float32), out)
+        return out.astype(np.float64)
+
+
 def _single_products(corr32):
-    """v -> C v by the float32 lower triangle ``corr32`` of C (BLAS ssymv on its F-ordered transpose: half the
-    reads of a full product; float64 in and out)."""
-    from scipy.linalg.blas import ssymv  # imported when Newton-CG runs: scipy.linalg is slow to import
+    """v -> C v by the float32 lower triangle ``corr32`` of C (``_Single``)."""
+    return _Single(corr32)
 
-    a = corr32.T
 
-    def mv32(v):
-        return ssymv(1.0, a, v.astype(np.float32), lower=0).astype(np.float64)
-    return mv32
+@numba.njit(cache=True, nogil=True, fastmath={"reassoc", "contract"}, inline="always")
+def _rows4(low, i, v, out):  # pragma: no cover - compiled
+    """Add rows i..i+3 of the symmetric A (lower triangle ``low``) to out = A v: their dot products with v[:i + 4]
+    and their columns' share of out[:i], in one pass over the four rows (out[j] read and written once for four
+    entries of A)."""
+    r0, r1, r2, r3 = low[i], low[i + 1], low[i + 2], low[i + 3]
+    v0, v1, v2, v3 = v[i], v[i + 1], v[i + 2], v[i + 3]
+    a0 = a1 = a2 = a3 = np.float32(0.0)
+    for j in range(i):
+        x = v[j]
+        a0 += r0[j] * x
+        a1 += r1[j] * x
+        a2 += r2[j] * x
+        a3 += r3[j] * x
+        out[j] += r0[j] * v0 + r1[j] * v1 + r2[j] * v2 + r3[j] * v3
+    for k in range(4):  # the 4 x 4 diagonal block, row by row
+        r = low[i + k]
+        acc = np.float32(0.0)
+        for j in range(i, i + k):
+            acc += r[j] * v[j]
+            out[j] += r[j] * v[i + k]
+        out[i + k] += acc + r[i + k] * v[i + k]
+    out[i] += a0
+    out[i + 1] += a1
+    out[i + 2] += a2
+    out[i + 3] += a3
+
+
+@numba.njit(cache=True, nogil=True, fastmath={"reassoc", "contract"}, inline="always")
+def _row1(low, i, v, out):  # pragma: no cover - compiled
+    """``_rows4`` for row i alone."""
+    r0, v0 = low[i], v[i]
+    acc = np.float32(0.0)
+    for j in range(i):
+        acc += r0[j] * v[j]
+        out[j] += r0[j] * v0
+    out[i] += acc + r0[i] * v0
+
+
+@numba.njit(cache=True, nogil=True, fastmath={"reassoc", "contract"})
+def _symv32(low, v, out):  # pragma: no cover - compiled
+    """out = A v for the symmetric A given by the lower triangle of the float32 ``low`` (C order), float32 ``v``
+    and ``out``, float32 sums in any order (``reassoc``), as BLAS ssymv's; the triangle read once, four rows at a
+    time (``_rows4``). One thread: 5.0 / 25 / 87 / 830 us against ssymv's 6.8 / 28 / 96 / 1300 us at
+    N = 500 / 1000 / 2000 / 4000."""
+    n = low.shape[0]
+    out[:] = 0.0
+    i = 0
+    while i + 3 < n:
+        _rows4(low, i, v, out)
+        i += 4
+    while i < n:
+        _row1(low, i, v, out)
+        i += 1
+
+
+@numba.njit(cache=True, nogil=True, fastmath={"reassoc", "contract"})
+def _hess32(low, hdiag, v, out, v32, q32):  # pragma: no cover - compiled
+    """out = (C + diag(hdiag)) v with C v by ``_symv32`` in float32 (``v32``, ``q32``: float32 work vectors)."""
+    for i in range(v.shape[0]):
+        v32[i] = v[i]
+    _symv32(low, v32, q32)
+    for i in range(v.shape[0]):
+        out[i] = q32[i] + hdiag[i] * v[i]
+
+
+@numba.njit(cache=True, nogil=True, fastmath={"reassoc", "contract"})
+def _apply_woodbury(v, out, dinv, dvt, inner, t, u):  # pragma: no cover - compiled
+    """out = P^-1 v = dinv v - dv (inner (dv' v)) (``_woodbury``) with ``dvt`` = dv' (k, N) C-ordered (each pass
+    over N contiguous); ``t``, ``u``: work vectors of length k."""
+    k, n = dvt.shape
+    for a in range(k):
+        acc = 0.0
+        row = dvt[a]
+        for i in range(n):
+            acc += row[i] * v[i]
+        t[a] = acc
+    for a in range(k):
+        acc = 0.0
+        for c in range(k):
+            acc += inner[a, c] * t[c]
+        u[a] = acc
+    for i in range(n):
+        out[i] = dinv[i] * v[i]
+    for a in range(k):
+        row = dvt[a]
+        ua = u[a]
+        for i in range(n):
+            out[i] -= row[i] * ua
+
+
+@numba.njit(cache=True, nogil=True, fastmath={"reassoc", "contract"})
+def _cg32(low, hdiag, grad, rtol, max_iter, dinv, dvt, inner):  # pragma: no cover - compiled
+    """``_cg_step``'s preconditioned CG for (C + diag(hdiag)) dy = grad with the float32 products ``_symv32`` of
+    ``low`` and the preconditioner ``_apply_woodbury``, compiled: (ok, dy, iterations). The vectors and the
+    preconditioner are float64; only the products are float32 (their rounding, and the reordered sums, are covered
+    by the float32 path's inexact-Newton argument, module docstring)."""
+    n = grad.shape[0]
+    t, u = np.empty(inner.shape[0]), np.empty(inner.shape[0])
+    v32, q32 = np.empty(n, dtype=np.float32), np.empty(n, dtype=np.float32)
+    x, r, z, p, q = np.empty(n), np.empty(n), np.empty(n), np.empty(n), np.empty(n)
+    bnrm2 = math.sqrt(np.dot(grad, grad))
+    if bnrm2 == 0.0:
+        x[:] = grad
+        return True, x, 0
+    atol = rtol * bnrm2
+    _apply_woodbury(grad, x, dinv, dvt, inner, t, u)
+    _hess32(low, hdiag, x, r, v32, q32)
+    for i in range(n):
+        r[i] = grad[i] - r[i]
+    rho_prev = 1.0
+    for iteration in range(max_iter):
+        if math.sqrt(np.dot(r, r)) < atol:
+            return True, x, iteration
+        _apply_woodbury(r, z, dinv, dvt, inner, t, u)
+        rho = np.dot(r, z)
+        beta = rho / rho_prev if iteration > 0 else 0.0
+        for i in range(n):
+            p[i] = p[i] * beta + z[i] if iteration > 0 else z[i]
+        _hess32(low, hdiag, p, q, v32, q32)
+        alpha = rho / np.dot(p, q)
+        for i in range(n):
+            x[i] += alpha * p[i]
+            r[i] -= alpha * q[i]
+        rho_prev = rho
+    return False, x, max_iter
 
 
 def _cholesky_direction(corr, hdiag, grad):

@@ -256,23 +256,21 @@ def test_float32_cg_products_match_float64(monkeypatch, family):
     n = newton.F32_CG_MIN_N + 100
     cov = gaussian_factor_covariance(n, seed=7, **family)
     b = np.full(n, 1.0 / n)
-    products = newton._single_products
-    steps = []  # float32 products per run: the comparison below means something only if the first run used them
+    compiled = newton._cg32
+    steps = []  # float32 CG solves (compiled, ``_cg32``) per run: the comparison below means something only if the
+    # first run used them
 
-    def counted(corr32):
-        mv = products(corr32)
-        steps.append(0)
+    def counted(*args):
+        steps[-1] += 1
+        return compiled(*args)
 
-        def mv32(v):
-            steps[-1] += 1
-            return mv(v)
-        return mv32
-
-    monkeypatch.setattr(newton, "_single_products", counted)
+    monkeypatch.setattr(newton, "_cg32", counted)
+    steps.append(0)
     single = newton.solve_newton(cov, b, tol=1e-12, max_iter=100, linear_solver="cg")
     monkeypatch.setattr(newton, "F32_CG_MIN_N", 10**9)
+    steps.append(0)
     double = newton.solve_newton(cov, b, tol=1e-12, max_iter=100, linear_solver="cg")
-    assert len(steps) == 1 and steps[0] >= single.stats["newton_iterations"] > 0  # float32 in the first run only
+    assert steps[0] >= single.stats["newton_iterations"] > 0 and steps[1] == 0  # float32 in the first run only
     assert single.converged and double.converged
     assert single.stats["cholesky_steps"] == 0 and single.stats["cg_iterations"] > 0
     np.testing.assert_allclose(single.weights, double.weights, rtol=1e-9, atol=0)
@@ -364,3 +362,52 @@ def test_converged_means_the_reported_rc_error_meets_tol():
     cov = gaussian_factor_covariance(553, loading_scale=0.2, idiosyncratic=(1e-5, 1e-4), seed=82)
     res = risk_parity(cov)
     assert res.converged and res.rc_error <= 1e-12
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 4, 5, 7, 8, 65, 503])
+def test_float32_products_match_blas(n):
+    """The compiled float32 products of Newton-CG (``_symv32``, and ``_symm32`` for the range finder) against BLAS
+    ssymv / ssymm on the same lower triangle: equal up to float32 rounding of sums in another order (every size
+    modulo the kernels' 4-row blocks)."""
+    from scipy.linalg.blas import ssymm, ssymv
+
+    import qrp.classical.newton as newton
+
+    cov = gaussian_factor_covariance(n, loading_scale=0.3, seed=n)
+    inv_d = 1.0 / np.sqrt(np.diag(cov))
+    low = newton._lower_f32(cov, inv_d)
+    rng = np.random.default_rng(n)
+    v = rng.standard_normal(n).astype(np.float32)
+    x = rng.standard_normal((n, 15))
+    absolute = np.abs(np.tril(low) + np.tril(low, -1).T).astype(np.float64)
+    bound = 4 * n * 2.0**-24 * (absolute @ np.abs(v.astype(np.float64)))  # |fl(A v) - A v| <~ n u |A| |v|, twice
+    np.testing.assert_array_less(np.abs(newton._single_products(low)(v.astype(np.float64))
+                                        - ssymv(1.0, low.T, v, lower=0)), bound + 1e-30)
+    x32 = x.astype(np.float32)
+    bound = 4 * n * 2.0**-24 * (absolute @ np.abs(x32.astype(np.float64)))
+    np.testing.assert_array_less(np.abs(newton._symm32(low, x) - ssymm(1.0, low.T, np.asfortranarray(x32), side=0,
+                                                                       lower=0)), bound + 1e-30)
+
+
+@pytest.mark.parametrize("family", [{"loading_scale": 0.05}, {"loading_scale": 1.0, "n_factors": 3}])
+def test_compiled_cg_is_the_python_loop(family):
+    """``_cg32`` (the compiled CG of the float32 products) against ``_cg_step``'s Python loop with the same products
+    and preconditioner: the same iteration count (or one apart: the preconditioner's sums are in another order)
+    and the same step to far below the CG tolerance; a max_iter too small ends both without a step."""
+    import qrp.classical.newton as newton
+
+    n = 600
+    cov = gaussian_factor_covariance(n, seed=11, **family)
+    inv_d = 1.0 / np.sqrt(np.diag(cov))
+    low = newton._lower_f32(cov, inv_d)
+    top = newton._top_eigen(cov, inv_d, newton.PRECOND_RANK, low)
+    rng = np.random.default_rng(1)
+    hdiag, grad = rng.uniform(0.5, 5.0, n), rng.standard_normal(n)
+    products = newton._single_products(low)
+    fast, k_fast = newton._cg_step(products, hdiag, grad, 1e-6, 200, top)
+    slow, k_slow = newton._cg_step(lambda v: products(v), hdiag, grad, 1e-6, 200, top)  # not a _Single: Python
+    assert fast is not None and slow is not None and abs(k_fast - k_slow) <= 1 and k_fast > 2
+    np.testing.assert_allclose(fast, slow, rtol=0, atol=1e-6 * np.abs(slow).max())
+    hess = (cov * inv_d * inv_d[:, None]) + np.diag(hdiag)
+    assert np.linalg.norm(hess @ fast - grad) < 2e-6 * np.linalg.norm(grad)  # float32 products: about u32 n
+    assert newton._cg_step(products, hdiag, grad, 1e-12, 2, top) == (None, 2)
