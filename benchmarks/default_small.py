@@ -4,15 +4,16 @@ weak-factor benchmark matrix against rpp's ``vanilla.design`` (tol 1e-12), built
 Wall time, every stage interleaved with the others and with rpp in one process (median of each round of
 ``--calls`` calls, then the smallest median of ``--rounds`` rounds; the empty call's time subtracted):
 
-1. the compiled kernel (``qrp.classical.default._default_kernel``: scan, certificate, coordinate descent, measures)
-   on a buffer allocated once, numba's dispatch included;
+1. the compiled kernel (``qrp.classical.default._small_certified``: scan, certificate, coordinate descent,
+   measures) on a buffer allocated once, numba's dispatch included;
 2. + the (4, N) buffer the call allocates;
 3. + the three row views (weights, budgets, contributions) the result holds;
-4. ``default_erc``: + the result object (``RiskParityResult.classical``, the stats dict, the clock);
-5. ``qrp.risk_parity(cov)``: + the argument and route tests of ``qrp.api``.
+4. ``default_erc``: + the route tests (types of the arguments, dtype, layout) and the result object
+   (``RiskParityResult.classical``, the stats dict, the clock);
+5. ``qrp.risk_parity(cov)``: + the argument tests and solver lookup of ``qrp.api``.
 
 Then the compiled pieces, each run ``--loop`` times inside one compiled loop (CPU time, no dispatch), and numba's
-dispatch of an empty function with the kernel's eight arguments.
+dispatch of an empty function with the kernel's two arguments.
 
     python -m benchmarks.default_small [N ...]     # default: 5 20; prints markdown tables
 """
@@ -30,15 +31,15 @@ import numpy as np
 import qrp
 from benchmarks.common import family_covariance
 from qrp.classical.ccd import auto_ccd_into
-from qrp.classical.default import _SMALL_BUDGETS, CHOLESKY_MAX_N, _default_kernel, default_erc
-from qrp.classical.newton import AUTO_CHUNK, AUTO_FIRST
+from qrp.classical.default import CHOLESKY_MAX_N, _small_certified, default_erc
+from qrp.classical.newton import AUTO_CHUNK, AUTO_FIRST, newton_cost_in_sweeps
 from qrp.core.certificate import SYMMETRY_RTOL, compiled_certifies, scan_matrix
 from qrp.core.measures import measures_into
 from qrp.core.registry import get_solver
 
 
 @numba.njit
-def _empty(s, out, scan, certify, tol, first, chunk, budget):  # pragma: no cover - compiled
+def _empty(s, out):  # pragma: no cover - compiled
     return 0, 0.0, 0.0, 0
 
 
@@ -72,23 +73,21 @@ def stages(n: int, calls: int, rounds: int) -> dict[str, float]:
     b = np.full(n, 1.0 / n)
     spec = get_solver("auto")
     buf = np.empty((4, n))
-    budget = _SMALL_BUDGETS[n]
 
     def kernel_alloc():
-        return _default_kernel(cov, np.empty((4, n)), True, True, spec.default_tol, AUTO_FIRST, AUTO_CHUNK, budget)
+        return _small_certified(cov, np.empty((4, n)))
 
     def kernel_views():
         out = np.empty((4, n))
-        _default_kernel(cov, out, True, True, spec.default_tol, AUTO_FIRST, AUTO_CHUNK, budget)
+        _small_certified(cov, out)
         return out[0], out[2], out[1]
 
     funcs = {
         "empty call": lambda: None,
-        "1 compiled kernel": lambda: _default_kernel(cov, buf, True, True, spec.default_tol, AUTO_FIRST, AUTO_CHUNK,
-                                                     budget),
+        "1 compiled kernel": lambda: _small_certified(cov, buf),
         "2 + (4, N) buffer": kernel_alloc,
         "3 + row views": kernel_views,
-        "4 + result object (default_erc)": lambda: default_erc(cov, True, spec, None, None, 0.0),
+        "4 + route tests, result object (default_erc)": lambda: default_erc(cov, spec, 1.0, True, None, 0.0),
         "5 + api tests (qrp.risk_parity(cov))": lambda: qrp.risk_parity(cov),
         "qrp.risk_parity(cov, check_psd=False)": lambda: qrp.risk_parity(cov, check_psd=False),
         "rpp vanilla.design(tol=1e-12)": lambda: vanilla.design(cov, b, tol=1e-12),
@@ -111,28 +110,28 @@ def stages(n: int, calls: int, rounds: int) -> dict[str, float]:
 
 
 def pieces(n: int, loop: int, calls: int) -> dict[str, float]:
-    """CPU microseconds of each compiled piece inside one compiled loop, and the dispatch of an 8-argument call."""
+    """CPU microseconds of each compiled piece inside one compiled loop, and the dispatch of a 2-argument call."""
     cov = family_covariance("weak", n, seed=2024 + n)
     out = {}
     for piece, name in enumerate(("scan (finite, symmetric, variances)", "certificate (compiled Crout)",
                                   "coordinate descent (auto_ccd_into)", "measures (rc, volatility, rc_error)")):
-        _loop(piece, cov, 1, _SMALL_BUDGETS[n])
+        _loop(piece, cov, 1, newton_cost_in_sweeps(n))
         start = time.process_time()
-        _loop(piece, cov, loop, _SMALL_BUDGETS[n])
+        _loop(piece, cov, loop, newton_cost_in_sweeps(n))
         out[name] = (time.process_time() - start) / loop * 1e6
     buf = np.empty((4, n))
-    _empty(cov, buf, True, True, 1e-12, AUTO_FIRST, AUTO_CHUNK, 1.0)
+    _empty(cov, buf)
     clock = time.perf_counter_ns
     times = []
     for _ in range(calls):
         t = clock()
-        _empty(cov, buf, True, True, 1e-12, AUTO_FIRST, AUTO_CHUNK, 1.0)
+        _empty(cov, buf)
         times.append(clock() - t)
     base = []
     for _ in range(calls):
         t = clock()
         base.append(clock() - t)
-    out["numba dispatch, 8 arguments (wall)"] = (statistics.median(times) - statistics.median(base)) / 1e3
+    out["numba dispatch, 2 arguments (wall)"] = (statistics.median(times) - statistics.median(base)) / 1e3
     return out
 
 

@@ -9,7 +9,6 @@ import numpy as np
 from qrp.classical.bounded import solve_bounded
 from qrp.classical.default import default_erc
 from qrp.classical.newton import solve_auto
-from qrp.core.frames import is_exact_frame
 from qrp.core.measures import result_measures
 from qrp.core.registry import SolverSpec, get_solver
 from qrp.core.result import RiskParityResult, SolverOutput
@@ -18,13 +17,11 @@ from qrp.core.validation import (
     bounded_int,
     bounds_fixed_point,
     check_finite_result,
-    frame_names,
     nonnegative_real,
     positive_real,
     validate_problem,
 )
 
-FLOAT64 = np.dtype(np.float64)
 #: Slack allowed when testing whether an unconstrained solution already satisfies ``bounds``.
 BOUNDS_ATOL = 1e-12
 
@@ -90,8 +87,8 @@ def risk_parity(
     start = perf_counter()
     spec = get_solver(solver)
     if budgets is None and bounds is None and target_volatility is None and tol is None and max_iter is None \
-            and not solver_options:
-        fast = _default_call(cov, spec, leverage, check_psd, seed, start)
+            and not solver_options and spec.function is solve_auto:
+        fast = default_erc(cov, spec, leverage, check_psd, seed, start)  # None: the general path decides
         if fast is not None:
             return fast
     options = spec.validate_options(solver_options)
@@ -168,31 +165,3 @@ def _solve_within_bounds(spec: SolverSpec, problem, *, tol: float, max_iter: int
         else:
             stats["bounds_active"] = False
     return out, w, converged, stats
-
-
-def _default_call(cov, spec: SolverSpec, leverage, check_psd, seed, start: float) -> RiskParityResult | None:
-    """``risk_parity(cov)`` (budgets, bounds, target_volatility, tol, max_iter and solver options already seen to be
-    None / empty) through ``qrp.classical.default`` (one compiled call at small N), or None for the general path.
-
-    The route is taken by a float64 array or an exact DataFrame of one, a solver whose target is ``solve_auto``,
-    ``leverage`` exactly 1 (a plain int or float), ``check_psd`` a bool and no seed or a plain int seed >= 0 (``auto``
-    is deterministic: the seed is only recorded); it runs the same checks and returns the same result, bit for bit
-    (tests/classical/test_default.py). Every test is a type or identity test first: at N = 5 the whole call costs
-    a few microseconds, so each attribute lookup here shows."""
-    if not (spec.function is solve_auto and (type(leverage) is float or type(leverage) is int) and leverage == 1
-            and type(check_psd) is bool and (seed is None or (type(seed) is int and seed >= 0))):
-        return None
-    names = None
-    if type(cov) is not np.ndarray:
-        if not is_exact_frame(cov):
-            return None
-        names = frame_names(cov)
-        cov = cov.to_numpy()
-        if type(cov) is not np.ndarray:
-            return None
-    shape = cov.shape
-    if len(shape) != 2 or shape[0] != shape[1] or shape[0] == 0 or (cov.dtype is not FLOAT64 and cov.dtype != FLOAT64):
-        return None
-    if cov.strides != (8 * shape[0], 8):  # not C-contiguous (a contiguous (N, N) float64 array has these strides)
-        cov = np.ascontiguousarray(cov)
-    return default_erc(cov, check_psd, spec, names, seed, start)

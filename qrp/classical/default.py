@@ -35,8 +35,12 @@ from qrp.core.certificate import (
     compiled_certifies,
     scan_matrix,
 )
+from qrp.core.frames import is_exact_frame
 from qrp.core.measures import measures_into, measures_kernel
 from qrp.core.result import RiskParityResult
+from qrp.core.validation import frame_names
+
+FLOAT64 = np.dtype(np.float64)
 
 #: Below this N the certificate is the compiled ``compiled_certifies`` inside the one call; from it on, LAPACK's
 #: blocked Cholesky (``certify_positive_definite``, as in the general path): the measured crossover on the 2-core
@@ -53,12 +57,12 @@ OVERLAP_MIN_N = 300
 #: environment when qrp is imported) runs it first, in the calling thread, as before; the results are the same.
 CERT_THREAD = os.environ.get("QRP_CERT_THREAD", "1") != "0"
 
-#: ``_default_kernel`` outcomes.
-UNDECIDED, HANDOVER, DONE = 0, 1, 2
+#: The tolerance compiled into the small route's kernels: ``solve_auto``'s registered default (a spec of another
+#: default tolerance passes its own to ``_default_kernel``).
+KERNEL_TOL = 1e-12
 
-
-#: ``newton_cost_in_sweeps(n)`` at index n for 0 < n < ``CHOLESKY_MAX_N``, computed once (a call costs ~0.2 us).
-_SMALL_BUDGETS = (0.0, *(newton_cost_in_sweeps(n) for n in range(1, CHOLESKY_MAX_N)))
+#: ``_default_kernel`` outcomes (``_small`` adds LARGE).
+UNDECIDED, HANDOVER, DONE, LARGE = 0, 1, 2, 3
 
 
 @numba.njit(cache=True, nogil=True)
@@ -83,6 +87,42 @@ def _default_kernel(s, out, small, certify, tol, first, chunk, budget):  # pragm
     if not (fine and np.isfinite(vol) and np.isfinite(err)):
         return UNDECIDED, 0.0, 0.0, 0
     return DONE, vol, err, sweeps
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _small(s, out, certify):  # pragma: no cover - compiled
+    """``_default_kernel`` with the scan (and the certificate when ``certify``) at ``KERNEL_TOL`` for a C-contiguous
+    float64 ``s`` below ``CHOLESKY_MAX_N`` assets: UNDECIDED (nothing written) unless ``s`` is square and not empty
+    and ``out`` is (4, N); LARGE (nothing done) from ``CHOLESKY_MAX_N`` on. Coordinate descent's budget is
+    ``newton_cost_in_sweeps(N)``, compiled in."""
+    n = s.shape[0]
+    if n == 0 or s.shape[1] != n or out.shape[0] != 4 or out.shape[1] != n:
+        return UNDECIDED, 0.0, 0.0, 0
+    if n >= CHOLESKY_MAX_N:
+        return LARGE, 0.0, 0.0, 0
+    return _default_kernel(s, out, True, certify, KERNEL_TOL, AUTO_FIRST, AUTO_CHUNK, newton_cost_in_sweeps(n))
+
+
+@numba.njit(cache=True, nogil=True)
+def _budget_of(n):  # pragma: no cover - compiled
+    """``newton_cost_in_sweeps(n)`` as this module's compiled code has it: numba's cache keys on this file only, so
+    tests/classical/test_default.py compares it with the Python function (a stale cache would differ)."""
+    return newton_cost_in_sweeps(n)
+
+
+# Two entry points of two arguments each, not one of eight: numba's dispatch costs ~30 ns an argument (typing and
+# unboxing), and at N = 5 the whole call is ~3 us (8 arguments 0.27 us, 4 arguments 0.29 us over the same kernel in
+# a compiled loop, 2 arguments 0.19 us; load 3).
+@numba.njit(cache=True, nogil=True)
+def _small_certified(s, out):  # pragma: no cover - compiled
+    """``_small`` with the compiled PSD certificate (``check_psd=True``)."""
+    return _small(s, out, True)
+
+
+@numba.njit(cache=True, nogil=True)
+def _small_uncertified(s, out):  # pragma: no cover - compiled
+    """``_small`` without the certificate (``check_psd=False``)."""
+    return _small(s, out, False)
 
 
 def _cores() -> int:
@@ -125,11 +165,18 @@ class _Certificate(threading.Thread):
         return self._code
 
 
-def default_erc(cov: np.ndarray, check_psd: bool, spec, names, seed, start: float) -> RiskParityResult | None:
-    """The result of ``qrp.risk_parity(cov)`` (ERC by ``solve_auto`` with the registry ``spec``'s defaults) for a
-    C-contiguous square float64 ``cov`` with every check of ``qrp.risk_parity`` (the PSD certificate when
-    ``check_psd``), recording the asset ``names``, the ``seed`` and the time since ``start``
-    (``time.perf_counter``); None when the general path must decide. Its three arrays are rows of one fresh array.
+def default_erc(cov, spec, leverage, check_psd, seed, start: float) -> RiskParityResult | None:
+    """``qrp.risk_parity(cov)`` (budgets, bounds, target_volatility, tol, max_iter and solver options already seen to
+    be None / empty, the registry ``spec``'s target ``solve_auto``), or None for the general path.
+
+    The route is taken by a float64 array or an exact DataFrame of one (its labels become ``asset_names``),
+    ``leverage`` exactly 1 (a plain int or float), ``check_psd`` a bool and no seed or a plain int seed >= 0 (auto is
+    deterministic: the seed is only recorded); it runs every check of ``qrp.risk_parity`` (the PSD certificate when
+    ``check_psd``) and returns the same result, bit for bit (tests/classical/test_default.py), its three arrays rows
+    of one fresh array; ``elapsed`` counts from ``start`` (``time.perf_counter``). It is None whenever a check fails
+    or gives no conclusion (a matrix that is not square, or empty, included): the general path raises the error it
+    always raised. Every test is a type or identity test: at N = 5 the whole call costs ~3 us, so each attribute
+    lookup here shows.
 
     From ``OVERLAP_MIN_N`` (with ``CERT_THREAD`` and two or more cores) the certificate runs in a second thread
     while this one solves; the solve's answer is kept only once the certificate has proved S positive definite,
@@ -138,14 +185,44 @@ def default_erc(cov: np.ndarray, check_psd: bool, spec, names, seed, start: floa
     meanwhile; should it meet a floating-point error, it runs again once certified, in the caller's error state,
     so that numpy warns (or raises) as in the sequential call.
     """
-    n = cov.shape[0]
-    if n < CHOLESKY_MAX_N:
-        out = np.empty((4, n))
-        status, vol, err, sweeps = _default_kernel(cov, out, True, check_psd, spec.default_tol, AUTO_FIRST,
-                                                   AUTO_CHUNK, _SMALL_BUDGETS[n])
+    if not ((type(leverage) is float or type(leverage) is int) and leverage == 1 and type(check_psd) is bool
+            and (seed is None or (type(seed) is int and seed >= 0))):
+        return None
+    names = None
+    if type(cov) is not np.ndarray:
+        if not is_exact_frame(cov):
+            return None
+        names = frame_names(cov)
+        cov = cov.to_numpy()
+        if type(cov) is not np.ndarray:
+            return None
+    if cov.ndim != 2 or (cov.dtype is not FLOAT64 and cov.dtype != FLOAT64):
+        return None
+    if not cov.flags.c_contiguous:  # numba's own test of the layout: a C array takes the one compiled kernel
+        cov = np.ascontiguousarray(cov)
+    n = len(cov)
+    out = np.empty((4, n))
+    if spec.default_tol == KERNEL_TOL:
+        status, vol, err, sweeps = (_small_certified if check_psd else _small_uncertified)(cov, out)
         if status == DONE:  # ``_result``'s first case, written out: a call costs ~0.3 us of the few us at N = 5
             return RiskParityResult.classical(out[0], out[2], vol, err, True, sweeps, spec.name,
                                               perf_counter() - start, out[1], names, auto_ccd_stats(sweeps), seed)
+        if status != LARGE:
+            return _result(cov, out, status, vol, err, sweeps, spec, names, seed, start)
+    return _separate_steps(cov, out, check_psd, spec, names, seed, start)
+
+
+def _separate_steps(cov, out, check_psd, spec, names, seed, start: float) -> RiskParityResult | None:
+    """``default_erc`` from ``CHOLESKY_MAX_N`` on (or for a registered ``solve_auto`` of a default tolerance other
+    than ``KERNEL_TOL``): None unless ``cov`` is square and not empty; below ``CHOLESKY_MAX_N`` the compiled call
+    at the spec's tolerance, else the scan, the certificate (LAPACK; beside the solve from ``OVERLAP_MIN_N``) and
+    the solve as separate calls."""
+    n = len(cov)
+    if n == 0 or cov.shape[1] != n:
+        return None
+    if n < CHOLESKY_MAX_N:
+        status, vol, err, sweeps = _default_kernel(cov, out, True, check_psd, spec.default_tol, AUTO_FIRST,
+                                                   AUTO_CHUNK, newton_cost_in_sweeps(n))
         return _result(cov, out, status, vol, err, sweeps, spec, names, seed, start)
     # scan, then LAPACK's certificate, then the solve
     if scan_matrix(cov, SYMMETRY_RTOL)[0] != SCAN_OK:

@@ -55,6 +55,7 @@ import math
 
 import numba
 import numpy as np
+from numba.extending import register_jitable
 
 from qrp.classical.ccd import auto_ccd, normalized, spinu_start
 from qrp.core.measures import measures_kernel, rc_error_kernel
@@ -497,6 +498,7 @@ def solve_newton(cov, budgets, *, tol, max_iter, seed=None, linear_solver: str =
                         linear_solver=linear_solver)
 
 
+@register_jitable
 def newton_cost_in_sweeps(n: int) -> float:
     """Predicted cost of finishing with Newton, in coordinate-descent sweeps of the same N (one sweep ~ N^2
     multiply-adds, memory-bound).
@@ -506,7 +508,8 @@ def newton_cost_in_sweeps(n: int) -> float:
     sweeps at ~1 ns per multiply-add), about 5 steps in all. Newton-CG (N >= CG_MIN_N) from a 4-sweep start cost
     16-48 sweeps in all (median 43; N = 500..4000, the three families; 2-7 steps, 7-52 CG iterations), so 45
     sweeps: auto hands over after its first 4 sweeps unless coordinate descent is predicted to finish sooner. The
-    switch only has to be right within a factor of a few.
+    switch only has to be right within a factor of a few. A plain Python function that compiled code may call too
+    (``register_jitable``: the default call's kernel computes it from N, the same operations, so the same bits).
     """
     if n >= CG_MIN_N:
         return 45.0

@@ -8,16 +8,13 @@ solvers add one typed ``RefinementRound`` per round to ``history``, each with th
 
 from __future__ import annotations
 
-from dataclasses import MISSING, dataclass, field, fields
+from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 if TYPE_CHECKING:
     import pandas as pd
-
-_new, _setattr = object.__new__, object.__setattr__
-
 
 @dataclass(frozen=True)
 class Resources:
@@ -145,26 +142,15 @@ class RiskParityResult:
     @classmethod
     def classical(cls, weights, risk_contributions, volatility, rc_error, converged, iterations, solver, elapsed,
                   budgets, asset_names, stats, seed=None) -> RiskParityResult:
-        """The result of a classical solve (no discrete fields; ``seed`` only recorded), equal to the constructor's but
-        without the frozen dataclass's fifteen ``object.__setattr__`` calls (~2 us, a fifth of the default call at
-        N = 5): the instance dict is a copy of ``_CLASSICAL_FIELDS`` (every field in order, the discrete ones at their
-        defaults) with the classical ones set, installed in one call (a copy and ten stores cost less than a
-        fifteen-entry literal)."""
-        d = _CLASSICAL_FIELDS.copy()
-        d["weights"] = weights
-        d["risk_contributions"] = risk_contributions
-        d["volatility"] = volatility
-        d["rc_error"] = rc_error
-        d["converged"] = converged
-        d["iterations"] = iterations
-        d["solver"] = solver
-        d["elapsed"] = elapsed
-        d["budgets"] = budgets
-        d["asset_names"] = asset_names
-        d["stats"] = stats
-        d["seed"] = seed
-        obj = _new(cls)
-        _setattr(obj, "__dict__", d)
+        """The result of a classical solve (no discrete fields; ``seed`` only recorded), equal to the constructor's
+        (the same instance dict, keys in field order) but built without the frozen dataclass's fifteen
+        ``object.__setattr__`` calls (~2 us, a fifth of the default call at N = 5): ``_ClassicalFields`` stores
+        the fields as plain attributes, then the instance takes this class (``__class__`` assignment, allowed
+        between two plain classes of one layout), 0.22 us against 0.41 us for a copied template dict filled key by
+        key (python 3.11, measured in ``benchmarks.default_small``)."""
+        obj = _ClassicalFields(weights, risk_contributions, volatility, rc_error, converged, iterations, solver,
+                               elapsed, budgets, asset_names, stats, seed)
+        obj.__class__ = cls
         return obj
 
     @property
@@ -211,9 +197,26 @@ class RiskParityResult:
         )
 
 
-#: The instance dict of a classical ``RiskParityResult`` before ``RiskParityResult.classical`` fills it: every field
-#: in declaration order at its declared default (None where it has none or a factory), so the discrete ones (energy,
-#: num_qubits, history) stay at theirs.
-_CLASSICAL_FIELDS: dict[str, Any] = {
-    f.name: None if f.default is MISSING else f.default for f in fields(RiskParityResult)
-}
+class _ClassicalFields:
+    """A classical ``RiskParityResult`` under construction (``RiskParityResult.classical``): a plain class of the
+    same layout, so its attribute stores take CPython's fast path (a frozen dataclass routes each through its own
+    ``__setattr__``); every field in declaration order, the discrete ones (energy, num_qubits, history) at their
+    defaults. tests/classical/test_default.py checks the fields against ``fields(RiskParityResult)``."""
+
+    def __init__(self, weights, risk_contributions, volatility, rc_error, converged, iterations, solver, elapsed,
+                 budgets, asset_names, stats, seed):
+        self.weights = weights
+        self.risk_contributions = risk_contributions
+        self.volatility = volatility
+        self.rc_error = rc_error
+        self.converged = converged
+        self.iterations = iterations
+        self.solver = solver
+        self.elapsed = elapsed
+        self.budgets = budgets
+        self.asset_names = asset_names
+        self.energy = None
+        self.num_qubits = None
+        self.history = ()
+        self.stats = stats
+        self.seed = seed

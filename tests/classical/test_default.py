@@ -126,15 +126,15 @@ def test_unpickled_arrays_take_the_default_route(monkeypatch):
     cov = gaussian_factor_covariance(8, seed=1)
     calls = []
     real = api.default_erc
-    monkeypatch.setattr(api, "default_erc", lambda *a: calls.append(1) or real(*a))
+    monkeypatch.setattr(api, "default_erc", lambda *a: (lambda r: calls.append(r is not None) or r)(real(*a)))
     _same(risk_parity(pickle.loads(pickle.dumps(cov))), risk_parity(cov))
-    assert calls == [1, 1]
+    assert calls == [True, True]
     risk_parity(cov, seed=3)  # a plain int seed takes the route too; a numpy integer goes the general way, and a
     risk_parity(cov, seed=np.int64(3))  # bool or a negative seed is refused there, as before
     for bad in (True, -1):
         with pytest.raises(ValueError, match="seed"):
             risk_parity(cov, seed=bad)
-    assert calls == [1, 1, 1]
+    assert calls == [True, True, True, False, False, False]
 
 
 def test_only_solve_auto_takes_the_compiled_path():
@@ -162,6 +162,27 @@ def test_classical_constructor_equals_the_dataclass_one():
     assert fast.to_dict() == RiskParityResult(**args).to_dict() and repr(fast) == repr(RiskParityResult(**args))
     with pytest.raises(dataclasses.FrozenInstanceError):
         fast.weights = w
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        del fast.stats
+    # the same instance: its type, every field in declaration order (the discrete ones at their defaults), pickling
+    slow = RiskParityResult(**args)
+    assert type(fast) is RiskParityResult and list(vars(fast)) == [f.name for f in dataclasses.fields(slow)]
+    assert vars(fast).keys() == vars(slow).keys() and all(vars(fast)[k] is vars(slow)[k] for k in args)
+    assert (fast.energy, fast.num_qubits, fast.history) == (None, None, ())
+    import pickle
+
+    again = pickle.loads(pickle.dumps(fast))
+    assert type(again) is RiskParityResult and again.to_dict() == fast.to_dict()
+
+
+def test_small_kernels_compile_the_newton_budget_and_tolerance_of_auto():
+    # the small route's kernels compile in newton_cost_in_sweeps(N) and the tolerance of the "auto" spec; numba's
+    # cache keys on default.py only, so a stale cache after an edit of newton.py would show here
+    from qrp.classical.default import KERNEL_TOL, _budget_of
+
+    assert KERNEL_TOL == get_solver("auto").default_tol
+    for n in range(1, CHOLESKY_MAX_N):
+        assert _budget_of(n) == newton_cost_in_sweeps(n)
 
 
 def test_validated_defaults_are_cached_and_frozen():
