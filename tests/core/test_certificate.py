@@ -148,3 +148,43 @@ def test_ctypes_lapack_is_scipys_routine_bit_for_bit(name, dtype):
             cov[:, :-1])):
         with pytest.raises(ValueError, match=name):
             C._potrf(name, wrong)
+
+
+def _scan_reference(s, rtol):
+    """``scan_matrix`` as a plain loop (diagonal, then the pairs i < j in order, each checked for finiteness, then
+    symmetry): the first problem and its position."""
+    n = len(s)
+    dmax = 0.0
+    for i in range(n):
+        if not np.isfinite(s[i, i]):
+            return C.SCAN_NOT_FINITE, i, i
+        if s[i, i] < C.MIN_VARIANCE:
+            return C.SCAN_BAD_VARIANCE, i, i
+        dmax = max(dmax, s[i, i])
+    for i in range(n):
+        for j in range(i + 1, n):
+            a, b = s[i, j], s[j, i]
+            if not (np.isfinite(a) and np.isfinite(b)):
+                return C.SCAN_NOT_FINITE, i, j
+            if abs(a - b) > rtol * dmax:
+                return C.SCAN_ASYMMETRIC, i, j
+    return C.SCAN_OK, 0, 0
+
+
+def test_scan_names_the_first_problem_as_the_plain_loop():
+    # the branch-free pass over the pairs (_pairs_within) decides alone when nothing is wrong: planted NaN, inf,
+    # overflowing differences, asymmetries just above and below the tolerance, bad variances, in random places
+    rng = np.random.default_rng(23)
+    seen = set()
+    for _ in range(1500):
+        n = int(rng.integers(1, 30))
+        a = rng.standard_normal((n, n))
+        s = a @ a.T + n * np.eye(n)
+        for _ in range(int(rng.integers(0, 3))):
+            i, j = rng.integers(0, n, 2)
+            s[i, j] = rng.choice([np.nan, np.inf, -np.inf, 1e308, -1e308, 0.0, s[j, i], s[i, j] * (1 + 1e-9),
+                                  s[i, j] + 1e-12])
+        expected = _scan_reference(s, C.SYMMETRY_RTOL)
+        assert tuple(C.scan_matrix(s, C.SYMMETRY_RTOL)) == expected
+        seen.add(expected[0])
+    assert seen == {C.SCAN_OK, C.SCAN_NOT_FINITE, C.SCAN_BAD_VARIANCE, C.SCAN_ASYMMETRIC}
