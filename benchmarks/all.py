@@ -177,49 +177,74 @@ def _first_solve_seconds(repeats: int) -> tuple[float, float]:
 
 def bench_classical(sizes, repeats: int) -> list[dict]:
     """Issue 23.4: the default call ``qrp.risk_parity(cov)`` (certificate on) against rpp's ``vanilla.design`` at
-    tol 1e-12, interleaved; the note names the route of the certificate that proved the matrix positive definite."""
+    tol 1e-12, interleaved; the note names the route of the certificate that proved the matrix positive definite
+    and, from ``default.OVERLAP_MIN_N``, in how many calls the certificate ran in a second thread (a core was free)
+    beside the same call with the certificate first in the calling thread."""
+    from qrp.classical import default
+
+    counted = _counted_certificate_class()
+    real, default._Certificate = default._Certificate, counted
+    try:
+        return [_classical_row(n, repeats, default, counted) for n in sizes]
+    finally:
+        default._Certificate = real
+
+
+def _classical_row(n: int, repeats: int, default, counted) -> dict:
+    """``bench_classical``'s row at N = ``n``."""
     from riskparityportfolio import vanilla
 
-    from qrp.classical import default
     from qrp.core.certificate import CERT_COMPILED, CERT_F32, CERT_F64, CERT_NONE, certify_positive_definite
 
     routes = {CERT_NONE: "none (eigenvalue test)", CERT_COMPILED: "the compiled float64 Cholesky",
               CERT_F64: "LAPACK float64", CERT_F32: "LAPACK float32 + Collatz-Wielandt"}
-
     goals = {5: 1.0, 20: 1.0, 100: 0.7}  # issue 23: <= 1x at N = 5 and 20, <= 0.5x from N = 1000
-    rows = []
-    for n in sizes:
-        cov = family_covariance("weak", n, seed=2024 + n)
-        b = np.full(n, 1.0 / n)
-        reps = repeats if n <= 100 else max(3, repeats // 10) if n <= 1000 else 3
-        calls = {"qrp": lambda c=cov: qrp.risk_parity(c).weights,
-                 "qrp_nopsd": lambda c=cov: qrp.risk_parity(c, check_psd=False).weights,
-                 "rpp": lambda c=cov, b=b: vanilla.design(c, b, tol=1e-12)}
-        if n >= 1000:  # the certificate alone, to split the default call's time (issue 23.4)
-            calls["cert"] = lambda c=cov: certify_positive_definite(c)
-        overlap = default.certificate_overlaps(n)
-        if overlap:  # the certificate in the calling thread before the solve, as without a second core
-            calls["qrp_seq"] = lambda c=cov: _sequential(default, c)
-        m, mc = interleaved_cpu(calls, reps)
-        err = {k: rc_error_kernel(contributions_kernel(np.asarray(f(), dtype=float), cov), b)
-               for k, f in calls.items() if k != "cert"}
-        thread = (f"certificate in a second thread beside the solve (wall ratio; CPU of both threads in the CPU "
-                  f"ratio); certificate first in the calling thread {_fmt(m['qrp_seq'])} "
-                  f"({m['qrp_seq'] / m['rpp']:.2f}x wall, {mc['qrp_seq'] / mc['rpp']:.2f}x CPU); ") if overlap else ""
-        proof = routes[certify_positive_definite(cov)]  # which route of the certificate proved it
-        goal = goals.get(n, 0.5)
-        ratio = m["qrp"] / m["rpp"]
-        rows.append(row(
-            f"classical default call, N = {n}", f"{_fmt(m['qrp'])} (rc_error {err['qrp']:.1e})",
-            f"rpp tol=1e-12 {_fmt(m['rpp'])} (rc_error {err['rpp']:.1e})", ratio, f"<= {goal:g}x, equal accuracy",
-            ratio <= goal and err["qrp"] <= max(err["rpp"], 1e-12),
-            f"CPU-time ratio {mc['qrp'] / mc['rpp']:.2f}x; {thread}check_psd=False {_fmt(m['qrp_nopsd'])} "
-            f"({m['qrp_nopsd'] / m['rpp']:.2f}x wall, {mc['qrp_nopsd'] / mc['rpp']:.2f}x CPU); "
-            + (f"certificate alone {_fmt(m['cert'])} ({mc['cert'] / mc['rpp']:.2f}x rpp CPU); " if "cert" in m else "")
-            + f"PD proved by {proof}; "
-            f"weak-factor family, median of {reps}, interleaved",
-        ))
-    return rows
+    cov = family_covariance("weak", n, seed=2024 + n)
+    b = np.full(n, 1.0 / n)
+    reps = repeats if n <= 100 else max(3, repeats // 10) if n <= 1000 else 3
+    calls = {"qrp": lambda c=cov: qrp.risk_parity(c).weights,
+             "qrp_nopsd": lambda c=cov: qrp.risk_parity(c, check_psd=False).weights,
+             "rpp": lambda c=cov, b=b: vanilla.design(c, b, tol=1e-12)}
+    if n >= 1000:  # the certificate alone, to split the default call's time (issue 23.4)
+        calls["cert"] = lambda c=cov: certify_positive_definite(c)
+    overlap = n >= default.OVERLAP_MIN_N and default.CERT_THREAD
+    if overlap:  # the certificate in the calling thread before the solve, as without a free second core
+        calls["qrp_seq"] = lambda c=cov: _sequential(default, c)
+    started = counted.started
+    m, mc = interleaved_cpu(calls, reps)
+    started = counted.started - started  # default calls (of reps + 1) whose certificate overlapped
+    err = {k: rc_error_kernel(contributions_kernel(np.asarray(f(), dtype=float), cov), b)
+           for k, f in calls.items() if k != "cert"}
+    thread = (f"certificate in a second thread beside the solve when a core was free: in {started} of {reps + 1} "
+              f"calls (wall ratio; CPU of both threads in the CPU ratio); certificate first in the calling thread "
+              f"{_fmt(m['qrp_seq'])} ({m['qrp_seq'] / m['rpp']:.2f}x wall, {mc['qrp_seq'] / mc['rpp']:.2f}x CPU); "
+              ) if overlap else ""
+    proof = routes[certify_positive_definite(cov)]  # which route of the certificate proved it
+    goal = goals.get(n, 0.5)
+    ratio = m["qrp"] / m["rpp"]
+    return row(
+        f"classical default call, N = {n}", f"{_fmt(m['qrp'])} (rc_error {err['qrp']:.1e})",
+        f"rpp tol=1e-12 {_fmt(m['rpp'])} (rc_error {err['rpp']:.1e})", ratio, f"<= {goal:g}x, equal accuracy",
+        ratio <= goal and err["qrp"] <= max(err["rpp"], 1e-12),
+        f"CPU-time ratio {mc['qrp'] / mc['rpp']:.2f}x; {thread}check_psd=False {_fmt(m['qrp_nopsd'])} "
+        f"({m['qrp_nopsd'] / m['rpp']:.2f}x wall, {mc['qrp_nopsd'] / mc['rpp']:.2f}x CPU); "
+        + (f"certificate alone {_fmt(m['cert'])} ({mc['cert'] / mc['rpp']:.2f}x rpp CPU); " if "cert" in m else "")
+        + f"PD proved by {proof}; weak-factor family, median of {reps}, interleaved",
+    )
+
+
+def _counted_certificate_class():
+    """``qrp.classical.default._Certificate`` counting the threads it starts (``started``)."""
+    from qrp.classical.default import _Certificate
+
+    class Counted(_Certificate):
+        started = 0
+
+        def start(self) -> None:
+            type(self).started += 1
+            super().start()
+
+    return Counted
 
 
 def _sequential(default, cov):

@@ -6,8 +6,8 @@ budgets, bounds, scaling, tolerance or options, ``default_erc`` runs below ``CHO
 as one compiled function: the O(N^2) scan of ``validate_cov`` (``scan_matrix``), the PSD certificate
 (``compiled_certifies``), the coordinate-descent phase of ``solve_auto`` (``auto_ccd_into``) and the measures
 of the result (``measures_into``), on one (4, N) array the call allocates. From ``CHOLESKY_MAX_N`` on the same
-steps run as separate calls with LAPACK's Cholesky, whose fixed cost no longer matters; from ``OVERLAP_MIN_N``, on
-two or more cores, the certificate runs in a second thread while the calling thread solves (``CERT_THREAD``, or
+steps run as separate calls with LAPACK's Cholesky, whose fixed cost no longer matters; from ``OVERLAP_MIN_N``, when
+a second core is free, the certificate runs in a second thread while the calling thread solves (``CERT_THREAD``, or
 ``QRP_CERT_THREAD=0`` in the environment, turns that off), and the answer is kept only once it is proved. When
 coordinate descent hands over, Newton runs exactly as in ``solve_auto`` (``finish_auto``).
 
@@ -50,7 +50,7 @@ _classical = RiskParityResult.classical
 CHOLESKY_MAX_N = 64
 
 #: From this N on the certificate runs in a second thread while the calling thread solves (``_Certificate``), when
-#: ``CERT_THREAD`` is on and the process may run on two or more cores (``os.sched_getaffinity``). Wall time of the
+#: ``CERT_THREAD`` is on and a second core is free (``_second_core_free``). Wall time of the
 #: default call threaded over sequential (weak-factor family, one BLAS thread, 2-core sandbox at load 1.0-1.2, the
 #: second core free): 1.46x at N = 100, 1.04x at 200, 1.02x at 250, 0.96x at 300, 0.94x at 400, 0.81x at 500, 0.59x
 #: at 1000, 0.56x at 2000; CPU time 5-15% more (the thread's start and GIL hand-overs).
@@ -127,18 +127,26 @@ def _small_uncertified(s, out):  # pragma: no cover - compiled
     return _small(s, out, False)
 
 
-def _cores() -> int:
-    """The cores this process may run on (its CPU affinity where the platform has one)."""
+def _second_core_free() -> bool:
+    """Whether a second core is free for the certificate now: this process may run on two or more cores
+    (``os.sched_getaffinity``) and, on Linux, fewer threads are runnable on the machine at this moment than it has
+    CPUs (the fourth field of /proc/loadavg, ~8 us to read; the load averages lag by a minute). Without a free core
+    the two threads share one: measured 1.06x the sequential wall time at N = 1000 (load 1.4, one core obtained)."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    if cores < 2:
+        return False
     try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not Linux
-        return os.cpu_count() or 1
+        with open("/proc/loadavg", "rb") as f:
+            running = int(f.read().split()[3].split(b"/")[0])  # this thread included
+    except (OSError, ValueError, IndexError):  # not Linux: assume the machine is not saturated
+        return True
+    return running < (os.cpu_count() or cores)
 
 
 def certificate_overlaps(n: int) -> bool:
     """Whether ``default_erc`` runs the certificate of an N x N matrix in a second thread beside the solve: from
-    ``OVERLAP_MIN_N``, with ``CERT_THREAD`` on, when this process may run on two or more cores."""
-    return n >= OVERLAP_MIN_N and CERT_THREAD and _cores() > 1
+    ``OVERLAP_MIN_N``, with ``CERT_THREAD`` on, when a second core is free (``_second_core_free``)."""
+    return n >= OVERLAP_MIN_N and CERT_THREAD and _second_core_free()
 
 
 class _Certificate(threading.Thread):
@@ -180,7 +188,7 @@ def default_erc(cov, spec, leverage, check_psd, seed, start: float) -> RiskParit
     always raised. Every test is a type or identity test: at N = 5 the whole call costs ~3 us, so each attribute
     lookup here shows.
 
-    From ``OVERLAP_MIN_N`` (with ``CERT_THREAD`` and two or more cores) the certificate runs in a second thread
+    From ``OVERLAP_MIN_N`` (``certificate_overlaps``) the certificate runs in a second thread
     while this one solves; the solve's answer is kept only once the certificate has proved S positive definite,
     so the result, and every error (the certificate's first, then the solve's; None when no proof was found), is
     the sequential call's (tests/classical/test_default.py). The solve runs under ``np.errstate(all="call")``

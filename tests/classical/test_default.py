@@ -358,12 +358,12 @@ def test_work_array_kernels_refuse_arrays_of_other_sizes():
 
 
 def _both_ways(monkeypatch, call):
-    """``call()`` with the certificate in a second thread beside the solve and in the calling thread first (two
-    cores claimed either way, so that the threaded route runs on a one-core machine too): (outcome, outcome), each
-    the result or the exception raised, and no thread left running."""
+    """``call()`` with the certificate in a second thread beside the solve and in the calling thread first (a free
+    second core claimed either way, so that the threaded route runs on a busy or one-core machine too): (outcome,
+    outcome), each the result or the exception raised, and no thread left running."""
     from qrp.classical import default
 
-    monkeypatch.setattr(default, "_cores", lambda: 2)
+    monkeypatch.setattr(default, "_second_core_free", lambda: True)
     outcomes = []
     for threaded in (True, False):
         monkeypatch.setattr(default, "CERT_THREAD", threaded)
@@ -428,3 +428,21 @@ def test_certificate_thread_warns_as_the_sequential_call(monkeypatch):
     with np.errstate(invalid="raise"):
         a, b = _both_ways(monkeypatch, lambda: risk_parity(cov))
     assert isinstance(a, FloatingPointError) and isinstance(b, FloatingPointError)
+
+
+def test_certificate_thread_needs_a_free_second_core(monkeypatch):
+    """No second thread on one core, below ``OVERLAP_MIN_N`` or with ``CERT_THREAD`` off; the free-core test reads
+    the machine's runnable threads (a bool either way)."""
+    import os
+
+    from qrp.classical import default
+
+    assert isinstance(default._second_core_free(), bool)
+    monkeypatch.setattr(default, "_second_core_free", lambda: True)
+    assert default.certificate_overlaps(OVERLAP_MIN_N) and not default.certificate_overlaps(OVERLAP_MIN_N - 1)
+    monkeypatch.setattr(default, "CERT_THREAD", False)
+    assert not default.certificate_overlaps(OVERLAP_MIN_N)
+    monkeypatch.undo()
+    if hasattr(os, "sched_getaffinity"):
+        monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0})
+        assert not default._second_core_free() and not default.certificate_overlaps(10**4)
