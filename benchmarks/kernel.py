@@ -12,8 +12,9 @@ terms, ``benchmarks.qaoa.dense_qubo_ising``, normalized) at each n, median of ``
 * fast: ``simulators.NumbaSimulator`` (engine "fast", the default: split state, cache-blocked sweeps, libm phase);
 * split poly: ``kernels.split_layer`` with the polynomial sincos (engine "fast_poly" before ``qrp.quantum.fused``);
 * poly: ``simulators.PolyPhaseSimulator`` (engine "fast_poly": from 13 qubits the X-mixer layer of
-  ``qrp.quantum.fused``, tan form, three qubits at a time in registers), after one untimed evaluation (it keeps
-  its state arrays from one evaluation to the next, as in an optimization: no page faults in the timed ones).
+  ``qrp.quantum.fused``, tan form, three qubits at a time in registers; this cost being quadratic in the bits, the
+  factored phase of ``fused.RowQuadratic``, found by its first evaluation), after one untimed evaluation (it keeps
+  its state arrays and the decomposition from one evaluation to the next, as in an optimization).
 
 Checks at every n: the "fast" state equals the previous kernel's to the bit, "fast_poly" to 1e-12 (max |diff|).
 The streaming bound: one read+write sweep of the split state (32 bytes per amplitude) is timed by ``_sweep`` to
@@ -21,11 +22,13 @@ give the bandwidth B; the bound is (p (sweeps(n) x 32 + 8) + 24) x 2^n / B with 
 bound of the issue; the first sweep also reads the 8-byte diagonal; the expectation reads the state and the
 diagonal). ``fused bound`` is the same with ``fused.sweeps`` (the fused layer's direct sweeps of up to 3 qubits are
 more sweeps from n = 22 on, each at the speed of a sequential one). ``one-pass`` is the bound of one sweep a layer.
-``flop floor``: (p (4 n + 51) + 5) x 2^n flops at the peak of an FMA loop measured alongside (``_fma_peak``): 4 FMA
-(8 flops) per amplitude pair and qubit in tan form, about 51 flops for the polynomial sincos, its scaling and the
-complex product, 5 for |psi|^2 and the expectation. Times are CPU seconds of the (serial) thread,
-``time.thread_time``, so that a loaded machine does not inflate them; BLAS on one thread; prints a table with the
-load average; ``--out`` writes .md and .csv.
+``flop floor``: (p (4 n + 18) + 5) x 2^n flops at the peak of an FMA loop measured alongside (``_fma_peak``): 4 FMA
+(8 flops) per amplitude pair and qubit in tan form, 18 for the factored phase of this quadratic cost (three complex
+products, ``fused.RowQuadratic``; its 10 sincos a row of 512 are 1 flop an amplitude, left out), 5 for |psi|^2 and
+the expectation (with the polynomial sincos of a cost that is not quadratic, 51 instead of 18: the floor of the
+kernel that runs, not a bound; before the factored phase the table used 51). Times are CPU seconds of the (serial)
+thread, ``time.thread_time``, so that a loaded machine does not inflate them; BLAS on one thread; prints a table
+with the load average; ``--out`` writes .md and .csv.
 """
 
 from __future__ import annotations
@@ -95,9 +98,13 @@ def fma_peak(repeat: int = 5) -> float:
     return 2 * 16 * 256 * iters / best
 
 
-def flops(n: int, p: int) -> int:
-    """Flops of one fused evaluation (module docstring: tan-form rotations, sincos and phase, expectation)."""
-    return (p * (4 * n + 51) + 5) << n
+#: Flops an amplitude of the factored phase (three complex products) and of the polynomial sincos with its product.
+PHASE_FLOPS = {"factored": 18, "poly": 51}
+
+
+def flops(n: int, p: int, phase: str = "factored") -> int:
+    """Flops of one fused evaluation (module docstring: tan-form rotations, the phase, expectation)."""
+    return (p * (4 * n + PHASE_FLOPS[phase]) + 5) << n
 
 
 def split_poly(d: np.ndarray, angles: np.ndarray, p: int) -> float:
@@ -200,28 +207,31 @@ def measure(n: int, reps: int, repeat: int, light: bool = False) -> dict:
 
 
 def breakdown(n: int, repeat: int) -> dict:
-    """One fused layer (``fused.x_layer``, an X mixer at beta = 0.3, gamma = 0.4, the state from |+>) split into its
-    parts by ``x_layer(timings=...)``, CPU ns an amplitude, median of ``repeat`` (each run also times the whole
-    layer without the laps, interleaved), each part against its own floor: the first sweep (phase and qubits 0-14)
-    against its 51 + 4 x 15 flops an amplitude at the measured FMA peak and against a 40-byte streaming pass;
-    the direct sweeps against as many 32-byte streaming passes; qubits 15-17 chunk by chunk (in L3) are listed."""
-    rng = np.random.default_rng(n)
-    d = rng.standard_normal(1 << n)
+    """One fused layer (``fused.x_layer``, an X mixer at beta = 0.3, gamma = 0.4, the state from |+>, the cost of
+    ``measure``: the factored phase) split into its parts by ``x_layer(timings=...)``, CPU ns an amplitude, median
+    of ``repeat`` (each run also times the whole layer without the laps, interleaved), each part against its own
+    floor: the first sweep (phase and qubits 0-14) against its 18 + 4 x 15 flops an amplitude at the measured FMA
+    peak and against a 32-byte streaming pass (the factored phase does not read d); the direct sweeps against as
+    many 32-byte streaming passes; qubits 15-17 chunk by chunk (in L3) are listed."""
+    op, _ = dense_qubo_ising(n, seed=n)
+    coeffs = np.asarray(op.coeffs.real)
+    d = sv.cost_diagonal(op) / float(np.sqrt(coeffs @ coeffs))
+    quad = fused.RowQuadratic.of(d)
     re, im = fused.empty_split(n)
     t, scale = fused.x_form(XMixer(n).matrices(0.3))
-    fused.x_layer(re, im, d, 0.4, t, scale, True, plus=True)
+    fused.x_layer(re, im, d, 0.4, t, scale, True, plus=True, quad=quad)
     parts: dict[str, list[float]] = {"first": [], "chunked": [], "direct": [], "whole": []}
     for _ in range(repeat):
         laps: dict[str, float] = {}
-        fused.x_layer(re, im, d, 0.4, t, scale, True, timings=laps)
+        fused.x_layer(re, im, d, 0.4, t, scale, True, timings=laps, quad=quad)
         for key in ("first", "chunked", "direct"):
             parts[key].append(laps.get(key, 0.0))
-        parts["whole"].append(_timed(lambda: fused.x_layer(re, im, d, 0.4, t, scale, True)))
+        parts["whole"].append(_timed(lambda: fused.x_layer(re, im, d, 0.4, t, scale, True, quad=quad)))
     bw, peak = bandwidth(n, 3), fma_peak()
     ns = {k: 1e9 * statistics.median(v) / (1 << n) for k, v in parts.items()}
     direct = len(fused._plan(n))
-    first_flops = 1e9 * (51 + 4 * min(fused.BLOCK, n)) / peak
-    first_stream = 1e9 * 40 / bw
+    first_flops = 1e9 * (PHASE_FLOPS["factored"] + 4 * min(fused.BLOCK, n)) / peak
+    first_stream = 1e9 * 32 / bw
     direct_stream = 1e9 * 32 * direct / bw
     return {"n": n, "layer_ns": ns["whole"], "first_ns": ns["first"], "first_flop_floor_ns": first_flops,
             "first_stream_floor_ns": first_stream, "first_over_floor": ns["first"] / max(first_flops, first_stream),
@@ -233,7 +243,7 @@ def breakdown(n: int, repeat: int) -> dict:
 
 
 def breakdown_table(rows: list[dict]) -> str:
-    head = ("| n | layer CPU ns/amp | first sweep ns/amp | its flop floor | its 40 B stream floor | first / floor | "
+    head = ("| n | layer CPU ns/amp | first sweep ns/amp | its flop floor | its 32 B stream floor | first / floor | "
             "first share | qubits 15-17 (18) in L3 chunks ns/amp | direct sweeps | direct ns/amp | "
             "their stream floor | direct / floor | GB/s | FMA peak GFLOP/s | load |")
     lines = [head, "|" + "---|" * 15]
