@@ -15,7 +15,8 @@ Wall time, every stage interleaved with the others and with rpp in one process (
 Then the compiled pieces, each run ``--loop`` times inside one compiled loop (CPU time, no dispatch), and numba's
 dispatch of an empty function with the kernel's two arguments.
 
-    python -m benchmarks.default_small [N ...]     # default: 5 20; prints markdown tables
+    python -m benchmarks.default_small [N ...] [--out PATH]   # default: 5 20; prints markdown tables
+    python -m benchmarks.default_small --out benchmarks/results/default_small.md   # the committed run
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
+import sys
 import time
 
 import numba
@@ -88,7 +90,7 @@ def stages(n: int, calls: int, rounds: int) -> dict[str, float]:
         "2 + (4, N) buffer": kernel_alloc,
         "3 + row views": kernel_views,
         "4 + route tests, result object (default_erc)": lambda: default_erc(cov, spec, 1.0, True, None, 0.0),
-        "5 + api tests (qrp.risk_parity(cov))": lambda: qrp.risk_parity(cov),
+        "5 + qrp.api (signature, solver lookup): qrp.risk_parity(cov)": lambda: qrp.risk_parity(cov),
         "qrp.risk_parity(cov, check_psd=False)": lambda: qrp.risk_parity(cov, check_psd=False),
         "rpp vanilla.design(tol=1e-12)": lambda: vanilla.design(cov, b, tol=1e-12),
     }
@@ -139,7 +141,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("sizes", nargs="*", type=int, default=[5, 20], metavar="N",
                         help=f"matrix sizes, 1 to {CHOLESKY_MAX_N - 1} (the compiled route); default 5 20")
-    sizes = parser.parse_args(argv).sizes
+    parser.add_argument("--out", default="", metavar="PATH",
+                        help="also write the tables, with the command, time and load, to this markdown file")
+    args = parser.parse_args(argv)
+    sizes = args.sizes
     for n in sizes:
         if not 1 <= n < CHOLESKY_MAX_N:
             parser.error(f"N must be 1 to {CHOLESKY_MAX_N - 1} (the default call's compiled route), got {n}")
@@ -147,17 +152,24 @@ def main(argv: list[str] | None = None) -> int:
     t, c = time.perf_counter(), time.process_time()
     results = {n: (stages(n, calls, rounds), pieces(n, loop, calls)) for n in sizes}
     cores = (time.process_time() - c) / (time.perf_counter() - t)
-    print(f"load {os.getloadavg()[0]:.1f}, {cores:.2f} cores obtained; wall us, median of {calls} interleaved calls, "
-          f"best of {rounds} rounds\n")
-    print("| stage (us) | " + " | ".join(f"N = {n}" for n in sizes) + " |")
-    print("|---|" + "---:|" * len(sizes))
-    for k in results[sizes[0]][0]:
-        print(f"| {k} | " + " | ".join(f"{results[n][0][k]:.2f}" for n in sizes) + " |")
-    print(f"\ncompiled pieces, CPU us per run over {loop} runs in one compiled loop\n")
-    print("| piece (us) | " + " | ".join(f"N = {n}" for n in sizes) + " |")
-    print("|---|" + "---:|" * len(sizes))
-    for k in results[sizes[0]][1]:
-        print(f"| {k} | " + " | ".join(f"{results[n][1][k]:.2f}" for n in sizes) + " |")
+    lines = [f"load {os.getloadavg()[0]:.1f}, {cores:.2f} cores obtained; wall us, median of {calls} interleaved "
+             f"calls, best of {rounds} rounds, the empty call subtracted", "",
+             "| stage (us) | " + " | ".join(f"N = {n}" for n in sizes) + " |", "|---|" + "---:|" * len(sizes)]
+    lines += [f"| {k} | " + " | ".join(f"{results[n][0][k]:.2f}" for n in sizes) + " |" for k in results[sizes[0]][0]]
+    lines += ["", f"compiled pieces, CPU us per run over {loop} runs in one compiled loop", "",
+              "| piece (us) | " + " | ".join(f"N = {n}" for n in sizes) + " |", "|---|" + "---:|" * len(sizes)]
+    lines += [f"| {k} | " + " | ".join(f"{results[n][1][k]:.2f}" for n in sizes) + " |" for k in results[sizes[0]][1]]
+    text = "\n".join(lines) + "\n"
+    print(text, end="")
+    if args.out:
+        from pathlib import Path
+
+        from qrp.core.provenance import atomic_write
+
+        command = "python -m benchmarks.default_small " + " ".join(argv if argv is not None else sys.argv[1:])
+        head = (f"# The default call at small N, stage by stage (issue 23.4)\n\nCommand: `{command.strip()}`, "
+                f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}.\n\n")
+        atomic_write(Path(args.out), lambda p: p.write_text(head + text))
     return 0
 
 
