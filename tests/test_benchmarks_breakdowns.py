@@ -1,5 +1,6 @@
-"""benchmarks.default_small / default_breakdown: sizes outside what they break down are refused with exit status 2
-and one line naming the size, before any work (they raised an IndexError or KeyError deep inside)."""
+"""benchmarks.default_small / default_breakdown / certificate_overlap: sizes outside what they break down are
+refused with exit status 2 and one line naming the size, before any work (they raised an IndexError or KeyError deep
+inside)."""
 
 import pytest
 
@@ -9,6 +10,7 @@ import pytest
     ("default_small", ["0"], "N must be 1 to 63"),
     ("default_small", ["five"], "invalid int value"),
     ("default_breakdown", ["499"], "N must be at least 500"),
+    ("certificate_overlap", ["1000", "63"], "N must be at least 64"),
 ])
 def test_sizes_out_of_range_exit_2_naming_them(module, argv, message, capsys):
     import importlib

@@ -50,11 +50,11 @@ _classical = RiskParityResult.classical
 CHOLESKY_MAX_N = 64
 
 #: From this N on the certificate runs in a second thread while the calling thread solves (``_Certificate``), when
-#: ``CERT_THREAD`` is on and a second core is free (``_second_core_free``). Wall time of the
-#: default call threaded over sequential (weak-factor family, one BLAS thread, 2-core sandbox at load 1.0-1.2, the
-#: second core free): 1.46x at N = 100, 1.04x at 200, 1.02x at 250, 0.96x at 300, 0.94x at 400, 0.81x at 500, 0.59x
-#: at 1000, 0.56x at 2000; CPU time 5-15% more (the thread's start and GIL hand-overs).
-OVERLAP_MIN_N = 300
+#: ``CERT_THREAD`` is on and a second core is free (``_second_core_free``). Wall time of the default call threaded
+#: over sequential (weak-factor family, one BLAS thread, 2-core sandbox, interleaved; ``python -m
+#: benchmarks.certificate_overlap``): 1.00x at N = 300, 0.77x at 500, 0.69x at 700, 0.58x at 1000 and 2000 with
+#: the other core idle (load 0.75); 1.13x / 1.09x / 1.07x / 1.04x / 1.03x when it is not (load 1.25).
+OVERLAP_MIN_N = 500
 #: Run the large-N certificate beside the solve (``OVERLAP_MIN_N``). False (or ``QRP_CERT_THREAD=0`` in the
 #: environment when qrp is imported) runs it first, in the calling thread, as before; the results are the same.
 CERT_THREAD = os.environ.get("QRP_CERT_THREAD", "1") != "0"
@@ -128,19 +128,21 @@ def _small_uncertified(s, out):  # pragma: no cover - compiled
 
 
 def _second_core_free() -> bool:
-    """Whether a second core is free for the certificate now: this process may run on two or more cores
-    (``os.sched_getaffinity``) and, on Linux, fewer threads are runnable on the machine at this moment than it has
-    CPUs (the fourth field of /proc/loadavg, ~8 us to read; the load averages lag by a minute). Without a free core
-    the two threads share one: measured 1.06x the sequential wall time at N = 1000 (load 1.4, one core obtained)."""
+    """Whether a second core is free for the certificate: this process may run on two or more cores
+    (``os.sched_getaffinity``) and, on Linux (/proc/loadavg, one read, ~8 us), the machine was not busy over the
+    last minute (1-minute load average + 1 <= cores, the rule of ``qrp.studies.report``'s forked drawer) and has
+    fewer runnable threads than CPUs at this moment (this one included). Without a free core the two threads share
+    one and the call takes longer: 1.04-1.11x the sequential wall time at N = 400-1000 (load 2.3)."""
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
     if cores < 2:
         return False
     try:
         with open("/proc/loadavg", "rb") as f:
-            running = int(f.read().split()[3].split(b"/")[0])  # this thread included
+            fields = f.read().split()
+        minute, running = float(fields[0]), int(fields[3].split(b"/")[0])
     except (OSError, ValueError, IndexError):  # not Linux: assume the machine is not saturated
         return True
-    return running < (os.cpu_count() or cores)
+    return minute + 1.0 <= cores and running < (os.cpu_count() or cores)
 
 
 def certificate_overlaps(n: int) -> bool:
