@@ -152,7 +152,7 @@ def certificate_overlaps(n: int) -> bool:
 
 
 class _Certificate(threading.Thread):
-    """``certify_positive_definite(cov)`` in a thread of its own, started at once; ``code()`` joins it and returns
+    """``certify_positive_definite(cov)`` in a thread of its own (``started``); ``code()`` joins it and returns
     its ``CERT_*`` code, or raises what it raised. A fresh thread a call (~0.1 ms at N >= ``OVERLAP_MIN_N``, where
     the certificate takes 1-50 ms) rather than a persistent one: it has ended when ``default_erc`` returns, so no
     thread outlives the call (``threading.active_count()`` decides whether the studies fork their workers), and a
@@ -162,7 +162,17 @@ class _Certificate(threading.Thread):
     def __init__(self, cov: np.ndarray):
         super().__init__(name="qrp-certificate", daemon=True)
         self._cov, self._code, self._error = cov, CERT_NONE, None
-        self.start()
+
+    @classmethod
+    def started(cls, cov: np.ndarray) -> _Certificate | None:
+        """A started certificate thread, or None when no thread can be started now (the process is at its thread
+        limit: the caller then certifies in its own thread, as without a free core)."""
+        pending = cls(cov)
+        try:
+            pending.start()
+        except RuntimeError:  # "can't start new thread"
+            return None
+        return pending
 
     def run(self) -> None:
         try:
@@ -239,11 +249,11 @@ def _separate_steps(cov, out, check_psd, spec, names, seed, start: float) -> Ris
     # scan, then LAPACK's certificate, then the solve
     if scan_matrix(cov, SYMMETRY_RTOL)[0] != SCAN_OK:
         return None
-    if not (check_psd and certificate_overlaps(n)):
+    pending = _Certificate.started(cov) if check_psd and certificate_overlaps(n) else None
+    if pending is None:
         if check_psd and certify_positive_definite(cov) == CERT_NONE:
             return None
         return _solve(cov, spec, names, seed, start)
-    pending = _Certificate(cov)
     errors: list[str] = []
     try:
         with np.errstate(all="call", call=lambda kind, flag: errors.append(kind)):

@@ -446,3 +446,20 @@ def test_certificate_thread_needs_a_free_second_core(monkeypatch):
     if hasattr(os, "sched_getaffinity"):
         monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0})
         assert not default._second_core_free() and not default.certificate_overlaps(10**4)
+
+
+def test_no_thread_to_start_certifies_in_the_calling_thread(monkeypatch):
+    """A process at its thread limit ("can't start new thread") gets the sequential call, not an error."""
+    from qrp.classical import default
+
+    def refuse(self):
+        raise RuntimeError("can't start new thread")
+
+    monkeypatch.setattr(default._Certificate, "start", refuse)
+    monkeypatch.setattr(default, "_second_core_free", lambda: True)
+    n = OVERLAP_MIN_N
+    cov = gaussian_factor_covariance(n, seed=9)
+    _same(risk_parity(cov), risk_parity(cov, np.full(n, 1.0 / n)))
+    cov[0, 1] = cov[1, 0] = 2.0 * np.sqrt(cov[0, 0] * cov[1, 1])
+    with pytest.raises(ValueError, match="not positive semi-definite"):
+        risk_parity(cov)
