@@ -211,9 +211,9 @@ def _classical_row(n: int, repeats: int, default, counted) -> dict:
     overlap = n >= default.OVERLAP_MIN_N and default.CERT_THREAD
     if overlap:  # the certificate in the calling thread before the solve, as without a free second core
         calls["qrp_seq"] = lambda c=cov: _sequential(default, c)
-    started = counted.started
+    started = counted.threads
     m, mc = interleaved_cpu(calls, reps)
-    started = counted.started - started  # default calls (of reps + 1) whose certificate overlapped
+    started = counted.threads - started  # default calls (of reps + 1) whose certificate overlapped
     err = {k: rc_error_kernel(contributions_kernel(np.asarray(f(), dtype=float), cov), b)
            for k, f in calls.items() if k != "cert"}
     thread = (f"certificate in a second thread beside the solve when a core was free: in {started} of {reps + 1} "
@@ -235,14 +235,14 @@ def _classical_row(n: int, repeats: int, default, counted) -> dict:
 
 
 def _counted_certificate_class():
-    """``qrp.classical.default._Certificate`` counting the threads it starts (``started``)."""
+    """``qrp.classical.default._Certificate`` counting the threads it starts (``threads``)."""
     from qrp.classical.default import _Certificate
 
     class Counted(_Certificate):
-        started = 0
+        threads = 0
 
         def start(self) -> None:
-            type(self).started += 1
+            type(self).threads += 1
             super().start()
 
     return Counted

@@ -21,3 +21,19 @@ def test_sizes_out_of_range_exit_2_naming_them(module, argv, message, capsys):
     assert stop.value.code == 2
     err = capsys.readouterr().err
     assert message in err and argv[-1] in err
+
+
+def test_classical_row_counts_overlapped_certificates(monkeypatch):
+    """benchmarks.all's classical row at N = OVERLAP_MIN_N: the default call with its certificate in a second thread
+    (a free core claimed) against the sequential call and rpp, the count of overlapped calls in the note, and the
+    certificate class put back afterwards."""
+    pytest.importorskip("riskparityportfolio")
+    from benchmarks.all import bench_classical
+    from qrp.classical import default
+
+    real = default._Certificate
+    monkeypatch.setattr(default, "_second_core_free", lambda: True)
+    (row,) = bench_classical((default.OVERLAP_MIN_N,), 3)
+    assert default._Certificate is real
+    assert "in 4 of 4 calls" in row["note"] and "certificate first in the calling thread" in row["note"]
+    assert row["ratio"] > 0
