@@ -38,6 +38,9 @@ Sweeps (``sweeps(n)``: 1 + the direct sweeps of ``_plan(n)``; 1 at n <= 15 and n
   (n = 24, load 3-4): no gain over two sweeps of 3 where it would save one, so not kept.
   Qubits 15-17 (``_chunked``) run per chunk of 2^18 amplitudes (4 MiB, in L3) right after the first sweep of that
   chunk, and qubit 18 too (chunks of 2^19) where that leaves one direct sweep fewer (n = 19, 22, 25, 28).
+* for a diagonal quadratic in the bits (``RowQuadratic``: d = a[h] + b[l] + sum_{i<9} bit_i(l) g[h, i] per row h
+  of 512, l the row's bits) the phase is factored: 10 sincos a row, a table of 512 a layer, and three complex
+  products an amplitude in ``_vrot6``'s registers (``_vphase_rot6``), d not read by the first sweep;
 * the first layer of an evaluation from |+>^n writes the state without reading it (``plus``: the phase of a
   constant), and the last direct sweep of its last layer sums d |psi|^2 and |psi|^2 instead of writing
   (``total``, ``_direct_total``): an expectation costs no pass of its own.
