@@ -128,11 +128,15 @@ def _small_uncertified(s, out):  # pragma: no cover - compiled
 
 
 def _second_core_free() -> bool:
-    """Whether a second core is free for the certificate: this process may run on two or more cores
-    (``os.sched_getaffinity``) and, on Linux (/proc/loadavg, one read, ~8 us), the machine was not busy over the
-    last minute (1-minute load average + 1 <= cores, the rule of ``qrp.studies.report``'s forked drawer) and has
-    fewer runnable threads than CPUs at this moment (this one included). Without a free core the two threads share
-    one and the call takes longer: 1.04-1.11x the sequential wall time at N = 400-1000 (load 2.3)."""
+    """Whether a second core is free for the certificate: this process may run on more cores
+    (``os.sched_getaffinity``) than the loaded BLAS libraries' threads together (``_blas_threads``: the
+    certificate's spotrf runs on SciPy's, the solve's products on numpy's; oversubscribed, OpenBLAS's threads wait
+    on each other: the overlap took 1.98-2.09x the sequential wall at N = 1000 and 1.07-1.73x at N = 2000 with two
+    threads each on two cores, load 1.4)
+    and, on Linux (/proc/loadavg, one read, ~8 us), the machine was not busy over the last minute (1-minute load
+    average + 1 <= cores, the rule of ``qrp.studies.report``'s forked drawer) and has fewer runnable threads than
+    CPUs at this moment (this one included). Without a free core the two threads share one and the call takes
+    longer: 1.04-1.11x the sequential wall time at N = 400-1000 (load 2.3)."""
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
     if cores < 2:
         return False
@@ -141,8 +145,25 @@ def _second_core_free() -> bool:
             fields = f.read().split()
         minute, running = float(fields[0]), int(fields[3].split(b"/")[0])
     except (OSError, ValueError, IndexError):  # not Linux: assume the machine is not saturated
-        return True
-    return minute + 1.0 <= cores and running < (os.cpu_count() or cores)
+        minute, running = 0.0, 1
+    return minute + 1.0 <= cores and running < (os.cpu_count() or cores) and _blas_threads() <= cores
+
+
+#: threadpoolctl's controllers of the BLAS libraries loaded in this process (``_blas_threads``), found on first use.
+_BLAS_LIBS: list = []
+
+
+def _blas_threads() -> int:
+    """The threads of every loaded BLAS library, summed (at least 2: SciPy's and numpy's, one each when pinned).
+    The libraries are found once (threadpoolctl, ~4 ms; SciPy's LAPACK, the certificate's, imported first so that it
+    is among them); their thread counts are read at each call (~0.4 us each), so ``threadpool_limits`` applies."""
+    if not _BLAS_LIBS:
+        import scipy.linalg.cython_lapack  # noqa: F401 - loads the certificate's LAPACK before the scan
+        from threadpoolctl import ThreadpoolController  # its scan of the loaded libraries is needed only here
+
+        _BLAS_LIBS.extend(c for c in ThreadpoolController().lib_controllers if c.user_api == "blas")
+        _BLAS_LIBS.append(None)  # found (the list is never empty again, even without a BLAS)
+    return max(2, sum(c.num_threads for c in _BLAS_LIBS if c is not None))
 
 
 def certificate_overlaps(n: int) -> bool:

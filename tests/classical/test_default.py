@@ -446,6 +446,18 @@ def test_certificate_thread_needs_a_free_second_core(monkeypatch):
     if hasattr(os, "sched_getaffinity"):
         monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0})
         assert not default._second_core_free() and not default.certificate_overlaps(10**4)
+        # BLAS threads beyond the cores (the certificate's and the solve's libraries oversubscribed): no thread
+        monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1})
+        monkeypatch.setattr(default, "_blas_threads", lambda: 3)
+        assert not default._second_core_free()
+    monkeypatch.undo()
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(1):  # pinned: one thread a library (SciPy's and numpy's BLAS here)
+        found = [c for c in default._BLAS_LIBS if c is not None] if default._blas_threads() else []
+        assert default._blas_threads() == max(2, len(found))
+    with threadpool_limits(3):
+        assert default._blas_threads() == max(2, 3 * len(found))
 
 
 def test_no_thread_to_start_certifies_in_the_calling_thread(monkeypatch):
