@@ -332,8 +332,9 @@ def bench_kernel(qubits, repeat: int, light=()) -> list[dict]:
             f"QAOA evaluation vs streaming bound, n = {n}, p = 3",
             f"fast_poly (fused) {r['poly_ms']:.2f} ms, fast {r['fast_ms']:.2f} ms CPU",
             f"bound {r['bound_ms']:.2f} ms ({r['sweeps_per_layer']} sweeps a layer, {r['bandwidth_GBs']:.1f} GB/s)",
-            best, "<= 2x the bound (n = 20-28)", best <= 2,
-            f"fast_poly {r['ratio_poly']:.2f}x ({r['ratio_poly_fused_bound']:.2f}x its own "
+            best, "<= 2x the bound (n = 20-28)", best <= 2 if 20 <= n <= 28 else None,
+            f"fast_poly {r['ratio_poly']:.2f}x interleaved with the other kernels, {r['ratio_poly_warm']:.2f}x back to "
+            f"back as an optimizer calls it ({r['ratio_poly_fused_bound']:.2f}x its own "
             f"{r['fused_sweeps_per_layer']}-sweep bound {r['fused_bound_ms']:.2f} ms), fast {r['ratio_fast']:.2f}x; "
             f"flop floor {r['flop_floor_ms']:.2f} ms at {r['fma_peak_GFs']:.0f} GFLOP/s = "
             f"{r['floor_over_bound']:.2f}x the bound; {versus}; n = 28 in benchmarks/results/kernel.md "
