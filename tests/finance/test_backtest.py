@@ -269,7 +269,8 @@ def test_backtest_certifies_each_covariance_once(monkeypatch):
     # route) goes through certify_positive_definite once the compiled small-N route is off
     monkeypatch.setattr(certificate, "certify_positive_definite", spy)
     monkeypatch.setattr(default_call, "certify_positive_definite", spy)
-    monkeypatch.setattr(default_call, "CHOLESKY_MAX_N", 0)
+    monkeypatch.setattr(default_call, "CHOLESKY_MAX_N", 0)  # _separate_steps: LAPACK's certificate at every N
+    monkeypatch.setattr(default_call, "KERNEL_TOL", -1.0)  # no compiled small route (its N limit is compiled in)
     once = B.run_backtest(r, _config(B.StrategyConfig("erc", "risk_parity", {"solver": "auto"})))
     rebalances = len(once.rebalances)
     assert rebalances >= 5 and len(calls) == rebalances
