@@ -12,6 +12,10 @@ Wall time, every stage interleaved with the others and with rpp in one process (
    (``RiskParityResult.classical``, the stats dict, the clock);
 5. ``qrp.risk_parity(cov)``: + the argument tests and solver lookup of ``qrp.api``.
 
+Beside them: ``check_psd=False``, rpp, and the route the call takes from ``CHOLESKY_MAX_N`` on (scan,
+``certify_positive_definite``, solve, as separate calls): from ``LAPACK_DIRECT_MIN_N`` (64) that certificate is
+LAPACK's, which the compiled route replaces below ``CHOLESKY_MAX_N``.
+
 Then the compiled pieces, each run ``--loop`` times inside one compiled loop (CPU time, no dispatch), and numba's
 dispatch of an empty function with the kernel's two arguments.
 
@@ -33,9 +37,9 @@ import numpy as np
 import qrp
 from benchmarks.common import family_covariance
 from qrp.classical.ccd import auto_ccd_into
-from qrp.classical.default import CHOLESKY_MAX_N, _small_certified, default_erc
+from qrp.classical.default import CHOLESKY_MAX_N, _small_certified, _solve, default_erc
 from qrp.classical.newton import AUTO_CHUNK, AUTO_FIRST, newton_cost_in_sweeps
-from qrp.core.certificate import SYMMETRY_RTOL, compiled_certifies, scan_matrix
+from qrp.core.certificate import SYMMETRY_RTOL, certify_positive_definite, compiled_certifies, scan_matrix
 from qrp.core.measures import measures_into
 from qrp.core.registry import get_solver
 
@@ -84,6 +88,11 @@ def stages(n: int, calls: int, rounds: int) -> dict[str, float]:
         _small_certified(cov, out)
         return out[0], out[2], out[1]
 
+    def separate_steps():  # ``default._separate_steps`` without its thread (used from OVERLAP_MIN_N only)
+        scan_matrix(cov, SYMMETRY_RTOL)
+        certify_positive_definite(cov)
+        return _solve(cov, spec, None, None, 0.0)
+
     funcs = {
         "empty call": lambda: None,
         "1 compiled kernel": lambda: _small_certified(cov, buf),
@@ -93,6 +102,7 @@ def stages(n: int, calls: int, rounds: int) -> dict[str, float]:
         "5 + qrp.api (signature, solver lookup): qrp.risk_parity(cov)": lambda: qrp.risk_parity(cov),
         "qrp.risk_parity(cov, check_psd=False)": lambda: qrp.risk_parity(cov, check_psd=False),
         "rpp vanilla.design(tol=1e-12)": lambda: vanilla.design(cov, b, tol=1e-12),
+        "the route from CHOLESKY_MAX_N on: scan, certify_positive_definite, solve (separate calls)": separate_steps,
     }
     for f in funcs.values():
         f()

@@ -6,11 +6,11 @@ import pytest
 
 
 @pytest.mark.parametrize("module, argv, message", [
-    ("default_small", ["5", "64"], "N must be 1 to 63"),
-    ("default_small", ["0"], "N must be 1 to 63"),
+    ("default_small", ["5", "96"], "N must be 1 to 95"),
+    ("default_small", ["0"], "N must be 1 to 95"),
     ("default_small", ["five"], "invalid int value"),
     ("default_breakdown", ["499"], "N must be at least 500"),
-    ("certificate_overlap", ["1000", "63"], "N must be at least 64"),
+    ("certificate_overlap", ["1000", "95"], "N must be at least 96"),
 ])
 def test_sizes_out_of_range_exit_2_naming_them(module, argv, message, capsys):
     import importlib

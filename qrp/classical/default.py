@@ -45,9 +45,13 @@ FLOAT64 = np.dtype(np.float64)
 _classical = RiskParityResult.classical
 
 #: Below this N the certificate is the compiled ``compiled_certifies`` inside the one call; from it on, LAPACK's
-#: blocked Cholesky (``certify_positive_definite``, as in the general path): the measured crossover on the 2-core
-#: sandbox, one BLAS thread (hand-written 13 us against numpy's 23 us at N = 50, 72 us against 60 us at N = 100).
-CHOLESKY_MAX_N = 64
+#: blocked Cholesky (``certify_positive_definite``, as in the general path): the measured crossover of the whole
+#: call on the 2-core sandbox, one BLAS thread (its certificate's share, certified minus ``check_psd=False``, as
+#: one call against separate steps: 7.0-7.3 us against 10.7-10.8 at N = 64, 12.0-12.1 against 13.7-13.8 at 80,
+#: 16.0-16.2 against 18.3-18.5 at 95, 19.8-20.4 against 18.5 at 100, 25.6 against 20.9-21.9 at 112; load 0.6-0.8).
+#: The general path's own certificate switches to LAPACK at ``LAPACK_DIRECT_MIN_N`` (64): where the two decide
+#: differently (a smallest eigenvalue within a few n^2 2^-53 of the shift) the call is still the general path's.
+CHOLESKY_MAX_N = 96
 
 #: From this N on the certificate runs in a second thread while the calling thread solves (``_Certificate``), when
 #: ``CERT_THREAD`` is on and a second core is free (``_second_core_free``). Wall time of the default call threaded

@@ -36,7 +36,7 @@ def _same(fast, general):
             assert (np.array_equal(a, b) if isinstance(a, np.ndarray) else a == b), f.name
 
 
-@pytest.mark.parametrize("n", [1, 2, 5, 20, CHOLESKY_MAX_N - 1, CHOLESKY_MAX_N, 100, 300, 1000])
+@pytest.mark.parametrize("n", [1, 2, 5, 20, 64, CHOLESKY_MAX_N - 1, CHOLESKY_MAX_N, 100, 300, 1000])
 @pytest.mark.parametrize("check_psd", [True, False])
 def test_default_call_equals_the_general_path(n, check_psd):
     cov = gaussian_factor_covariance(n, loading_scale=0.1, seed=n)
@@ -51,6 +51,29 @@ def test_default_call_equals_the_general_path(n, check_psd):
     framed = risk_parity(pd.DataFrame(cov, index=names, columns=names), check_psd=check_psd)
     assert framed.asset_names == tuple(names)
     _same(framed, dataclasses.replace(general, asset_names=tuple(names)))
+
+
+@pytest.mark.parametrize("n", [LAPACK_DIRECT_MIN_N, CHOLESKY_MAX_N - 1])
+def test_compiled_route_above_the_general_certificates_switch_equals_the_general_path(n):
+    # from LAPACK_DIRECT_MIN_N to CHOLESKY_MAX_N the default call proves with the compiled Crout certificate where
+    # the general path uses LAPACK's: near the shift they decide differently (both ways occur here), and the call
+    # must still return the general path's result, or raise its error
+    assert LAPACK_DIRECT_MIN_N < CHOLESKY_MAX_N
+    rng = np.random.default_rng(n)
+    q, _ = np.linalg.qr(rng.standard_normal((n, n)))
+    agree = set()
+    for lam in np.r_[np.geomspace(1e-10, 1e-17, 60), 0.0, -1e-13]:
+        cov = (q * np.r_[np.linspace(1.0, 0.5, n - 1), lam]) @ q.T
+        cov = (cov + cov.T) / 2
+        agree.add(compiled_certifies(cov) is (certify_positive_definite(cov) != CERT_NONE))
+        try:
+            general = risk_parity(cov, np.full(n, 1.0 / n))
+        except ValueError as exc:
+            with pytest.raises(ValueError, match=re.escape(str(exc))):
+                risk_parity(cov)
+            continue
+        _same(risk_parity(cov), general)
+    assert agree == {True, False}
 
 
 @pytest.mark.parametrize("n", [30, 120])
