@@ -70,8 +70,9 @@ def interleaved(funcs: dict, repeats: int) -> dict[str, float]:
     return interleaved_cpu(funcs, repeats)[0]
 
 
-def interleaved_cpu(funcs: dict, repeats: int) -> tuple[dict[str, float], dict[str, float]]:
-    """(median wall seconds, median CPU seconds of this process) of each callable, interleaved as ``interleaved``."""
+def interleaved_cpu(funcs: dict, repeats: int, raw: dict | None = None) -> tuple[dict[str, float], dict[str, float]]:
+    """(median wall seconds, median CPU seconds of this process) of each callable, interleaved as ``interleaved``;
+    ``raw``, when given, receives every wall time (a list per callable)."""
     for f in funcs.values():
         f()
     wall: dict[str, list[float]] = {k: [] for k in funcs}
@@ -82,6 +83,8 @@ def interleaved_cpu(funcs: dict, repeats: int) -> tuple[dict[str, float], dict[s
             f()
             cpu[k].append(time.process_time() - c)
             wall[k].append(time.perf_counter() - t)
+    if raw is not None:
+        raw.update(wall)
     return ({k: statistics.median(v) for k, v in wall.items()}, {k: statistics.median(v) for k, v in cpu.items()})
 
 
@@ -212,7 +215,8 @@ def _classical_row(n: int, repeats: int, default, counted) -> dict:
     if overlap:  # the certificate in the calling thread before the solve, as without a free second core
         calls["qrp_seq"] = lambda c=cov: _sequential(default, c)
     started = counted.threads
-    m, mc = interleaved_cpu(calls, reps)
+    walls: dict[str, list[float]] = {}
+    m, mc = interleaved_cpu(calls, reps, walls)
     started = counted.threads - started  # default calls (of reps + 1) whose certificate overlapped
     err = {k: rc_error_kernel(contributions_kernel(np.asarray(f(), dtype=float), cov), b)
            for k, f in calls.items() if k != "cert"}
@@ -230,7 +234,8 @@ def _classical_row(n: int, repeats: int, default, counted) -> dict:
         f"CPU-time ratio {mc['qrp'] / mc['rpp']:.2f}x; {thread}check_psd=False {_fmt(m['qrp_nopsd'])} "
         f"({m['qrp_nopsd'] / m['rpp']:.2f}x wall, {mc['qrp_nopsd'] / mc['rpp']:.2f}x CPU); "
         + (f"certificate alone {_fmt(m['cert'])} ({mc['cert'] / mc['rpp']:.2f}x rpp CPU); " if "cert" in m else "")
-        + f"PD proved by {proof}; weak-factor family, median of {reps}, interleaved",
+        + f"PD proved by {proof}; weak-factor family, median of {reps}, interleaved"
+        + (f" (default call {', '.join(_fmt(w) for w in walls['qrp'])})" if reps <= 10 else ""),
     )
 
 
