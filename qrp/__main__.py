@@ -1,5 +1,5 @@
 import sys
 
-from qrp.cli import main
+from qrp.launcher import main
 
 sys.exit(main())

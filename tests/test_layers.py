@@ -24,7 +24,8 @@ ALLOWED = {
     "studies": {"core", "classical", "data", "discrete", "quantum", "api"},
     "cli": {"core", "classical", "data", "discrete", "quantum", "api", "finance", "studies"},
     "__init__": {"core", "api", "data", "discrete", "finance", "studies"},
-    "__main__": {"cli"},
+    "launcher": {"cli"},
+    "__main__": {"launcher"},
 }
 
 
