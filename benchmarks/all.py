@@ -54,7 +54,7 @@ import scipy.linalg.lapack  # noqa: F401
 from threadpoolctl import threadpool_limits
 
 import qrp
-from benchmarks.common import family_covariance, versions, write_tables
+from benchmarks.common import family_covariance, interleaved, interleaved_cpu, versions, write_tables
 from qrp.core.measures import contributions_kernel, rc_error_kernel
 from qrp.core.provenance import atomic_write
 from qrp.data.synthetic import random_covariance
@@ -63,29 +63,6 @@ from qrp.discrete.exact import exact_minimum
 RESULTS = Path(__file__).parent / "results" / "all"
 README_START = "<!-- benchmarks.all:start -->"  # the README block --readme rewrites
 README_END = "<!-- benchmarks.all:end -->"
-
-
-def interleaved(funcs: dict, repeats: int) -> dict[str, float]:
-    """Median seconds of each callable, calls interleaved round-robin after one warm-up call each."""
-    return interleaved_cpu(funcs, repeats)[0]
-
-
-def interleaved_cpu(funcs: dict, repeats: int, raw: dict | None = None) -> tuple[dict[str, float], dict[str, float]]:
-    """(median wall seconds, median CPU seconds of this process) of each callable, interleaved as ``interleaved``;
-    ``raw``, when given, receives every wall time (a list per callable)."""
-    for f in funcs.values():
-        f()
-    wall: dict[str, list[float]] = {k: [] for k in funcs}
-    cpu: dict[str, list[float]] = {k: [] for k in funcs}
-    for _ in range(repeats):
-        for k, f in funcs.items():
-            t, c = time.perf_counter(), time.process_time()
-            f()
-            cpu[k].append(time.process_time() - c)
-            wall[k].append(time.perf_counter() - t)
-    if raw is not None:
-        raw.update(wall)
-    return ({k: statistics.median(v) for k, v in wall.items()}, {k: statistics.median(v) for k, v in cpu.items()})
 
 
 def row(target, measured, reference, ratio, goal, met, note=""):

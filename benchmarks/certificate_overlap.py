@@ -12,21 +12,19 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
-import time
 
 import numpy as np
 import scipy.linalg  # noqa: F401  (scipy's own OpenBLAS must be loaded before threadpool_limits pins it)
 from threadpoolctl import threadpool_limits
 
 import qrp
-from benchmarks.common import family_covariance
+from benchmarks.common import family_covariance, interleaved
 from qrp.classical import default
 
 
 def measure(n: int, repeats: int) -> dict:
-    """Median wall seconds of the three ways at N = ``n`` and the share of "checked" calls that found a free core
-    (None below ``OVERLAP_MIN_N``, where the call does not ask)."""
+    """Median wall seconds of the three ways at N = ``n`` (``interleaved``) and the share of "checked" calls that
+    found a free core (None below ``OVERLAP_MIN_N``, where the call does not ask)."""
     cov = family_covariance("weak", n, seed=2024 + n)
     checked, free = default._second_core_free, []
 
@@ -49,13 +47,7 @@ def measure(n: int, repeats: int) -> dict:
     if not all(np.array_equal(f(), reference) for f in calls.values()):
         raise AssertionError(f"the three ways gave different weights at N = {n}")
     free.clear()
-    wall: dict[str, list[float]] = {k: [] for k in calls}
-    for _ in range(repeats):
-        for k, f in calls.items():
-            start = time.perf_counter()
-            f()
-            wall[k].append(time.perf_counter() - start)
-    out = {k: statistics.median(v) for k, v in wall.items()}
+    out = interleaved(calls, repeats)  # its warm-up call of "checked" counts in ``free`` too
     out["free"] = sum(free) / len(free) if free else None  # None: below OVERLAP_MIN_N, never asked
     return out
 

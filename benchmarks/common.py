@@ -35,6 +35,29 @@ def timed(func, *, repeats: int):
     return statistics.median(times), times, out
 
 
+def interleaved(funcs: dict, repeats: int) -> dict[str, float]:
+    """Median seconds of each callable, calls interleaved round-robin after one warm-up call each."""
+    return interleaved_cpu(funcs, repeats)[0]
+
+
+def interleaved_cpu(funcs: dict, repeats: int, raw: dict | None = None) -> tuple[dict[str, float], dict[str, float]]:
+    """(median wall seconds, median CPU seconds of this process) of each callable, interleaved as ``interleaved``;
+    ``raw``, when given, receives every wall time (a list per callable)."""
+    for f in funcs.values():
+        f()
+    wall: dict[str, list[float]] = {k: [] for k in funcs}
+    cpu: dict[str, list[float]] = {k: [] for k in funcs}
+    for _ in range(repeats):
+        for k, f in funcs.items():
+            t, c = time.perf_counter(), time.process_time()
+            f()
+            cpu[k].append(time.process_time() - c)
+            wall[k].append(time.perf_counter() - t)
+    if raw is not None:
+        raw.update(wall)
+    return ({k: statistics.median(v) for k, v in wall.items()}, {k: statistics.median(v) for k, v in cpu.items()})
+
+
 def versions(*packages: str) -> dict[str, str]:
     out = {"python": platform.python_version()}
     for p in packages:
