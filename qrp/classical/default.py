@@ -35,6 +35,7 @@ from qrp.core.certificate import (
     compiled_certifies,
     scan_matrix,
 )
+from qrp.core.cores import core_left, usable_cores
 from qrp.core.frames import is_exact_frame
 from qrp.core.measures import measures_into, measures_kernel
 from qrp.core.result import RiskParityResult
@@ -133,15 +134,14 @@ def _small_uncertified(s, out):  # pragma: no cover - compiled
 
 def _second_core_free() -> bool:
     """Whether a second core is free for the certificate: this process may run on more cores
-    (``os.sched_getaffinity``) than the loaded BLAS libraries' threads together (``_blas_threads``: the
+    (``qrp.core.cores.usable_cores``) than the loaded BLAS libraries' threads together (``_blas_threads``: the
     certificate's spotrf runs on SciPy's, the solve's products on numpy's; oversubscribed, OpenBLAS's threads wait
     on each other: the overlap took 1.98-2.09x the sequential wall at N = 1000 and 1.07-1.73x at N = 2000 with two
-    threads each on two cores, load 1.4)
-    and, on Linux (/proc/loadavg, one read, ~8 us), the machine was not busy over the last minute (1-minute load
-    average + 1 <= cores, the rule of ``qrp.studies.report``'s forked drawer) and has fewer runnable threads than
-    CPUs at this moment (this one included). Without a free core the two threads share one and the call takes
-    longer: 1.04-1.11x the sequential wall time at N = 400-1000 (load 2.3)."""
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    threads each on two cores, load 1.4) and, on Linux (/proc/loadavg, one read, ~8 us), the machine was not busy
+    over the last minute (``qrp.core.cores.core_left``, the rule of ``qrp.studies.report``'s forked drawer) and has
+    fewer runnable threads than CPUs at this moment (this one included). Without a free core the two threads share
+    one and the call takes longer: 1.04-1.11x the sequential wall time at N = 400-1000 (load 2.3)."""
+    cores = usable_cores()
     if cores < 2:
         return False
     try:
@@ -150,7 +150,7 @@ def _second_core_free() -> bool:
         minute, running = float(fields[0]), int(fields[3].split(b"/")[0])
     except (OSError, ValueError, IndexError):  # not Linux: assume the machine is not saturated
         minute, running = 0.0, 1
-    return minute + 1.0 <= cores and running < (os.cpu_count() or cores) and _blas_threads() <= cores
+    return core_left(cores, minute) and running < (os.cpu_count() or cores) and _blas_threads() <= cores
 
 
 #: threadpoolctl's controllers of the BLAS libraries loaded in this process (``_blas_threads``), found on first use.

@@ -43,6 +43,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from qrp.core.cores import core_left, usable_cores
 from qrp.core.provenance import atomic_write
 from qrp.studies.configs import config_label, config_medians, fmt_value, grid_axes, varying, with_defaults
 from qrp.studies.plots_compare import comparison_figure
@@ -190,8 +191,7 @@ def _coverage(frame: pd.DataFrame) -> pd.DataFrame:
 def _idle_core() -> bool:
     """Whether a second core is free: more cores available to this process than the 1-minute load average + 1.
     On a busy machine a forked drawer only adds its own start-up (CPU) and finishes no sooner."""
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    return cores > 1 and os.getloadavg()[0] + 1.0 <= cores
+    return core_left(usable_cores(), os.getloadavg()[0])
 
 
 def _in_parallel(function: Callable[..., Any], *args: Any) -> Callable[[], Any]:
