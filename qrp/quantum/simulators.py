@@ -19,6 +19,7 @@ of ``qrp.quantum.mixers.Mixer``; a new encoding only a new cost diagonal.
 
 from __future__ import annotations
 
+import functools
 from abc import ABC, abstractmethod
 from typing import Any
 
@@ -195,8 +196,6 @@ class PolyPhaseSimulator(NumbaSimulator):
     #: page faults and zeroing of fresh memory per evaluation (0.75 ns an amplitude at n = 24, 6%); handed over
     #: to the caller by ``split_state``, so that the state of a readout costs no memory beyond one state.
     _work: tuple[np.ndarray, np.ndarray] | None = None
-    #: ``_quadratic``'s decomposition of the diagonal (False: not computed yet).
-    _quad: RowQuadratic | bool | None = False
 
     def _evolve(self, angles: np.ndarray, total: bool):
         """(re, im) evolved from |+>^n, and (sum d |psi|^2, sum |psi|^2) when ``total`` (``sv.evolve_split``)."""
@@ -205,15 +204,14 @@ class PolyPhaseSimulator(NumbaSimulator):
         re, im = work if work is not None else empty_split(self.cost.num_qubits)  # not read: the first layer
         sums = sv.evolve_split(re, im, self.diagonal, angles[:p], angles[p:], self.mixer.matrices, poly=True,
                                max_abs_diagonal=self._max_abs, plus=True, total=total,
-                               quad=self._quadratic())  # writes |+>^n's phase
+                               quad=self._quadratic)  # writes |+>^n's phase
         return re, im, sums
 
+    @functools.cached_property
     def _quadratic(self) -> RowQuadratic | None:
         """The diagonal's ``fused.RowQuadratic`` (one pass at the first evaluation; None when d is not quadratic in
         the bits or the state is below a sub-block), for the fused layer's factored phase."""
-        if self._quad is False:
-            self._quad = RowQuadratic.of(self.diagonal) if self.cost.num_qubits >= FUSED_MIN_QUBITS else None
-        return self._quad
+        return RowQuadratic.of(self.diagonal) if self.cost.num_qubits >= FUSED_MIN_QUBITS else None
 
     def split_state(self, angles: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         if type(self.mixer) is not XMixer:  # |psi_0> = |+>^n is known only for the X mixer itself

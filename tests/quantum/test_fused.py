@@ -406,7 +406,8 @@ def test_engine_fast_poly_factors_the_phase_of_an_ising_cost():
         angles = rng.uniform(-1, 1, 6)
         assert abs(poly.objective(angles) - fast.objective(angles)) < 1e-12 * np.abs(d).max()
         assert np.abs(poly.state(angles) - fast.state(angles)).max() < 1e-12
-        assert isinstance(poly._quad, f.RowQuadratic) is factored
+        assert "_quadratic" in vars(poly)  # computed by the evaluation
+        assert isinstance(poly._quadratic, f.RowQuadratic) is factored
 
 
 @pytest.mark.parametrize("plus", [False, True])
