@@ -798,6 +798,17 @@ assert BLOCK == LOW_QUBITS + 2 and (1 << (LOW_QUBITS - 1)) == RUN
 
 
 @numba.njit(cache=True, nogil=True)
+def _block_top(re, im, start, lb, t):  # pragma: no cover - compiled
+    """The first sweep's qubits above the sub-blocks on the block of 2^lb amplitudes at ``start``, once its
+    sub-blocks are done (``_first_sweep``, ``_first_sweep_quad``): ``_mid3`` (lb = BLOCK) or ``_mid1``
+    (lb = LOW_QUBITS + 1); none below."""
+    if lb == BLOCK:
+        _mid3(re[start:start + (1 << lb)], im[start:start + (1 << lb)], t)
+    elif lb == LOW_QUBITS + 1:
+        _mid1(re[start:], im[start:], t[LOW_QUBITS:])
+
+
+@numba.njit(cache=True, nogil=True)
 def _first_sweep(re, im, d, gamma, t, scale, poly, plus):  # pragma: no cover - compiled
     """The phase and qubits 0..min(BLOCK, n) - 1, block by block (module docstring; ``plus``: ``_phase``)."""
     n = t.shape[0]
@@ -808,10 +819,7 @@ def _first_sweep(re, im, d, gamma, t, scale, poly, plus):  # pragma: no cover - 
             bre = re[sub:sub + SUB]
             bim = im[sub:sub + SUB]
             _block(bre, bim, d[sub:sub + SUB], gamma, scale, poly, plus, t, VECTOR, lb < BLOCK)
-        if lb == BLOCK:
-            _mid3(re[start:start + bs], im[start:start + bs], t)
-        elif lb == LOW_QUBITS + 1:
-            _mid1(re[start:], im[start:], t[LOW_QUBITS:])
+        _block_top(re, im, start, lb, t)
 
 
 @numba.njit(cache=True, nogil=True)
@@ -837,10 +845,7 @@ def _first_sweep_quad(re, im, coef, pr, pi, gamma, t, scale, plus):  # pragma: n
             f = ((sub - start) >> ROW_BITS) * ROW_COEFS
             _block_quad(re[sub:sub + SUB], im[sub:sub + SUB], fr[f:f + sf], fi[f:f + sf], pr, pi, qr, qi, plus, t,
                         VECTOR, lb < BLOCK)
-        if lb == BLOCK:
-            _mid3(re[start:start + bs], im[start:start + bs], t)
-        elif lb == LOW_QUBITS + 1:
-            _mid1(re[start:], im[start:], t[LOW_QUBITS:])
+        _block_top(re, im, start, lb, t)
 
 
 def _spread(q, n):
