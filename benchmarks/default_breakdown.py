@@ -46,11 +46,10 @@ def _certificate_pieces(cov, repeats: int) -> dict[str, float]:
     shift = cert._shift_diagonal(work, cert.F32_SHIFT_UNITS * cert._gamma(n + 3.0, cert.U32) * mean_row)
     shifted = work.copy()
     out["- spotrf (with one copy of its input)"] = _cpu_ms(lambda: cert._potrf("spotrf", shifted.copy()), repeats)
-    cert._potrf("spotrf", work)
-    factor = work.T
+    cert._potrf("spotrf", work)  # L in the lower triangle of work, as _certify_f32 hands it to _cw_bound
     target = (shift - (cert.U32 + 2 * cert.U64) * max_row * cert.BOUND_INFLATE - n * 2.0**-125
               - n * 4.0 * (n + 3.0) * cert.REALMIN32)
-    out["- Collatz-Wielandt bound"] = _cpu_ms(lambda: cert._cw_bound(factor.T, target, cert.CW_MAX_ITER, rows), repeats)
+    out["- Collatz-Wielandt bound"] = _cpu_ms(lambda: cert._cw_bound(work, target, cert.CW_MAX_ITER, rows), repeats)
     return out
 
 
