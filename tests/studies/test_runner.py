@@ -74,8 +74,10 @@ def test_run_records_one_row_per_grid_point_and_resumes(small, tmp_path):
 
 
 def _start_slow_study(tmp_path, *, seeds: int, workers: int):
-    """Write a study of 2 x ``seeds`` slow grid points (the seed's SLSQP at N = 60, 70) and start ``qrp run`` on it
-    in a subprocess; returns (study path, output directory, process)."""
+    """Write a study of 2 x ``seeds`` slow grid points (SciPy's SLSQP at N = 150, 200: 0.17 and 0.38 s a solve on
+    the 2-core sandbox; the seed's SLSQP at N = 60, 70, used before, had become 6 ms a solve, so a run ended before
+    the tests could act on it) and start ``qrp run`` on it in a subprocess; returns (study path, output directory,
+    process)."""
     study = tmp_path / "slow.toml"
     study.write_text(f"""
 seeds = {list(range(seeds))}
@@ -83,8 +85,8 @@ seeds = {list(range(seeds))}
 source = "synthetic"
 seed = 2
 [[grid]]
-solver = "slsqp_seed"
-n_assets = [60, 70]
+solver = "slsqp"
+n_assets = [150, 200]
 """)
     out = tmp_path / "out"
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
@@ -303,8 +305,15 @@ def test_a_foreign_runs_parquet_is_refused(tmp_path):
 
 def test_two_qrp_run_processes_on_one_out_lose_nothing(tmp_path):
     """Two `qrp run` started together on one directory: one runs the study, the other stops at once (exit 2,
-    naming the holder's PID); every row is there exactly once; the same study again afterwards computes nothing."""
-    study, out, first = _start_slow_study(tmp_path, seeds=10, workers=1)
+    naming the holder's PID); every row is there exactly once; the same study again afterwards computes nothing.
+    The second starts once the first has journalled a row, so holds the lock: started at once, it could find the
+    first already finished under load (both exited 0 in a CI run of the whole suite on two cores)."""
+    seeds = 10
+    study, out, first = _start_slow_study(tmp_path, seeds=seeds, workers=1)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and first.poll() is None and not len(read_table(out)):
+        time.sleep(0.02)
+    assert first.poll() is None, "the study finished before the second run could start: make it slower"
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     command = [sys.executable, "-m", "qrp", "run", str(study), "--out", str(out), "--workers", "1"]
     second = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -315,7 +324,7 @@ def test_two_qrp_run_processes_on_one_out_lose_nothing(tmp_path):
     assert f"PID {winner}" in errors[loser] and len(errors[loser].strip().splitlines()) == 1, errors[loser]
     assert "Traceback" not in errors[loser]
     frame = read_table(out)
-    assert len(frame) == 20 and frame["run_id"].is_unique and (frame["status"] == "ok").all()
+    assert len(frame) == 2 * seeds and frame["run_id"].is_unique and (frame["status"] == "ok").all()
     again = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
     assert again.returncode == 0, again.stderr
     pd.testing.assert_frame_equal(read_table(out), frame)
